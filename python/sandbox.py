@@ -1,0 +1,335 @@
+"""One-shot validation harness: does the enhanced code behave like the original?
+
+Run as `python3 -I -S sandbox.py`, one JSON request on stdin, one JSON result on
+stdout (protocol in src/contracts/analysis.ts). Standard library only.
+"""
+
+import asyncio
+import copy
+import importlib.util
+import inspect
+import itertools
+import json
+import math
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import types
+import typing
+
+MAX_GENERATOR_ITEMS = 1000
+MAX_REPR = 500
+MAX_MESSAGE = 2000
+FILE_SIZE_LIMIT = 16 * 1024 * 1024
+# Threads count against RLIMIT_NPROC too, and the enhanced wrapper runs calls in threads.
+EXTRA_TASKS = 32
+
+_CANDIDATES = {
+    "int": [0, 1, 7],
+    "float": [0.5, 2.0],
+    "str": ["", "abc"],
+    "bool": [False, True],
+    "list": [[], [1, 2]],
+    "dict": [{}, {"a": 1}],
+    "tuple": [(), (1, 2)],
+}
+
+
+class HarnessTimeout(BaseException):
+    """BaseException so that the code under test cannot swallow it with `except Exception`."""
+
+
+def _on_alarm(_signum, _frame):
+    raise HarnessTimeout()
+
+
+def _user_tasks(uid):
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _limit(which, soft, hard=None):
+    hard = soft if hard is None else hard
+    _, current_hard = resource.getrlimit(which)
+    if current_hard != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current_hard), min(hard, current_hard)
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        pass  # a limit the platform refuses is not a reason to skip validation
+
+
+def set_limits(timeout_s, memory_mb):
+    cpu = math.ceil(timeout_s) + 1
+    _limit(resource.RLIMIT_CPU, cpu, cpu + 1)
+    _limit(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
+    _limit(resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)
+    _limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + EXTRA_TASKS)
+    _limit(resource.RLIMIT_CORE, 0)
+
+
+def _truncate(text, size):
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def _safe_repr(value):
+    try:
+        return _truncate(repr(value), MAX_REPR)
+    except BaseException as exc:  # noqa: BLE001 - a broken __repr__ must not break the report
+        return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def _error_line(exc, filename):
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class Report:
+    def __init__(self):
+        self.started = time.monotonic()
+        self.compiled = False
+        self.imported = False
+        self.samples_run = 0
+        self.mismatches = []
+        self.errors = []
+        self.activity = "starting"
+
+    def error(self, stage, message, line=None):
+        self.errors.append({"stage": stage, "message": _truncate(message, MAX_MESSAGE), "line": line})
+
+    def result(self):
+        if self.errors or self.mismatches:
+            safety = "low"
+        elif self.samples_run == 0:
+            safety = "medium"
+        else:
+            safety = "high"
+        return {
+            "compiled": self.compiled,
+            "imported": self.imported,
+            "samples_run": self.samples_run,
+            "mismatches": self.mismatches,
+            "errors": self.errors,
+            "safety_level": safety,
+            "duration_ms": round((time.monotonic() - self.started) * 1000, 3),
+        }
+
+
+def load_module(label, module_name, code, report):
+    """Compile, write and import `code` as a fresh module; None (with an error reported) on failure."""
+    filename = os.path.abspath(f"{module_name}.py")
+    prefix = "" if label == "enhanced" else f"{label} code: "
+    report.activity = f"importing the {label} code"
+    try:
+        compile(code, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        report.error("compile", f"{prefix}{type(exc).__name__}: {exc.msg}", exc.lineno)
+        return None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        report.error("compile", f"{prefix}{type(exc).__name__}: {exc}")
+        return None
+    if label == "enhanced":
+        report.compiled = True
+    with open(filename, "w", encoding="utf-8") as handle:
+        handle.write(code)
+    spec = importlib.util.spec_from_file_location(module_name, filename)
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses and pickling look the defining module up in sys.modules.
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except HarnessTimeout:
+        raise
+    except BaseException as exc:  # SystemExit and friends raised by the code under test
+        report.error("import", f"{prefix}{type(exc).__name__}: {exc}", _error_line(exc, filename))
+        return None
+    if label == "enhanced":
+        report.imported = True
+    return module
+
+
+def resolve(module, function_name, label, report):
+    func = getattr(module, function_name, None)
+    if not callable(func):
+        what = "is not callable" if func is not None else "is not defined"
+        report.error("resolve", f"{label} code: '{function_name}' {what}")
+        return None
+    return func
+
+
+def _candidates(annotation):
+    if isinstance(annotation, str):
+        return _CANDIDATES.get(annotation.strip())
+    origin = typing.get_origin(annotation) or annotation
+    if origin is typing.Union or origin is types.UnionType:
+        arms = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _candidates(arms[0]) if len(arms) == 1 else None
+    return _CANDIDATES.get(getattr(origin, "__name__", None)) if isinstance(origin, type) else None
+
+
+def derive_samples(func):
+    """A few calls built from type hints; [] when some required parameter cannot be derived."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # unresolved forward references: fall back to the raw annotations
+        hints = {}
+    positional, keyword = [], []
+    for param in signature.parameters.values():
+        if param.default is not inspect.Parameter.empty:
+            continue
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        values = _candidates(hints.get(param.name, param.annotation))
+        if not values:
+            return []
+        target = keyword if param.kind is inspect.Parameter.KEYWORD_ONLY else positional
+        target.append((param.name, values))
+    count = max((len(v) for _, v in positional + keyword), default=1)
+    return [
+        {
+            "args": [values[i % len(values)] for _, values in positional],
+            "kwargs": {name: values[i % len(values)] for name, values in keyword},
+        }
+        for i in range(count)
+    ]
+
+
+async def _collect_async(agen):
+    items = []
+    async for item in agen:
+        items.append(item)
+        if len(items) >= MAX_GENERATOR_ITEMS:
+            break
+    return items
+
+
+def invoke(func, sample):
+    """('ok', value) or ('raised', exception), with coroutines and generators driven to a value."""
+    args = copy.deepcopy(sample.get("args", []))
+    kwargs = copy.deepcopy(sample.get("kwargs", {}))
+    try:
+        result = func(*args, **kwargs)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        elif inspect.isgenerator(result):
+            result = list(itertools.islice(result, MAX_GENERATOR_ITEMS))
+        elif inspect.isasyncgen(result):
+            result = asyncio.run(_collect_async(result))
+        return ("ok", result)
+    except HarnessTimeout:
+        raise
+    except BaseException as exc:  # SystemExit/KeyboardInterrupt from the code under test are outcomes too
+        return ("raised", exc)
+
+
+def _same_value(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def same_outcome(original, enhanced):
+    if original[0] != enhanced[0]:
+        return False
+    if original[0] == "ok":
+        return _same_value(original[1], enhanced[1])
+    return type(original[1]) is type(enhanced[1]) and str(original[1]) == str(enhanced[1])
+
+
+def _describe(outcome):
+    kind, value = outcome
+    return _safe_repr(value) if kind == "ok" else f"raised {_safe_repr(value)}"
+
+
+def run_samples(original, enhanced, samples, report):
+    for index, sample in enumerate(samples):
+        report.activity = f"running the original on sample {index}"
+        expected = invoke(original, sample)
+        report.activity = f"running the enhanced code on sample {index}"
+        actual = invoke(enhanced, sample)
+        report.samples_run += 1
+        if not same_outcome(expected, actual):
+            report.mismatches.append(
+                {"sample": sample, "original": _describe(expected), "enhanced": _describe(actual)}
+            )
+
+
+def _json_safe(value):
+    return json.loads(json.dumps(value, default=_safe_repr))
+
+
+def validate(request, report):
+    function_name = request["function_name"]
+    enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report)
+    original_module = load_module("original", "original", request["original_code"], report)
+    if enhanced_module is None or original_module is None:
+        return
+    enhanced = resolve(enhanced_module, function_name, "enhanced", report)
+    original = resolve(original_module, function_name, "original", report)
+    if enhanced is None or original is None:
+        return
+    samples = request.get("samples")
+    if samples is None:
+        samples = derive_samples(original)
+    run_samples(original, enhanced, samples, report)
+
+
+def main():
+    report = Report()
+    real_stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    # Whatever the code under test prints must not corrupt the JSON answer.
+    os.dup2(2, 1)
+    try:
+        request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        timeout_s = float(request.get("timeout_s", 5.0))
+        set_limits(timeout_s, int(request.get("memory_mb", 256)))
+        workdir = tempfile.mkdtemp(prefix="poet-sandbox-", dir=os.getcwd())
+        os.chdir(workdir)
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            validate(request, report)
+        except HarnessTimeout:
+            report.error("run", f"timed out after {timeout_s:g}s (wall clock) while {report.activity}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            shutil.rmtree(workdir, ignore_errors=True)
+    except Exception as exc:  # a broken request still gets a JSON answer
+        report.error("run", f"harness failure: {type(exc).__name__}: {exc}")
+    report.mismatches = _json_safe(report.mismatches)
+    real_stdout.write(json.dumps(report.result()))
+    real_stdout.flush()
+    # Threads left running by a timed-out call would otherwise block interpreter exit.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command of the README (`npm test`): checks what the suite talks to, then typecheck and jest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v python3 >/dev/null || { echo "test: python3 is required (validation sandbox)" >&2; exit 1; }
+# Resolve the Temporal CLI once (building it with Go on first use); global setup starts a dev server with it.
+TEMPORAL_CLI_PATH="$(bash scripts/install-temporal.sh)"
+export TEMPORAL_CLI_PATH
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+node -e "
+const net = require('node:net');
+const check = (name, url) => new Promise((resolve, reject) => {
+  const u = new URL(url);
+  const s = net.connect(Number(u.port), u.hostname, () => { s.end(); resolve(); });
+  s.on('error', () => reject(new Error(name + ' is not reachable at ' + u.host + ' (DATABASE_URL / REDIS_URL)')));
+});
+Promise.all([check('PostgreSQL', process.env.DATABASE_URL), check('Redis', process.env.REDIS_URL)])
+  .catch((err) => { console.error('test: ' + err.message); process.exit(1); });
+"
+
+npx tsc -p tsconfig.json --noEmit
+npx jest "$@"

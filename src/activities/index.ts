@@ -1,0 +1,30 @@
+import type { PublishInput } from '../contracts/events';
+import type { EnhancementCache } from '../infra/cache';
+import type { EventPublisher } from '../infra/events';
+import type { PythonAnalyzer } from '../infra/python-analyzer';
+import type { VersionsRepo } from '../infra/versions-repo';
+import { createCacheActivities } from './cache';
+import { createGenerateActivity } from './generate';
+import { createStoreActivity } from './store';
+import { createValidateActivity, type SandboxSettings } from './validate';
+
+export interface ActivityDeps {
+  cache: EnhancementCache;
+  analyzer: PythonAnalyzer;
+  sandbox: SandboxSettings;
+  versions: VersionsRepo;
+  events: EventPublisher;
+}
+
+/** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createCacheActivities(deps.cache),
+    ...createGenerateActivity(deps.analyzer),
+    ...createValidateActivity(deps.sandbox),
+    ...createStoreActivity(deps.versions),
+    publish: (input: PublishInput) => deps.events.publish(input),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,30 @@
+import type { EnhancedArtifact, EnhanceRequest, EnhanceMetadata } from '../contracts/enhance';
+import type { StoredVersion, VersionsRepo } from '../infra/versions-repo';
+
+export interface StoreVersionInput {
+  tenant_id: string;
+  workflow_id: string;
+  run_id: string;
+  input_hash: string;
+  request: EnhanceRequest;
+  artifact: EnhancedArtifact;
+  metadata: EnhanceMetadata;
+}
+
+export function createStoreActivity(versions: VersionsRepo) {
+  return {
+    storeVersion(input: StoreVersionInput): Promise<StoredVersion> {
+      return versions.storeVersion({
+        tenantId: input.tenant_id,
+        functionName: input.request.function_name,
+        idempotencyKey: `${input.workflow_id}/${input.run_id}`,
+        inputHash: input.input_hash,
+        domain: input.request.domain,
+        optimizeFor: input.request.optimize_for,
+        safetyLevel: input.metadata.safety_level,
+        artifact: input.artifact,
+        metadata: { ...input.metadata, workflow_id: input.workflow_id, run_id: input.run_id },
+      });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
+import { FailureType } from '../contracts/errors';
+import { runSandbox } from '../infra/sandbox';
+
+export interface SandboxSettings {
+  pythonBin: string;
+  scriptDir: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+export function createValidateActivity(settings: SandboxSettings) {
+  return {
+    async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact }): Promise<ValidationReport> {
+      const { request, artifact } = input;
+      const result = await runSandbox(
+        {
+          original_code: request.original_code,
+          enhanced_code: artifact.python,
+          function_name: request.function_name,
+          samples: request.context?.samples,
+          timeout_s: settings.timeoutSeconds,
+          memory_mb: settings.memoryMb,
+        },
+        { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir },
+      );
+      if (result.errors.length > 0 || result.mismatches.length > 0) {
+        const reasons = [
+          ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
+          ...result.mismatches.map((m) => `behaviour changed on ${m.sample}: original ${m.original}, enhanced ${m.enhanced}`),
+        ];
+        throw ApplicationFailure.create({
+          type: FailureType.ValidationFailed,
+          nonRetryable: true,
+          message: `enhanced code failed validation: ${reasons.join('; ')}`,
+          details: [{ errors: result.errors, mismatches: result.mismatches, safety_level: result.safety_level }],
+        });
+      }
+      return { safety_level: result.safety_level, samples_run: result.samples_run, duration_ms: result.duration_ms };
+    },
+  };
+}

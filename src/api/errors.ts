@@ -1,0 +1,88 @@
+import type { ErrorRequestHandler } from 'express';
+import { ServiceError } from '@temporalio/client';
+import type { z } from 'zod';
+import type { ErrorBody, ErrorDetail } from '../contracts/errors';
+import type { Logger } from '../infra/logger';
+
+/** An answer the client caused or must act on; everything else is a 500 with a generic message. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly extra: Partial<ErrorBody['error']> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string, details?: ErrorDetail[], code = 'invalid_request') {
+    super(400, code, message, details);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(code: string, message: string) {
+    super(404, code, message);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(message: string) {
+    super(413, 'payload_too_large', message);
+  }
+}
+
+export class UnprocessableError extends HttpError {
+  constructor(code: string, message: string, details?: ErrorDetail[], extra?: Partial<ErrorBody['error']>) {
+    super(422, code, message, details, extra);
+  }
+}
+
+export class ServiceUnavailableError extends HttpError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(503, 'service_unavailable', message);
+  }
+}
+
+export function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
+}
+
+/** body-parser raises these with a `type`; they are the client's fault. */
+function fromBodyParser(err: unknown): HttpError | undefined {
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new PayloadTooLargeError('request body exceeds the size limit');
+  if (type === 'entity.parse.failed') return new BadRequestError('request body is not valid JSON', undefined, 'invalid_json');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
+  return undefined;
+}
+
+/** Temporal unreachable is a wait-and-retry for the client, not our crash. */
+function fromTemporal(err: unknown): HttpError | undefined {
+  if (err instanceof ServiceError) return new ServiceUnavailableError('workflow service unavailable, retry shortly', 5);
+  return undefined;
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromTemporal(err));
+    if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
+    const status = known?.status ?? 500;
+    const body: ErrorBody = {
+      error: {
+        ...known?.extra,
+        code: known?.code ?? 'internal',
+        message: known?.message ?? 'internal error',
+        ...(known?.details ? { details: known.details } : {}),
+      },
+    };
+    if (known instanceof ServiceUnavailableError) res.setHeader('Retry-After', String(known.retryAfterSeconds));
+    res.status(status).json(body);
+  };
+}

@@ -1,0 +1,85 @@
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { EnhanceResult, RunStatus } from '../contracts/enhance';
+import type { ErrorBody } from '../contracts/errors';
+import { FailureType } from '../contracts/errors';
+import type { enhanceFunction } from '../workflows';
+import { NotFoundError } from './errors';
+
+export type RunError = ErrorBody['error'];
+export type RunOutcome = { status: 'completed'; result: EnhanceResult } | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
+
+/** The innermost ApplicationFailure says why a run failed; activity and workflow failures only wrap it. */
+function rootCause(err: unknown): Error | undefined {
+  let current = err instanceof Error ? err : undefined;
+  while (current?.cause instanceof Error) current = current.cause;
+  return current;
+}
+
+export function runError(err: unknown, workflowId: string): RunError {
+  const cause = rootCause(err);
+  const run = { workflow_id: workflowId };
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.InvalidInput) {
+    return { code: 'invalid_input', message: cause.message, run };
+  }
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.ValidationFailed) {
+    return { code: 'validation_failed', message: cause.message, run };
+  }
+  return { code: 'enhancement_failed', message: 'the enhancement run failed; see its history in the Temporal UI', run };
+}
+
+const STATUS: Record<string, RunStatus> = {
+  RUNNING: 'running',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'canceled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+  CONTINUED_AS_NEW: 'running',
+};
+
+export class Runs {
+  constructor(private readonly client: Client) {}
+
+  /**
+   * Waits up to `waitMs` for the run's outcome; undefined when it is still running then.
+   * The long poll is aborted at the deadline, so abandoned waits hold no connection.
+   */
+  async waitFor(handle: WorkflowHandle<typeof enhanceFunction>, waitMs: number): Promise<RunOutcome | undefined> {
+    if (waitMs <= 0) return undefined;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), waitMs);
+    try {
+      const result = await this.client.withAbortSignal(abort.signal, () => handle.result());
+      return { status: 'completed', result };
+    } catch (err) {
+      if (abort.signal.aborted) return undefined;
+      if (err instanceof WorkflowFailedError) return { status: 'failed', error: runError(err, handle.workflowId) };
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async describe(workflowId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome }> {
+    const handle = this.client.workflow.getHandle<typeof enhanceFunction>(workflowId);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+      throw err;
+    }
+    if (description.type !== 'enhanceFunction') throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+    const status = STATUS[description.status.name] ?? 'running';
+    if (status === 'running') return { status, runId: description.runId };
+    if (status === 'completed' || status === 'failed') {
+      const outcome = await this.waitFor(this.client.workflow.getHandle(workflowId, description.runId), 10_000);
+      return { status, runId: description.runId, ...(outcome ? { outcome } : {}) };
+    }
+    return {
+      status,
+      runId: description.runId,
+      outcome: { status, error: { code: `run_${status}`, message: `the run was ${status.replace('_', ' ')}`, run: { workflow_id: workflowId } } },
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../config';
+import { migrate } from '../infra/db';
+import type { Logger } from '../infra/logger';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+
+type Env = Record<string, string | undefined>;
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** Path of a usable Temporal CLI: scripts/install-temporal.sh finds it or builds it with Go. */
+export function ensureTemporalCli(config: Config, env: Env): string {
+  const result = spawnSync('bash', [path.join(config.rootDir, 'scripts', 'install-temporal.sh')], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const cli = result.stdout.trim().split('\n').pop();
+  if (result.status !== 0 || !cli) throw new Error('no Temporal CLI available (see the message above)');
+  return cli;
+}
+
+async function waitForTemporal(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.healthService.check({});
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`temporal dev server not reachable at ${address}: ${(err as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
+
+function stopChild(name: string, child: ChildProcess, graceMs = 15_000): Stoppable {
+  return {
+    name,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function startTemporal(config: Config, env: Env, logger: Logger): Promise<{ address: string; stop: Stoppable }> {
+  const cli = ensureTemporalCli(config, env);
+  const address = `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  mkdirSync(config.dataDir, { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(config.TEMPORAL_DEV_PORT),
+    '--ui-port', String(config.TEMPORAL_UI_PORT),
+    '--namespace', config.TEMPORAL_NAMESPACE,
+    '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ];
+  logger.info('starting temporal dev server', { cli, address });
+  const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const stop = stopChild('temporal', child);
+  try {
+    await waitForTemporal(address, child, 60_000);
+  } catch (err) {
+    await stop.stop();
+    throw err;
+  }
+  return { address, stop };
+}
+
+async function startEmbeddedPostgres(config: Config, logger: Logger): Promise<{ url: string; stop: Stoppable }> {
+  // Loaded on demand: only the embedded mode needs them.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const dataDir = path.join(config.dataDir, 'pglite');
+  mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: config.EMBEDDED_PG_PORT, maxConnections: 16 });
+  await server.start();
+  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  logger.info('embedded postgres (PGlite) listening', { url, data_dir: dataDir });
+  return {
+    url,
+    stop: {
+      name: 'embedded postgres',
+      async stop() {
+        await server.stop();
+        await db.close();
+      },
+    },
+  };
+}
+
+/**
+ * `poet start` / `npm start`: the whole service on one machine. What is not configured is provided:
+ * a Temporal dev server, an embedded PostgreSQL; then migrations, the worker and the API as child processes.
+ */
+export async function runDevStack(config: Config, env: Env, logger: Logger): Promise<void> {
+  const stops: Stoppable[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping the stack');
+    for (const s of stops.reverse()) {
+      await s.stop().catch((err: unknown) => logger.warn(`stopping ${s.name} failed`, { error: (err as Error).message }));
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const childEnv: Env = { ...env, DATA_DIR: config.dataDir };
+    if (!config.TEMPORAL_ADDRESS) {
+      const temporal = await startTemporal(config, env, logger);
+      stops.push(temporal.stop);
+      childEnv.TEMPORAL_ADDRESS = temporal.address;
+      childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
+    }
+    if (!config.DATABASE_URL) {
+      const pg = await startEmbeddedPostgres(config, logger);
+      stops.push(pg.stop);
+      childEnv.DATABASE_URL = pg.url;
+      childEnv.DATABASE_POOL_MAX = '4';
+    }
+    await migrate({ url: childEnv.DATABASE_URL!, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
+
+    const distDir = path.join(config.rootDir, 'dist');
+    for (const name of ['worker', 'api'] as const) {
+      const child = spawn(process.execPath, [path.join(distDir, name, 'main.js')], { stdio: 'inherit', env: childEnv });
+      child.once('exit', (code, signal) => {
+        if (stopping) return;
+        logger.error(`${name} exited unexpectedly`, { code, signal });
+        void stopAll(1);
+      });
+      stops.push(stopChild(name, child));
+    }
+
+    const api = `http://127.0.0.1:${config.PORT}`;
+    await waitForHttp(`${api}/health/ready`, 60_000);
+    const lines = [
+      '',
+      'POET service is up.',
+      `  API          ${api}   (POST /api/v1/functions/enhance, GET /api/v1/runs/{id})`,
+      `  health       ${api}/health/ready`,
+      ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
+      `  artifacts    ${config.dataDir}/functions`,
+      'Ctrl-C stops everything.',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    logger.error('the stack failed to start', { error: (err as Error).message });
+    await stopAll(1);
+  }
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}

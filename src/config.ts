@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const int = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().nonnegative().default(fallback));
+
+/**
+ * Every setting of every process, read once from the environment.
+ * Nothing else in the code base reads process.env: processes call loadConfig() in their composition root.
+ */
+export const ConfigSchema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  PORT: int(8080),
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['error', 'warn', 'info', 'http', 'debug']).default('info')),
+
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.preprocess(emptyToUndefined, z.string().default('default')),
+  TEMPORAL_TASK_QUEUE: z.preprocess(emptyToUndefined, z.string().default('poet-enhance')),
+  TEMPORAL_UI_URL: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_DEV_PORT: int(7233),
+  TEMPORAL_UI_PORT: int(8233),
+
+  DATABASE_URL: optionalString,
+  /** Schema that holds the tables; tests give each file its own. */
+  DATABASE_SCHEMA: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public')),
+  DATABASE_POOL_MAX: int(10),
+  /** Port of the embedded PGlite server that `poet start` runs when DATABASE_URL is unset. */
+  EMBEDDED_PG_PORT: int(54329),
+
+  REDIS_URL: optionalString,
+  /** Prefix of every Redis key and stream, so several deployments (or test files) can share one server. */
+  REDIS_PREFIX: z.preprocess(emptyToUndefined, z.string().default('poet:')),
+  EVENTS_STREAM_MAXLEN: int(10_000),
+
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('data')),
+  CACHE_L0_MAX_ENTRIES: int(1_000),
+  /** 0 keeps cached enhancements until evicted. */
+  CACHE_TTL_SECONDS: int(0),
+
+  ENHANCE_WAIT_SECONDS: int(30),
+  ENHANCE_MAX_WAIT_SECONDS: int(120),
+  MAX_CODE_BYTES: int(64 * 1024),
+  BODY_LIMIT_BYTES: int(256 * 1024),
+
+  /** Workflow code bundled ahead of time (npm run build writes dist/workflow-bundle.js); unset: bundle at start. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
+  WORKER_SHUTDOWN_GRACE_SECONDS: int(10),
+
+  PYTHON_BIN: z.preprocess(emptyToUndefined, z.string().default('python3')),
+  VALIDATION_TIMEOUT_SECONDS: int(10),
+  VALIDATION_MEMORY_MB: int(512),
+  ANALYZER_TIMEOUT_MS: int(5_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** Repository root (config lives one level below it in src/ and dist/ alike): python/ and migrations/ hang off it. */
+  rootDir: string;
+  pythonDir: string;
+  migrationsDir: string;
+  dataDir: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const rootDir = path.resolve(__dirname, '..');
+  return {
+    ...parsed.data,
+    rootDir,
+    pythonDir: path.join(rootDir, 'python'),
+    migrationsDir: path.join(rootDir, 'migrations'),
+    dataDir: path.resolve(parsed.data.DATA_DIR),
+  };
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/** A Python identifier that is not a dunder: it names files under DATA_DIR, so nothing else may pass. */
+export const FunctionName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier (letters, digits, underscore; not starting with a digit)')
+  .refine((name) => !/^__.*__$/.test(name), 'dunder names are reserved');
+export type FunctionName = z.infer<typeof FunctionName>;
+
+export const OptimizeFor = z.enum(['reliability', 'performance', 'cost', 'accuracy']);
+export type OptimizeFor = z.infer<typeof OptimizeFor>;
+
+/** JSON values as they cross to python3: the sandbox calls the function with them. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+);
+
+/** One call of the function under test: `{args, kwargs}`, or a bare list of positional arguments. */
+export const Sample = z.union([
+  z.strictObject({
+    args: z.array(JsonValue).default([]),
+    kwargs: z.record(z.string(), JsonValue).default({}),
+  }),
+  z.array(JsonValue).transform((args) => ({ args, kwargs: {} })),
+]);
+export type Sample = z.output<typeof Sample>;
+
+export const EnhanceContext = z.strictObject({
+  imports: z.array(z.string().max(200)).max(50).optional(),
+  dependencies: z.array(z.string().max(200)).max(50).optional(),
+  environment: z.record(z.string().max(100), z.string().max(1000)).optional(),
+  samples: z.array(Sample).max(50).optional(),
+});
+export type EnhanceContext = z.output<typeof EnhanceContext>;
+
+export const DomainName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
+
+export const EnhanceRequest = z.strictObject({
+  function_name: FunctionName,
+  original_code: z.string().min(1),
+  domain: DomainName.default('base_reliability'),
+  optimize_for: OptimizeFor.default('reliability'),
+  context: EnhanceContext.optional(),
+});
+export type EnhanceRequest = z.output<typeof EnhanceRequest>;
+
+export const SafetyLevel = z.enum(['high', 'medium', 'low', 'blocked']);
+export type SafetyLevel = z.infer<typeof SafetyLevel>;
+
+export const CacheOutcome = z.enum(['hit', 'miss', 'bypass']);
+export type CacheOutcome = z.infer<typeof CacheOutcome>;
+
+/** What generate produces and the cache keeps: everything needed to store a version again. */
+export const EnhancedArtifact = z.object({
+  python: z.string(),
+  dana: z.string(),
+  params: z.record(z.string(), JsonValue),
+  optimizations: z.array(z.string()),
+  provider: z.string(),
+  enhancer_version: z.string(),
+});
+export type EnhancedArtifact = z.infer<typeof EnhancedArtifact>;
+
+export const ValidationReport = z.object({
+  safety_level: SafetyLevel,
+  samples_run: z.number().int(),
+  duration_ms: z.number(),
+});
+export type ValidationReport = z.infer<typeof ValidationReport>;
+
+/** What the cache keeps: an artifact together with the validation that passed it. */
+export const CachedEnhancement = z.object({ artifact: EnhancedArtifact, validation: ValidationReport });
+export type CachedEnhancement = z.infer<typeof CachedEnhancement>;
+
+export const EnhanceMetadata = z.object({
+  domain: z.string(),
+  optimize_for: OptimizeFor,
+  optimizations: z.array(z.string()),
+  safety_level: SafetyLevel,
+  cache: CacheOutcome,
+  provider: z.string(),
+  enhancer_version: z.string(),
+  samples_run: z.number().int(),
+  params: z.record(z.string(), JsonValue),
+});
+export type EnhanceMetadata = z.infer<typeof EnhanceMetadata>;
+
+export const RunRef = z.object({ workflow_id: z.string(), run_id: z.string() });
+export type RunRef = z.infer<typeof RunRef>;
+
+export const EnhanceResult = z.object({
+  function_name: z.string(),
+  enhanced_code: z.object({ python: z.string(), dana: z.string() }),
+  version: z.number().int().positive(),
+  metadata: EnhanceMetadata,
+  run: RunRef,
+});
+export type EnhanceResult = z.infer<typeof EnhanceResult>;
+
+/** Workflow input: the validated request plus the hash the API derived the workflow id from. */
+export const EnhanceWorkflowInput = z.object({
+  request: EnhanceRequest,
+  input_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  tenant_id: z.string(),
+});
+export type EnhanceWorkflowInput = z.infer<typeof EnhanceWorkflowInput>;
+
+export const RunStatus = z.enum(['running', 'completed', 'failed', 'canceled', 'terminated', 'timed_out']);
+export type RunStatus = z.infer<typeof RunStatus>;

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** Machine-readable error body of every 4xx/5xx answer. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() }).catchall(z.unknown())).optional(),
+    run: z.object({ workflow_id: z.string(), run_id: z.string().optional() }).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+export type ErrorDetail = NonNullable<ErrorBody['error']['details']>[number];
+
+/**
+ * ApplicationFailure types that activities raise and the API maps to answers.
+ * Each is non-retryable: retrying cannot change the outcome.
+ */
+export const FailureType = {
+  /** The request cannot be enhanced as given (no such function, unknown domain, not Python). */
+  InvalidInput: 'InvalidInput',
+  /** The enhanced code failed validation: it does not compile, import or preserve behaviour. */
+  ValidationFailed: 'ValidationFailed',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

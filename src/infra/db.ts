@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { Pool, type PoolClient } from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from './logger';
+
+export type Db = Pool;
+
+export function createPool(opts: { url: string; schema: string; max: number }): Pool {
+  return new Pool({
+    connectionString: opts.url,
+    max: opts.max,
+    // Every connection of this pool sees only its schema: tests isolate each file this way.
+    options: `-c search_path=${opts.schema}`,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+}
+
+/** Applies pending migrations under an advisory lock, so API and worker starting together do not race. */
+export async function migrate(opts: { url: string; schema: string; dir: string; logger: Logger }): Promise<void> {
+  const applied = await runner({
+    databaseUrl: opts.url,
+    dir: path.resolve(opts.dir),
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    schema: opts.schema,
+    createSchema: true,
+    checkOrder: true,
+    log: (msg: string) => opts.logger.debug(msg),
+    noLock: false,
+  });
+  if (applied.length > 0) opts.logger.info('migrations applied', { migrations: applied.map((m) => m.name), schema: opts.schema });
+}
+
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,155 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SandboxRequest, SandboxResult } from '../contracts/analysis';
+
+export interface SandboxOptions {
+  pythonBin: string;
+  scriptDir: string;
+  /** PATH of the child, whose environment holds nothing else; defaults to this process's PATH. */
+  pathEnv?: string;
+}
+
+const STDOUT_CAP_BYTES = 1024 * 1024;
+const STDERR_TAIL_CHARS = 2048;
+/** The harness enforces timeout_s itself; this margin covers interpreter start and its own report. */
+const KILL_MARGIN_MS = 2000;
+
+interface HarnessExit {
+  stdout: string;
+  stderrTail: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  killedFor?: 'timeout' | 'output';
+}
+
+const interpreters = new Map<string, Promise<string>>();
+
+/**
+ * The interpreter behind pythonBin, resolved once: launchers such as pyenv shims cost ~80 ms a start and
+ * put their own variables into the environment the code under test would see.
+ */
+function resolveInterpreter(pythonBin: string, pathEnv: string): Promise<string> {
+  const key = `${pythonBin}\0${pathEnv}`;
+  let resolved = interpreters.get(key);
+  if (!resolved) {
+    resolved = new Promise<string>((resolve, reject) => {
+      const script = 'import sys; sys.stdout.write(sys.executable)';
+      execFile(pythonBin, ['-I', '-S', '-c', script], { env: { PATH: pathEnv }, timeout: 10_000 }, (error, stdout) => {
+        if (!error && path.isAbsolute(stdout)) return resolve(stdout);
+        reject(new Error(`cannot start the python sandbox (${pythonBin}): ${error?.message ?? 'no sys.executable'}`));
+      });
+    });
+    resolved.catch(() => interpreters.delete(key));
+    interpreters.set(key, resolved);
+  }
+  return resolved;
+}
+
+function failed(message: string, durationMs: number): SandboxResult {
+  return {
+    compiled: false,
+    imported: false,
+    samples_run: 0,
+    mismatches: [],
+    errors: [{ stage: 'run', message, line: null }],
+    safety_level: 'low',
+    duration_ms: durationMs,
+  };
+}
+
+interface HarnessLaunch {
+  python: string;
+  script: string;
+  pathEnv: string;
+  cwd: string;
+  killAfterMs: number;
+}
+
+function runHarness(input: string, launch: HarnessLaunch): Promise<HarnessExit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launch.python, ['-I', '-S', launch.script], {
+      cwd: launch.cwd,
+      env: { PATH: launch.pathEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group, so a kill also reaches anything the code under test forked.
+      detached: true,
+    });
+    const chunks: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderrTail = '';
+    let killedFor: HarnessExit['killedFor'];
+    const kill = (reason: NonNullable<HarnessExit['killedFor']>) => {
+      killedFor ??= reason;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL'); // the group is already gone; make sure the leader is too
+      }
+    };
+    const timer = setTimeout(() => kill('timeout'), launch.killAfterMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > STDOUT_CAP_BYTES) kill('output');
+      else chunks.push(chunk);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE when the harness died early: reported through its exit
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start the python sandbox (${launch.python}): ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(chunks).toString('utf8'), stderrTail, code, signal, killedFor });
+    });
+    child.stdin.end(input);
+  });
+}
+
+function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): SandboxResult {
+  if (exit.killedFor === 'timeout') {
+    return failed(`timed out: the sandbox ran past ${timeoutS}s + ${KILL_MARGIN_MS / 1000}s and was killed`, durationMs);
+  }
+  if (exit.killedFor === 'output') {
+    return failed(`the sandbox wrote more than ${STDOUT_CAP_BYTES} bytes to stdout and was killed`, durationMs);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(exit.stdout);
+  } catch {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? 'none'}`;
+    const detail = exit.stderrTail.trim();
+    return failed(`the sandbox ${how} without a result${detail ? `: ${detail}` : ''}`, durationMs);
+  }
+  const parsed = SandboxResult.safeParse(raw);
+  if (!parsed.success) return failed(`the sandbox answered with an unexpected shape: ${parsed.error.message}`, durationMs);
+  return parsed.data;
+}
+
+/**
+ * Validates enhanced code against the original in a one-shot `python3 -I -S sandbox.py`: empty environment
+ * (PATH only), a fresh working directory removed afterwards, rlimits and a wall-clock guard inside the harness,
+ * and a SIGKILL from here if the harness itself overruns.
+ * Failures caused by the code under test come back as a result with safety "low"; only a harness that
+ * cannot be started at all rejects.
+ */
+export async function runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> {
+  const request = SandboxRequest.parse(req);
+  const input = JSON.stringify({ ...request, samples: request.samples ?? null });
+  const pathEnv = opts.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin';
+  const python = await resolveInterpreter(opts.pythonBin, pathEnv);
+  const script = path.join(opts.scriptDir, 'sandbox.py');
+  const workdir = await mkdtemp(path.join(os.tmpdir(), 'poet-sandbox-'));
+  const started = performance.now();
+  try {
+    const exit = await runHarness(input, { python, script, pathEnv, cwd: workdir, killAfterMs: request.timeout_s * 1000 + KILL_MARGIN_MS });
+    return interpret(exit, request.timeout_s, Math.round(performance.now() - started));
+  } finally {
+    await rm(workdir, { recursive: true, force: true });
+  }
+}

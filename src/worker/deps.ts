@@ -1,0 +1,53 @@
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import type { ActivityDeps } from '../activities';
+import type { Config } from '../config';
+import { FilesystemArtifactStore } from '../infra/artifact-store';
+import { EnhancementCache } from '../infra/cache';
+import { createPool } from '../infra/db';
+import { EventPublisher } from '../infra/events';
+import type { Logger } from '../infra/logger';
+import { PythonAnalyzer } from '../infra/python-analyzer';
+import { createRedis } from '../infra/redis';
+import { VersionsRepo } from '../infra/versions-repo';
+
+export interface WorkerDeps extends ActivityDeps {
+  pool: Pool;
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+/** Every adapter the activities use, built from config in one place. */
+export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
+  pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+  const analyzer = new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS });
+  const store = new FilesystemArtifactStore(config.dataDir);
+  return {
+    pool,
+    redis,
+    analyzer,
+    cache: new EnhancementCache({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      maxEntries: config.CACHE_L0_MAX_ENTRIES,
+      ttlSeconds: config.CACHE_TTL_SECONDS,
+      logger,
+    }),
+    sandbox: {
+      pythonBin: config.PYTHON_BIN,
+      scriptDir: config.pythonDir,
+      timeoutSeconds: config.VALIDATION_TIMEOUT_SECONDS,
+      memoryMb: config.VALIDATION_MEMORY_MB,
+    },
+    versions: new VersionsRepo(pool, store),
+    events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger }),
+    async close() {
+      await analyzer.close();
+      redis?.disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { createLogger } from '../infra/logger';
+import { startWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-worker' });
+  // The SDK's own logs join ours as JSON; the runtime also turns SIGINT/SIGTERM into a graceful worker shutdown.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => logger.log(level.toLowerCase(), message, meta ?? {})),
+  });
+  const running = await startWorker(config, logger);
+  await running.done;
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { PythonAnalyzer, PythonAnalyzerError } from '../../src/infra/python-analyzer';
+import type { AnalyzeResult, AnalyzeSuccess } from '../../src/contracts/analysis';
+
+const scriptDir = path.join(__dirname, '../../python');
+
+function expectOk(result: AnalyzeResult): AnalyzeSuccess {
+  if (!result.ok) throw new Error(`expected a successful analysis, got ${JSON.stringify(result.error)}`);
+  return result;
+}
+
+describe('PythonAnalyzer', () => {
+  const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 10_000 });
+  afterAll(() => analyzer.close());
+
+  it('describes top-level functions: parameters, kinds, defaults, async, generators, decorators', async () => {
+    const code = [
+      'import functools',
+      '',
+      '@functools.lru_cache(maxsize=None)',
+      'def scale(x: float, /, factor: int = 2, *rest: int, clamp: bool = False, **extra) -> float:',
+      '    """Scales x."""',
+      '    def inner():',
+      '        yield 1',
+      '    return x * factor',
+      '',
+      'async def fetch(url):',
+      '    return url',
+      '',
+      'def count(n):',
+      '    yield from range(n)',
+      '',
+      'class Skipped:',
+      '    def method(self):',
+      '        pass',
+    ].join('\n');
+    const result = expectOk(await analyzer.analyze(code));
+    expect(result.functions.map((f) => f.name)).toEqual(['scale', 'fetch', 'count']);
+    const [scale, fetch, count] = result.functions;
+    expect(scale).toEqual({
+      name: 'scale',
+      is_async: false,
+      is_generator: false,
+      lineno: 4,
+      end_lineno: 8,
+      params: [
+        { name: 'x', kind: 'positional_only', annotation: 'float', default: null },
+        { name: 'factor', kind: 'positional_or_keyword', annotation: 'int', default: '2' },
+        { name: 'rest', kind: 'var_positional', annotation: 'int', default: null },
+        { name: 'clamp', kind: 'keyword_only', annotation: 'bool', default: 'False' },
+        { name: 'extra', kind: 'var_keyword', annotation: null, default: null },
+      ],
+      returns: 'float',
+      docstring: 'Scales x.',
+      decorators: ['functools.lru_cache(maxsize=None)'],
+    });
+    expect(fetch).toMatchObject({ is_async: true, is_generator: false, docstring: null, returns: null });
+    expect(count).toMatchObject({ is_async: false, is_generator: true });
+  });
+
+  it('reports a syntax error with its 1-based line and column', async () => {
+    const result = await analyzer.analyze('def ok():\n    return 1\n\ndef broken(:\n    pass\n');
+    expect(result).toEqual({
+      id: expect.any(Number),
+      ok: false,
+      error: { message: 'invalid syntax', line: 4, column: 12 },
+    });
+  });
+
+  it('reports errors only the compiler sees, such as return outside a function', async () => {
+    const result = await analyzer.analyze('return 1\n');
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatchObject({ message: "'return' outside function", line: 1 });
+  });
+
+  it('gives the same normalized hash when only comments, layout or docstrings change', async () => {
+    const base = expectOk(await analyzer.analyze('def add(a, b):\n    """Adds."""\n    return a + b\n'));
+    const reformatted = expectOk(
+      await analyzer.analyze('# helper\ndef add(a,  b):  # sum\n    """Adds two numbers,\n    carefully."""\n\n    return (a + b)\n'),
+    );
+    const changed = expectOk(await analyzer.analyze('def add(a, b):\n    return a - b\n'));
+    expect(reformatted.normalized_hash).toBe(base.normalized_hash);
+    expect(changed.normalized_hash).not.toBe(base.normalized_hash);
+  });
+
+  it('answers concurrent requests by id, each with its own result', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    const results = await Promise.all(names.map((name) => analyzer.analyze(`def ${name}(x):\n    return x\n`)));
+    expect(results.map((r) => expectOk(r).functions[0]?.name)).toEqual(names);
+  });
+
+  it('analyzes a small function in about a millisecond once warm', async () => {
+    const code = 'def area(w: float, h: float = 1.0) -> float:\n    return w * h\n';
+    await analyzer.analyze(code);
+    const runs = 200;
+    const started = performance.now();
+    for (let i = 0; i < runs; i += 1) await analyzer.analyze(code);
+    const perCallMs = (performance.now() - started) / runs;
+    expect(perCallMs).toBeLessThan(5);
+  });
+});
+
+describe('PythonAnalyzer lifecycle', () => {
+  it('times out a stuck request with a typed error, then serves the next one from a fresh child', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 400 });
+    try {
+      expectOk(await analyzer.analyze('def warm():\n    pass\n'));
+      const slow = analyzer.analyze('x = 1\n'.repeat(60_000));
+      const queued = analyzer.analyze('def queued():\n    pass\n');
+      await expect(slow).rejects.toMatchObject({ name: 'PythonAnalyzerError', code: 'timeout' });
+      await expect(queued).rejects.toMatchObject({ code: 'exited' });
+      expect(expectOk(await analyzer.analyze('def after():\n    pass\n')).functions[0]?.name).toBe('after');
+    } finally {
+      await analyzer.close();
+    }
+  });
+
+  it('rejects requests after close', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 5_000 });
+    expectOk(await analyzer.analyze('x = 1\n'));
+    await analyzer.close();
+    await expect(analyzer.analyze('x = 1\n')).rejects.toBeInstanceOf(PythonAnalyzerError);
+  });
+
+  it('rejects with a clear error when the interpreter cannot be started', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'no-such-python-here', scriptDir, timeoutMs: 5_000 });
+    await expect(analyzer.analyze('x = 1\n')).rejects.toMatchObject({ code: 'exited', message: expect.stringContaining('failed to start') });
+    await analyzer.close();
+  });
+});

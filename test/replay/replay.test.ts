@@ -1,0 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+
+const dir = path.join(__dirname, 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+// Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
+// determinism, replaying these fails and the change must be versioned with patched().
+describe('recorded enhanceFunction histories replay against the current workflow code', () => {
+  test('there are recorded histories for a miss, a cache hit and a failed run', () => {
+    expect(files).toEqual(expect.arrayContaining(['enhance-miss.json', 'enhance-hit.json', 'enhance-validation-failed.json']));
+  });
+
+  test.each(files)('%s', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }, history, file);
+  });
+});

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { writeWorkflowBundle } from '../../src/worker/bundle';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __POET_TEMPORAL__: TestWorkflowEnvironment | undefined;
+}
+
+function temporalCli(): string {
+  const script = path.join(__dirname, '..', '..', 'scripts', 'install-temporal.sh');
+  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const cli = result.stdout.trim().split('\n').pop();
+  if (result.status !== 0 || !cli) throw new Error('no Temporal CLI: scripts/install-temporal.sh failed');
+  return cli;
+}
+
+/**
+ * One Temporal dev server and one workflow bundle for the whole suite; each test file then brings its
+ * own worker, task queue, PostgreSQL schema and Redis prefix, so files run in parallel without sharing state.
+ */
+export default async function globalSetup(): Promise<void> {
+  process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+  process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCli() },
+        ip: '127.0.0.1',
+        searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        log: { format: 'json', level: 'error' },
+      },
+    });
+    globalThis.__POET_TEMPORAL__ = env;
+    process.env.TEMPORAL_ADDRESS = env.address;
+  }
+  const bundle = path.join(mkdtempSync(path.join(os.tmpdir(), 'poet-bundle-')), 'workflow-bundle.js');
+  await writeWorkflowBundle(bundle);
+  process.env.WORKFLOW_BUNDLE_PATH = bundle;
+}
