@@ -18,7 +18,7 @@ CREATE TABLE versions (
   idempotency_key  text        NOT NULL UNIQUE,
   input_hash       text        NOT NULL,
   domain           text        NOT NULL,
-  optimize_for     text        NOT NULL,
+  optimize_for     text,
   provider         text        NOT NULL,
   enhancer_version text        NOT NULL,
   safety_level     text        NOT NULL,

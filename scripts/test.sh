@@ -22,4 +22,6 @@ Promise.all([check('PostgreSQL', process.env.DATABASE_URL), check('Redis', proce
 "
 
 npx tsc -p tsconfig.json --noEmit
+# dist/ is what `npm start` runs; test/cli drives it.
+npm run build --silent
 npx jest "$@"

@@ -50,6 +50,8 @@ export const ConfigSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: int(10),
 
   PYTHON_BIN: z.preprocess(emptyToUndefined, z.string().default('python3')),
+  /** The only variable python3 children get (they run with an otherwise empty environment). */
+  PATH: z.preprocess(emptyToUndefined, z.string().default('/usr/local/bin:/usr/bin:/bin')),
   VALIDATION_TIMEOUT_SECONDS: int(10),
   VALIDATION_MEMORY_MB: int(512),
   ANALYZER_TIMEOUT_MS: int(5_000),

@@ -24,8 +24,8 @@ export function createGenerateActivity(analyzer: PythonAnalyzer) {
         functionName: request.function_name,
         originalCode: request.original_code,
         analysis: fn,
-        domain: applyOptimizeFor(domain, request.optimize_for),
-        optimizeFor: request.optimize_for,
+        domain: request.optimize_for ? applyOptimizeFor(domain, request.optimize_for) : domain,
+        optimizeFor: request.optimize_for ?? null,
       });
       return { ...enhanced, provider: 'template', enhancer_version: ENHANCER_VERSION };
     },

@@ -20,7 +20,7 @@ export function createStoreActivity(versions: VersionsRepo) {
         idempotencyKey: `${input.workflow_id}/${input.run_id}`,
         inputHash: input.input_hash,
         domain: input.request.domain,
-        optimizeFor: input.request.optimize_for,
+        optimizeFor: input.request.optimize_for ?? null,
         safetyLevel: input.metadata.safety_level,
         artifact: input.artifact,
         metadata: { ...input.metadata, workflow_id: input.workflow_id, run_id: input.run_id },

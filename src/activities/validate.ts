@@ -8,6 +8,7 @@ export interface SandboxSettings {
   scriptDir: string;
   timeoutSeconds: number;
   memoryMb: number;
+  pathEnv: string;
 }
 
 export function createValidateActivity(settings: SandboxSettings) {
@@ -23,12 +24,12 @@ export function createValidateActivity(settings: SandboxSettings) {
           timeout_s: settings.timeoutSeconds,
           memory_mb: settings.memoryMb,
         },
-        { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir },
+        { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv },
       );
       if (result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
-          ...result.mismatches.map((m) => `behaviour changed on ${m.sample}: original ${m.original}, enhanced ${m.enhanced}`),
+          ...result.mismatches.map((m) => `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`),
         ];
         throw ApplicationFailure.create({
           type: FailureType.ValidationFailed,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonValue, Sample, SafetyLevel } from './enhance';
+import { FunctionName, JsonValue, Sample, SafetyLevel } from './enhance';
 
 /** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one-shot). */
 
@@ -68,7 +68,7 @@ export type AnalyzeResult = z.infer<typeof AnalyzeResult>;
 export const SandboxRequest = z.object({
   original_code: z.string(),
   enhanced_code: z.string(),
-  function_name: z.string(),
+  function_name: FunctionName,
   /** Absent: the harness derives a few samples from type hints and defaults. */
   samples: z.array(Sample).optional(),
   timeout_s: z.number().positive().max(600),

@@ -46,7 +46,8 @@ export const EnhanceRequest = z.strictObject({
   function_name: FunctionName,
   original_code: z.string().min(1),
   domain: DomainName.default('base_reliability'),
-  optimize_for: OptimizeFor.default('reliability'),
+  /** Absent: the domain's own settings; present: shifted toward that goal. */
+  optimize_for: OptimizeFor.optional(),
   context: EnhanceContext.optional(),
 });
 export type EnhanceRequest = z.output<typeof EnhanceRequest>;
@@ -81,7 +82,7 @@ export type CachedEnhancement = z.infer<typeof CachedEnhancement>;
 
 export const EnhanceMetadata = z.object({
   domain: z.string(),
-  optimize_for: OptimizeFor,
+  optimize_for: OptimizeFor.nullable(),
   optimizations: z.array(z.string()),
   safety_level: SafetyLevel,
   cache: CacheOutcome,

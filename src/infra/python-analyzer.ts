@@ -7,7 +7,7 @@ export interface PythonAnalyzerOptions {
   scriptDir: string;
   timeoutMs: number;
   /** PATH of the child, whose environment holds nothing else; defaults to this process's PATH. */
-  pathEnv?: string;
+  pathEnv: string;
 }
 
 export type PythonAnalyzerErrorCode = 'timeout' | 'exited' | 'closed' | 'protocol';
@@ -160,7 +160,7 @@ export class PythonAnalyzer {
   private ensureProcess(): AnalyzerProcess {
     if (this.current) return this.current;
     const child = spawn(this.opts.pythonBin, ['-I', '-S', path.join(this.opts.scriptDir, 'analyze.py')], {
-      env: { PATH: this.opts.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin' },
+      env: { PATH: this.opts.pathEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const proc: AnalyzerProcess = new AnalyzerProcess(child, () => {

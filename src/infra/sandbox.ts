@@ -8,7 +8,7 @@ export interface SandboxOptions {
   pythonBin: string;
   scriptDir: string;
   /** PATH of the child, whose environment holds nothing else; defaults to this process's PATH. */
-  pathEnv?: string;
+  pathEnv: string;
 }
 
 const STDOUT_CAP_BYTES = 1024 * 1024;
@@ -141,7 +141,7 @@ function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): San
 export async function runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> {
   const request = SandboxRequest.parse(req);
   const input = JSON.stringify({ ...request, samples: request.samples ?? null });
-  const pathEnv = opts.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin';
+  const { pathEnv } = opts;
   const python = await resolveInterpreter(opts.pythonBin, pathEnv);
   const script = path.join(opts.scriptDir, 'sandbox.py');
   const workdir = await mkdtemp(path.join(os.tmpdir(), 'poet-sandbox-'));

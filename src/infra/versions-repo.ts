@@ -10,7 +10,7 @@ export interface NewVersion {
   idempotencyKey: string;
   inputHash: string;
   domain: string;
-  optimizeFor: string;
+  optimizeFor: string | null;
   safetyLevel: string;
   artifact: EnhancedArtifact;
   metadata: Record<string, JsonValue>;

@@ -23,7 +23,7 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
-  const analyzer = new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS });
+  const analyzer = new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS, pathEnv: config.PATH });
   const store = new FilesystemArtifactStore(config.dataDir);
   return {
     pool,
@@ -41,6 +41,7 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
       scriptDir: config.pythonDir,
       timeoutSeconds: config.VALIDATION_TIMEOUT_SECONDS,
       memoryMb: config.VALIDATION_MEMORY_MB,
+      pathEnv: config.PATH,
     },
     versions: new VersionsRepo(pool, store),
     events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger }),

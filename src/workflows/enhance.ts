@@ -68,7 +68,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
     const metadata: EnhanceMetadata = {
       domain: request.domain,
-      optimize_for: request.optimize_for,
+      optimize_for: request.optimize_for ?? null,
       optimizations: artifact.optimizations,
       safety_level: validation.safety_level,
       cache,

@@ -56,6 +56,9 @@ describe('POST /api/v1/functions/enhance', () => {
     expect(res.status).toBe(200);
     expect(res.body.version).toBe(1);
     expect(res.body.metadata).toMatchObject({ domain: 'base_reliability', cache: 'miss', safety_level: 'high', samples_run: 3, provider: 'template' });
+    // No optimize_for: the domain's reference settings, unshifted.
+    expect(res.body.metadata.optimize_for).toBeNull();
+    expect(res.body.metadata.params).toMatchObject({ retries: 3, timeout: 30, learning_rate: 0.05 });
     expect(res.body.run.workflow_id).toMatch(new RegExp(`^enhance-${name}-[0-9a-f]{12}$`));
     expect(res.body.enhanced_code.dana).toContain(name);
 
@@ -100,7 +103,7 @@ describe('POST /api/v1/functions/enhance', () => {
   test('Prefer: respond-async answers 202 with a run URL that polls to the same result', async () => {
     const name = `mul_${uniqueSuffix()}`;
     const code = `def ${name}(x: float, y: float) -> float:\n    return x * y\n`;
-    const res = await postJson(enhanceUrl, { function_name: name, original_code: code }, { prefer: 'respond-async' });
+    const res = await postJson(enhanceUrl, { function_name: name, original_code: code, optimize_for: 'performance' }, { prefer: 'respond-async' });
 
     expect(res.status).toBe(202);
     const location = res.headers.get('location')!;
@@ -109,6 +112,7 @@ describe('POST /api/v1/functions/enhance', () => {
     expect(done.status).toBe('completed');
     expect(done.result).toMatchObject({ function_name: name, version: 1, run: res.body.run });
     expect(done.result.enhanced_code.python).toContain(`def ${name}(x: float, y: float) -> float:`);
+    expect(done.result.metadata).toMatchObject({ optimize_for: 'performance', params: { retries: 2, timeout: 15 } });
   });
 
   test('an identical request is a cache hit: no generate activity, and the active version is reused', async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/config';
@@ -20,6 +21,9 @@ export interface TestStack {
   api: RunningApi;
   close(): Promise<void>;
 }
+
+// The SDK logs worker state changes and expected run failures at INFO/WARN: noise in test output.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');

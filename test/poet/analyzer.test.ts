@@ -3,6 +3,7 @@ import { PythonAnalyzer, PythonAnalyzerError } from '../../src/infra/python-anal
 import type { AnalyzeResult, AnalyzeSuccess } from '../../src/contracts/analysis';
 
 const scriptDir = path.join(__dirname, '../../python');
+const pathEnv = process.env.PATH!;
 
 function expectOk(result: AnalyzeResult): AnalyzeSuccess {
   if (!result.ok) throw new Error(`expected a successful analysis, got ${JSON.stringify(result.error)}`);
@@ -10,7 +11,7 @@ function expectOk(result: AnalyzeResult): AnalyzeSuccess {
 }
 
 describe('PythonAnalyzer', () => {
-  const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 10_000 });
+  const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 10_000, pathEnv });
   afterAll(() => analyzer.close());
 
   it('describes top-level functions: parameters, kinds, defaults, async, generators, decorators', async () => {
@@ -102,7 +103,7 @@ describe('PythonAnalyzer', () => {
 
 describe('PythonAnalyzer lifecycle', () => {
   it('times out a stuck request with a typed error, then serves the next one from a fresh child', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 400 });
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 400, pathEnv });
     try {
       expectOk(await analyzer.analyze('def warm():\n    pass\n'));
       const slow = analyzer.analyze('x = 1\n'.repeat(60_000));
@@ -116,14 +117,14 @@ describe('PythonAnalyzer lifecycle', () => {
   });
 
   it('rejects requests after close', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 5_000 });
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 5_000, pathEnv });
     expectOk(await analyzer.analyze('x = 1\n'));
     await analyzer.close();
     await expect(analyzer.analyze('x = 1\n')).rejects.toBeInstanceOf(PythonAnalyzerError);
   });
 
   it('rejects with a clear error when the interpreter cannot be started', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'no-such-python-here', scriptDir, timeoutMs: 5_000 });
+    const analyzer = new PythonAnalyzer({ pythonBin: 'no-such-python-here', scriptDir, timeoutMs: 5_000, pathEnv });
     await expect(analyzer.analyze('x = 1\n')).rejects.toMatchObject({ code: 'exited', message: expect.stringContaining('failed to start') });
     await analyzer.close();
   });

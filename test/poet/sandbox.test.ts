@@ -3,7 +3,7 @@ import path from 'node:path';
 import { runSandbox } from '../../src/infra/sandbox';
 import type { SandboxRequest } from '../../src/contracts/analysis';
 
-const opts = { pythonBin: 'python3', scriptDir: path.join(__dirname, '../../python') };
+const opts = { pythonBin: 'python3', scriptDir: path.join(__dirname, '../../python'), pathEnv: process.env.PATH! };
 
 const request = (original: string, enhanced: string, extra: Partial<SandboxRequest> = {}): SandboxRequest => ({
   original_code: original,

@@ -74,7 +74,7 @@ export function enhanceRouter(deps: EnhanceRouteDeps): Router {
         { key: FunctionNameKey, value: request.function_name },
         { key: DomainKey, value: request.domain },
       ],
-      staticSummary: `enhance ${request.function_name} (${request.domain}, ${request.optimize_for})`,
+      staticSummary: `enhance ${request.function_name} (${request.domain}${request.optimize_for ? `, for ${request.optimize_for}` : ''})`,
     });
     const run = { workflow_id: workflowId, run_id: handle.firstExecutionRunId };
     const location = `/api/v1/runs/${encodeURIComponent(workflowId)}`;

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, isListening, waitFor } from '../helpers/net';
+import { postJson } from '../helpers/stack';
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'cli', 'main.js');
+
+// `npm start` on embedded defaults: no TEMPORAL_ADDRESS, DATABASE_URL or REDIS_URL, so the stack
+// brings its own Temporal dev server and PGlite. Runs the built CLI (scripts/test.sh builds first).
+describe('poet start (npm start)', () => {
+  let child: ChildProcess;
+  let output = '';
+  let dataDir: string;
+  const ports: Record<string, number> = {};
+
+  beforeAll(async () => {
+    expect(existsSync(cli)).toBe(true);
+    for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT']) ports[name] = await freePort();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-start-'));
+    child = spawn(process.execPath, [cli, 'start'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(async () => output.includes('POET service is up') || child.exitCode !== null, 90_000, 'stack up');
+    if (child.exitCode !== null) throw new Error(`poet start exited early:\n${output}`);
+  }, 100_000);
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('prints the API and Temporal UI URLs', () => {
+    expect(output).toContain(`http://127.0.0.1:${ports.PORT}`);
+    expect(output).toContain(`Temporal UI  http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
+  });
+
+  test('serves the enhance endpoint end to end on the embedded database', async () => {
+    const name = 'start_smoke';
+    const res = await postJson(`http://127.0.0.1:${ports.PORT}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: `def ${name}(a: int, b: int) -> int:\n    return a - b\n`,
+      context: { samples: [[5, 3]] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: 1, metadata: { safety_level: 'high', cache: 'miss' } });
+    expect(readlinkSync(path.join(dataDir, 'functions', name, 'current'))).toBe('v1');
+  });
+
+  test('SIGINT stops every child: API, worker, Temporal and PGlite stop listening', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await isListening(port)).toBe(false);
+  }, 60_000);
+});
