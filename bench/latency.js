@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { TestWorkflowEnvironment } = require('@temporalio/testing');
+const { DefaultLogger, Runtime } = require('@temporalio/worker');
 
 const dist = path.join(__dirname, '..', 'dist');
 const { loadConfig } = require(path.join(dist, 'config'));
@@ -17,6 +18,7 @@ const { createPool } = require(path.join(dist, 'infra', 'db'));
 const { startApi } = require(path.join(dist, 'api', 'server'));
 const { startWorker } = require(path.join(dist, 'worker', 'worker'));
 const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
+const { devServerExtraArgs } = require(path.join(dist, 'infra', 'temporal-dev'));
 
 const N = Number(process.env.BENCH_N ?? 20);
 
@@ -35,16 +37,18 @@ async function timedPost(url, body) {
   const json = await res.json();
   const ms = performance.now() - started;
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json)}`);
+  if (process.env.BENCH_VERBOSE) console.log(ms.toFixed(1), json.metadata.cache);
   return { ms, cache: json.metadata.cache };
 }
 
 async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   let server;
   const env = { ...process.env };
   if (!env.TEMPORAL_ADDRESS) {
     const cli = spawnSync('bash', [path.join(__dirname, '..', 'scripts', 'install-temporal.sh')], { encoding: 'utf8' }).stdout.trim();
     server = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+      server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTE_KEYS, extraArgs: devServerExtraArgs() },
     });
     env.TEMPORAL_ADDRESS = server.address;
   }

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { devServerExtraArgs } from '../infra/temporal-dev';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 type Env = Record<string, string | undefined>;
@@ -71,6 +72,7 @@ async function startTemporal(config: Config, env: Env, logger: Logger): Promise<
     '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
     '--log-level', 'warn',
     ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...devServerExtraArgs(),
   ];
   logger.info('starting temporal dev server', { cli, address });
   const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], env });

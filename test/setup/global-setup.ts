@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerExtraArgs } from '../../src/infra/temporal-dev';
 import { writeWorkflowBundle } from '../../src/worker/bundle';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
 
@@ -32,6 +33,7 @@ export default async function globalSetup(): Promise<void> {
         executable: { type: 'existing-path', path: temporalCli() },
         ip: '127.0.0.1',
         searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        extraArgs: devServerExtraArgs(),
         log: { format: 'json', level: 'error' },
       },
     });
