@@ -3,7 +3,6 @@
 // each the median of N sequential requests, on a local Temporal dev server with the machine's PostgreSQL and Redis.
 // Run: npm run bench   (builds first; uses TEMPORAL_ADDRESS when set, else starts a dev server)
 'use strict';
-const { spawnSync } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,7 +17,7 @@ const { createPool } = require(path.join(dist, 'infra', 'db'));
 const { startApi } = require(path.join(dist, 'api', 'server'));
 const { startWorker } = require(path.join(dist, 'worker', 'worker'));
 const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
-const { devServerExtraArgs } = require(path.join(dist, 'infra', 'temporal-dev'));
+const { devServerExtraArgs, ensureTemporalCli } = require(path.join(dist, 'infra', 'temporal-dev'));
 
 const N = Number(process.env.BENCH_N ?? 20);
 
@@ -46,7 +45,7 @@ async function main() {
   let server;
   const env = { ...process.env };
   if (!env.TEMPORAL_ADDRESS) {
-    const cli = spawnSync('bash', [path.join(__dirname, '..', 'scripts', 'install-temporal.sh')], { encoding: 'utf8' }).stdout.trim();
+    const cli = ensureTemporalCli(path.join(__dirname, '..'), env);
     server = await TestWorkflowEnvironment.createLocal({
       server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTE_KEYS, extraArgs: devServerExtraArgs() },
     });

@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
-import { devServerExtraArgs } from '../infra/temporal-dev';
+import { devServerExtraArgs, ensureTemporalCli } from '../infra/temporal-dev';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 type Env = Record<string, string | undefined>;
@@ -13,18 +13,6 @@ type Env = Record<string, string | undefined>;
 interface Stoppable {
   name: string;
   stop(): Promise<void>;
-}
-
-/** Path of a usable Temporal CLI: scripts/install-temporal.sh finds it or builds it with Go. */
-export function ensureTemporalCli(config: Config, env: Env): string {
-  const result = spawnSync('bash', [path.join(config.rootDir, 'scripts', 'install-temporal.sh')], {
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const cli = result.stdout.trim().split('\n').pop();
-  if (result.status !== 0 || !cli) throw new Error('no Temporal CLI available (see the message above)');
-  return cli;
 }
 
 async function waitForTemporal(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -60,7 +48,7 @@ function stopChild(name: string, child: ChildProcess, graceMs = 15_000): Stoppab
 }
 
 async function startTemporal(config: Config, env: Env, logger: Logger): Promise<{ address: string; stop: Stoppable }> {
-  const cli = ensureTemporalCli(config, env);
+  const cli = ensureTemporalCli(config.rootDir, env);
   const address = `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
   mkdirSync(config.dataDir, { recursive: true });
   const args = [

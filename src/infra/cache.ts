@@ -27,7 +27,7 @@ export class EnhancementCache {
     if (local) return { value: local, layer: 'l0' };
     const raw = await this.redisCall('get', (redis) => redis.get(this.redisKey(key)));
     if (!raw) return undefined;
-    const parsed = CachedEnhancement.safeParse(JSON.parse(raw));
+    const parsed = CachedEnhancement.safeParse(parseJson(raw));
     if (!parsed.success) return undefined;
     this.l0.set(key, parsed.data);
     return { value: parsed.data, layer: 'l1' };
@@ -56,5 +56,14 @@ export class EnhancementCache {
       this.opts.logger.warn('redis cache bypassed', { op, error: (err as Error).message });
       return undefined;
     }
+  }
+}
+
+/** A corrupt entry is a miss, not a failed lookup. */
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
   }
 }

@@ -1,23 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerExtraArgs } from '../../src/infra/temporal-dev';
+import { devServerExtraArgs, ensureTemporalCli } from '../../src/infra/temporal-dev';
 import { writeWorkflowBundle } from '../../src/worker/bundle';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
 
 declare global {
   // eslint-disable-next-line no-var
   var __POET_TEMPORAL__: TestWorkflowEnvironment | undefined;
-}
-
-function temporalCli(): string {
-  const script = path.join(__dirname, '..', '..', 'scripts', 'install-temporal.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const cli = result.stdout.trim().split('\n').pop();
-  if (result.status !== 0 || !cli) throw new Error('no Temporal CLI: scripts/install-temporal.sh failed');
-  return cli;
 }
 
 /**
@@ -30,7 +21,7 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.TEMPORAL_ADDRESS) {
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
-        executable: { type: 'existing-path', path: temporalCli() },
+        executable: { type: 'existing-path', path: ensureTemporalCli(path.join(__dirname, '..', '..'), process.env) },
         ip: '127.0.0.1',
         searchAttributes: SEARCH_ATTRIBUTE_KEYS,
         extraArgs: devServerExtraArgs(),
