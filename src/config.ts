@@ -20,6 +20,8 @@ export const ConfigSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyToUndefined, z.string().default('poet-enhance')),
   TEMPORAL_UI_URL: optionalString,
   TEMPORAL_CLI_PATH: optionalString,
+  /** Attempts of one API call to Temporal before the API answers 503 (the SDK's default of 10 holds a caller ~20 s). */
+  TEMPORAL_CLIENT_MAX_ATTEMPTS: int(4),
   TEMPORAL_DEV_PORT: int(7233),
   TEMPORAL_UI_PORT: int(8233),
 

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
@@ -17,7 +17,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required by the API (poet start provides a dev server)');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (poet start provides an embedded one)');
   // Lazy: the API comes up while Temporal is still starting or away, and answers 503 until it is back.
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const connection = Connection.lazy({
+    address: config.TEMPORAL_ADDRESS,
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS }))],
+  });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));

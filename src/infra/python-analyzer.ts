@@ -6,7 +6,7 @@ export interface PythonAnalyzerOptions {
   pythonBin: string;
   scriptDir: string;
   timeoutMs: number;
-  /** PATH of the child, whose environment holds nothing else; defaults to this process's PATH. */
+  /** PATH of the child, whose environment holds nothing else. */
   pathEnv: string;
 }
 

@@ -7,7 +7,7 @@ import { SandboxRequest, SandboxResult } from '../contracts/analysis';
 export interface SandboxOptions {
   pythonBin: string;
   scriptDir: string;
-  /** PATH of the child, whose environment holds nothing else; defaults to this process's PATH. */
+  /** PATH of the child, whose environment holds nothing else. */
   pathEnv: string;
 }
 

@@ -37,7 +37,7 @@ export function healthRouter(deps: { connection: Connection; pool: Pool; redis?:
   });
   router.get('/health/ready', async (_req, res) => {
     const [temporal, postgres, redis] = await Promise.all([
-      timed(() => deps.connection.healthService.check({}), 'failing'),
+      timed(() => deps.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => deps.connection.healthService.check({})), 'failing'),
       timed(() => deps.pool.query('SELECT 1'), 'failing'),
       // Redis only speeds things up: without it the service still answers, so it degrades rather than fails.
       deps.redis ? timed(() => deps.redis!.ping(), 'degraded') : Promise.resolve<CheckResult>({ status: 'disabled', latency_ms: 0 }),
