@@ -15,10 +15,9 @@ import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
 const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
 
 // Local: in-process lookups that must be fast on the cache-hit path; a fault there degrades to a miss.
-const { cacheLookup, cacheStore } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '5s',
-  retry: { initialInterval: '100ms', maximumAttempts: 3 },
-});
+const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
+const { cacheLookup } = proxyLocalActivities<Activities>({ ...localCache, summary: 'look up the enhancement cache (in-process, then Redis)' });
+const { cacheStore } = proxyLocalActivities<Activities>({ ...localCache, summary: 'keep the validated enhancement in the cache' });
 
 const { generate } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
@@ -34,11 +33,12 @@ const { validate } = proxyActivities<Activities>({
 });
 
 // Persistence retries until PostgreSQL is back: a version is never dropped on the floor.
-const { storeVersion, publish } = proxyActivities<Activities>({
+const persistence = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-  summary: 'persist the version / publish its events',
-});
+} as const;
+const { storeVersion } = proxyActivities<Activities>({ ...persistence, summary: 'store the version: PostgreSQL rows and artifact files' });
+const { publish } = proxyActivities<Activities>({ ...persistence, summary: 'publish the events: outbox rows, then the Redis stream' });
 
 /** Perceive-Operate-Enforce-Train enhancement of one function: cache → generate → validate → store → publish. */
 export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<EnhanceResult> {
