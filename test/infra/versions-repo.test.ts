@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pool } from 'pg';
+import { FilesystemArtifactStore } from '../../src/infra/artifact-store';
+import { createPool, migrate } from '../../src/infra/db';
+import { EventPublisher } from '../../src/infra/events';
+import { createLogger } from '../../src/infra/logger';
+import { VersionsRepo, type NewVersion } from '../../src/infra/versions-repo';
+import { uniqueSuffix } from '../helpers/stack';
+
+const logger = createLogger({ level: 'error', service: 'test', silent: true });
+const schema = `t_versions_${uniqueSuffix()}`;
+let pool: Pool;
+let dataDir: string;
+let repo: VersionsRepo;
+
+beforeAll(async () => {
+  await migrate({ url: process.env.DATABASE_URL!, schema, dir: path.join(__dirname, '..', '..', 'migrations'), logger });
+  pool = createPool({ url: process.env.DATABASE_URL!, schema, max: 8 });
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-versions-'));
+  repo = new VersionsRepo(pool, new FilesystemArtifactStore(dataDir));
+});
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+  await pool.end();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const version = (functionName: string, key: string, inputHash: string): NewVersion => ({
+  tenantId: 'default',
+  functionName,
+  idempotencyKey: key,
+  inputHash,
+  domain: 'base_reliability',
+  optimizeFor: null,
+  safetyLevel: 'high',
+  artifact: {
+    python: `# ${inputHash}\n`,
+    dana: `# ${inputHash}\n`,
+    params: { retries: 3 },
+    optimizations: [],
+    provider: 'template',
+    enhancer_version: 'template-1',
+  },
+  metadata: { cache: 'miss' },
+});
+
+async function rows(functionName: string) {
+  const res = await pool.query<{ version: number; status: string }>(
+    'SELECT version, status FROM versions WHERE function_name = $1 ORDER BY version',
+    [functionName],
+  );
+  return res.rows;
+}
+
+describe('VersionsRepo.storeVersion on PostgreSQL', () => {
+  test('a retried store (same run) finds its own version instead of making another', async () => {
+    const first = await repo.storeVersion(version('retry_fn', 'wf-a/run-1', 'h1'));
+    const retried = await repo.storeVersion(version('retry_fn', 'wf-a/run-1', 'h1'));
+    expect(first).toEqual({ version: 1, created: true, deprecated: null });
+    expect(retried).toEqual({ version: 1, created: false, deprecated: null });
+    expect(await rows('retry_fn')).toEqual([{ version: 1, status: 'active' }]);
+  });
+
+  test('twenty concurrent runs with different inputs get contiguous versions and exactly one active', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => repo.storeVersion(version('busy_fn', `wf-${i}/run`, `input-${i}`))),
+    );
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const stored = await rows('busy_fn');
+    expect(stored.filter((r) => r.status === 'active')).toEqual([{ version: 20, status: 'active' }]);
+    expect(readlinkSync(path.join(dataDir, 'functions', 'busy_fn', 'current'))).toBe('v20');
+    // Each version's files hold what its own run stored.
+    const winner = results.findIndex((r) => r.version === 20);
+    expect(readFileSync(path.join(dataDir, 'functions', 'busy_fn', 'v20', 'code.py'), 'utf8')).toBe(`# input-${winner}\n`);
+  });
+
+  test('a new run with the input of the active version answers that version; an older input makes a new one', async () => {
+    await repo.storeVersion(version('same_fn', 'wf-x/run-1', 'A'));
+    await repo.storeVersion(version('same_fn', 'wf-y/run-1', 'B'));
+    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toEqual({ version: 2, created: false, deprecated: null });
+    expect(await repo.storeVersion(version('same_fn', 'wf-x/run-2', 'A'))).toEqual({ version: 3, created: true, deprecated: 2 });
+  });
+});
+
+describe('EventPublisher without Redis', () => {
+  test('publishing the same run twice writes each event once and keeps them for the stream', async () => {
+    const publisher = new EventPublisher({ pool, stream: 'unused', maxLen: 100, logger });
+    const input = {
+      tenant_id: 'default',
+      function_name: 'events_fn',
+      workflow_id: 'wf-e',
+      run_id: 'run-1',
+      events: [
+        { type: 'version.created' as const, payload: { version: 1 } },
+        { type: 'enhancement.completed' as const, payload: { version: 1 } },
+      ],
+    };
+    expect(await publisher.publish(input)).toEqual({ inserted: 2, streamed: 0 });
+    expect(await publisher.publish(input)).toEqual({ inserted: 0, streamed: 0 });
+    const res = await pool.query('SELECT event_type FROM events WHERE function_name = $1 AND streamed_at IS NULL ORDER BY id', ['events_fn']);
+    expect(res.rows.map((r) => r.event_type)).toEqual(['version.created', 'enhancement.completed']);
+  });
+});
