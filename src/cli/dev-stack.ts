@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { devServerExtraArgs, ensureTemporalCli } from '../infra/temporal-dev';
+import { waitUntil } from '../infra/wait';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 type Env = Record<string, string | undefined>;
@@ -15,19 +16,15 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-async function waitForTemporal(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.healthService.check({});
-      await connection.close();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal dev server not reachable at ${address}: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+/** False while the server is still coming up; throws once it has exited, since waiting is then pointless. */
+async function temporalAnswers(address: string, child: ChildProcess): Promise<boolean> {
+  if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.healthService.check({}).finally(() => connection.close());
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -66,7 +63,7 @@ async function startTemporal(config: Config, env: Env, logger: Logger): Promise<
   const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   const stop = stopChild('temporal', child);
   try {
-    await waitForTemporal(address, child, 60_000);
+    await waitUntil(() => temporalAnswers(address, child), 60_000, `temporal dev server answering at ${address}`, 300);
   } catch (err) {
     await stop.stop();
     throw err;
@@ -144,7 +141,8 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     }
 
     const api = `http://127.0.0.1:${config.PORT}`;
-    await waitForHttp(`${api}/health/ready`, 60_000);
+    const apiReady = () => fetch(`${api}/health/ready`).then((res) => res.ok, () => false);
+    await waitUntil(apiReady, 60_000, `${api}/health/ready answering 200`, 300);
     const lines = [
       '',
       'POET service is up.',
@@ -159,19 +157,5 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
   } catch (err) {
     logger.error('the stack failed to start', { error: (err as Error).message });
     await stopAll(1);
-  }
-}
-
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }

@@ -50,8 +50,8 @@ describe('Redis killed mid-run', () => {
     expect(unstreamed.rows[0].n).toBe(2);
 
     redis = await startRedis(port);
-    await waitFor(async () => (await getJson(`${stack.url}/health/ready`)).body.checks.redis.status === 'ok');
-    await waitFor(async () => stack.worker.deps.redis?.status === 'ready');
+    await waitFor(async () => (await getJson(`${stack.url}/health/ready`)).body.checks.redis.status === 'ok', 15_000, 'API sees redis');
+    await waitFor(async () => stack.worker.deps.redis?.status === 'ready', 15_000, 'worker sees redis');
     const after = await postJson(url, fn(`after_${uniqueSuffix()}`));
     expect(after.status).toBe(200);
     // The publish after recovery relays the rows Redis missed.
@@ -83,7 +83,7 @@ describe('no worker polling', () => {
 
     const replacement = await startWorker(stack.config, createLogger({ level: 'error', service: 'test', silent: true }));
     try {
-      await waitFor(async () => (await getJson(`${stack.url}${accepted.headers.get('location')}`)).body.status === 'completed');
+      await waitFor(async () => (await getJson(`${stack.url}${accepted.headers.get('location')}`)).body.status === 'completed', 15_000, 'run completed');
       const done = await getJson(`${stack.url}${accepted.headers.get('location')}`);
       expect(done.body.result).toMatchObject({ function_name: name, version: 1 });
     } finally {

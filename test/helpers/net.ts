@@ -20,10 +20,4 @@ export async function isListening(port: number): Promise<boolean> {
   });
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitUntil as waitFor } from '../../src/infra/wait';
