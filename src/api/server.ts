@@ -3,7 +3,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import type { Config } from '../config';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
-import { PythonAnalyzer } from '../infra/python-analyzer';
+import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
 import { createApp } from './app';
 
@@ -25,7 +25,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
-  const analyzer = new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS, pathEnv: config.PATH });
+  const analyzer = createAnalyzer(config);
 
   const app = createApp({ config, logger, client, connection, pool, redis, analyzer });
   const server = app.listen(config.PORT, config.HOST);

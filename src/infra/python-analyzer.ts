@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import type { Config } from '../config';
 import { AnalyzeResult } from '../contracts/analysis';
 
 export interface PythonAnalyzerOptions {
@@ -169,4 +170,9 @@ export class PythonAnalyzer {
     this.current = proc;
     return proc;
   }
+}
+
+/** The analyzer as every process configures it. */
+export function createAnalyzer(config: Config): PythonAnalyzer {
+  return new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS, pathEnv: config.PATH });
 }

@@ -11,8 +11,7 @@ export interface TemplateInput {
   analysis: FunctionAnalysis;
   /** Settings as they apply to this request, optimize_for already applied (applyOptimizeFor). */
   domain: DomainSettings;
-  /** Recorded in the output; the shift it implies is already in `domain`. */
-  /** Null: the domain's own settings, unshifted. */
+  /** Recorded in the output; the shift it implies is already in `domain`. Null: the domain's own settings. */
   optimizeFor: OptimizeFor | null;
 }
 

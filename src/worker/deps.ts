@@ -7,7 +7,7 @@ import { EnhancementCache } from '../infra/cache';
 import { createPool } from '../infra/db';
 import { EventPublisher } from '../infra/events';
 import type { Logger } from '../infra/logger';
-import { PythonAnalyzer } from '../infra/python-analyzer';
+import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
 import { VersionsRepo } from '../infra/versions-repo';
 
@@ -23,7 +23,7 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
-  const analyzer = new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS, pathEnv: config.PATH });
+  const analyzer = createAnalyzer(config);
   const store = new FilesystemArtifactStore(config.dataDir);
   return {
     pool,
