@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { errorHandler, NotFoundError } from './errors';
+import { singleTenantPrincipal } from './principal';
 import { enhanceRouter } from './routes/enhance';
 import { healthRouter } from './routes/health';
 import { runsRouter } from './routes/runs';
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps): Express {
 
   const runs = new Runs(deps.client);
   app.use(healthRouter(deps));
+  app.use(singleTenantPrincipal());
   app.use(enhanceRouter({ ...deps, runs }));
   app.use(runsRouter(runs));
   app.use((req) => {

@@ -8,6 +8,7 @@ import { getDomain, listDomainNames } from '../../poet/domains';
 import { enhanceFunction } from '../../workflows';
 import { DomainKey, FunctionNameKey } from '../../workflows/search-attributes';
 import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableError, zodDetails } from '../errors';
+import { principalOf } from '../principal';
 import type { Runs } from '../runs';
 
 export interface EnhanceRouteDeps {
@@ -16,8 +17,6 @@ export interface EnhanceRouteDeps {
   analyzer: PythonAnalyzer;
   runs: Runs;
 }
-
-const TENANT = 'default';
 
 /** Reads `?wait=` (seconds), bounded by the configured maximum; the default budget otherwise. */
 function waitBudgetMs(raw: unknown, config: Config): number {
@@ -62,14 +61,15 @@ export function enhanceRouter(deps: EnhanceRouteDeps): Router {
       ]);
     }
 
-    const inputHash = sha256(canonicalJson({ tenant: TENANT, request }));
+    const tenantId = principalOf(res).tenantId;
+    const inputHash = sha256(canonicalJson({ tenant: tenantId, request }));
     const workflowId = `enhance-${request.function_name}-${inputHash.slice(0, 12)}`;
     // USE_EXISTING: identical concurrent requests join one run instead of racing to make versions.
     const handle = await client.workflow.start(enhanceFunction, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId,
       workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{ request, input_hash: inputHash, tenant_id: TENANT }],
+      args: [{ request, input_hash: inputHash, tenant_id: tenantId }],
       typedSearchAttributes: [
         { key: FunctionNameKey, value: request.function_name },
         { key: DomainKey, value: request.domain },
