@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { EnhanceRequest, EnhancedArtifact } from '../contracts/enhance';
+import type { EnhanceRequest, EnhancedArtifact, Guidance } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { applyOptimizeFor, getDomain, listDomainNames } from '../poet/domains';
@@ -9,8 +9,8 @@ const invalid = (message: string) => ApplicationFailure.create({ type: FailureTy
 
 export function createGenerateActivity(analyzer: PythonAnalyzer) {
   return {
-    async generate(input: { request: EnhanceRequest }): Promise<EnhancedArtifact> {
-      const { request } = input;
+    async generate(input: { request: EnhanceRequest; guidance?: Guidance }): Promise<EnhancedArtifact> {
+      const { request, guidance } = input;
       const analysis = await analyzer.analyze(request.original_code);
       if (!analysis.ok) {
         throw invalid(`original_code is not valid Python: ${analysis.error.message} (line ${analysis.error.line ?? '?'})`);
@@ -20,11 +20,12 @@ export function createGenerateActivity(analyzer: PythonAnalyzer) {
       const domain = getDomain(request.domain);
       if (!domain) throw invalid(`unknown domain ${request.domain}; valid domains: ${listDomainNames().join(', ')}`);
 
+      const shifted = request.optimize_for ? applyOptimizeFor(domain, request.optimize_for) : domain;
       const enhanced = enhanceWithTemplate({
         functionName: request.function_name,
         originalCode: request.original_code,
         analysis: fn,
-        domain: request.optimize_for ? applyOptimizeFor(domain, request.optimize_for) : domain,
+        domain: guidance ? { ...shifted, operate: { ...shifted.operate, ...guidance.operate } } : shifted,
         optimizeFor: request.optimize_for ?? null,
       });
       return { ...enhanced, provider: 'template', enhancer_version: ENHANCER_VERSION };

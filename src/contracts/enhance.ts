@@ -105,6 +105,20 @@ export const EnhanceResult = z.object({
 });
 export type EnhanceResult = z.infer<typeof EnhanceResult>;
 
+/**
+ * What a regeneration tells generate beyond the request: why it runs, what users suggested (into the LLM prompt),
+ * and the Operate settings Train learned from feedback (they override the domain's).
+ */
+export const Guidance = z.object({
+  reason: z.string(),
+  suggestions: z.array(z.string().max(2_000)).max(20).default([]),
+  operate: z
+    .object({ retries: z.number().int().min(0).max(10), timeout_s: z.number().positive().max(3600) })
+    .partial()
+    .default({}),
+});
+export type Guidance = z.output<typeof Guidance>;
+
 /** Workflow input: the validated request plus the hash the API derived the workflow id from. */
 export const EnhanceWorkflowInput = z.object({
   request: EnhanceRequest,
