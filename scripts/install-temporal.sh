@@ -45,6 +45,15 @@ if [[ -x "$installed" ]]; then
   exit 0
 fi
 
+# Parallel test runs on a fresh machine would each build the CLI at once: the first builds, the rest wait for it.
+mkdir -p "$gobin"
+exec 9>"$gobin/.temporal-install.lock"
+flock 9
+if [[ -x "$installed" ]]; then
+  printf '%s\n' "$installed"
+  exit 0
+fi
+
 log "building ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} with $(go version) (takes a few minutes)"
 # Nothing here needs VCS stamping, and a git problem in the current directory must not fail the install.
 if ! GOFLAGS=-buildvcs=false go install "${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}" >&2; then

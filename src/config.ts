@@ -46,6 +46,12 @@ export const ConfigSchema = z.object({
   ENHANCE_MAX_WAIT_SECONDS: int(120),
   MAX_CODE_BYTES: int(64 * 1024),
   BODY_LIMIT_BYTES: int(256 * 1024),
+  /** A client gets this long to send its request headers, and this long for the whole request: slow senders are cut off. */
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000),
+  /** How often the server sweeps connections for those timeouts (Node's default of 30 s lets slow senders linger). */
+  HTTP_CONNECTIONS_CHECK_MS: int(1_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000),
 
   /** Workflow code bundled ahead of time (npm run build writes dist/workflow-bundle.js); unset: bundle at start. */
   WORKFLOW_BUNDLE_PATH: optionalString,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
@@ -28,7 +29,15 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const analyzer = createAnalyzer(config);
 
   const app = createApp({ config, logger, client, connection, pool, redis, analyzer });
-  const server = app.listen(config.PORT, config.HOST);
+  const server = createServer(
+    {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: config.HTTP_CONNECTIONS_CHECK_MS,
+      keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    app,
+  ).listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

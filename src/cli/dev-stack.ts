@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
-import { devServerExtraArgs, ensureTemporalCli } from '../infra/temporal-dev';
+import { ensureTemporalCli, startDevServer, stopProcess } from '../infra/temporal-dev';
 import { waitUntil } from '../infra/wait';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
@@ -16,59 +15,23 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-/** False while the server is still coming up; throws once it has exited, since waiting is then pointless. */
-async function temporalAnswers(address: string, child: ChildProcess): Promise<boolean> {
-  if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
-  try {
-    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-    await connection.healthService.check({}).finally(() => connection.close());
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function stopChild(name: string, child: ChildProcess, graceMs = 15_000): Stoppable {
-  return {
-    name,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+function stopChild(name: string, child: ChildProcess): Stoppable {
+  return { name, stop: () => stopProcess(child) };
 }
 
 async function startTemporal(config: Config, env: Env, logger: Logger): Promise<{ address: string; stop: Stoppable }> {
   const cli = ensureTemporalCli(config.rootDir, env);
-  const address = `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
-  mkdirSync(config.dataDir, { recursive: true });
-  const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(config.TEMPORAL_DEV_PORT),
-    '--ui-port', String(config.TEMPORAL_UI_PORT),
-    '--namespace', config.TEMPORAL_NAMESPACE,
-    '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
-    '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
-    ...devServerExtraArgs(),
-  ];
-  logger.info('starting temporal dev server', { cli, address });
-  const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-  const stop = stopChild('temporal', child);
-  try {
-    await waitUntil(() => temporalAnswers(address, child), 60_000, `temporal dev server answering at ${address}`, 300);
-  } catch (err) {
-    await stop.stop();
-    throw err;
-  }
-  return { address, stop };
+  logger.info('starting temporal dev server', { cli, port: config.TEMPORAL_DEV_PORT });
+  const server = await startDevServer({
+    cli,
+    port: config.TEMPORAL_DEV_PORT,
+    uiPort: config.TEMPORAL_UI_PORT,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+    searchAttributes: SEARCH_ATTRIBUTE_KEYS.map((key) => key.name),
+    env,
+  });
+  return { address: server.address, stop: { name: 'temporal', stop: () => server.stop() } };
 }
 
 async function startEmbeddedPostgres(config: Config, logger: Logger): Promise<{ url: string; stop: Stoppable }> {

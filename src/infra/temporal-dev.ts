@@ -1,5 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { waitUntil } from './wait';
 
 /**
  * Dynamic config for the local dev server (npm start, tests, benchmarks). Its history queue readers poll
@@ -24,4 +27,74 @@ export function ensureTemporalCli(rootDir: string, env: Record<string, string | 
   const cli = result.stdout.trim().split('\n').pop();
   if (result.status !== 0 || !cli) throw new Error('no Temporal CLI available (see the message above)');
   return cli;
+}
+
+export interface DevServerOptions {
+  cli: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  /** SQLite file that keeps runs across restarts. */
+  dbFile: string;
+  /** Keyword search attributes to register. */
+  searchAttributes: string[];
+  env: Record<string, string | undefined>;
+  stdio?: StdioOptions;
+}
+
+export interface DevServer {
+  address: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** False while the server is still coming up; throws once it has exited, since waiting is then pointless. */
+async function devServerAnswers(address: string, child: ChildProcess): Promise<boolean> {
+  if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.healthService.check({}).finally(() => connection.close());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** `temporal server start-dev` with our search attributes and dynamic config, answering before this resolves. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const address = `127.0.0.1:${options.port}`;
+  mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(options.port),
+    '--ui-port', String(options.uiPort),
+    '--namespace', options.namespace,
+    '--db-filename', options.dbFile,
+    '--log-level', 'warn',
+    ...options.searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...devServerExtraArgs(),
+  ];
+  const child = spawn(options.cli, args, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], env: options.env });
+  const stop = (graceMs?: number) => stopProcess(child, graceMs);
+  try {
+    await waitUntil(() => devServerAnswers(address, child), 60_000, `temporal dev server answering at ${address}`, 300);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, child, stop };
 }

@@ -22,8 +22,9 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-// The SDK logs worker state changes and expected run failures at INFO/WARN: noise in test output.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+// The SDK logs worker state changes, expected run failures and (natively) gRPC retries while a fault test has
+// Temporal down at INFO/WARN: noise in test output.
+Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
 
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
