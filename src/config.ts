@@ -57,6 +57,13 @@ export const ConfigSchema = z.object({
   WORKFLOW_BUNDLE_PATH: optionalString,
   WORKER_SHUTDOWN_GRACE_SECONDS: int(10),
 
+  // Draining on SIGTERM (deployment, issue 9).
+  /**
+   * The API stops accepting at once, answers callers waiting on a run with 202 and its URL, and gives the other
+   * in-flight requests this long before closing their connections. Keep it below the pod's termination grace period.
+   */
+  API_SHUTDOWN_GRACE_SECONDS: int(20),
+
   PYTHON_BIN: z.preprocess(emptyToUndefined, z.string().default('python3')),
   /** The only variable python3 children get (they run with an otherwise empty environment). */
   PATH: z.preprocess(emptyToUndefined, z.string().default('/usr/local/bin:/usr/bin:/bin')),

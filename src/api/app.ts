@@ -20,6 +20,8 @@ export interface AppDeps {
   pool: Pool;
   redis?: Redis;
   analyzer: PythonAnalyzer;
+  /** Aborted when the process starts draining (SIGTERM). */
+  shutdown?: AbortSignal;
 }
 
 export function createApp(deps: AppDeps): Express {

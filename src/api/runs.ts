@@ -41,13 +41,16 @@ export class Runs {
   constructor(private readonly client: Client) {}
 
   /**
-   * Waits up to `waitMs` for the run's outcome; undefined when it is still running then.
+   * Waits up to `waitMs` for the run's outcome; undefined when it is still running then, or once `cutShort`
+   * fires (the API draining: the caller gets the run URL instead of a cut connection).
    * The long poll is aborted at the deadline, so abandoned waits hold no connection.
    */
-  async waitFor(handle: WorkflowHandle<typeof enhanceFunction>, waitMs: number): Promise<RunOutcome | undefined> {
-    if (waitMs <= 0) return undefined;
+  async waitFor(handle: WorkflowHandle<typeof enhanceFunction>, waitMs: number, cutShort?: AbortSignal): Promise<RunOutcome | undefined> {
+    if (waitMs <= 0 || cutShort?.aborted) return undefined;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), waitMs);
+    const onCut = () => abort.abort();
+    cutShort?.addEventListener('abort', onCut, { once: true });
     try {
       const result = await this.client.withAbortSignal(abort.signal, () => handle.result());
       return { status: 'completed', result };
@@ -57,6 +60,7 @@ export class Runs {
       throw err;
     } finally {
       clearTimeout(timer);
+      cutShort?.removeEventListener('abort', onCut);
     }
   }
 

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
@@ -11,6 +11,36 @@ import { createApp } from './app';
 export interface RunningApi {
   url: string;
   close(): Promise<void>;
+}
+
+/** Counts requests whose response has not finished, so a drain knows when the last one is done. */
+function trackInFlight(server: Server) {
+  let count = 0;
+  const waiters = new Set<() => void>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    count += 1;
+    res.once('close', () => {
+      count -= 1;
+      if (count === 0) for (const wake of waiters) wake();
+    });
+  });
+  return {
+    count: () => count,
+    /** True once no request is in flight, false when `timeoutMs` passes first. */
+    drained(timeoutMs: number): Promise<boolean> {
+      if (count === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve(value);
+        };
+        const wake = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        waiters.add(wake);
+      });
+    },
+  };
 }
 
 /** The API's composition root: adapters from config, the app, a listening server, and an orderly close. */
@@ -28,7 +58,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
 
-  const app = createApp({ config, logger, client, connection, pool, redis, analyzer });
+  const shutdown = new AbortController();
+  const app = createApp({ config, logger, client, connection, pool, redis, analyzer, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -38,6 +69,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     },
     app,
   ).listen(config.PORT, config.HOST);
+  const inFlight = trackInFlight(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -49,9 +81,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   return {
     url,
     async close() {
-      // Stop accepting, let in-flight requests finish, then release the adapters they used.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting; callers waiting on a run get 202 and its URL; the rest finish within the grace period;
+      // then idle keep-alive connections are closed and the adapters the requests used are released.
+      shutdown.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const drained = await inFlight.drained(config.API_SHUTDOWN_GRACE_SECONDS * 1000);
+      if (!drained) logger.warn('api grace period over; closing the remaining connections', { in_flight: inFlight.count() });
       server.closeAllConnections();
+      await closed;
       await analyzer.close();
       redis?.disconnect();
       await pool.end();

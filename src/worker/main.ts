@@ -11,6 +11,10 @@ async function main(): Promise<void> {
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => logger.log(level.toLowerCase(), message, meta ?? {})),
   });
   const running = await startWorker(config, logger);
+  // The runtime's own handlers start the shutdown: polling stops at once, in-flight activities get the grace period.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => logger.info('worker draining', { signal, grace_seconds: config.WORKER_SHUTDOWN_GRACE_SECONDS }));
+  }
   await running.done;
   logger.info('worker stopped');
 }

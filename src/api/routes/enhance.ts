@@ -16,6 +16,8 @@ export interface EnhanceRouteDeps {
   client: Client;
   analyzer: PythonAnalyzer;
   runs: Runs;
+  /** Fires when the API starts draining: waiting callers are answered 202 with the run URL at once. */
+  shutdown?: AbortSignal;
 }
 
 /** Reads `?wait=` (seconds), bounded by the configured maximum; the default budget otherwise. */
@@ -80,7 +82,7 @@ export function enhanceRouter(deps: EnhanceRouteDeps): Router {
     const location = `/api/v1/runs/${encodeURIComponent(workflowId)}`;
 
     const respondAsync = /\brespond-async\b/i.test(req.get('prefer') ?? '');
-    const outcome = respondAsync ? undefined : await runs.waitFor(handle, waitMs);
+    const outcome = respondAsync ? undefined : await runs.waitFor(handle, waitMs, deps.shutdown);
     if (!outcome) {
       res.status(202).location(location).json({ status: 'running', run, links: { self: location } });
       return;

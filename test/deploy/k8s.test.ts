@@ -1,0 +1,216 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { schemaFileName, writeCrdSchemas, writeKubernetesSchemas } from '../helpers/k8s-schemas';
+
+const root = path.resolve(__dirname, '../..');
+const OVERLAYS = ['dev', 'prod'] as const;
+
+/** Set by scripts/test.sh from scripts/install-k8s-tools.sh. */
+function tool(name: 'KUBECONFORM_PATH' | 'KUSTOMIZE_PATH' | 'K8S_OPENAPI_PATH' | 'KEDA_CRD_DIR' | 'K8S_VERSION'): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is unset: run the suite with npm test, which runs scripts/install-k8s-tools.sh`);
+  return value;
+}
+
+type Resource = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+function kustomizeBuild(overlay: string): { text: string; resources: Resource[] } {
+  const result = spawnSync(tool('KUSTOMIZE_PATH'), ['build', path.join(root, 'deploy/k8s/overlays', overlay)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`kustomize build ${overlay} failed:\n${result.stderr}`);
+  const docs = parseAllDocuments(result.stdout);
+  for (const doc of docs) expect(doc.errors).toEqual([]);
+  return { text: result.stdout, resources: docs.map((doc) => doc.toJS() as Resource) };
+}
+
+let schemaDir: string;
+
+function kubeconform(manifests: string) {
+  const result = spawnSync(
+    tool('KUBECONFORM_PATH'),
+    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', tool('K8S_VERSION'), '-schema-location', `${schemaDir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, '-'],
+    { input: manifests, encoding: 'utf8' },
+  );
+  const report = JSON.parse(result.stdout) as {
+    resources: { kind: string; name: string; status: string; msg: string }[];
+    summary: { valid: number; invalid: number; errors: number; skipped: number };
+  };
+  return { status: result.status, ...report };
+}
+
+beforeAll(() => {
+  schemaDir = mkdtempSync(path.join(os.tmpdir(), 'poet-k8s-schemas-'));
+  expect(writeKubernetesSchemas(tool('K8S_OPENAPI_PATH'), schemaDir)).toBeGreaterThan(100);
+  expect(writeCrdSchemas(tool('KEDA_CRD_DIR'), schemaDir)).toContain(schemaFileName('ScaledObject', 'keda.sh', 'v1alpha1'));
+});
+
+afterAll(() => {
+  rmSync(schemaDir, { recursive: true, force: true });
+});
+
+describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
+  const { text, resources } = kustomizeBuild(overlay);
+  const find = (kind: string, name: string): Resource => {
+    const found = resources.find((r) => r.kind === kind && (r.metadata.name === name || r.metadata.name.startsWith(`${name}-`)));
+    if (!found) throw new Error(`${kind} ${name} missing from the ${overlay} overlay`);
+    return found;
+  };
+  const container = (deployment: string) => find('Deployment', deployment).spec.template.spec.containers[0];
+  const config = () => find('ConfigMap', 'poet-config').data ?? {};
+
+  test('every rendered resource is valid against the Kubernetes 1.33 and KEDA schemas (kubeconform -strict)', () => {
+    const report = kubeconform(text);
+    expect(report.resources.filter((r) => r.status !== 'statusValid')).toEqual([]);
+    expect(report.summary).toEqual({ valid: resources.length, invalid: 0, errors: 0, skipped: 0 });
+    expect(report.status).toBe(0);
+  });
+
+  test('holds the whole deployment, in one namespace', () => {
+    // Generated ConfigMaps and Secrets carry a content hash in their names.
+    const unhashed = (r: Resource) => (r.kind === 'ConfigMap' || r.kind === 'Secret' ? r.metadata.name.replace(/-[a-z0-9]{10}$/, '') : r.metadata.name);
+    const kinds = resources.map((r) => `${r.kind}/${unhashed(r)}`);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'ConfigMap/poet-config',
+        'Deployment/poet-api',
+        'Deployment/poet-worker',
+        'HorizontalPodAutoscaler/poet-api',
+        'Job/poet-migrate',
+        'Job/poet-search-attributes',
+        'PersistentVolumeClaim/poet-artifacts',
+        'NetworkPolicy/poet-api-ingress',
+        'NetworkPolicy/poet-default-deny',
+        'NetworkPolicy/poet-egress',
+        'PodDisruptionBudget/poet-api',
+        'PodDisruptionBudget/poet-worker',
+        'ScaledObject/poet-worker',
+        'Service/poet-api',
+        'ServiceAccount/poet',
+      ]),
+    );
+    expect(new Set(resources.map((r) => r.metadata.namespace))).toEqual(new Set([overlay === 'prod' ? 'poet' : 'poet-dev']));
+  });
+
+  test('API: probes on /health/live and /health/ready, 512Mi requested, 2Gi limit, config and secret from references', () => {
+    const api = container('poet-api');
+    expect(api.livenessProbe.httpGet.path).toBe('/health/live');
+    expect(api.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(api.resources.requests.memory).toBe('512Mi');
+    expect(api.resources.limits.memory).toBe('2Gi');
+    expect(api.envFrom).toEqual([
+      { configMapRef: { name: find('ConfigMap', 'poet-config').metadata.name } },
+      // prod references a Secret made outside git; dev generates one.
+      { secretRef: { name: resources.find((r) => r.kind === 'Secret')?.metadata.name ?? 'poet-secrets' } },
+    ]);
+    expect(api.command).toEqual(['node', 'dist/api/main.js']);
+  });
+
+  test('images are pinned by tag', () => {
+    const images = resources
+      .filter((r) => r.kind === 'Deployment' || r.kind === 'Job')
+      .flatMap((r) => r.spec.template.spec.containers.map((c: { image: string }) => c.image));
+    for (const image of images) expect(image).toMatch(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+    expect(images.join(' ')).not.toMatch(/:latest\b/);
+  });
+
+  test('pods run as non-root with a read-only root filesystem and a writable /tmp', () => {
+    for (const r of resources.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
+      const pod = r.spec.template.spec;
+      expect({ name: r.metadata.name, runAsNonRoot: pod.securityContext.runAsNonRoot }).toEqual({ name: r.metadata.name, runAsNonRoot: true });
+      for (const c of pod.containers) expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    }
+    for (const name of ['poet-api', 'poet-worker']) {
+      expect(container(name).volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/app/data']));
+    }
+  });
+
+  test('API autoscales on CPU and on poet_active_enhancements per pod; its budget keeps pods up during drains', () => {
+    const hpa = find('HorizontalPodAutoscaler', 'poet-api');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'poet-api' });
+    expect(hpa.spec.metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Resource', resource: expect.objectContaining({ name: 'cpu' }) }),
+        expect.objectContaining({ type: 'Pods', pods: expect.objectContaining({ metric: { name: 'poet_active_enhancements' } }) }),
+      ]),
+    );
+    const deployment = find('Deployment', 'poet-api');
+    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    const selects = (selector: { matchLabels: Record<string, string> }, labels: Record<string, string>) =>
+      Object.entries(selector.matchLabels).every(([k, v]) => labels[k] === v);
+    for (const name of ['poet-api', 'poet-worker']) {
+      expect(selects(find('PodDisruptionBudget', name).spec.selector, find('Deployment', name).spec.template.metadata.labels)).toBe(true);
+    }
+    const pdb = find('PodDisruptionBudget', 'poet-api').spec;
+    // A budget that allows no disruption at the minimum replica count would block every node drain.
+    if (pdb.minAvailable !== undefined) expect(pdb.minAvailable).toBeLessThan(hpa.spec.minReplicas);
+  });
+
+  test('workers scale on the backlog of the task queue and the Temporal namespace the config names', () => {
+    const scaled = find('ScaledObject', 'poet-worker');
+    expect(scaled.spec.scaleTargetRef.name).toBe('poet-worker');
+    const [trigger] = scaled.spec.triggers;
+    expect(trigger.type).toBe('temporal');
+    expect(trigger.metadata).toMatchObject({
+      endpointFromEnv: 'TEMPORAL_ADDRESS',
+      namespace: config().TEMPORAL_NAMESPACE,
+      taskQueue: config().TEMPORAL_TASK_QUEUE,
+    });
+    expect(container('poet-worker').command).toEqual(['node', 'dist/worker/main.js']);
+  });
+
+  test('termination grace periods cover the drains the processes are configured for', () => {
+    const api = find('Deployment', 'poet-api').spec.template.spec;
+    const preStop = Number(api.containers[0].lifecycle.preStop.exec.command.at(-1));
+    expect(api.terminationGracePeriodSeconds).toBeGreaterThan(preStop + Number(config().API_SHUTDOWN_GRACE_SECONDS));
+    const worker = find('Deployment', 'poet-worker').spec.template.spec;
+    expect(worker.terminationGracePeriodSeconds).toBeGreaterThan(Number(config().WORKER_SHUTDOWN_GRACE_SECONDS));
+  });
+
+  test('pre-rollout Jobs run the migrations and register the search attributes with the poet CLI', () => {
+    const command = (job: string) => find('Job', job).spec.template.spec.containers[0].command;
+    expect(command('poet-migrate')).toEqual(['node', 'dist/cli/main.js', 'migrate']);
+    expect(command('poet-search-attributes')).toEqual(['node', 'dist/cli/main.js', 'setup', 'search-attributes']);
+    for (const job of ['poet-migrate', 'poet-search-attributes']) expect(find('Job', job).metadata.labels?.['poet-service/phase']).toBe('pre-rollout');
+  });
+
+  test('network policies deny by default and select the service pods', () => {
+    const deny = find('NetworkPolicy', 'poet-default-deny').spec;
+    expect(deny.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(deny.ingress).toBeUndefined();
+    for (const name of ['poet-api', 'poet-worker']) {
+      expect(find('Deployment', name).spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe(deny.podSelector.matchLabels['app.kubernetes.io/part-of']);
+    }
+    const ingress = find('NetworkPolicy', 'poet-api-ingress').spec;
+    expect(ingress.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([8080]);
+  });
+});
+
+describe('the schema check rejects what a cluster would', () => {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'broken' },
+    spec: {
+      replicas: 'three',
+      selector: { matchLabels: { app: 'broken' } },
+      template: { metadata: { labels: { app: 'broken' } }, spec: { containers: [{ name: 'c', image: 'x:1', imagePullPolicy: 'IfNotPresent', resourcez: {} }] } },
+    },
+  };
+
+  test('a wrong type and an unknown field fail', () => {
+    const report = kubeconform(stringify(deployment));
+    expect(report.status).not.toBe(0);
+    expect(report.summary.invalid).toBe(1);
+    const [message] = report.resources.map((r) => r.msg);
+    expect(message).toMatch(/replicas/);
+    expect(message).toMatch(/resourcez/);
+  });
+
+  test('a kind without a schema is an error, not a silent skip', () => {
+    const report = kubeconform(stringify({ apiVersion: 'example.com/v1', kind: 'Unknown', metadata: { name: 'x' } }));
+    expect(report.status).not.toBe(0);
+    expect(report.summary.errors).toBe(1);
+  });
+});
