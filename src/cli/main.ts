@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
+import { migrate } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { runDevStack } from './dev-stack';
+import { registerSearchAttributes } from './setup';
 
 const program = new Command()
   .name('poet')
@@ -15,6 +18,35 @@ program
   .action(async () => {
     const config = loadConfig();
     await runDevStack(config, process.env, createLogger({ level: config.LOG_LEVEL, service: 'poet-start' }));
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations to DATABASE_URL (the pre-rollout Job runs this)')
+  .action(async () => {
+    const config = loadConfig();
+    if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required');
+    const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-migrate' });
+    await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
+    logger.info('migrations up to date', { schema: config.DATABASE_SCHEMA });
+  });
+
+program
+  .command('setup')
+  .description('one-time setup of a Temporal cluster')
+  .command('search-attributes')
+  .description('register the workflows\' search attributes on TEMPORAL_NAMESPACE at TEMPORAL_ADDRESS (idempotent)')
+  .action(async () => {
+    const config = loadConfig();
+    if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required');
+    const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-setup' });
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      const outcome = await registerSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
+      logger.info('search attributes registered', { namespace: config.TEMPORAL_NAMESPACE, ...outcome });
+    } finally {
+      await connection.close();
+    }
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from './logger';
 
@@ -16,8 +16,24 @@ export function createPool(opts: { url: string; schema: string; max: number }): 
   });
 }
 
-/** Applies pending migrations under an advisory lock, so API and worker starting together do not race. */
+/**
+ * Applies pending migrations under an advisory lock, so processes starting together do not race. node-pg-migrate's
+ * own lock fails at once when taken ("Another migration is already running"), which crashed all but one of several
+ * workers started together; this session lock makes the others wait, then find nothing left to apply.
+ */
 export async function migrate(opts: { url: string; schema: string; dir: string; logger: Logger }): Promise<void> {
+  const lock = new Client({ connectionString: opts.url });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`poet-migrate:${opts.schema}`]);
+    await applyMigrations(opts);
+  } finally {
+    // Ending the session releases the lock.
+    await lock.end();
+  }
+}
+
+async function applyMigrations(opts: { url: string; schema: string; dir: string; logger: Logger }): Promise<void> {
   const applied = await runner({
     databaseUrl: opts.url,
     dir: path.resolve(opts.dir),
