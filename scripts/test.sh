@@ -7,6 +7,9 @@ command -v python3 >/dev/null || { echo "test: python3 is required (validation s
 # Resolve the Temporal CLI once (building it with Go on first use); global setup starts a dev server with it.
 TEMPORAL_CLI_PATH="$(bash scripts/install-temporal.sh)"
 export TEMPORAL_CLI_PATH
+# kubeconform, kustomize and the Kubernetes/KEDA schemas for test/deploy/k8s.test.ts (built once, then cached).
+k8s_tools="$(bash scripts/install-k8s-tools.sh)"
+eval "$k8s_tools"
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

@@ -27,6 +27,8 @@ interface Service {
   entrypoint?: string[];
   command?: string | string[];
   deploy?: { replicas?: number | string };
+  stop_grace_period?: string;
+  init?: boolean;
 }
 interface Compose {
   services: Record<string, Service>;
@@ -34,7 +36,8 @@ interface Compose {
 }
 
 function loadCompose(): Compose {
-  const doc = parseDocument(read('docker-compose.temporal.yml'));
+  // Compose resolves `<<` merge keys, as YAML 1.1 does.
+  const doc = parseDocument(read('docker-compose.temporal.yml'), { merge: true });
   expect(doc.errors).toEqual([]);
   expect(doc.warnings).toEqual([]);
   return doc.toJS() as Compose;
@@ -59,7 +62,9 @@ function imageTag(image: string): string | undefined {
 }
 
 describe('docker-compose.temporal.yml', () => {
-  const expected = ['temporal-postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'redis', 'postgres', 'api', 'worker'];
+  const expected = [
+    'temporal-postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'redis', 'postgres', 'api', 'worker', 'prometheus', 'grafana',
+  ];
 
   test('declares the whole stack', () => {
     expect(Object.keys(services).sort()).toEqual([...expected].sort());
@@ -156,6 +161,45 @@ describe('docker-compose.temporal.yml', () => {
     const api = service('api');
     expect(api.ports).toContain('8080:8080');
     expect(healthTest(api)).toContain('/health/ready');
+  });
+
+  test('prometheus mounts its config and the alert rules from deploy/prometheus/', () => {
+    const prometheus = service('prometheus');
+    expect(prometheus.image).toMatch(/^prom\/prometheus:v\d/);
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+        './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+      ]),
+    );
+    expect([prometheus.command].flat()).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    expect(Object.keys(prometheus.depends_on ?? {})).toEqual(['api']);
+    expect(healthTest(prometheus)).toContain('/-/ready');
+  });
+
+  test('grafana provisions its data source and dashboards from deploy/grafana/', () => {
+    const grafana = service('grafana');
+    expect(grafana.image).toMatch(/^grafana\/grafana:\d/);
+    expect(grafana.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
+    expect(Object.keys(grafana.depends_on ?? {})).toEqual(['prometheus']);
+    expect(healthTest(grafana)).toContain('/api/health');
+  });
+
+  test.each([
+    ['api', 'API_SHUTDOWN_GRACE_SECONDS'],
+    ['worker', 'WORKER_SHUTDOWN_GRACE_SECONDS'],
+  ])('%s: Docker waits longer than %s before SIGKILL, and an init process forwards SIGTERM', (name, variable) => {
+    const s = service(name);
+    const grace = Number(s.environment?.[variable]);
+    expect(grace).toBeGreaterThan(0);
+    const [, stopSeconds] = /^(\d+)s$/.exec(s.stop_grace_period ?? '') ?? [];
+    expect(Number(stopSeconds)).toBeGreaterThan(grace);
+    expect(s.init).toBe(true);
   });
 
   test('worker can be scaled: replicas set, no fixed container name, no host ports', () => {

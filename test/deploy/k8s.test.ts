@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { schemaFileName, writeCrdSchemas, writeKubernetesSchemas } from '../helpers/k8s-schemas';
 
 const root = path.resolve(__dirname, '../..');
@@ -184,6 +184,36 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     }
     const ingress = find('NetworkPolicy', 'poet-api-ingress').spec;
     expect(ingress.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([8080]);
+  });
+});
+
+describe('deploy/k8s/rollout.sh and the metrics adapter values', () => {
+  const script = readFileSync(path.join(root, 'deploy/k8s/rollout.sh'), 'utf8');
+  const { resources } = kustomizeBuild('prod');
+
+  test('is valid bash', () => {
+    expect(spawnSync('bash', ['-n', path.join(root, 'deploy/k8s/rollout.sh')]).status).toBe(0);
+  });
+
+  test('applies config and the Jobs before the Deployments, and waits on exactly the pre-rollout Jobs', () => {
+    const [, key, values] = /--selector '([\w./-]+) notin \(([\w,]+)\)'/.exec(script) ?? [];
+    const firstPass = resources.filter((r) => !values!.split(',').includes(r.metadata.labels?.[key!] ?? ''));
+    const names = (list: Resource[]) => list.map((r) => `${r.kind}/${r.metadata.name}`);
+    expect(names(firstPass.filter((r) => r.kind === 'Deployment'))).toEqual([]);
+    for (const kind of ['ConfigMap', 'Job', 'ServiceAccount', 'PersistentVolumeClaim']) {
+      expect(names(firstPass.filter((r) => r.kind === kind))).toEqual(names(resources.filter((r) => r.kind === kind)));
+    }
+    const [, label] = /wait .*--selector ([\w./-]+=[\w-]+)/.exec(script) ?? [];
+    const [labelKey, labelValue] = label!.split('=');
+    expect(names(resources.filter((r) => r.metadata.labels?.[labelKey!] === labelValue))).toEqual(['Job/poet-migrate', 'Job/poet-search-attributes']);
+  });
+
+  test('the adapter serves the per-pod metric the API autoscaler asks for', () => {
+    const values = parse(readFileSync(path.join(root, 'deploy/k8s/prometheus-adapter-values.yaml'), 'utf8'));
+    const hpaMetric = resources.find((r) => r.kind === 'HorizontalPodAutoscaler')!.spec.metrics.find((m: { type: string }) => m.type === 'Pods').pods.metric.name;
+    const rule = values.rules.custom.find((r: { name: { as: string } }) => r.name.as === hpaMetric);
+    expect(rule.seriesQuery).toContain(hpaMetric);
+    expect(rule.resources.overrides.pod).toEqual({ resource: 'pod' });
   });
 });
 
