@@ -341,7 +341,7 @@ describe('scripts/install-temporal.sh', () => {
   const toolsBin = () => {
     const bin = path.join(tmp, 'tools');
     fs.mkdirSync(bin);
-    for (const tool of ['bash', 'cat', 'cut', 'chmod']) {
+    for (const tool of ['bash', 'cat', 'cut', 'chmod', 'mkdir', 'flock']) {
       const source = ['/usr/bin', '/bin'].map((dir) => path.join(dir, tool)).find((file) => fs.existsSync(file));
       if (!source) throw new Error(`${tool} not found in /usr/bin or /bin`);
       fs.symlinkSync(source, path.join(bin, tool));
