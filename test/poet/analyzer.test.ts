@@ -89,24 +89,14 @@ describe('PythonAnalyzer', () => {
     const results = await Promise.all(names.map((name) => analyzer.analyze(`def ${name}(x):\n    return x\n`)));
     expect(results.map((r) => expectOk(r).functions[0]?.name)).toEqual(names);
   });
-
-  it('analyzes a small function in about a millisecond once warm', async () => {
-    const code = 'def area(w: float, h: float = 1.0) -> float:\n    return w * h\n';
-    await analyzer.analyze(code);
-    const runs = 200;
-    const started = performance.now();
-    for (let i = 0; i < runs; i += 1) await analyzer.analyze(code);
-    const perCallMs = (performance.now() - started) / runs;
-    expect(perCallMs).toBeLessThan(5);
-  });
 });
 
 describe('PythonAnalyzer lifecycle', () => {
   it('times out a stuck request with a typed error, then serves the next one from a fresh child', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 400, pathEnv });
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 2_000, pathEnv });
     try {
       expectOk(await analyzer.analyze('def warm():\n    pass\n'));
-      const slow = analyzer.analyze('x = 1\n'.repeat(60_000));
+      const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000));
       const queued = analyzer.analyze('def queued():\n    pass\n');
       await expect(slow).rejects.toMatchObject({ name: 'PythonAnalyzerError', code: 'timeout' });
       await expect(queued).rejects.toMatchObject({ code: 'exited' });
