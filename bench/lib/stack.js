@@ -1,0 +1,113 @@
+'use strict';
+// The service as production runs it: a Temporal dev server, worker process(es) and an API process, on their own
+// PostgreSQL schema, Redis prefix, task queue and data dir, so a benchmark measures what users get.
+const { spawn } = require('node:child_process');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { randomBytes } = require('node:crypto');
+
+const root = path.join(__dirname, '..', '..');
+const dist = path.join(root, 'dist');
+const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dist, 'infra', 'temporal-dev'));
+const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
+const { waitUntil } = require(path.join(dist, 'infra', 'wait'));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Resident memory of a process in MiB, from /proc. */
+function rssMiB(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function spawnService(name, env) {
+  const child = spawn(process.execPath, [path.join(dist, name, 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  child.on('exit', (code, signal) => {
+    if (code && !child.stopping) console.error(`bench: ${name} exited with ${code ?? signal}\n${stderr}`);
+  });
+  return child;
+}
+
+async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
+  const id = randomBytes(4).toString('hex');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-bench-'));
+  const stops = [];
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'error',
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    DATABASE_SCHEMA: `bench_${id}`,
+    REDIS_PREFIX: `bench:${id}:`,
+    TEMPORAL_TASK_QUEUE: `poet-bench-${id}`,
+    DATA_DIR: dataDir,
+    WORKFLOW_BUNDLE_PATH: path.join(dist, 'workflow-bundle.js'),
+    ...extra,
+  };
+  if (!env.TEMPORAL_ADDRESS) {
+    const server = await startDevServer({
+      cli: ensureTemporalCli(root, process.env),
+      port: await freePort(),
+      uiPort: await freePort(),
+      namespace: 'default',
+      dbFile: path.join(dataDir, 'temporal.sqlite'),
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS.map((key) => key.name),
+      env: process.env,
+      stdio: 'ignore',
+    });
+    env.TEMPORAL_ADDRESS = server.address;
+    stops.push(() => server.stop());
+  }
+  const workerProcs = [];
+  for (let i = 0; i < workers; i++) workerProcs.push(spawnService('worker', { ...env, WORKER_HTTP_PORT: String(await freePort()) }));
+  const port = await freePort();
+  const api = spawnService('api', { ...env, HOST: '127.0.0.1', PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  const children = [api, ...workerProcs];
+  stops.unshift(async () => {
+    for (const child of children) child.stopping = true;
+    await Promise.all(children.map((child) => stopProcess(child)));
+  });
+  const close = async () => {
+    for (const stop of stops) await stop();
+    const { Client } = require('pg');
+    const pg = new Client({ connectionString: env.DATABASE_URL });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA} CASCADE`);
+    await pg.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(async () => {
+      try {
+        return (await fetch(`${url}/health/ready`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 60_000, 'API ready', 200);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    url,
+    env,
+    memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
+    close,
+  };
+}
+
+module.exports = { startBenchStack, freePort };
