@@ -89,6 +89,7 @@ describe('enhanceWithTemplate output', () => {
       'operate:retry_on=TimeoutError|ConnectionError',
       'operate:backoff=min(1*2^n,8)s',
       'operate:timeout=30s',
+      'operate:latency_p50_p95',
       'enforce:return_type',
       'train:basic',
     ]);
