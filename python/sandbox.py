@@ -4,8 +4,10 @@ Run as `python3 -I -S sandbox.py`, one JSON request on stdin, one JSON result on
 stdout (protocol in src/contracts/analysis.ts). Standard library only.
 """
 
+import ast
 import asyncio
 import copy
+import ctypes
 import importlib.util
 import inspect
 import itertools
@@ -37,6 +39,149 @@ _CANDIDATES = {
     "dict": [{}, {"a": 1}],
     "tuple": [(), (1, 2)],
 }
+
+
+# ---- static scan ----------------------------------------------------------------------------------
+
+_SEVERITY = {"blocked": 3, "low": 2, "medium": 1}
+_LEVEL_OF = {3: "blocked", 2: "low", 1: "medium", 0: "high"}
+
+# Modules whose import alone means process control, raw sockets or native code.
+_BLOCKED_MODULES = {"subprocess", "socket", "ctypes", "pty", "multiprocessing", "_posixsubprocess", "cffi"}
+_NETWORK_MODULES = {"urllib", "http", "ftplib", "smtplib", "poplib", "imaplib", "telnetlib", "requests", "httpx", "aiohttp", "ssl"}
+_BLOCKED_BUILTINS = {"eval", "exec", "compile", "__import__", "breakpoint"}
+_BLOCKED_CALLS = {
+    "os.system", "os.popen", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.execv", "os.execve", "os.execl",
+    "os.execle", "os.execlp", "os.execlpe", "os.execvp", "os.execvpe", "os.spawnl", "os.spawnle", "os.spawnlp",
+    "os.spawnlpe", "os.spawnv", "os.spawnve", "os.spawnvp", "os.spawnvpe", "os.posix_spawn", "os.posix_spawnp",
+    "pickle.loads", "pickle.load", "pickle.Unpickler", "marshal.loads", "marshal.load", "shelve.open",
+    "dill.loads", "dill.load", "importlib.import_module",
+}
+_DELETES = {"os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.rename", "os.replace", "os.truncate",
+            "shutil.rmtree", "shutil.move", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree"}
+_TEMP_ROOTS = ("/tmp/", "/var/tmp/")
+
+
+def _dotted(node, aliases):
+    """'os.system' for `os.system`, `import os as o; o.system`, `from os import system`; None otherwise."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(aliases.get(node.id, node.id))
+    return ".".join(reversed(parts))
+
+
+def _literal(node):
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _write_mode(call):
+    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+    text = _literal(mode) if mode is not None else "r"
+    return text is None or any(flag in text for flag in "wax+")
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self):
+        self.aliases = {}
+        self.findings = []
+
+    def add(self, node, severity, rule, message):
+        self.findings.append({"rule": rule, "severity": severity, "message": message, "line": getattr(node, "lineno", None)})
+
+    def _module(self, node, name):
+        root = name.split(".")[0]
+        if root in _BLOCKED_MODULES:
+            self.add(node, "blocked", "banned_import", f"imports {name}: process control, raw sockets or native code")
+        elif root in _NETWORK_MODULES:
+            self.add(node, "low", "network_import", f"imports {name}: network access")
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            self._module(node, alias.name)
+            self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node):
+        if node.module and node.level == 0:
+            self._module(node, node.module)
+            for alias in node.names:
+                self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        self.generic_visit(node)
+
+    def _path(self, node, call, what):
+        target = call.args[0] if call.args else None
+        path = _literal(target) if target is not None else None
+        if path is None:
+            self.add(node, "low", "dynamic_write", f"{what} a path chosen at run time")
+        elif os.path.isabs(path) and not path.startswith(_TEMP_ROOTS):
+            self.add(node, "blocked", "write_outside_temp", f"{what} {path!r}, outside the temporary directory")
+
+    def visit_Call(self, node):
+        name = _dotted(node.func, self.aliases)
+        if isinstance(node.func, ast.Name) and node.func.id in _BLOCKED_BUILTINS and node.func.id not in self.aliases:
+            self.add(node, "blocked", "dynamic_code", f"calls {node.func.id}(): runs code built at run time")
+        elif name in _BLOCKED_CALLS or (name or "").split(".")[0] in _BLOCKED_MODULES:
+            self.add(node, "blocked", "dangerous_call", f"calls {name}")
+        elif name in ("open", "io.open") and _write_mode(node):
+            self._path(node, node, "writes to")
+        elif name in _DELETES:
+            self._path(node, node, f"{name}() changes")
+        self.generic_visit(node)
+
+
+def scan(code):
+    """Findings of the static scan and the safety ceiling they imply ('high' when there are none)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return [], "high"  # the compile step reports it
+    scanner = _Scanner()
+    scanner.visit(tree)
+    worst = max((_SEVERITY[f["severity"]] for f in scanner.findings), default=0)
+    return scanner.findings, _LEVEL_OF[worst]
+
+
+# ---- run-time guards --------------------------------------------------------------------------------
+
+# Raised as PermissionError inside the code under test: the OS-level guards (rlimits, a network namespace
+# where the kernel allows one) stay in place when Python-level ones are bypassed.
+_DENIED_EVENTS = {
+    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname",
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
+    "os.killpg", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "pty.spawn",
+}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _guard(workdir):
+    root = os.path.realpath(workdir) + os.sep
+
+    def hook(event, args):
+        if event in _DENIED_EVENTS:
+            raise PermissionError(f"sandbox: {event} is not allowed")
+        if event == "open" and isinstance(args[0], (str, bytes)):
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
+            path = os.fsdecode(args[0])
+            if writes and not os.path.realpath(path).startswith(root) and path != os.devnull:
+                raise PermissionError(f"sandbox: writing {path!r} outside the working directory is not allowed")
+
+    sys.addaudithook(hook)
+
+
+def _deny_network():
+    """A fresh, empty network namespace where the kernel lets us make one (root, or unprivileged user namespaces)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for flags in (0x40000000, 0x10000000 | 0x40000000):  # CLONE_NEWNET, then CLONE_NEWUSER | CLONE_NEWNET
+        if libc.unshare(flags) == 0:
+            return
 
 
 class HarnessTimeout(BaseException):
@@ -111,6 +256,8 @@ class Report:
         self.samples_run = 0
         self.mismatches = []
         self.errors = []
+        self.findings = []
+        self.ceiling = "high"
         self.activity = "starting"
 
     def error(self, stage, message, line=None):
@@ -123,12 +270,15 @@ class Report:
             safety = "medium"
         else:
             safety = "high"
+        if self.ceiling == "blocked" or _SEVERITY.get(self.ceiling, 0) > _SEVERITY.get(safety, 0):
+            safety = self.ceiling
         return {
             "compiled": self.compiled,
             "imported": self.imported,
             "samples_run": self.samples_run,
             "mismatches": self.mismatches,
             "errors": self.errors,
+            "findings": self.findings,
             "safety_level": safety,
             "duration_ms": round((time.monotonic() - self.started) * 1000, 3),
         }
@@ -269,12 +419,36 @@ def _describe(outcome):
     return _safe_repr(value) if kind == "ok" else f"raised {_safe_repr(value)}"
 
 
+def _signature(func):
+    try:
+        return str(inspect.signature(func))
+    except (TypeError, ValueError):
+        return None
+
+
+def check_interface(original, enhanced, report):
+    """Behaviour preservation starts with the interface: same signature, docstring and name."""
+    for what, get in (("signature", _signature), ("docstring", inspect.getdoc), ("name", lambda f: getattr(f, "__name__", None))):
+        want, got = get(original), get(enhanced)
+        if want != got:
+            report.error("resolve", f"the enhanced function changed its {what}: {_safe_repr(want)} became {_safe_repr(got)}")
+
+
+def _exhausted(outcome, label, index, report):
+    """The sandbox's own limits are no behaviour to compare: hitting them fails the run with the reason."""
+    if outcome[0] == "raised" and isinstance(outcome[1], (MemoryError, RecursionError)):
+        what = "memory limit" if isinstance(outcome[1], MemoryError) else "recursion limit"
+        report.error("run", f"the {label} code exceeded the sandbox's {what} on sample {index}")
+
+
 def run_samples(original, enhanced, samples, report):
     for index, sample in enumerate(samples):
         report.activity = f"running the original on sample {index}"
         expected = invoke(original, sample)
+        _exhausted(expected, "original", index, report)
         report.activity = f"running the enhanced code on sample {index}"
         actual = invoke(enhanced, sample)
+        _exhausted(actual, "enhanced", index, report)
         report.samples_run += 1
         if not same_outcome(expected, actual):
             report.mismatches.append(
@@ -288,6 +462,12 @@ def _json_safe(value):
 
 def validate(request, report):
     function_name = request["function_name"]
+    report.findings, report.ceiling = scan(request["enhanced_code"])
+    if report.ceiling == "blocked":
+        for finding in report.findings:
+            if finding["severity"] == "blocked":
+                report.error("scan", f"blocked: {finding['message']}", finding["line"])
+        return  # never executed
     enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report)
     original_module = load_module("original", "original", request["original_code"], report)
     if enhanced_module is None or original_module is None:
@@ -296,6 +476,7 @@ def validate(request, report):
     original = resolve(original_module, function_name, "original", report)
     if enhanced is None or original is None:
         return
+    check_interface(original, enhanced, report)
     samples = request.get("samples")
     if samples is None:
         samples = derive_samples(original)
@@ -311,8 +492,10 @@ def main():
         request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
         timeout_s = float(request.get("timeout_s", 5.0))
         set_limits(timeout_s, int(request.get("memory_mb", 256)))
+        _deny_network()
         workdir = tempfile.mkdtemp(prefix="poet-sandbox-", dir=os.getcwd())
         os.chdir(workdir)
+        _guard(workdir)
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         try:

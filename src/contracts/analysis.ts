@@ -76,7 +76,7 @@ export const SandboxRequest = z.object({
 });
 export type SandboxRequest = z.input<typeof SandboxRequest>;
 
-export const SandboxStage = z.enum(['compile', 'import', 'resolve', 'run']);
+export const SandboxStage = z.enum(['scan', 'compile', 'import', 'resolve', 'run']);
 export type SandboxStage = z.infer<typeof SandboxStage>;
 
 export const SandboxError = z.object({
@@ -94,12 +94,22 @@ export const SandboxMismatch = z.object({
 });
 export type SandboxMismatch = z.infer<typeof SandboxMismatch>;
 
+/** A static-scan finding (python3 `ast`): `blocked` code is never executed, nor stored as active. */
+export const ScanFinding = z.object({
+  rule: z.string(),
+  severity: z.enum(['blocked', 'low', 'medium']),
+  message: z.string(),
+  line: z.number().int().nullable(),
+});
+export type ScanFinding = z.infer<typeof ScanFinding>;
+
 export const SandboxResult = z.object({
   compiled: z.boolean(),
   imported: z.boolean(),
   samples_run: z.number().int().min(0),
   mismatches: z.array(SandboxMismatch),
   errors: z.array(SandboxError),
+  findings: z.array(ScanFinding).default([]),
   safety_level: SafetyLevel,
   duration_ms: z.number().min(0),
 });

@@ -54,6 +54,7 @@ function failed(message: string, durationMs: number): SandboxResult {
     samples_run: 0,
     mismatches: [],
     errors: [{ stage: 'run', message, line: null }],
+    findings: [],
     safety_level: 'low',
     duration_ms: durationMs,
   };

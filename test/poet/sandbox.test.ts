@@ -113,4 +113,79 @@ describe('runSandbox', () => {
     );
     expect(genResult.mismatches).toEqual([{ sample: { args: [3], kwargs: {} }, original: '[0, 1, 2]', enhanced: '[0, -1, -2]' }]);
   });
+
+  it('blocks dangerous code statically, with findings and line numbers, and never runs it', async () => {
+    const evil = [
+      'import subprocess',
+      'import os as system_tools',
+      '',
+      'def f(x: int) -> int:',
+      '    system_tools.system("touch /tmp/poet-should-not-exist")',
+      '    open("/etc/poet-owned", "w").write("x")',
+      '    return eval(str(x))',
+    ].join('\n');
+    const result = await runSandbox(request('def f(x: int) -> int:\n    return x\n', evil), opts);
+    expect(result).toMatchObject({ safety_level: 'blocked', compiled: false, imported: false, samples_run: 0 });
+    expect(result.findings.map((f) => [f.rule, f.severity, f.line])).toEqual([
+      ['banned_import', 'blocked', 1],
+      ['dangerous_call', 'blocked', 5],
+      ['write_outside_temp', 'blocked', 6],
+      ['dynamic_code', 'blocked', 7],
+    ]);
+    expect(result.errors.every((e) => e.stage === 'scan' && e.message.startsWith('blocked: '))).toBe(true);
+    expect(existsSync('/tmp/poet-should-not-exist')).toBe(false);
+  });
+
+  it('rates network imports and writes to run-time paths low, and passes clean code with no findings', async () => {
+    const risky = 'import urllib.request\n\ndef f(x: int, path=None) -> int:\n    if path:\n        open(path, "a").write("x")\n    return x\n';
+    const result = await runSandbox(request(risky, risky), opts);
+    expect(result.findings.map((f) => [f.rule, f.severity, f.line])).toEqual([
+      ['network_import', 'low', 1],
+      ['dynamic_write', 'low', 5],
+    ]);
+    expect(result).toMatchObject({ errors: [], mismatches: [], safety_level: 'low' });
+    const clean = await runSandbox(request(TYPED, TYPED), opts);
+    expect(clean.findings).toEqual([]);
+  });
+
+  it('denies network, processes and writes outside its directory at run time, whatever the scan missed', async () => {
+    const probe = [
+      'import importlib',
+      '',
+      'def f(kind: str):',
+      '    try:',
+      '        if kind == "net":',
+      '            importlib.import_module("soc" + "ket").create_connection(("127.0.0.1", 6379), timeout=1)',
+      '        elif kind == "proc":',
+      '            importlib.import_module("o" + "s").popen("true")',
+      '        else:',
+      '            with open("/tmp/poet-sandbox-escape", "w") as handle:',
+      '                handle.write("x")',
+      '        return "allowed"',
+      '    except OSError as exc:',
+      '        return type(exc).__name__',
+    ].join('\n');
+    const result = await runSandbox(request('def f(kind: str):\n    return "allowed"\n', probe, { samples: [['net'], ['proc'], ['file']] }), opts);
+    // importlib.import_module is itself a blocked call: the scan stops it before it runs
+    expect(result.safety_level).toBe('blocked');
+    const dynamic = probe.replaceAll('importlib.import_module', '__builtins__["__imp" + "ort__"]').replace('import importlib\n', '');
+    const run = await runSandbox(request('def f(kind: str):\n    return "allowed"\n', dynamic, { samples: [['net'], ['proc'], ['file']] }), opts);
+    expect(run.mismatches.map((m) => m.enhanced)).toEqual(["'PermissionError'", "'PermissionError'", "'PermissionError'"]);
+    expect(existsSync('/tmp/poet-sandbox-escape')).toBe(false);
+  });
+
+  it('fails a function that exhausts the memory limit, naming the limit', async () => {
+    const hog = 'def f(n: int):\n    return len(bytearray(1 << 34))\n';
+    const result = await runSandbox(request(hog, hog, { memory_mb: 128 }), opts);
+    expect(result.safety_level).toBe('low');
+    expect(result.errors[0]).toEqual({ stage: 'run', message: "the original code exceeded the sandbox's memory limit on sample 0", line: null });
+  });
+
+  it('fails an enhanced function whose signature or docstring changed', async () => {
+    const wrapped = 'def f(*args, **kwargs):\n    return args[0] * kwargs.get("b", 1.5)\n';
+    const result = await runSandbox(request(TYPED, wrapped), opts);
+    expect(result.errors).toEqual([
+      { stage: 'resolve', message: "the enhanced function changed its signature: '(a: int, b: float = 1.5) -> float' became '(*args, **kwargs)'", line: null },
+    ]);
+  });
 });
