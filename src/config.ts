@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ProviderSettings } from './contracts/generation';
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -70,7 +71,23 @@ export const ConfigSchema = z.object({
   VALIDATION_TIMEOUT_SECONDS: int(10),
   VALIDATION_MEMORY_MB: int(512),
   ANALYZER_TIMEOUT_MS: int(5_000),
+
+  // ---- LLM provider chain (issue 4); the offline template enhancer always follows these providers ----
+  /** JSON list of ProviderSettings (src/contracts/generation.ts); unset or []: the template enhancer alone. */
+  LLM_PROVIDERS: z.preprocess(emptyToUndefined, z.string().default('[]')),
+  /** Consecutive failures that open a provider's circuit, and seconds before it lets one trial call through. */
+  LLM_BREAKER_FAILURES: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(5)),
+  LLM_BREAKER_HALF_OPEN_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().positive().default(60)),
+  /** Rounds in which validation errors go back to the model before the next provider takes over. */
+  LLM_MAX_REPAIRS: int(2),
+  /** Attempts of one call on transient faults (429, 5xx, timeout), with exponential backoff and jitter from here. */
+  LLM_MAX_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3)),
+  LLM_RETRY_BASE_MS: int(1_000),
+  LLM_RETRY_MAX_MS: int(30_000),
 });
+
+/** A configured provider with its key read from the variable it names. */
+export type ResolvedProvider = ProviderSettings & { api_key: string | undefined };
 
 export type Config = z.infer<typeof ConfigSchema> & {
   /** Repository root (config lives one level below it in src/ and dist/ alike): python/ and migrations/ hang off it. */
@@ -78,6 +95,7 @@ export type Config = z.infer<typeof ConfigSchema> & {
   pythonDir: string;
   migrationsDir: string;
   dataDir: string;
+  llmProviders: ResolvedProvider[];
 };
 
 export class ConfigError extends Error {
@@ -93,9 +111,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const rootDir = path.resolve(__dirname, '..');
   return {
     ...parsed.data,
+    llmProviders: resolveProviders(parsed.data.LLM_PROVIDERS, env),
     rootDir,
     pythonDir: path.join(rootDir, 'python'),
     migrationsDir: path.join(rootDir, 'migrations'),
     dataDir: path.resolve(parsed.data.DATA_DIR),
   };
+}
+
+/** Parses LLM_PROVIDERS and reads each key from the variable it names in the same environment. */
+function resolveProviders(raw: string, env: Record<string, string | undefined>): ResolvedProvider[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  LLM_PROVIDERS: not JSON (${(err as Error).message})`);
+  }
+  const parsed = z.array(ProviderSettings).max(10).safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  LLM_PROVIDERS.${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const names = parsed.data.map((p) => p.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) throw new ConfigError(`invalid configuration:\n  LLM_PROVIDERS: provider ${duplicate} is listed twice`);
+  return parsed.data.map((provider) => {
+    const key = provider.api_key_env ? env[provider.api_key_env] : undefined;
+    if (provider.api_key_env && !key) {
+      throw new ConfigError(`invalid configuration:\n  ${provider.api_key_env}: the key of LLM provider ${provider.name} is not set`);
+    }
+    return { ...provider, api_key: key };
+  });
 }

@@ -1,16 +1,23 @@
 import type { PublishInput } from '../contracts/events';
 import type { EnhancementCache } from '../infra/cache';
 import type { EventPublisher } from '../infra/events';
+import type { DomainsRepo } from '../infra/domains-repo';
+import type { LlmUsageRepo } from '../infra/llm-usage-repo';
+import type { ProviderChain } from '../infra/providers';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import type { VersionsRepo } from '../infra/versions-repo';
 import { createCacheActivities } from './cache';
-import { createGenerateActivity } from './generate';
+import { createGenerateActivities, type LlmSettings } from './generate';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
 
 export interface ActivityDeps {
   cache: EnhancementCache;
   analyzer: PythonAnalyzer;
+  domains: DomainsRepo;
+  providers: ProviderChain;
+  usage: LlmUsageRepo;
+  llm: LlmSettings;
   sandbox: SandboxSettings;
   versions: VersionsRepo;
   events: EventPublisher;
@@ -20,7 +27,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createCacheActivities(deps.cache),
-    ...createGenerateActivity(deps.analyzer),
+    ...createGenerateActivities(deps),
     ...createValidateActivity(deps.sandbox),
     ...createStoreActivity(deps.versions),
     publish: (input: PublishInput) => deps.events.publish(input),

@@ -26,7 +26,7 @@ export function createValidateActivity(settings: SandboxSettings) {
         },
         { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv },
       );
-      if (result.errors.length > 0 || result.mismatches.length > 0) {
+      if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
           ...result.mismatches.map((m) => `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`),
@@ -35,10 +35,10 @@ export function createValidateActivity(settings: SandboxSettings) {
           type: FailureType.ValidationFailed,
           nonRetryable: true,
           message: `enhanced code failed validation: ${reasons.join('; ')}`,
-          details: [{ errors: result.errors, mismatches: result.mismatches, safety_level: result.safety_level }],
+          details: [{ errors: result.errors, mismatches: result.mismatches, findings: result.findings, safety_level: result.safety_level }],
         });
       }
-      return { safety_level: result.safety_level, samples_run: result.samples_run, duration_ms: result.duration_ms };
+      return { safety_level: result.safety_level, findings: result.findings, samples_run: result.samples_run, duration_ms: result.duration_ms };
     },
   };
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../infra/logger';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { errorHandler, NotFoundError } from './errors';
 import { singleTenantPrincipal } from './principal';
+import { DomainsRepo } from '../infra/domains-repo';
+import { domainsRouter } from './routes/domains';
 import { enhanceRouter } from './routes/enhance';
 import { healthRouter } from './routes/health';
 import { runsRouter } from './routes/runs';
@@ -33,7 +35,9 @@ export function createApp(deps: AppDeps): Express {
   const runs = new Runs(deps.client);
   app.use(healthRouter(deps));
   app.use(singleTenantPrincipal());
-  app.use(enhanceRouter({ ...deps, runs }));
+  const domains = new DomainsRepo(deps.pool);
+  app.use(enhanceRouter({ ...deps, runs, domains }));
+  app.use(domainsRouter(domains));
   app.use(runsRouter(runs));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FunctionName, JsonValue, Sample, SafetyLevel } from './enhance';
+import { ScanFinding } from './scan';
 
 /** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one-shot). */
 
@@ -93,15 +94,6 @@ export const SandboxMismatch = z.object({
   enhanced: z.string(),
 });
 export type SandboxMismatch = z.infer<typeof SandboxMismatch>;
-
-/** A static-scan finding (python3 `ast`): `blocked` code is never executed, nor stored as active. */
-export const ScanFinding = z.object({
-  rule: z.string(),
-  severity: z.enum(['blocked', 'low', 'medium']),
-  message: z.string(),
-  line: z.number().int().nullable(),
-});
-export type ScanFinding = z.infer<typeof ScanFinding>;
 
 export const SandboxResult = z.object({
   compiled: z.boolean(),

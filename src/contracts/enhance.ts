@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GenerationAttempt, GenerationUsage } from './generation';
+import { ScanFinding } from './scan';
 
 /** A Python identifier that is not a dunder: it names files under DATA_DIR, so nothing else may pass. */
 export const FunctionName = z
@@ -71,6 +73,8 @@ export type EnhancedArtifact = z.infer<typeof EnhancedArtifact>;
 
 export const ValidationReport = z.object({
   safety_level: SafetyLevel,
+  /** Optional: enhancements cached before the scan existed have none. */
+  findings: z.array(ScanFinding).optional(),
   samples_run: z.number().int(),
   duration_ms: z.number(),
 });
@@ -90,6 +94,13 @@ export const EnhanceMetadata = z.object({
   enhancer_version: z.string(),
   samples_run: z.number().int(),
   params: z.record(z.string(), JsonValue),
+  /** True when an earlier provider of the chain failed and a later one (ultimately the template) answered. */
+  fallback: z.boolean(),
+  /** Every generation attempt of this run, in order: provider, outcome and reason, tokens, cost, latency. Empty on a cache hit. */
+  attempts: z.array(GenerationAttempt),
+  usage: GenerationUsage,
+  /** Static-scan findings of the enhanced code (python3 ast), with line numbers. */
+  findings: z.array(ScanFinding),
 });
 export type EnhanceMetadata = z.infer<typeof EnhanceMetadata>;
 

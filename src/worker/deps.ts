@@ -9,6 +9,9 @@ import { EventPublisher } from '../infra/events';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
+import { DomainsRepo } from '../infra/domains-repo';
+import { LlmUsageRepo } from '../infra/llm-usage-repo';
+import { ProviderChain } from '../infra/providers';
 import { VersionsRepo } from '../infra/versions-repo';
 
 export interface WorkerDeps extends ActivityDeps {
@@ -29,6 +32,15 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
     pool,
     redis,
     analyzer,
+    domains: new DomainsRepo(pool),
+    providers: new ProviderChain(config),
+    usage: new LlmUsageRepo(pool),
+    llm: {
+      maxRepairs: config.LLM_MAX_REPAIRS,
+      maxAttempts: config.LLM_MAX_ATTEMPTS,
+      retryBaseMs: config.LLM_RETRY_BASE_MS,
+      retryMaxMs: config.LLM_RETRY_MAX_MS,
+    },
     cache: new EnhancementCache({
       redis,
       prefix: config.REDIS_PREFIX,

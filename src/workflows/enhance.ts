@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   upsertSearchAttributes,
@@ -10,7 +11,14 @@ import type { Activities } from '../activities';
 import type { CachedEnhancement, EnhanceMetadata, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
 import type { EventType } from '../contracts/events';
+import type { GenerationUsage } from '../contracts/generation';
+import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';
 import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
+
+/** Marks runs that walk the LLM provider chain; histories recorded before it take the template-only path on replay. */
+export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
+
+const NO_USAGE: GenerationUsage = { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
 
 const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
 
@@ -18,19 +26,6 @@ const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.Validation
 const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
 const { cacheLookup } = proxyLocalActivities<Activities>({ ...localCache, summary: 'look up the enhancement cache (in-process, then Redis)' });
 const { cacheStore } = proxyLocalActivities<Activities>({ ...localCache, summary: 'keep the validated enhancement in the cache' });
-
-const { generate } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
-  summary: 'generate the POET-enhanced Python and Dana code',
-});
-
-const { validate } = proxyActivities<Activities>({
-  // The sandbox enforces its own wall clock well inside this.
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
-  summary: 'validate in the python3 sandbox: compile, import, compare with the original',
-});
 
 // Persistence retries until PostgreSQL is back: a version is never dropped on the floor.
 const persistence = {
@@ -51,12 +46,16 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
   try {
     const lookup = await cacheLookup({ input_hash });
     let enhancement: CachedEnhancement;
+    let generation: GenerateValidatedOutput | undefined;
     if (lookup.hit) {
       enhancement = lookup.hit.value;
     } else {
-      const artifact = await generate({ request });
-      const validation = await validate({ request, artifact });
-      enhancement = { artifact, validation };
+      if (patched(PROVIDER_CHAIN_PATCH)) {
+        generation = await generateValidated({ request, tenant_id });
+        enhancement = generation.enhancement;
+      } else {
+        enhancement = await generateTemplateOnly(request);
+      }
       await cacheStore({ key: lookup.key, value: enhancement });
     }
     const cache = lookup.hit ? 'hit' : 'miss';
@@ -76,6 +75,10 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       enhancer_version: artifact.enhancer_version,
       samples_run: validation.samples_run,
       params: artifact.params,
+      fallback: generation?.fallback ?? false,
+      attempts: generation?.attempts ?? [],
+      usage: generation?.usage ?? NO_USAGE,
+      findings: validation.findings ?? [],
     };
     const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata });
 

@@ -4,7 +4,7 @@ import type { Config } from '../../config';
 import { EnhanceRequest } from '../../contracts/enhance';
 import { canonicalJson, sha256 } from '../../infra/hash';
 import type { PythonAnalyzer } from '../../infra/python-analyzer';
-import { getDomain, listDomainNames } from '../../poet/domains';
+import type { DomainsRepo } from '../../infra/domains-repo';
 import { enhanceFunction } from '../../workflows';
 import { DomainKey, FunctionNameKey } from '../../workflows/search-attributes';
 import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableError, zodDetails } from '../errors';
@@ -18,6 +18,7 @@ export interface EnhanceRouteDeps {
   runs: Runs;
   /** Fires when the API starts draining: waiting callers are answered 202 with the run URL at once. */
   shutdown?: AbortSignal;
+  domains: DomainsRepo;
 }
 
 /** Reads `?wait=` (seconds), bounded by the configured maximum; the default budget otherwise. */
@@ -33,7 +34,7 @@ function waitBudgetMs(raw: unknown, config: Config): number {
 }
 
 export function enhanceRouter(deps: EnhanceRouteDeps): Router {
-  const { config, client, analyzer, runs } = deps;
+  const { config, client, analyzer, runs, domains } = deps;
   const router = Router();
 
   router.post('/api/v1/functions/enhance', async (req, res) => {
@@ -45,10 +46,11 @@ export function enhanceRouter(deps: EnhanceRouteDeps): Router {
     if (Buffer.byteLength(request.original_code) > config.MAX_CODE_BYTES) {
       throw new PayloadTooLargeError(`original_code exceeds ${config.MAX_CODE_BYTES} bytes`);
     }
-    if (!getDomain(request.domain)) {
-      throw new BadRequestError(`unknown domain ${request.domain}`, [
-        { path: 'domain', message: `must be one of: ${listDomainNames().join(', ')}`, valid: listDomainNames() },
-      ], 'unknown_domain');
+    const tenantId = principalOf(res).tenantId;
+    const domain = await domains.resolve(tenantId, request.domain);
+    if (!domain) {
+      const valid = (await domains.list(tenantId)).map((d) => d.settings.name);
+      throw new BadRequestError(`unknown domain ${request.domain}`, [{ path: 'domain', message: `must be one of: ${valid.join(', ')}`, valid }], 'unknown_domain');
     }
     const analysis = await analyzer.analyze(request.original_code);
     if (!analysis.ok) {
@@ -63,8 +65,8 @@ export function enhanceRouter(deps: EnhanceRouteDeps): Router {
       ]);
     }
 
-    const tenantId = principalOf(res).tenantId;
-    const inputHash = sha256(canonicalJson({ tenant: tenantId, request }));
+    // A custom domain's settings are part of the input: editing the domain makes a new enhancement, not a cache hit.
+    const inputHash = sha256(canonicalJson(domain.builtin ? { tenant: tenantId, request } : { tenant: tenantId, request, domain: domain.settings }));
     const workflowId = `enhance-${request.function_name}-${inputHash.slice(0, 12)}`;
     // USE_EXISTING: identical concurrent requests join one run instead of racing to make versions.
     const handle = await client.workflow.start(enhanceFunction, {

@@ -1,0 +1,46 @@
+import type { CircuitBreakerPolicy } from 'cockatiel';
+import type { Config } from '../config';
+import { BrokenCircuitError, createBreaker } from './circuit-breaker';
+import { LlmError, LlmProvider, type ChatMessage, type Completion } from './llm-provider';
+
+interface Entry {
+  provider: LlmProvider;
+  breaker: CircuitBreakerPolicy;
+}
+
+/** The configured LLM providers in chain order, each behind its own circuit breaker (one per worker process). */
+export class ProviderChain {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(config: Pick<Config, 'llmProviders' | 'LLM_BREAKER_FAILURES' | 'LLM_BREAKER_HALF_OPEN_SECONDS'>) {
+    for (const settings of config.llmProviders) {
+      const breaker = createBreaker(
+        { failures: config.LLM_BREAKER_FAILURES, halfOpenAfterMs: config.LLM_BREAKER_HALF_OPEN_SECONDS * 1000 },
+        (error) => !(error instanceof LlmError) || error.countsAgainstProvider,
+      );
+      this.entries.set(settings.name, { provider: new LlmProvider(settings), breaker });
+    }
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  get(name: string): LlmProvider | undefined {
+    return this.entries.get(name)?.provider;
+  }
+
+  /** A call through the provider's breaker; an open circuit rejects at once with kind 'circuit_open'. */
+  async complete(name: string, messages: ChatMessage[]): Promise<Completion> {
+    const entry = this.entries.get(name);
+    if (!entry) throw new LlmError('not_found', `no LLM provider named ${name} is configured on this worker`, 0);
+    try {
+      return await entry.breaker.execute(() => entry.provider.complete(messages));
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        throw new LlmError('circuit_open', `the circuit of provider ${name} is open after repeated failures`, 0);
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CachedEnhancement, EnhanceRequest, Guidance } from '../contracts/enhance';
+import { FailureType } from '../contracts/errors';
+import type { GenerationAttempt, GenerationPlan, GenerationUsage, RepairRequest } from '../contracts/generation';
+
+const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
+
+const { generationPlan } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '5s',
+  retry: { initialInterval: '100ms', maximumAttempts: 3 },
+  summary: 'read the LLM provider chain of this worker',
+});
+
+// The template enhancer: offline and deterministic, so only infrastructure faults are worth a retry.
+const { generate } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+  summary: 'generate the POET-enhanced Python and Dana code',
+});
+
+const { validate } = proxyActivities<Activities>({
+  // The sandbox enforces its own wall clock well inside this.
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
+  summary: 'validate in the python3 sandbox: scan, compile, import, compare with the original',
+});
+
+/** The one retry loop of LLM calls: only ProviderTransient is retried; its delay comes from the activity (Retry-After or jittered backoff). */
+function llmActivities(maxAttempts: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2m',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: maxAttempts,
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.ProviderUnavailable, FailureType.ProviderBadAnswer],
+    },
+    summary: 'ask an LLM provider for the enhanced code (structured JSON answer)',
+  });
+}
+
+export interface GenerateValidatedInput {
+  request: EnhanceRequest;
+  tenant_id: string;
+  /** A regeneration's reason, user suggestions (into the prompt) and learned Operate settings. */
+  guidance?: Guidance;
+}
+
+export interface GenerateValidatedOutput {
+  enhancement: CachedEnhancement;
+  /** The provider that answered is not the first of the chain. */
+  fallback: boolean;
+  attempts: GenerationAttempt[];
+  usage: GenerationUsage;
+}
+
+function applicationFailure(err: unknown): ApplicationFailure | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? cause : undefined;
+}
+
+function detail<T>(failure: ApplicationFailure | undefined, key: string): T | undefined {
+  const first = failure?.details?.[0] as Record<string, unknown> | undefined;
+  return first?.[key] as T | undefined;
+}
+
+function summarize(attempts: GenerationAttempt[]): GenerationUsage {
+  return attempts.reduce<GenerationUsage>(
+    (sum, a) => ({
+      calls: sum.calls + (a.provider === 'template' || a.outcome === 'circuit_open' ? 0 : 1),
+      prompt_tokens: sum.prompt_tokens + a.prompt_tokens,
+      completion_tokens: sum.completion_tokens + a.completion_tokens,
+      cost_usd: Math.round((sum.cost_usd + a.cost_usd) * 1e8) / 1e8,
+      latency_ms: sum.latency_ms + a.latency_ms,
+    }),
+    { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 },
+  );
+}
+
+/**
+ * One provider's turn: an answer, validation, and up to max_repairs rounds in which the refusal goes back to the
+ * model. Null when the provider is done (failed, circuit open, retries or repairs spent): the caller moves on.
+ */
+async function providerTurn(
+  input: GenerateValidatedInput,
+  provider: string,
+  plan: GenerationPlan,
+  attempts: GenerationAttempt[],
+): Promise<CachedEnhancement | null> {
+  const { generateWithLlm } = llmActivities(plan.max_attempts);
+  let repair: RepairRequest | undefined;
+  for (let round = 0; round <= plan.max_repairs; round++) {
+    let generated;
+    try {
+      generated = await generateWithLlm({ ...input, provider, round, repair });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = applicationFailure(err);
+      if (failure?.type === FailureType.InvalidInput) throw err;
+      const calls = detail<GenerationAttempt[]>(failure, 'attempts');
+      attempts.push(...(calls?.length ? calls : [blankAttempt(provider, round, 'failed', failure?.message ?? String(err))]));
+      const previous = detail<string>(failure, 'previous');
+      if (failure?.type === FailureType.ProviderBadAnswer && previous !== undefined) {
+        repair = { previous, errors: failure.message };
+        continue;
+      }
+      return null;
+    }
+    attempts.push(...generated.attempts);
+    const answered = attempts[attempts.length - 1]!;
+    try {
+      const validation = await validate({ request: input.request, artifact: generated.artifact });
+      return { artifact: generated.artifact, validation };
+    } catch (err) {
+      const failure = applicationFailure(err);
+      if (failure?.type !== FailureType.ValidationFailed) throw err;
+      attempts[attempts.length - 1] = { ...answered, outcome: 'invalid', reason: failure.message };
+      repair = { previous: JSON.stringify({ python: generated.artifact.python, dana: generated.artifact.dana }), errors: failure.message };
+    }
+  }
+  return null;
+}
+
+function blankAttempt(provider: string, round: number, outcome: GenerationAttempt['outcome'], reason: string | null): GenerationAttempt {
+  return { provider, model: null, round, attempt: 1, outcome, reason, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
+}
+
+/**
+ * generate → validate → repair over the provider chain, the template enhancer last: the one loop that
+ * enhanceFunction and regenerations share. Fails only when the template's own output fails validation
+ * (the original itself cannot pass) or the input is invalid.
+ */
+export async function generateValidated(input: GenerateValidatedInput): Promise<GenerateValidatedOutput> {
+  const plan = await generationPlan();
+  const attempts: GenerationAttempt[] = [];
+  const done = (enhancement: CachedEnhancement, provider: string): GenerateValidatedOutput => ({
+    enhancement,
+    fallback: provider !== (plan.providers[0] ?? 'template'),
+    attempts,
+    usage: summarize(attempts),
+  });
+
+  for (const provider of plan.providers) {
+    const accepted = await providerTurn(input, provider, plan, attempts);
+    if (accepted) return done(accepted, provider);
+  }
+
+  const artifact = await generate(input);
+  const validation = await validate({ request: input.request, artifact });
+  attempts.push(blankAttempt('template', 0, 'accepted', null));
+  return done({ artifact, validation }, 'template');
+}
+
+/** The shape before the provider chain (template only), kept so that runs recorded before it replay unchanged. */
+export async function generateTemplateOnly(request: EnhanceRequest): Promise<CachedEnhancement> {
+  const artifact = await generate({ request });
+  const validation = await validate({ request, artifact });
+  return { artifact, validation };
+}
