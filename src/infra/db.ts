@@ -33,19 +33,34 @@ export async function migrate(opts: { url: string; schema: string; dir: string; 
   }
 }
 
+const MIGRATION_LOCK_WAIT_MS = 60_000;
+
+/**
+ * node-pg-migrate's own lock is one per database, not per schema, and tried once: a run migrating another schema
+ * (tests give every file its own) holds it briefly, so a taken lock is waited out rather than failing the start.
+ */
 async function applyMigrations(opts: { url: string; schema: string; dir: string; logger: Logger }): Promise<void> {
-  const applied = await runner({
-    databaseUrl: opts.url,
-    dir: path.resolve(opts.dir),
-    direction: 'up',
-    migrationsTable: 'pgmigrations',
-    schema: opts.schema,
-    createSchema: true,
-    checkOrder: true,
-    log: (msg: string) => opts.logger.debug(msg),
-    noLock: false,
-  });
-  if (applied.length > 0) opts.logger.info('migrations applied', { migrations: applied.map((m) => m.name), schema: opts.schema });
+  const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const applied = await runner({
+        databaseUrl: opts.url,
+        dir: path.resolve(opts.dir),
+        direction: 'up',
+        migrationsTable: 'pgmigrations',
+        schema: opts.schema,
+        createSchema: true,
+        checkOrder: true,
+        log: (msg: string) => opts.logger.debug(msg),
+        noLock: false,
+      });
+      if (applied.length > 0) opts.logger.info('migrations applied', { migrations: applied.map((m) => m.name), schema: opts.schema });
+      return;
+    } catch (err) {
+      if (!/Another migration is already running/.test((err as Error).message) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    }
+  }
 }
 
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {

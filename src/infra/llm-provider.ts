@@ -66,8 +66,11 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function classify(err: unknown, latencyMs: number): LlmError {
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return new LlmError('timeout', 'the provider did not answer within its timeout', latencyMs);
+function classify(err: unknown, latencyMs: number, timeoutMs: number): LlmError {
+  // The SDK cannot always tell its own abort from a dropped connection (an AbortError from another realm loses its
+  // name): a connection error at the deadline is the timeout.
+  const timedOut = err instanceof OpenAI.APIConnectionTimeoutError || (err instanceof OpenAI.APIConnectionError && latencyMs >= timeoutMs * 0.95);
+  if (timedOut) return new LlmError('timeout', `the provider did not answer within ${timeoutMs} ms`, latencyMs);
   if (err instanceof OpenAI.APIConnectionError) return new LlmError('connection', `cannot reach the provider: ${err.message}`, latencyMs);
   if (err instanceof OpenAI.APIError) {
     const code = `${err.code ?? ''} ${err.type ?? ''} ${err.message}`.toLowerCase();
@@ -111,7 +114,7 @@ export class LlmProvider {
         temperature: 0,
       });
     } catch (err) {
-      throw classify(err, elapsed());
+      throw classify(err, elapsed(), this.settings.timeout_ms);
     }
     const choice = response.choices[0];
     if (choice?.finish_reason === 'content_filter') throw new LlmError('content_policy', 'the answer was withheld by the content filter', elapsed());
