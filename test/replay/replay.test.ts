@@ -8,8 +8,8 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
 // determinism, replaying these fails and the change must be versioned with patched().
 describe('recorded enhanceFunction histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit and a failed run', () => {
-    expect(files).toEqual(expect.arrayContaining(['enhance-miss.json', 'enhance-hit.json', 'enhance-validation-failed.json']));
+  test('there are recorded histories for a miss, a cache hit, a failed run and an LLM repair round', () => {
+    expect(files).toEqual(expect.arrayContaining(['enhance-miss.json', 'enhance-hit.json', 'enhance-validation-failed.json', 'enhance-llm-repair.json']));
   });
 
   test.each(files)('%s', async (file) => {
