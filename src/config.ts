@@ -65,6 +65,32 @@ export const ConfigSchema = z.object({
    */
   API_SHUTDOWN_GRACE_SECONDS: int(20),
 
+  // --- Security (issue 6): authentication, partner JWTs, rate limits, CORS ---
+  /**
+   * api_keys: every /api and /v1 call needs a key (production requires it). disabled: every caller is the
+   * `default` tenant's admin, the single-user laptop mode `poet start` uses when AUTH_MODE is unset.
+   */
+  AUTH_MODE: z.preprocess(emptyToUndefined, z.enum(['api_keys', 'disabled']).default('api_keys')),
+  /** Browser origins allowed to call the API (comma-separated, exact match); empty: no cross-origin access. */
+  CORS_ALLOWED_ORIGINS: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v ?? []),
+    z.array(z.string().url()),
+  ),
+  /** Express `trust proxy`: number of proxy hops whose X-Forwarded-For is believed (0: the socket address is the client). */
+  TRUST_PROXY_HOPS: int(0),
+  RATE_LIMIT_ENHANCE_PER_MINUTE: int(10),
+  RATE_LIMIT_KEY_PER_MINUTE: int(600),
+  RATE_LIMIT_IP_PER_MINUTE: int(300),
+  /** Partner endpoint POST /v1/aitomatic/enhance: RS256 JWTs checked against one of these two. */
+  PARTNER_JWT_PUBLIC_KEY: optionalString,
+  PARTNER_JWKS_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  PARTNER_JWT_ISSUER: z.preprocess(emptyToUndefined, z.string().default('aitomatic')),
+  PARTNER_JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('poet-service')),
+  /** Tenant that owns every function the partner endpoint enhances. */
+  PARTNER_TENANT: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('aitomatic')),
+  /** Admins of this tenant also read audit entries no tenant could be attributed to (failed logins with unknown keys). */
+  OPERATOR_TENANT: z.preprocess(emptyToUndefined, z.string().default('default')),
+
   PYTHON_BIN: z.preprocess(emptyToUndefined, z.string().default('python3')),
   /** The only variable python3 children get (they run with an otherwise empty environment). */
   PATH: z.preprocess(emptyToUndefined, z.string().default('/usr/local/bin:/usr/bin:/bin')),
@@ -84,6 +110,9 @@ export const ConfigSchema = z.object({
   LLM_MAX_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3)),
   LLM_RETRY_BASE_MS: int(1_000),
   LLM_RETRY_MAX_MS: int(30_000),
+}).refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
+  path: ['AUTH_MODE'],
+  message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',
 });
 
 /** A configured provider with its key read from the variable it names. */

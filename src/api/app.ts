@@ -1,16 +1,26 @@
 import express, { type Express } from 'express';
+import cors from 'cors';
+import helmet from 'helmet';
 import type { Client, Connection } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import { ApiKeysRepo } from '../infra/api-keys-repo';
+import { AuditRepo } from '../infra/audit-repo';
+import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
+import { authenticate } from './auth';
+import { auditTrail } from './auth-audit';
+import type { PartnerVerifier } from './auth-partner';
 import { errorHandler, NotFoundError } from './errors';
-import { singleTenantPrincipal } from './principal';
-import { DomainsRepo } from '../infra/domains-repo';
+import { RateLimits } from './rate-limit';
+import { requestId } from './request-id';
+import { adminRouter } from './routes/admin';
 import { domainsRouter } from './routes/domains';
 import { enhanceRouter } from './routes/enhance';
 import { healthRouter } from './routes/health';
+import { partnerRouter } from './routes/partner';
 import { runsRouter } from './routes/runs';
 import { Runs } from './runs';
 
@@ -24,24 +34,44 @@ export interface AppDeps {
   analyzer: PythonAnalyzer;
   /** Aborted when the process starts draining (SIGTERM). */
   shutdown?: AbortSignal;
+  /** Verifier of the partner endpoint's tokens; absent when no partner key is configured. */
+  partner?: PartnerVerifier;
 }
 
 export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: true }));
+  if (config.TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.TRUST_PROXY_HOPS);
 
   const runs = new Runs(deps.client);
+  const keys = new ApiKeysRepo(deps.pool);
+  const audit = new AuditRepo(deps.pool);
+  const limits = new RateLimits(config, deps.redis, logger);
+  const allowed = new Set(config.CORS_ALLOWED_ORIGINS);
+
+  app.use(requestId());
+  app.use(helmet());
+  // Only listed browser origins get CORS headers; requests without an Origin (agents, curl) are unaffected.
+  app.use(cors({ origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)), maxAge: 600 }));
   app.use(healthRouter(deps));
-  app.use(singleTenantPrincipal());
+  app.use(auditTrail({ audit, logger }));
+  // Order: per-IP budget, then credentials and roles, and only then is a body read.
+  app.use(limits.perIp());
+  app.use(authenticate({ config, keys, partner: deps.partner, limits }));
+  app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));
+
   const domains = new DomainsRepo(deps.pool);
-  app.use(enhanceRouter({ ...deps, runs, domains }));
+  const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
+  app.use(enhanceRouter(enhancement));
+  app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
   app.use(runsRouter(runs));
+  app.use(adminRouter({ config, keys, audit }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(logger));
   return app;
 }

@@ -1,17 +1,19 @@
 import type { RequestHandler, Response } from 'express';
+import { ROLES, type Role } from '../contracts/security';
 import { HttpError } from './errors';
 
-/** Roles from least to most privileged; a route names the least role it needs. */
-export const ROLES = ['viewer', 'agent', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /** Who is calling: every resource a route reads or writes belongs to `tenantId`. */
 export interface Principal {
   tenantId: string;
   role: Role;
-  /** Public prefix of the API key used, or null for the unauthenticated single-tenant mode. */
+  /** The API key's public id, `partner:<subject>` for partner tokens, or null when authentication is disabled. */
   keyId: string | null;
 }
+
+/** AUTH_MODE=disabled: every caller is the default tenant's admin (the single-user laptop mode). */
+export const DEV_PRINCIPAL: Principal = Object.freeze({ tenantId: 'default', role: 'admin', keyId: null });
 
 const PRINCIPAL = Symbol('principal');
 
@@ -19,8 +21,13 @@ export function setPrincipal(res: Response, principal: Principal): void {
   res.locals[PRINCIPAL as unknown as string] = principal;
 }
 
+/** The principal when authentication has run; undefined before it or on public routes. */
+export function maybePrincipalOf(res: Response): Principal | undefined {
+  return res.locals[PRINCIPAL as unknown as string] as Principal | undefined;
+}
+
 export function principalOf(res: Response): Principal {
-  const principal = res.locals[PRINCIPAL as unknown as string] as Principal | undefined;
+  const principal = maybePrincipalOf(res);
   // Routes run after authentication; reaching here without a principal is a wiring bug, not a client error.
   if (!principal) throw new Error('no principal on the request: authentication middleware missing');
   return principal;
@@ -30,19 +37,16 @@ export function hasRole(principal: Principal, needed: Role): boolean {
   return ROLES.indexOf(principal.role) >= ROLES.indexOf(needed);
 }
 
-export function requireRole(needed: Role): RequestHandler {
-  return (_req, res, next) => {
-    if (!hasRole(principalOf(res), needed)) {
-      throw new HttpError(403, 'forbidden', `this action needs the ${needed} role`);
-    }
-    next();
-  };
+export class ForbiddenError extends HttpError {
+  constructor(needed: Role) {
+    super(403, 'forbidden', `this action needs the ${needed} role`);
+  }
 }
 
-/** Until API keys exist every caller is the default tenant's admin: the single-user dev mode. */
-export function singleTenantPrincipal(): RequestHandler {
+/** Route-level check; the authentication middleware already enforces the role table (route-roles.ts). */
+export function requireRole(needed: Role): RequestHandler {
   return (_req, res, next) => {
-    setPrincipal(res, { tenantId: 'default', role: 'admin', keyId: null });
+    if (!hasRole(principalOf(res), needed)) throw new ForbiddenError(needed);
     next();
   };
 }

@@ -64,7 +64,8 @@ export class Runs {
     }
   }
 
-  async describe(workflowId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome }> {
+  /** The tenant's run; another tenant's run is as absent as one that never existed. */
+  async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome }> {
     const handle = this.client.workflow.getHandle<typeof enhanceFunction>(workflowId);
     let description;
     try {
@@ -73,7 +74,9 @@ export class Runs {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
       throw err;
     }
-    if (description.type !== 'enhanceFunction') throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+    // Runs started before tenants were recorded in the memo belong to the default tenant.
+    const owner = description.memo?.tenant_id ?? 'default';
+    if (description.type !== 'enhanceFunction' || owner !== tenantId) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
     const status = STATUS[description.status.name] ?? 'running';
     if (status === 'running') return { status, runId: description.runId };
     if (status === 'completed' || status === 'failed') {

@@ -7,6 +7,7 @@ import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
 import { createApp } from './app';
+import { createPartnerVerifier } from './auth-partner';
 
 export interface RunningApi {
   url: string;
@@ -57,9 +58,13 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
+  const partner = await createPartnerVerifier(config);
+  if (config.AUTH_MODE === 'disabled') {
+    logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant\'s admin; never expose this API');
+  }
 
   const shutdown = new AbortController();
-  const app = createApp({ config, logger, client, connection, pool, redis, analyzer, shutdown: shutdown.signal });
+  const app = createApp({ config, logger, client, connection, pool, redis, analyzer, partner, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,

@@ -78,6 +78,8 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
 
   try {
     const childEnv: Env = { ...env, DATA_DIR: config.dataDir };
+    // The laptop stack answers without keys unless AUTH_MODE says otherwise (the API logs a loud warning).
+    if (!env.AUTH_MODE && config.NODE_ENV !== 'production') childEnv.AUTH_MODE = 'disabled';
     if (!config.TEMPORAL_ADDRESS) {
       const temporal = await startTemporal(config, env, logger);
       stops.push(temporal.stop);
@@ -113,6 +115,9 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       `  health       ${api}/health/ready`,
       ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
       `  artifacts    ${config.dataDir}/functions`,
+      childEnv.AUTH_MODE === 'disabled'
+        ? '  auth         DISABLED: every caller is admin (AUTH_MODE=api_keys and `poet keys create` to require keys)'
+        : '  auth         API keys (`poet keys create --role admin` makes the first one)',
       'Ctrl-C stops everything.',
       '',
     ];

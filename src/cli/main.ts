@@ -6,6 +6,7 @@ import { migrate } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { runDevStack } from './dev-stack';
 import { registerSearchAttributes } from './setup';
+import { createKeyCommand } from './keys';
 
 const program = new Command()
   .name('poet')
@@ -47,6 +48,18 @@ program
     } finally {
       await connection.close();
     }
+  });
+
+const keys = program.command('keys').description('API keys (stored as hashes; the secret is shown once)');
+keys
+  .command('create')
+  .description('create an API key directly in PostgreSQL (the way to make the first admin key)')
+  .option('--tenant <tenant>', 'tenant the key belongs to', 'default')
+  .option('--role <role>', 'admin, operator, agent or viewer', 'admin')
+  .option('--name <name>', 'what the key is for', 'created with poet keys create')
+  .action(async (opts: { tenant: string; role: string; name: string }) => {
+    const config = loadConfig();
+    await createKeyCommand(config, opts, createLogger({ level: 'error', service: 'poet-keys' }));
   });
 
 program.parseAsync().catch((err: unknown) => {

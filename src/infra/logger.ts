@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { redactSecrets } from './redact';
 
 export type Logger = winston.Logger;
 
@@ -8,7 +9,7 @@ export function createLogger(opts: { level: string; service: string; silent?: bo
     level: opts.level,
     silent: opts.silent ?? false,
     defaultMeta: { service: opts.service },
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), redactSecrets(), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
 }

@@ -19,6 +19,8 @@ describe('Temporal unreachable', () => {
       HOST: '127.0.0.1',
       PORT: '0',
       DATA_DIR: dataDir,
+      // No worker ran migrations on this schema, so no keys table: this file is about Temporal, not auth.
+      AUTH_MODE: 'disabled',
       TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     });
     api = await startApi(config, createLogger({ level: 'error', service: 'test', silent: true }));

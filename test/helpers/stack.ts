@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/config';
+import type { Role } from '../../src/contracts/security';
+import { ApiKeysRepo } from '../../src/infra/api-keys-repo';
 import { createPool } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
 import { startWorker, type RunningWorker } from '../../src/worker/worker';
@@ -19,8 +21,15 @@ export interface TestStack {
   pool: Pool;
   worker: RunningWorker;
   api: RunningApi;
+  /** An admin key of the `default` tenant; getJson/postJson send it unless told otherwise. */
+  apiKey: string;
+  /** Another key on this stack, e.g. of another tenant or a lesser role. */
+  createKey(tenantId: string, role: Role): Promise<string>;
   close(): Promise<void>;
 }
+
+// Per test file (jest gives each file its own module registry): the key the request helpers send by default.
+let defaultApiKey: string | undefined;
 
 // The SDK logs worker state changes, expected run failures and (natively) gRPC retries while a fault test has
 // Temporal down at INFO/WARN: noise in test output.
@@ -55,6 +64,11 @@ export async function startStack(name: string, env: Record<string, string> = {})
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const pool = createPool({ url: config.DATABASE_URL!, schema: config.DATABASE_SCHEMA, max: 2 });
+  const keys = new ApiKeysRepo(pool);
+  const createKey = async (tenantId: string, role: Role) => (await keys.create({ tenantId, role, name: `test ${role}`, createdBy: 'test' })).key;
+  // The worker has applied the migrations by now.
+  const apiKey = await createKey('default', 'admin');
+  defaultApiKey = apiKey;
   return {
     config,
     url: api.url,
@@ -62,6 +76,8 @@ export async function startStack(name: string, env: Record<string, string> = {})
     pool,
     worker,
     api,
+    apiKey,
+    createKey,
     async close() {
       await api.close();
       await worker.shutdown();
@@ -73,22 +89,39 @@ export async function startStack(name: string, env: Record<string, string> = {})
   };
 }
 
-export async function postJson(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+export interface JsonAnswer {
+  status: number;
+  headers: Headers;
+  body: any;
 }
 
-export async function getJson(url: string): Promise<{ status: number; headers: Headers; body: any }> {
-  const res = await fetch(url);
+/**
+ * One request with the stack's admin key unless `headers` carries its own credentials;
+ * `{ authorization: '' }` sends none.
+ */
+export async function requestJson(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  const own = Object.keys(headers).some((h) => ['authorization', 'x-api-key'].includes(h.toLowerCase()));
+  const auth: Record<string, string> = !own && defaultApiKey ? { authorization: `Bearer ${defaultApiKey}` } : {};
+  const merged = Object.fromEntries(Object.entries({ ...auth, ...headers }).filter(([, value]) => value !== ''));
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? merged : { 'content-type': 'application/json', ...merged },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  return requestJson('POST', url, body, headers);
+}
+
+export function getJson(url: string, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  return requestJson('GET', url, undefined, headers);
 }

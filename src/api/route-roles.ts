@@ -1,0 +1,73 @@
+import type { Role } from '../contracts/security';
+
+/**
+ * How each route authenticates and the least role it needs: the ONE table the authentication middleware enforces
+ * (README "Who may call what" mirrors it). A route missing here needs an API key with the admin role (fail closed),
+ * and test/security/route-roles.test.ts fails until it is added.
+ */
+export type AuthScheme = 'public' | 'api_key' | 'partner_jwt';
+export type RateClass = 'enhance';
+
+export interface RouteRule {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Express-style path: `:param` matches one segment. */
+  path: string;
+  auth: AuthScheme;
+  /** For api_key routes; partner tokens act as an agent of the partner tenant. */
+  role?: Role;
+  /** Extra per-caller limit on top of the per-key and per-IP ones. */
+  rate?: RateClass;
+}
+
+export const ROUTE_RULES: readonly RouteRule[] = [
+  { method: 'GET', path: '/health/live', auth: 'public' },
+  { method: 'GET', path: '/health/ready', auth: 'public' },
+  { method: 'POST', path: '/api/v1/functions/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
+  { method: 'GET', path: '/api/v1/runs/:id', auth: 'api_key', role: 'viewer' },
+  { method: 'POST', path: '/v1/external/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
+  { method: 'POST', path: '/v1/aitomatic/enhance', auth: 'partner_jwt', rate: 'enhance' },
+  { method: 'GET', path: '/v1/aitomatic/runs/:id', auth: 'partner_jwt' },
+  { method: 'POST', path: '/api/v1/admin/api-keys', auth: 'api_key', role: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/api-keys', auth: 'api_key', role: 'admin' },
+  { method: 'DELETE', path: '/api/v1/admin/api-keys/:id', auth: 'api_key', role: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/audit', auth: 'api_key', role: 'admin' },
+];
+
+export interface RouteMatch {
+  rule: RouteRule;
+  params: Record<string, string>;
+  /** False for a request no rule matches: the fail-closed fallback applies. */
+  known: boolean;
+}
+
+const FALLBACK: Omit<RouteRule, 'method' | 'path'> = { auth: 'api_key', role: 'admin' };
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!;
+    if (segment.startsWith(':')) {
+      if (got[i] === '') return undefined;
+      params[segment.slice(1)] = got[i]!;
+    } else if (segment !== got[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** The rule of a request; HEAD follows GET as Express does. Unknown routes get the fail-closed fallback. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const wanted = method === 'HEAD' ? 'GET' : method;
+  // Express ignores one trailing slash by default; so does the table.
+  const normalized = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  for (const rule of ROUTE_RULES) {
+    if (rule.method !== wanted) continue;
+    const params = matchPath(rule.path, normalized);
+    if (params) return { rule, params, known: true };
+  }
+  return { rule: { method: wanted as RouteRule['method'], path: '(unknown route)', ...FALLBACK }, params: {}, known: false };
+}

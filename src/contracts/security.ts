@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { DomainName, EnhanceContext, FunctionName, OptimizeFor } from './enhance';
+
+/** Roles from least to most privileged; a route names the least role it needs. */
+export const ROLES = ['viewer', 'agent', 'operator', 'admin'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -; at most 63');
+
+/** Public part of an API key: `poet_` and 12 hex digits. It names the key in lists, logs and the audit log. */
+export const ApiKeyId = z.string().regex(/^poet_[0-9a-f]{12}$/, 'an API key id looks like poet_ and 12 hex digits');
+
+export const CreateApiKeyRequest = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  role: Role,
+});
+export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequest>;
+
+/** An API key as lists show it: never the secret, never its hash. */
+export const ApiKeyView = z.object({
+  id: ApiKeyId,
+  tenant_id: z.string(),
+  role: Role,
+  name: z.string(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+export type ApiKeyView = z.infer<typeof ApiKeyView>;
+
+export const AuditOutcome = z.enum(['success', 'denied', 'rejected', 'error']);
+export type AuditOutcome = z.infer<typeof AuditOutcome>;
+
+export const AuditEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  actor: z.string().nullable(),
+  tenant_id: z.string().nullable(),
+  action: z.string(),
+  target: z.string().nullable(),
+  request_id: z.string().nullable(),
+  outcome: AuditOutcome,
+  status: z.number().int(),
+  ip: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+const isoTime = z.iso.datetime({ offset: true });
+
+/** Query of GET /api/v1/admin/audit; `before` is the id of the last entry of the previous page. */
+export const AuditQuery = z.strictObject({
+  actor: z.string().max(100).optional(),
+  action: z.string().max(200).optional(),
+  outcome: AuditOutcome.optional(),
+  target: z.string().max(200).optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  before: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** Claims the partner's RS256 token must carry beyond exp, nbf, iss and aud (checked by jose). */
+export const PARTNER_SERVICE = 'aitomatic_transpilation';
+
+/** Body of POST /v1/aitomatic/enhance: a Dana program the partner transpiled to Python, to be POET-enhanced. */
+export const PartnerEnhanceRequest = z.strictObject({
+  transpilation_id: z.string().min(1).max(200),
+  agent_id: z.string().min(1).max(200),
+  dana_source: z.string().max(256 * 1024),
+  python_code: z.string().min(1),
+  function_name: FunctionName,
+  domain: DomainName.default('base_reliability'),
+  config: z
+    .strictObject({
+      optimize_for: OptimizeFor.optional(),
+      context: EnhanceContext.optional(),
+    })
+    .default({}),
+});
+export type PartnerEnhanceRequest = z.output<typeof PartnerEnhanceRequest>;
