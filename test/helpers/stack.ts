@@ -56,6 +56,10 @@ export async function startStack(name: string, env: Record<string, string> = {})
     TEMPORAL_TASK_QUEUE: `poet-test-${id}`,
     DATA_DIR: dataDir,
     DATABASE_POOL_MAX: '4',
+    // Test files send many requests from one key and one address; test/security/rate-limit.test.ts sets real limits.
+    RATE_LIMIT_ENHANCE_PER_MINUTE: '100000',
+    RATE_LIMIT_KEY_PER_MINUTE: '100000',
+    RATE_LIMIT_IP_PER_MINUTE: '100000',
     ...env,
   });
   const logger = createLogger({ level: 'error', service: `test-${name}`, silent: true });

@@ -1,0 +1,72 @@
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+
+// Tenant isolation: another tenant's resource answers exactly like one that does not exist (404), never its data.
+let stack: TestStack;
+let alpha: string;
+let beta: string;
+let alphaAdmin: string;
+let betaAdmin: string;
+
+beforeAll(async () => {
+  stack = await startStack('tenants');
+  alpha = await stack.createKey('alpha', 'agent');
+  beta = await stack.createKey('beta', 'agent');
+  alphaAdmin = await stack.createKey('alpha', 'admin');
+  betaAdmin = await stack.createKey('beta', 'admin');
+});
+afterAll(() => stack.close());
+
+const code = (name: string, factor: number) => `def ${name}(x: int) -> int:\n    return ${factor} * x\n`;
+
+describe('tenant isolation', () => {
+  test('runs: another tenant\'s run is a 404 with the same body as a run that never existed', async () => {
+    const name = `iso_${uniqueSuffix()}`;
+    const made = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name, 2) }, { 'x-api-key': alpha });
+    expect(made.status).toBe(200);
+    const id = made.body.run.workflow_id as string;
+
+    expect((await getJson(`${stack.url}/api/v1/runs/${id}`, { 'x-api-key': alpha })).body.status).toBe('completed');
+    const foreign = await getJson(`${stack.url}/api/v1/runs/${id}`, { 'x-api-key': beta });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toEqual({ error: { code: 'run_not_found', message: `no run with id ${id}` } });
+    expect(JSON.stringify(foreign.body)).not.toContain('python');
+    // The single-tenant admin of the stack is the `default` tenant: alpha's run is not its either.
+    expect((await getJson(`${stack.url}/api/v1/runs/${id}`)).status).toBe(404);
+  });
+
+  test('enhance: the same function name in two tenants makes two version histories, each starting at 1', async () => {
+    const name = `shared_${uniqueSuffix()}`;
+    const a = await postJson(`${stack.url}/v1/external/enhance`, { function_name: name, original_code: code(name, 2) }, { 'x-api-key': alpha });
+    const b = await postJson(`${stack.url}/v1/external/enhance`, { function_name: name, original_code: code(name, 3) }, { 'x-api-key': beta });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([a.body.version, b.body.version]).toEqual([1, 1]);
+    expect(a.body.run.workflow_id).not.toBe(b.body.run.workflow_id);
+    const rows = await stack.pool.query('SELECT tenant_id, version FROM versions WHERE function_name = $1 ORDER BY tenant_id', [name]);
+    expect(rows.rows).toEqual([{ tenant_id: 'alpha', version: 1 }, { tenant_id: 'beta', version: 1 }]);
+  });
+
+  test('api keys: an admin lists only their tenant\'s keys and cannot revoke another tenant\'s (404)', async () => {
+    const listed = await getJson(`${stack.url}/api/v1/admin/api-keys`, { 'x-api-key': betaAdmin });
+    expect(listed.status).toBe(200);
+    expect(new Set(listed.body.api_keys.map((k: { tenant_id: string }) => k.tenant_id))).toEqual(new Set(['beta']));
+    const alphaKeyId = alpha.split('.')[0]!;
+    const revoke = await requestJson('DELETE', `${stack.url}/api/v1/admin/api-keys/${alphaKeyId}`, undefined, { 'x-api-key': betaAdmin });
+    expect(revoke.status).toBe(404);
+    expect(revoke.body.error.code).toBe('api_key_not_found');
+    // Still alive.
+    expect((await getJson(`${stack.url}/api/v1/runs/enhance-x-000000000000`, { 'x-api-key': alpha })).status).toBe(404);
+  });
+
+  test('created keys belong to the creating admin\'s tenant', async () => {
+    const created = await postJson(`${stack.url}/api/v1/admin/api-keys`, { name: 'beta viewer', role: 'viewer' }, { 'x-api-key': betaAdmin });
+    expect(created.body.tenant_id).toBe('beta');
+  });
+
+  test('audit: an admin reads only their tenant\'s entries', async () => {
+    await postJson(`${stack.url}/api/v1/admin/api-keys`, { name: 'alpha marker', role: 'viewer' }, { 'x-api-key': alphaAdmin });
+    const betaView = await getJson(`${stack.url}/api/v1/admin/audit?limit=500`, { 'x-api-key': betaAdmin });
+    expect(betaView.status).toBe(200);
+    expect(betaView.body.entries.length).toBeGreaterThan(0);
+    expect(betaView.body.entries.every((e: { tenant_id: string | null }) => e.tenant_id === 'beta')).toBe(true);
+  });
+});
