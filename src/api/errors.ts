@@ -63,6 +63,14 @@ function fromBodyParser(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** The router could not percent-decode a path parameter (`/runs/%zz`): a malformed URL, not our fault. */
+function fromRouter(err: unknown): HttpError | undefined {
+  if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
+    return new BadRequestError('the request path is not validly percent-encoded', undefined, 'invalid_path');
+  }
+  return undefined;
+}
+
 /** Temporal unreachable is a wait-and-retry for the client, not our crash. */
 function fromTemporal(err: unknown): HttpError | undefined {
   if (err instanceof ServiceError) return new ServiceUnavailableError('workflow service unavailable, retry shortly', 5);
@@ -71,7 +79,7 @@ function fromTemporal(err: unknown): HttpError | undefined {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromTemporal(err));
+    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err));
     if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
     const status = known?.status ?? 500;
     const body: ErrorBody = {

@@ -88,12 +88,17 @@ describe('POST /v1/aitomatic/enhance', () => {
 
   test.each(rejected)('%s: 401, nothing started, the failure audited', async (label, token) => {
     const name = `rej_${uniqueSuffix()}`;
-    const res = await postJson(url, body(name), { authorization: `Bearer ${await token()}` });
+    const requestId = `req-${uniqueSuffix()}`;
+    const res = await postJson(url, body(name), { authorization: `Bearer ${await token()}`, 'x-request-id': requestId });
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'invalid partner token' } });
     expect((await stack.pool.query('SELECT 1 FROM functions WHERE name = $1', [name])).rowCount).toBe(0);
     await waitUntil(
-      async () => (await stack.pool.query(`SELECT 1 FROM audit_log WHERE action = 'POST /v1/aitomatic/enhance' AND outcome = 'denied' AND details->>'reason' LIKE 'jwt:%'`)).rowCount! > 0,
+      async () =>
+        (await stack.pool.query(
+          `SELECT 1 FROM audit_log WHERE request_id = $1 AND action = 'POST /v1/aitomatic/enhance' AND outcome = 'denied' AND details->>'reason' LIKE 'jwt:%'`,
+          [requestId],
+        )).rowCount === 1,
       5_000,
       `audit row for ${label}`,
     );
