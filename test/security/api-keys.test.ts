@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Express } from 'express';
@@ -36,6 +37,21 @@ describe('the route table (src/api/route-roles.ts)', () => {
     const app = createApp({ config: stack.config, logger: createLogger({ level: 'error', service: 't', silent: true }) } as unknown as AppDeps);
     const table = ROUTE_RULES.map((r) => `${r.method} ${r.path}`).sort();
     expect(servedRoutes(app)).toEqual(table);
+  });
+
+  test('the README\'s "Who may call what" table says the same', () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.split('### Who may call what')[1]!.split('\n\n').find((block) => block.startsWith('| route'))!;
+    const rows = section.split('\n').slice(2).map((line) => line.split('|').map((cell) => cell.trim()));
+    const fromReadme = rows.map(([, route, credentials, role]) => ({ route: route!.replace(/`/g, ''), credentials, role }));
+    const credentialsOf = { public: 'none', api_key: 'API key', partner_jwt: 'partner JWT' } as const;
+    expect(fromReadme).toEqual(
+      ROUTE_RULES.map((r) => ({
+        route: `${r.method} ${r.path}`,
+        credentials: credentialsOf[r.auth],
+        role: r.role ?? (r.auth === 'partner_jwt' ? "(partner tenant's agent)" : ''),
+      })),
+    );
   });
 
   test('every route but health needs credentials, and every api-key route names a role', () => {
