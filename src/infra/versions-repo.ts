@@ -23,6 +23,15 @@ export interface StoredVersion {
   deprecated: number | null;
 }
 
+/**
+ * Where a tenant's function lives in the artifact store: `<name>` for the default tenant (the single-tenant layout),
+ * `<name>@<tenant>` for the others, so two tenants' functions of one name never share files. `@` is in no Python
+ * identifier and tenant ids are [a-z0-9_-], so no two pairs map to one name.
+ */
+export function artifactName(tenantId: string, functionName: string): string {
+  return tenantId === 'default' ? functionName : `${functionName}@${tenantId}`;
+}
+
 export class VersionsRepo {
   constructor(
     private readonly pool: Pool,
@@ -66,7 +75,7 @@ export class VersionsRepo {
         [v.tenantId, v.functionName],
       );
       const version = next.rows[0]!.next;
-      const artifactPath = await this.store.writeVersion(v.functionName, version, {
+      const artifactPath = await this.store.writeVersion(artifactName(v.tenantId, v.functionName), version, {
         'code.py': v.artifact.python,
         'code.dana': v.artifact.dana,
         'params.json': `${JSON.stringify(v.artifact.params, null, 2)}\n`,
@@ -104,7 +113,7 @@ export class VersionsRepo {
       return { version, created: true, deprecated: current, isCurrent: true };
     });
     // After commit, on every path: a crash between commit and link is mended by the activity's retry.
-    if (stored.isCurrent) await this.store.setCurrent(v.functionName, stored.version);
+    if (stored.isCurrent) await this.store.setCurrent(artifactName(v.tenantId, v.functionName), stored.version);
     return { version: stored.version, created: stored.created, deprecated: stored.deprecated };
   }
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 // Tenant isolation: another tenant's resource answers exactly like one that does not exist (404), never its data.
@@ -41,8 +43,12 @@ describe('tenant isolation', () => {
     expect([a.status, b.status]).toEqual([200, 200]);
     expect([a.body.version, b.body.version]).toEqual([1, 1]);
     expect(a.body.run.workflow_id).not.toBe(b.body.run.workflow_id);
-    const rows = await stack.pool.query('SELECT tenant_id, version FROM versions WHERE function_name = $1 ORDER BY tenant_id', [name]);
-    expect(rows.rows).toEqual([{ tenant_id: 'alpha', version: 1 }, { tenant_id: 'beta', version: 1 }]);
+    const rows = await stack.pool.query('SELECT tenant_id, version, artifact_path FROM versions WHERE function_name = $1 ORDER BY tenant_id', [name]);
+    expect(rows.rows.map((r) => [r.tenant_id, r.version])).toEqual([['alpha', 1], ['beta', 1]]);
+    // Each tenant's artifacts hold its own code: neither write replaced the other's files.
+    expect(readFileSync(path.join(rows.rows[0].artifact_path, 'code.py'), 'utf8')).toBe(a.body.enhanced_code.python);
+    expect(readFileSync(path.join(rows.rows[1].artifact_path, 'code.py'), 'utf8')).toBe(b.body.enhanced_code.python);
+    expect(a.body.enhanced_code.python).not.toBe(b.body.enhanced_code.python);
   });
 
   test('api keys: an admin lists only their tenant\'s keys and cannot revoke another tenant\'s (404)', async () => {
