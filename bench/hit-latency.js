@@ -11,13 +11,13 @@ const body = (i) => {
 };
 
 /** Runs autocannon over the given bodies (cycled) and returns every response time plus non-2xx and error counts. */
-async function load(url, bodies, { connections, amount }) {
+async function load(url, headers, bodies, { connections, amount }) {
   const times = [];
   let cursor = 0;
   const instance = autocannon({
     url: `${url}/api/v1/functions/enhance`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     connections,
     amount,
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[cursor++ % bodies.length] }) }],
@@ -30,17 +30,17 @@ async function load(url, bodies, { connections, amount }) {
 async function run({ stack, figures }) {
   const bodies = Array.from({ length: FUNCTIONS }, (_, i) => body(i));
   for (const b of bodies) {
-    const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
+    const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: b });
     if (res.status !== 200) throw new Error(`warm-up: HTTP ${res.status} ${await res.text()}`);
   }
   console.error(`hit-latency: ${FUNCTIONS} functions warmed`);
-  const check = await (await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] })).json();
+  const check = await (await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: bodies[0] })).json();
   if (check.metadata.cache !== 'hit') throw new Error(`expected a cache hit after warm-up, got ${check.metadata.cache}`);
 
   const rows = [];
   for (const [connections, amount] of [[1, 300], [10, 1000], [100, 2000]]) {
-    await load(stack.url, bodies, { connections, amount: Math.min(200, amount) });
-    const { times, non2xx, errors, rps } = await load(stack.url, bodies, { connections, amount });
+    await load(stack.url, stack.headers, bodies, { connections, amount: Math.min(200, amount) });
+    const { times, non2xx, errors, rps } = await load(stack.url, stack.headers, bodies, { connections, amount });
     console.error(`hit-latency: concurrency ${connections} done (${times.length} requests)`);
     const p = percentiles(times);
     rows.push({ concurrency: connections, requests: p.n, 'req/s': rps, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99, 'non-2xx': non2xx, errors });

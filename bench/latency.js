@@ -63,6 +63,10 @@ async function main() {
     REDIS_PREFIX: `bench:${id}:`,
     TEMPORAL_TASK_QUEUE: `poet-bench-${id}`,
     DATA_DIR: dataDir,
+    // Sequential latency of the enhancement itself: no credentials check, no budgets.
+    AUTH_MODE: 'disabled',
+    RATE_LIMIT_ENHANCE_PER_MINUTE: '0',
+    RATE_LIMIT_KEY_PER_MINUTE: '0',
   });
   const logger = createLogger({ level: 'error', service: 'bench', silent: true });
   const worker = await startWorker(config, logger);

@@ -55,6 +55,10 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     TEMPORAL_TASK_QUEUE: `poet-bench-${id}`,
     DATA_DIR: dataDir,
     WORKFLOW_BUNDLE_PATH: path.join(dist, 'workflow-bundle.js'),
+    // Benchmarks exceed the per-key and per-IP budgets on purpose; authentication stays on (production mode).
+    RATE_LIMIT_ENHANCE_PER_MINUTE: '0',
+    RATE_LIMIT_KEY_PER_MINUTE: '0',
+    RATE_LIMIT_IP_PER_MINUTE: '0',
     ...extra,
   };
   if (!env.TEMPORAL_ADDRESS) {
@@ -102,9 +106,16 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     await close();
     throw err;
   }
+  // An agent key of the default tenant, as a client would hold (the workers have applied the migrations by now).
+  const { ApiKeysRepo } = require(path.join(dist, 'infra', 'api-keys-repo'));
+  const { createPool } = require(path.join(dist, 'infra', 'db'));
+  const keyPool = createPool({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });
+  const { key } = await new ApiKeysRepo(keyPool).create({ tenantId: 'default', role: 'agent', name: 'bench', createdBy: 'bench' });
+  await keyPool.end();
   return {
     url,
     env,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
     close,
   };

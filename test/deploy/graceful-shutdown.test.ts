@@ -71,6 +71,8 @@ function isolatedEnv(name: string): { env: Record<string, string>; schema: strin
       TEMPORAL_TASK_QUEUE: `poet-test-${id}`,
       DATA_DIR: dataDir,
       DATABASE_POOL_MAX: '3',
+      // About draining, not credentials.
+      AUTH_MODE: 'disabled',
     },
   };
 }
