@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Config } from '../config';
 import type { EnhanceRequest, EnhanceResult, RunRef } from '../contracts/enhance';
 import { canonicalJson, sha256 } from '../infra/hash';
@@ -23,21 +23,23 @@ export interface EnhancementDeps {
 /** The run finished within the budget (200 with its result), or is still going (202 and where to poll it). */
 export type EnhancementOutcome = { status: 'completed'; result: EnhanceResult } | { status: 'running'; run: RunRef };
 
-/** Reads `?wait=` (seconds), bounded by the configured maximum; the default budget otherwise. */
-export function waitBudgetMs(raw: unknown, config: Config): number {
-  if (raw === undefined) return config.ENHANCE_WAIT_SECONDS * 1000;
-  const seconds = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > config.ENHANCE_MAX_WAIT_SECONDS) {
-    throw new BadRequestError(`wait must be a number of seconds from 0 to ${config.ENHANCE_MAX_WAIT_SECONDS}`, [
-      { path: 'query.wait', message: 'out of range' },
-    ]);
+/**
+ * How long to wait for the run: `?wait=` seconds (bounded by the configured maximum) or the default budget;
+ * 0 with `Prefer: respond-async`. A malformed `wait` is a 400 either way.
+ */
+export function waitMsOf(req: Request, config: Config): number {
+  const raw = req.query.wait;
+  let ms = config.ENHANCE_WAIT_SECONDS * 1000;
+  if (raw !== undefined) {
+    const seconds = Number(raw);
+    if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > config.ENHANCE_MAX_WAIT_SECONDS) {
+      throw new BadRequestError(`wait must be a number of seconds from 0 to ${config.ENHANCE_MAX_WAIT_SECONDS}`, [
+        { path: 'query.wait', message: 'out of range' },
+      ]);
+    }
+    ms = seconds * 1000;
   }
-  return seconds * 1000;
-}
-
-/** `Prefer: respond-async` answers 202 at once instead of waiting. */
-export function prefersAsync(prefer: string | undefined): boolean {
-  return /\brespond-async\b/i.test(prefer ?? '');
+  return /\brespond-async\b/i.test(req.get('prefer') ?? '') ? 0 : ms;
 }
 
 /** 202 with where to poll the run: `runsPath` is the polling route of the endpoint's own authentication. */

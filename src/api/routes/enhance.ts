@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { EnhanceRequest } from '../../contracts/enhance';
-import { prefersAsync, respondRunning, startAndWait, waitBudgetMs, type EnhancementDeps } from '../enhancement';
+import { respondRunning, startAndWait, waitMsOf, type EnhancementDeps } from '../enhancement';
 import { BadRequestError, zodDetails } from '../errors';
 import { principalOf } from '../principal';
 
@@ -12,8 +12,7 @@ export function enhanceRouter(deps: EnhancementDeps): Router {
   const router = Router();
 
   router.post(['/api/v1/functions/enhance', '/v1/external/enhance'], async (req, res) => {
-    const budget = waitBudgetMs(req.query.wait, deps.config);
-    const waitMs = prefersAsync(req.get('prefer')) ? 0 : budget;
+    const waitMs = waitMsOf(req, deps.config);
     const parsed = EnhanceRequest.safeParse(req.body);
     if (!parsed.success) throw new BadRequestError('request body does not match the enhance schema', zodDetails(parsed.error));
 

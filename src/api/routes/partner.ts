@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { PartnerEnhanceRequest } from '../../contracts/security';
-import { prefersAsync, respondRunning, startAndWait, waitBudgetMs, type EnhancementDeps } from '../enhancement';
+import { respondRunning, startAndWait, waitMsOf, type EnhancementDeps } from '../enhancement';
 import { BadRequestError, PayloadTooLargeError, zodDetails } from '../errors';
 import { principalOf } from '../principal';
 import { runStatusHandler } from './runs';
@@ -13,8 +13,7 @@ export function partnerRouter(deps: EnhancementDeps): Router {
   const router = Router();
 
   router.post('/v1/aitomatic/enhance', async (req, res) => {
-    const budget = waitBudgetMs(req.query.wait, deps.config);
-    const waitMs = prefersAsync(req.get('prefer')) ? 0 : budget;
+    const waitMs = waitMsOf(req, deps.config);
     const parsed = PartnerEnhanceRequest.safeParse(req.body);
     if (!parsed.success) throw new BadRequestError('request body does not match the partner enhance schema', zodDetails(parsed.error));
     const body = parsed.data;
