@@ -1,5 +1,5 @@
 import { DomainsRepo } from '../../src/infra/domains-repo';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
 let base: string;
@@ -10,11 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-async function send(method: 'PUT' | 'DELETE', url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const send = (method: 'PUT' | 'DELETE', url: string, body?: unknown) => requestJson(method, url, body);
 
 const custom = (name: string, retries = 1) => ({
   name,

@@ -6,7 +6,7 @@ import { getJson, requestJson, startStack, type JsonAnswer, type TestStack } fro
 /**
  * Property-based hostile input against every route of the table: random and hostile bodies, headers, paths and
  * query strings. Properties: no 5xx, the process stays up, error bodies are the documented shape without stack
- * traces, and a rejected request writes nothing (functions, versions, events, api keys; audit rows are expected).
+ * traces, and a rejected request writes nothing (functions, versions, events, api keys, domains; audit rows are expected).
  */
 const RUNS_PER_ROUTE = 100;
 
@@ -47,12 +47,22 @@ const partnerLike = fc.record(
   },
   { requiredKeys: [] },
 );
+const domainLike = fc.record(
+  {
+    name: fc.oneof(hostileString, fc.constantFrom('lab', 'base_reliability')),
+    description: hostileString,
+    perceive: fc.jsonValue(),
+    operate: fc.oneof(fc.jsonValue(), fc.record({ retries: fc.integer(), timeout_s: fc.double() })),
+  },
+  { requiredKeys: [] },
+);
 const keyLike = fc.record({ name: hostileString, role: fc.oneof(hostileString, fc.constantFrom('viewer', 'admin', 'root')) }, { requiredKeys: [] });
 
 /** A body: JSON shaped like the route's, any JSON at all, prototype-pollution attempts, or bytes that are not JSON. */
 const bodies = fc.oneof(
   enhanceLike,
   partnerLike,
+  domainLike,
   keyLike,
   fc.jsonValue(),
   fc.constant('{"__proto__": {"role": "admin"}, "constructor": {"prototype": {"admin": true}}}'),
@@ -82,7 +92,7 @@ function pathFor(rule: RouteRule) {
 
 async function writeCounts(): Promise<string> {
   const { rows } = await stack.pool.query(
-    `SELECT (SELECT count(*) FROM functions) AS f, (SELECT count(*) FROM versions) AS v, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM api_keys) AS k`,
+    `SELECT (SELECT count(*) FROM functions) AS f, (SELECT count(*) FROM versions) AS v, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM api_keys) AS k, (SELECT count(*) FROM domains) AS d`,
   );
   return JSON.stringify(rows[0]);
 }

@@ -76,3 +76,42 @@ describe('tenant isolation', () => {
     expect(betaView.body.entries.every((e: { tenant_id: string | null }) => e.tenant_id === 'beta')).toBe(true);
   });
 });
+
+describe('tenant isolation of custom domains', () => {
+  const lab = (name: string) => ({
+    name,
+    description: 'alpha only',
+    perceive: { ranges: [{ param: 'x', min: 0, max: 10 }] },
+    operate: { retries: 1, timeout_s: 5 },
+  });
+
+  test('another tenant can neither read, replace, delete nor enhance with a tenant\'s custom domain (404 / unknown)', async () => {
+    const alphaOperator = await stack.createKey('alpha', 'operator');
+    const betaOperator = await stack.createKey('beta', 'operator');
+    const name = `lab_${uniqueSuffix()}`;
+    expect((await postJson(`${stack.url}/api/v1/domains`, lab(name), { 'x-api-key': alphaOperator })).status).toBe(201);
+    expect((await getJson(`${stack.url}/api/v1/domains/${name}`, { 'x-api-key': alpha })).status).toBe(200);
+
+    const read = await getJson(`${stack.url}/api/v1/domains/${name}`, { 'x-api-key': beta });
+    expect(read.status).toBe(404);
+    expect(JSON.stringify(read.body)).not.toContain('alpha only');
+    const listed = await getJson(`${stack.url}/api/v1/domains`, { 'x-api-key': beta });
+    expect(listed.body.domains.map((d: { name: string }) => d.name)).not.toContain(name);
+    expect((await requestJson('PUT', `${stack.url}/api/v1/domains/${name}`, lab(name), { 'x-api-key': betaOperator })).status).toBe(404);
+    expect((await requestJson('DELETE', `${stack.url}/api/v1/domains/${name}`, undefined, { 'x-api-key': betaOperator })).status).toBe(404);
+    const fn = `uses_lab_${uniqueSuffix()}`;
+    const enhance = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: fn, original_code: code(fn, 2), domain: name }, { 'x-api-key': beta });
+    expect(enhance.status).toBe(400);
+    expect(enhance.body.error.code).toBe('unknown_domain');
+
+    // Still alpha's, unchanged.
+    expect((await getJson(`${stack.url}/api/v1/domains/${name}`, { 'x-api-key': alpha })).body.description).toBe('alpha only');
+  });
+
+  test('agents read domains but only operators change them', async () => {
+    const name = `lab_${uniqueSuffix()}`;
+    const res = await postJson(`${stack.url}/api/v1/domains`, lab(name), { 'x-api-key': alpha });
+    expect(res.status).toBe(403);
+    expect((await getJson(`${stack.url}/api/v1/domains`, { 'x-api-key': alpha })).status).toBe(200);
+  });
+});
