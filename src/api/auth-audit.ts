@@ -34,12 +34,13 @@ export function auditTrail(deps: { audit: AuditRepo; logger: Logger }): RequestH
       const principal = maybePrincipalOf(res);
       const failure = authFailureOf(res);
       const route = routeOf(res);
-      const body = req.body as { function_name?: unknown } | undefined;
+      const body = req.body as { function_name?: unknown; name?: unknown } | undefined;
       const target =
         (res.locals[TARGET] as string | undefined) ??
         route?.params.name ??
         route?.params.id ??
-        (typeof body?.function_name === 'string' ? body.function_name : undefined);
+        (typeof body?.function_name === 'string' ? body.function_name : undefined) ??
+        (typeof body?.name === 'string' ? body.name : undefined);
       deps.audit
         .record({
           actor: principal?.keyId ?? failure?.keyId ?? null,
