@@ -7,22 +7,12 @@ set -euo pipefail
 readonly TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal"
 readonly TEMPORAL_CLI_VERSION="v1.5.1"
 
-log() { printf 'install-temporal: %s\n' "$*" >&2; }
+# Plain parameter expansion (no dirname): the script runs with a minimal PATH in its tests.
+here="${BASH_SOURCE[0]%/*}"
+[[ "$here" == "${BASH_SOURCE[0]}" ]] && here=.
+source "$here/go-tool.sh"
 
-if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then
-  if [[ -f "$TEMPORAL_CLI_PATH" && -x "$TEMPORAL_CLI_PATH" ]]; then
-    printf '%s\n' "$TEMPORAL_CLI_PATH"
-    exit 0
-  fi
-  log "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH is not an executable file; looking elsewhere"
-fi
-
-if on_path="$(command -v temporal)"; then
-  printf '%s\n' "$on_path"
-  exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
+if ! resolve_go_tool temporal TEMPORAL_CLI_PATH; then
   cat >&2 <<EOF
 install-temporal: the Temporal CLI ('temporal') was not found and Go is not installed to build it.
 Install it in one of these ways, then re-run:
@@ -34,25 +24,7 @@ EOF
   exit 1
 fi
 
-gobin="$(go env GOBIN)"
-if [[ -z "$gobin" ]]; then
-  gobin="$(go env GOPATH | cut -d: -f1)/bin"
-fi
-installed="$gobin/temporal"
-
-if [[ -x "$installed" ]]; then
-  printf '%s\n' "$installed"
-  exit 0
-fi
-
-# Parallel test runs on a fresh machine would each build the CLI at once: the first builds, the rest wait for it.
-mkdir -p "$gobin"
-exec 9>"$gobin/.temporal-install.lock"
-flock 9
-if [[ -x "$installed" ]]; then
-  printf '%s\n' "$installed"
-  exit 0
-fi
+lock_go_tool_build
 
 log "building ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} with $(go version) (takes a few minutes)"
 # Nothing here needs VCS stamping, and a git problem in the current directory must not fail the install.

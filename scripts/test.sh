@@ -10,6 +10,9 @@ export TEMPORAL_CLI_PATH
 # kubeconform, kustomize and the Kubernetes/KEDA schemas for test/deploy/k8s.test.ts (built once, then cached).
 k8s_tools="$(bash scripts/install-k8s-tools.sh)"
 eval "$k8s_tools"
+# promtool checks deploy/prometheus; built once like the Temporal CLI.
+PROMTOOL_PATH="$(bash scripts/install-promtool.sh)"
+export PROMTOOL_PATH
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

@@ -91,6 +91,21 @@ export const ConfigSchema = z.object({
   /** Admins of this tenant also read audit entries no tenant could be attributed to (failed logins with unknown keys). */
   OPERATOR_TENANT: z.preprocess(emptyToUndefined, z.string().default('default')),
 
+  // Observability (issue 7): worker HTTP server, Temporal runtime metrics, readiness thresholds, LangSmith.
+  /** Port of the worker's own HTTP server (/health/live, /health/ready, /metrics); 0 picks a free one. */
+  WORKER_HTTP_PORT: int(9464),
+  WORKER_HTTP_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  /** host:port where the Temporal runtime exports its Prometheus metrics; the worker's /metrics includes them. Unset: off. */
+  TEMPORAL_METRICS_BIND_ADDRESS: optionalString,
+  /** Readiness fails when DATA_DIR's filesystem has less free space than this. */
+  HEALTH_DISK_MIN_FREE_MB: int(100),
+  /** Readiness degrades when the V8 heap in use exceeds this share of its limit. */
+  HEALTH_MAX_HEAP_RATIO: z.preprocess(emptyToUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
+  /** Set: every workflow is traced to LangSmith (a run tree per workflow, a child run per activity). Unset: no tracing. */
+  LANGSMITH_API_KEY: optionalString,
+  LANGSMITH_ENDPOINT: z.preprocess(emptyToUndefined, z.string().url().default('https://api.smith.langchain.com')),
+  LANGSMITH_PROJECT: z.preprocess(emptyToUndefined, z.string().default('poet-service')),
+
   PYTHON_BIN: z.preprocess(emptyToUndefined, z.string().default('python3')),
   /** The only variable python3 children get (they run with an otherwise empty environment). */
   PATH: z.preprocess(emptyToUndefined, z.string().default('/usr/local/bin:/usr/bin:/bin')),

@@ -120,6 +120,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
         round: input.round,
         provider: input.provider,
         model: settings.model,
+        domain: input.request.domain,
       };
       const callsSoFar = () => usage.callsOf(call.workflowId, call.runId, call.activityId);
       const messages = buildMessages({ request: input.request, domain, params: template.params, guidance: input.guidance, repair: input.repair });

@@ -9,24 +9,29 @@ import { ApiKeysRepo } from '../infra/api-keys-repo';
 import { AuditRepo } from '../infra/audit-repo';
 import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
+import type { CircuitState, Metrics } from '../infra/metrics';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
 import { auditTrail } from './auth-audit';
 import type { PartnerVerifier } from './auth-partner';
 import { errorHandler, NotFoundError } from './errors';
+import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
+import { docsRouter } from './routes/docs';
 import { domainsRouter } from './routes/domains';
 import { enhanceRouter } from './routes/enhance';
-import { healthRouter } from './routes/health';
+import { apiChecks, healthRouter } from './routes/health';
 import { partnerRouter } from './routes/partner';
 import { runsRouter } from './routes/runs';
+import { statsRouter } from './routes/stats';
 import { Runs } from './runs';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   client: Client;
   connection: Connection;
   pool: Pool;
@@ -36,6 +41,8 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** Verifier of the partner endpoint's tokens; absent when no partner key is configured. */
   partner?: PartnerVerifier;
+  /** States of the LLM providers' circuit breakers, for readiness; absent: the API holds no provider chain. */
+  circuits?: () => Record<string, CircuitState>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -52,10 +59,16 @@ export function createApp(deps: AppDeps): Express {
   const allowed = new Set(config.CORS_ALLOWED_ORIGINS);
 
   app.use(requestId());
+  // Every later middleware, route and log line runs with the request id, and every answer is counted.
+  app.use(requestContext(logger));
+  app.use(httpMetrics(deps.metrics));
   app.use(helmet());
   // Only listed browser origins get CORS headers; requests without an Origin (agents, curl) are unaffected.
   app.use(cors({ origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)), maxAge: 600 }));
-  app.use(healthRouter(deps));
+  const checks = apiChecks(deps);
+  app.use(healthRouter(checks));
+  app.get('/metrics', metricsEndpoint(deps.metrics, checks));
+  app.use(docsRouter());
   app.use(auditTrail({ audit, logger }));
   // Order: per-IP budget, then credentials and roles, and only then is a body read.
   app.use(limits.perIp());
@@ -64,11 +77,13 @@ export function createApp(deps: AppDeps): Express {
 
   const domains = new DomainsRepo(deps.pool);
   const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
+  app.use(['/api/v1/functions/enhance', '/v1/external/enhance'], enhancementMetrics(deps.metrics));
   app.use(enhanceRouter(enhancement));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
   app.use(runsRouter(runs));
   app.use(adminRouter({ config, keys, audit }));
+  app.use(statsRouter(deps));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });

@@ -22,6 +22,12 @@ export interface RouteRule {
 export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/health/live', auth: 'public' },
   { method: 'GET', path: '/health/ready', auth: 'public' },
+  // Prometheus scrapes without credentials; keep the port off the public internet (README, Observability).
+  { method: 'GET', path: '/metrics', auth: 'public' },
+  { method: 'GET', path: '/openapi.json', auth: 'public' },
+  { method: 'GET', path: '/docs', auth: 'public' },
+  { method: 'GET', path: '/docs/init.js', auth: 'public' },
+  { method: 'GET', path: '/docs/assets/:file', auth: 'public' },
   { method: 'POST', path: '/api/v1/functions/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
   { method: 'GET', path: '/api/v1/runs/:id', auth: 'api_key', role: 'viewer' },
   { method: 'POST', path: '/v1/external/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
@@ -36,6 +42,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/api/v1/admin/api-keys', auth: 'api_key', role: 'admin' },
   { method: 'DELETE', path: '/api/v1/admin/api-keys/:id', auth: 'api_key', role: 'admin' },
   { method: 'GET', path: '/api/v1/admin/audit', auth: 'api_key', role: 'admin' },
+  { method: 'GET', path: '/api/v1/stats', auth: 'api_key', role: 'viewer' },
 ];
 
 export interface RouteMatch {

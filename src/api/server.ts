@@ -1,16 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
+import { correlationClientInterceptor } from '../infra/correlation';
+import { Metrics } from '../infra/metrics';
 import { createRedis } from '../infra/redis';
+import { createTracing } from '../infra/tracing';
+import { listDomainNames } from '../poet/domains';
 import { createApp } from './app';
 import { createPartnerVerifier } from './auth-partner';
+import { listen } from './listen';
 
 export interface RunningApi {
   url: string;
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -53,7 +59,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     address: config.TEMPORAL_ADDRESS,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS }))],
   });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tracing = createTracing(config);
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: { workflow: [correlationClientInterceptor()] },
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
+  });
+  const metrics = new Metrics({ domains: listDomainNames(), stages: [], defaultMetrics: true });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
@@ -64,7 +77,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   }
 
   const shutdown = new AbortController();
-  const app = createApp({ config, logger, client, connection, pool, redis, analyzer, partner, shutdown: shutdown.signal });
+  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -73,18 +86,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     app,
-  ).listen(config.PORT, config.HOST);
+  );
   const inFlight = trackInFlight(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  const url = await listen(server, config.PORT, config.HOST);
   logger.info('api listening', { url });
 
   return {
     url,
+    app,
     async close() {
       // Stop accepting; callers waiting on a run get 202 and its URL; the rest finish within the grace period;
       // then idle keep-alive connections are closed and the adapters the requests used are released.
@@ -97,6 +106,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       await analyzer.close();
       redis?.disconnect();
       await pool.end();
+      await tracing?.flush();
       await connection.close();
     },
   };

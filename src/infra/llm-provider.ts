@@ -1,3 +1,4 @@
+import { wrapOpenAI } from 'langsmith/wrappers/openai';
 import OpenAI from 'openai';
 import type { ResolvedProvider } from '../config';
 
@@ -90,14 +91,19 @@ function classify(err: unknown, latencyMs: number, timeoutMs: number): LlmError 
 export class LlmProvider {
   private readonly client: OpenAI;
 
-  constructor(readonly settings: ResolvedProvider) {
-    this.client = new OpenAI({
+  /** `traced`: each call becomes a LangSmith `llm` run with its token counts, nested under the activity's run. */
+  constructor(
+    readonly settings: ResolvedProvider,
+    traced = false,
+  ) {
+    const client = new OpenAI({
       baseURL: settings.base_url,
       // Local OpenAI-compatible servers need no key, the SDK needs a string.
       apiKey: settings.api_key ?? 'not-needed',
       maxRetries: 0,
       timeout: settings.timeout_ms,
     });
+    this.client = traced ? wrapOpenAI(client, { name: `${settings.name}:${settings.model}`, metadata: { ls_provider: settings.name } }) : client;
   }
 
   /** Asks for a JSON object answer; rejects with an LlmError saying what kind of failure it was. */

@@ -15,6 +15,8 @@ export interface LlmCall {
   round: number;
   provider: string;
   model: string;
+  /** The domain generated for (GET /api/v1/stats groups by it). */
+  domain: string;
   outcome: CallOutcome;
   reason: string | null;
   promptTokens: number;
@@ -38,22 +40,28 @@ interface CallRow {
 
 /** The generations and costs tables: every LLM call with its tokens, cost and latency. */
 export class LlmUsageRepo {
-  constructor(private readonly pool: Pool) {}
+  /** `onRecorded` sees each call once, when its row is new (a retried record is not counted twice): metrics hang here. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly onRecorded?: (call: LlmCall) => void,
+  ) {}
 
   /** Idempotent per activity attempt; the day's cost row grows only when the call row is new. */
   async record(call: LlmCall): Promise<void> {
-    await withTransaction(this.pool, async (tx) => {
+    const fresh = await withTransaction(this.pool, async (tx) => {
       const inserted = await tx.query(
         `INSERT INTO generations (tenant_id, function_name, workflow_id, run_id, activity_id, attempt, round, provider, model,
-                                  outcome, reason, prompt_tokens, completion_tokens, cost_usd, latency_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                                  outcome, reason, prompt_tokens, completion_tokens, cost_usd, latency_ms, domain)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (workflow_id, run_id, activity_id, attempt) DO NOTHING`,
         [
           call.tenantId, call.functionName, call.workflowId, call.runId, call.activityId, call.attempt, call.round, call.provider,
           call.model, call.outcome, call.reason, call.promptTokens, call.completionTokens, call.costUsd, Math.round(call.latencyMs),
+          call.domain,
         ],
       );
-      if (inserted.rowCount === 0 || call.outcome === 'circuit_open') return;
+      if (inserted.rowCount === 0) return false;
+      if (call.outcome === 'circuit_open') return true;
       await tx.query(
         `INSERT INTO costs (tenant_id, day, provider, model, calls, prompt_tokens, completion_tokens, cost_usd)
          VALUES ($1, (now() AT TIME ZONE 'utc')::date, $2, $3, 1, $4, $5, $6)
@@ -64,7 +72,9 @@ export class LlmUsageRepo {
            cost_usd = costs.cost_usd + EXCLUDED.cost_usd`,
         [call.tenantId, call.provider, call.model, call.promptTokens, call.completionTokens, call.costUsd],
       );
+      return true;
     });
+    if (fresh) this.onRecorded?.(call);
   }
 
   /** Every call one activity execution made so far, attempt by attempt: Temporal's retries included. */

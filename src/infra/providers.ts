@@ -1,7 +1,8 @@
-import type { CircuitBreakerPolicy } from 'cockatiel';
+import { CircuitState as BreakerState, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Config } from '../config';
 import { BrokenCircuitError, createBreaker } from './circuit-breaker';
 import { LlmError, LlmProvider, type ChatMessage, type Completion } from './llm-provider';
+import type { CircuitState } from './metrics';
 
 interface Entry {
   provider: LlmProvider;
@@ -12,18 +13,25 @@ interface Entry {
 export class ProviderChain {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(config: Pick<Config, 'llmProviders' | 'LLM_BREAKER_FAILURES' | 'LLM_BREAKER_HALF_OPEN_SECONDS'>) {
+  constructor(config: Pick<Config, 'llmProviders' | 'LLM_BREAKER_FAILURES' | 'LLM_BREAKER_HALF_OPEN_SECONDS' | 'LANGSMITH_API_KEY'>) {
     for (const settings of config.llmProviders) {
       const breaker = createBreaker(
         { failures: config.LLM_BREAKER_FAILURES, halfOpenAfterMs: config.LLM_BREAKER_HALF_OPEN_SECONDS * 1000 },
         (error) => !(error instanceof LlmError) || error.countsAgainstProvider,
       );
-      this.entries.set(settings.name, { provider: new LlmProvider(settings), breaker });
+      this.entries.set(settings.name, { provider: new LlmProvider(settings, config.LANGSMITH_API_KEY !== undefined), breaker });
     }
   }
 
   names(): string[] {
     return [...this.entries.keys()];
+  }
+
+  /** Each provider's circuit, for readiness and `poet_circuit_breaker_state` (an isolated circuit counts as open). */
+  states(): Record<string, CircuitState> {
+    const state = (breaker: CircuitBreakerPolicy): CircuitState =>
+      breaker.state === BreakerState.Closed ? 'closed' : breaker.state === BreakerState.HalfOpen ? 'half_open' : 'open';
+    return Object.fromEntries([...this.entries].map(([name, entry]) => [name, state(entry.breaker)]));
   }
 
   get(name: string): LlmProvider | undefined {

@@ -7,6 +7,7 @@ import { EnhancementCache } from '../infra/cache';
 import { createPool } from '../infra/db';
 import { EventPublisher } from '../infra/events';
 import type { Logger } from '../infra/logger';
+import type { CircuitState, Metrics } from '../infra/metrics';
 import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
 import { DomainsRepo } from '../infra/domains-repo';
@@ -17,24 +18,39 @@ import { VersionsRepo } from '../infra/versions-repo';
 export interface WorkerDeps extends ActivityDeps {
   pool: Pool;
   redis?: Redis;
+  /** The worker's metrics registry: LLM adapters record tokens, cost and circuit states on it. */
+  metrics: Metrics;
+  /** States of the LLM providers' circuit breakers, for readiness and metrics. */
+  circuits: () => Record<string, CircuitState>;
   close(): Promise<void>;
 }
 
 /** Every adapter the activities use, built from config in one place. */
-export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
+export function createWorkerDeps(config: Config, logger: Logger, metrics: Metrics): WorkerDeps {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
   const store = new FilesystemArtifactStore(config.dataDir);
+  const providers = new ProviderChain(config);
   return {
     pool,
     redis,
+    metrics,
     analyzer,
     domains: new DomainsRepo(pool),
-    providers: new ProviderChain(config),
-    usage: new LlmUsageRepo(pool),
+    providers,
+    circuits: () => providers.states(),
+    usage: new LlmUsageRepo(pool, (call) =>
+      metrics.recordGeneration({
+        provider: call.provider,
+        model: call.model,
+        inputTokens: call.promptTokens,
+        outputTokens: call.completionTokens,
+        costUsd: call.costUsd,
+      }),
+    ),
     llm: {
       maxRepairs: config.LLM_MAX_REPAIRS,
       maxAttempts: config.LLM_MAX_ATTEMPTS,

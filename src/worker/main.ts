@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createLogger } from '../infra/logger';
+import { runtimeTelemetry } from './runtime';
 import { startWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   // The SDK's own logs join ours as JSON; the runtime also turns SIGINT/SIGTERM into a graceful worker shutdown.
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => logger.log(level.toLowerCase(), message, meta ?? {})),
+    ...runtimeTelemetry(config),
   });
   const running = await startWorker(config, logger);
   // The runtime's own handlers start the shutdown: polling stops at once, in-flight activities get the grace period.

@@ -5,19 +5,31 @@ import { createActivities } from '../activities';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics';
+import { createTracing } from '../infra/tracing';
+import { listDomainNames } from '../poet/domains';
+import { activityObservability } from './activity-observability';
+import { WORKFLOW_INTERCEPTOR_MODULES } from './bundle';
 import { createWorkerDeps, type WorkerDeps } from './deps';
+import { startWorkerHttp, type WorkerHttp } from './http';
 
 export interface RunningWorker {
   worker: Worker;
   deps: WorkerDeps;
+  /** The worker's own HTTP server: health and metrics. */
+  http: WorkerHttp;
   /** Resolves when the worker has shut down and released every adapter. */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
 
-function workflowSource(config: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/**
+ * The prebuilt bundle when there is one; otherwise, or when tracing needs its plugin's workflow interceptors
+ * compiled in, the workflows are bundled at start (a few seconds).
+ */
+function workflowSource(config: Config, bundleAtStart: boolean): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = config.WORKFLOW_BUNDLE_PATH ?? path.join(config.rootDir, 'dist', 'workflow-bundle.js');
-  return existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
+  return existsSync(bundle) && !bundleAtStart ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
 }
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
@@ -25,24 +37,39 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   if (config.DATABASE_URL) {
     await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
   }
-  const deps = createWorkerDeps(config, logger);
+  const metrics = new Metrics({
+    domains: listDomainNames(),
+    stages: [],
+    providers: ['template', ...config.llmProviders.map((p) => p.name)],
+    models: ['template', ...config.llmProviders.map((p) => p.model)],
+    defaultMetrics: true,
+  });
+  const deps = createWorkerDeps(config, logger, metrics);
+  const activities = createActivities(deps);
+  metrics.allowStages(Object.keys(activities));
+  const tracing = createTracing(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities(deps),
+    activities,
+    interceptors: { activity: [activityObservability({ logger, metrics })], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
-    ...workflowSource(config),
+    ...workflowSource(config, tracing !== undefined),
   });
+  const http = await startWorkerHttp({ config, logger, metrics, worker, connection, deps });
   const done = worker.run().finally(async () => {
+    await http.close();
     await deps.close();
     await connection.close();
   });
-  logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE });
+  logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, tracing: tracing !== undefined });
   return {
     worker,
     deps,
+    http,
     done,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -18,7 +18,7 @@ describe('poet start (npm start)', () => {
 
   beforeAll(async () => {
     expect(existsSync(cli)).toBe(true);
-    for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT']) ports[name] = await freePort();
+    for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT']) ports[name] = await freePort();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-start-'));
     child = spawn(process.execPath, [cli, 'start'], {
       cwd: root,

@@ -73,6 +73,8 @@ function isolatedEnv(name: string): { env: Record<string, string>; schema: strin
       DATABASE_POOL_MAX: '3',
       // About draining, not credentials.
       AUTH_MODE: 'disabled',
+      // Each worker process serves health and metrics; several on one machine need their own ports.
+      WORKER_HTTP_PORT: '0',
     },
   };
 }

@@ -10,7 +10,8 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Role } from '../../src/contracts/security';
 import { ApiKeysRepo } from '../../src/infra/api-keys-repo';
 import { createPool } from '../../src/infra/db';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger, type Logger } from '../../src/infra/logger';
+import { runtimeTelemetry } from '../../src/worker/runtime';
 import { startWorker, type RunningWorker } from '../../src/worker/worker';
 
 export interface TestStack {
@@ -31,9 +32,20 @@ export interface TestStack {
 // Per test file (jest gives each file its own module registry): the key the request helpers send by default.
 let defaultApiKey: string | undefined;
 
-// The SDK logs worker state changes, expected run failures and (natively) gRPC retries while a fault test has
-// Temporal down at INFO/WARN: noise in test output.
-Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+let runtimeInstalled = false;
+/**
+ * Once per test file, with the first stack's telemetry settings (TEMPORAL_METRICS_BIND_ADDRESS).
+ * The SDK logs worker state changes, expected run failures and (natively) gRPC retries while a fault test has
+ * Temporal down at INFO/WARN: noise in test output.
+ */
+function installRuntime(config: Config): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } }, ...runtimeTelemetry(config).telemetryOptions },
+  });
+}
 
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
@@ -43,7 +55,7 @@ export function uniqueSuffix(): string {
  * The real API and worker, built by the same composition roots as production, on their own task queue,
  * PostgreSQL schema, Redis prefix and data dir: test files share only the servers.
  */
-export async function startStack(name: string, env: Record<string, string> = {}): Promise<TestStack> {
+export async function startStack(name: string, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestStack> {
   const id = `${name}_${uniqueSuffix()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `poet-${name}-`));
   const config = loadConfig({
@@ -60,9 +72,12 @@ export async function startStack(name: string, env: Record<string, string> = {})
     RATE_LIMIT_ENHANCE_PER_MINUTE: '100000',
     RATE_LIMIT_KEY_PER_MINUTE: '100000',
     RATE_LIMIT_IP_PER_MINUTE: '100000',
+    WORKER_HTTP_HOST: '127.0.0.1',
+    WORKER_HTTP_PORT: '0',
     ...env,
   });
-  const logger = createLogger({ level: 'error', service: `test-${name}`, silent: true });
+  installRuntime(config);
+  const logger = opts.logger ?? createLogger({ level: 'error', service: `test-${name}`, silent: true });
   const worker = await startWorker(config, logger);
   const api = await startApi(config, logger);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });

@@ -54,9 +54,10 @@ describe('the route table (src/api/route-roles.ts)', () => {
     );
   });
 
-  test('every route but health needs credentials, and every api-key route names a role', () => {
+  test('every route but health, metrics and the API docs needs credentials, and every api-key route names a role', () => {
+    const publicRoute = (p: string) => p.startsWith('/health/') || p === '/metrics' || p === '/openapi.json' || p === '/docs' || p.startsWith('/docs/');
     for (const rule of ROUTE_RULES) {
-      if (rule.path.startsWith('/health/')) expect(rule.auth).toBe('public');
+      if (publicRoute(rule.path)) expect(rule.auth).toBe('public');
       else expect(rule.auth).not.toBe('public');
       if (rule.auth === 'api_key') expect(rule.role).toBeDefined();
     }

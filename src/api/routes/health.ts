@@ -2,50 +2,41 @@ import { Router } from 'express';
 import type { Connection } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
+import type { Config } from '../../config';
+import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, runChecks, CHECK_TIMEOUT_MS, type Check } from '../../infra/health';
+import type { CircuitState } from '../../infra/metrics';
 
-type CheckStatus = 'ok' | 'degraded' | 'failing' | 'disabled';
-interface CheckResult {
-  status: CheckStatus;
-  latency_ms: number;
-  error?: string;
+export interface HealthDeps {
+  config: Config;
+  connection: Connection;
+  pool: Pool;
+  redis?: Redis;
+  /** States of the LLM providers' circuit breakers, when a provider chain is configured. */
+  circuits?: () => Record<string, CircuitState>;
 }
 
-const CHECK_TIMEOUT_MS = 2_000;
-
-async function timed(probe: () => Promise<unknown>, failing: CheckStatus): Promise<CheckResult> {
-  const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
-  } catch (err) {
-    return { status: failing, latency_ms: Math.round(performance.now() - started), error: (err as Error).message };
-  } finally {
-    clearTimeout(timer);
-  }
+/** The API's readiness checks: what a request needs (Temporal, PostgreSQL) fails it; the rest degrades it. */
+export function apiChecks(deps: HealthDeps): Record<string, Check> {
+  const { config, connection } = deps;
+  return {
+    temporal: probeCheck(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}))),
+    postgres: postgresCheck(deps.pool),
+    redis: redisCheck(deps.redis),
+    llm: circuitsCheck(deps.circuits),
+    disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
+    memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
+  };
 }
 
-export function healthRouter(deps: { connection: Connection; pool: Pool; redis?: Redis }): Router {
+/** `/health/live` and `/health/ready` over a set of checks: the API and the worker serve the same two. */
+export function healthRouter(checks: Record<string, Check>): Router {
   const router = Router();
   router.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/health/ready', async (_req, res) => {
-    const [temporal, postgres, redis] = await Promise.all([
-      timed(() => deps.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => deps.connection.healthService.check({})), 'failing'),
-      timed(() => deps.pool.query('SELECT 1'), 'failing'),
-      // Redis only speeds things up: without it the service still answers, so it degrades rather than fails.
-      deps.redis ? timed(() => deps.redis!.ping(), 'degraded') : Promise.resolve<CheckResult>({ status: 'disabled', latency_ms: 0 }),
-    ]);
-    const checks = { temporal, postgres, redis };
-    const ready = temporal.status === 'ok' && postgres.status === 'ok';
-    const degraded = Object.values(checks).some((c) => c.status === 'degraded');
-    res.status(ready ? 200 : 503).json({ status: ready ? (degraded ? 'degraded' : 'ok') : 'failing', checks });
+    const readiness = await runChecks(checks);
+    res.status(readiness.status === 'failing' ? 503 : 200).json(readiness);
   });
   return router;
 }

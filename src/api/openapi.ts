@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { DomainName, EnhanceRequest, EnhanceResult, JsonValue } from '../contracts/enhance';
+import { ErrorBody } from '../contracts/errors';
+import { LiveBody, ReadinessBody } from '../contracts/health';
+import { EnhanceAccepted, RunStatusBody } from '../contracts/http';
+import { StatsBody, StatsQuery } from '../contracts/stats';
+import { ApiKeyView, AuditEntry, AuditQuery, CreateApiKeyRequest, PartnerEnhanceRequest } from '../contracts/security';
+import { DomainSettings } from '../poet/domains';
+import { ROUTE_RULES } from './route-roles';
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod contracts the routes validate with.
+ * To document a route: put its schemas in src/contracts/ and add its operation to `paths` below.
+ * test/api/openapi.test.ts fails when Express serves a route this table does not list.
+ */
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const text = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: z.string() } } });
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad request: `invalid_request` (with the offending paths), `invalid_json`, `unknown_domain`',
+  401: 'Missing or invalid credentials',
+  403: 'The caller lacks the role this action needs',
+  404: 'No such resource',
+  413: 'Body or code over its size limit (`payload_too_large`)',
+  422: 'Understood but not processable (`invalid_python`, `function_not_found`, `validation_failed`)',
+  429: 'Rate limited; retry after `Retry-After` seconds',
+  500: 'Internal error (never with details)',
+  502: 'The enhancement run failed (`enhancement_failed`)',
+  503: 'A dependency is unreachable (`service_unavailable`, with `Retry-After`)',
+};
+
+/** The error body for each status, as every route answers errors in one shape. */
+export function errors(...statuses: number[]): ZodOpenApiResponsesObject {
+  return Object.fromEntries(statuses.map((status) => [String(status), json(ErrorBody, ERROR_DESCRIPTIONS[status] ?? 'Error')]));
+}
+
+const REQUEST_ID = z.string().meta({ description: 'Correlation id: taken from the request when plain (≤128 of `A-Za-z0-9._:-`), else generated.' });
+
+/** Every operation answers with `X-Request-Id` and may answer 500 and 503. */
+function operation(op: ZodOpenApiOperationObject): ZodOpenApiOperationObject {
+  const responses = Object.fromEntries(
+    Object.entries({ ...errors(500), ...op.responses }).map(([status, response]) => [
+      status,
+      { ...response, headers: { 'X-Request-Id': { schema: REQUEST_ID } } },
+    ]),
+  );
+  return {
+    ...op,
+    requestParams: {
+      ...op.requestParams,
+      header: ((op.requestParams?.header as z.ZodObject | undefined) ?? z.object({})).extend({ 'x-request-id': REQUEST_ID.optional() }),
+    },
+    responses,
+  };
+}
+
+/** A domain as GET /api/v1/domains answers it: its settings, and whether it is built in or the tenant's own. */
+const DomainView = DomainSettings.extend({ builtin: z.boolean() }).meta({ id: 'Domain' });
+const domainName = { path: z.object({ name: DomainName }) };
+const noContent = (description: string) => ({ description });
+
+/** 200 of POST /v1/aitomatic/enhance: the enhanced Python and Dana with the partner's ids echoed. */
+const PartnerEnhanceResult = z.object({
+  transpilation_id: z.string(),
+  agent_id: z.string(),
+  function_name: z.string(),
+  enhanced_dana: z.string(),
+  enhanced_python: z.string(),
+  version: z.number().int().positive(),
+  metadata: EnhanceResult.shape.metadata,
+  run: EnhanceResult.shape.run,
+});
+
+/** The enhance operation, shared by its two paths (the API's and the external alias). */
+const enhanceOperation = operation({
+  tags: ['enhance'],
+  summary: 'Enhance a Python function with POET (Perceive, Operate, Enforce, Train)',
+  requestParams: {
+    query: z.object({ wait: z.string().optional().meta({ description: 'Seconds to wait for the result before answering 202' }) }),
+    header: z.object({ prefer: z.string().optional().meta({ description: '`respond-async`: answer 202 at once' }) }),
+  },
+  requestBody: { content: { 'application/json': { schema: EnhanceRequest } } },
+  responses: {
+    200: json(EnhanceResult, 'The enhancement completed within the wait budget'),
+    202: {
+      ...json(EnhanceAccepted, 'The run goes on; poll the Location'),
+      headers: { Location: { schema: z.string() } },
+    },
+    ...errors(400, 413, 422, 502, 503),
+  },
+});
+
+const runId = { path: z.object({ id: z.string().meta({ description: 'Workflow id' }) }) };
+
+export const paths: ZodOpenApiPathsObject = {
+  '/health/live': {
+    get: operation({ tags: ['health'], summary: 'The process is up', responses: { 200: json(LiveBody, 'Alive') } }),
+  },
+  '/health/ready': {
+    get: operation({
+      tags: ['health'],
+      summary: 'Per-check readiness: Temporal, PostgreSQL, Redis, LLM circuits, disk, memory',
+      responses: { 200: json(ReadinessBody, 'Ready (possibly degraded)'), 503: json(ReadinessBody, 'A required check is failing') },
+    }),
+  },
+  '/metrics': {
+    get: operation({ tags: ['observability'], summary: 'Prometheus metrics', responses: { 200: text('text/plain', 'Prometheus text exposition') } }),
+  },
+  '/openapi.json': {
+    get: operation({ tags: ['observability'], summary: 'This document', responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') } }),
+  },
+  '/docs': {
+    get: operation({ tags: ['observability'], summary: 'Interactive API documentation (offline)', responses: { 200: text('text/html', 'HTML page') } }),
+  },
+  '/docs/init.js': {
+    get: operation({ tags: ['observability'], summary: 'Start-up script of the docs page', responses: { 200: text('application/javascript', 'Script') } }),
+  },
+  '/docs/assets/{file}': {
+    get: operation({
+      tags: ['observability'],
+      summary: 'Swagger UI files of the docs page (from swagger-ui-dist)',
+      requestParams: { path: z.object({ file: z.string() }) },
+      responses: {
+        200: { description: 'The file', content: { 'text/javascript': { schema: z.string() }, 'text/css': { schema: z.string() } } },
+        ...errors(404),
+      },
+    }),
+  },
+  '/api/v1/functions/enhance': { post: enhanceOperation },
+  '/v1/external/enhance': { post: enhanceOperation },
+  '/api/v1/runs/{id}': {
+    get: operation({
+      tags: ['enhance'],
+      summary: 'Status and, once ended, result or error of an enhancement run',
+      requestParams: runId,
+      responses: { 200: json(RunStatusBody, 'The run'), ...errors(400, 404, 503) },
+    }),
+  },
+  '/v1/aitomatic/enhance': {
+    post: operation({
+      tags: ['partner'],
+      summary: 'Enhance the Python the Aitomatic transpiler made from a Dana program (partner RS256 JWT)',
+      requestParams: { query: z.object({ wait: z.string().optional() }), header: z.object({ prefer: z.string().optional() }) },
+      requestBody: { content: { 'application/json': { schema: PartnerEnhanceRequest } } },
+      responses: {
+        200: json(PartnerEnhanceResult, 'Enhanced Python and Dana'),
+        202: { ...json(EnhanceAccepted, 'The run goes on; poll the Location'), headers: { Location: { schema: z.string() } } },
+        ...errors(400, 413, 422, 502, 503),
+      },
+    }),
+  },
+  '/v1/aitomatic/runs/{id}': {
+    get: operation({
+      tags: ['partner'],
+      summary: 'Status of a partner enhancement run',
+      requestParams: runId,
+      responses: { 200: json(RunStatusBody, 'The run'), ...errors(400, 404, 503) },
+    }),
+  },
+  '/api/v1/admin/api-keys': {
+    post: operation({
+      tags: ['admin'],
+      summary: 'Create an API key of the caller\'s tenant; the only answer that carries its secret',
+      requestBody: { content: { 'application/json': { schema: CreateApiKeyRequest } } },
+      responses: {
+        201: { ...json(ApiKeyView.extend({ key: z.string() }), 'Created'), headers: { Location: { schema: z.string() } } },
+        ...errors(400),
+      },
+    }),
+    get: operation({
+      tags: ['admin'],
+      summary: 'API keys of the caller\'s tenant (never their secrets)',
+      responses: { 200: json(z.object({ api_keys: z.array(ApiKeyView) }), 'Keys') },
+    }),
+  },
+  '/api/v1/admin/api-keys/{id}': {
+    delete: operation({
+      tags: ['admin'],
+      summary: 'Revoke an API key',
+      requestParams: { path: z.object({ id: z.string() }) },
+      responses: { 200: json(ApiKeyView, 'The revoked key'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/admin/audit': {
+    get: operation({
+      tags: ['admin'],
+      summary: 'Audit log of the caller\'s tenant, newest first',
+      requestParams: { query: AuditQuery },
+      responses: { 200: json(z.object({ entries: z.array(AuditEntry), next_before: z.string().nullable() }), 'One page of entries'), ...errors(400) },
+    }),
+  },
+  '/api/v1/domains': {
+    get: operation({
+      tags: ['domains'],
+      summary: 'Built-in domains and the tenant\'s custom ones, with their settings',
+      responses: { 200: json(z.object({ domains: z.array(DomainView) }), 'Every domain the caller can use') },
+    }),
+    post: operation({
+      tags: ['domains'],
+      summary: 'Create a custom domain (operator role)',
+      requestBody: { content: { 'application/json': { schema: DomainSettings } } },
+      responses: {
+        201: { ...json(DomainView, 'Created'), headers: { Location: { schema: z.string() } } },
+        ...errors(400, 403),
+        409: json(ErrorBody, '`domain_exists`, or `domain_builtin` for a built-in name'),
+      },
+    }),
+  },
+  '/api/v1/domains/{name}': {
+    get: operation({
+      tags: ['domains'],
+      summary: 'One domain with its settings',
+      requestParams: domainName,
+      responses: { 200: json(DomainView, 'The domain'), ...errors(400, 404) },
+    }),
+    put: operation({
+      tags: ['domains'],
+      summary: 'Replace a custom domain (operator role)',
+      requestParams: domainName,
+      requestBody: { content: { 'application/json': { schema: DomainSettings } } },
+      responses: { 200: json(DomainView, 'Replaced'), ...errors(400, 403, 404), 409: json(ErrorBody, '`domain_builtin`') },
+    }),
+    delete: operation({
+      tags: ['domains'],
+      summary: 'Delete a custom domain (operator role)',
+      requestParams: domainName,
+      responses: { 204: noContent('Deleted'), ...errors(400, 403, 404), 409: json(ErrorBody, '`domain_builtin`') },
+    }),
+  },
+  '/api/v1/stats': {
+    get: operation({
+      tags: ['stats'],
+      summary: 'Generation statistics: duration percentiles, success rate, cost and tokens, per domain and provider',
+      requestParams: { query: StatsQuery },
+      responses: { 200: json(StatsBody, 'Statistics of the window'), ...errors(400) },
+    }),
+  },
+};
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+/** 401/429 on every authenticated operation and 403 where a role above viewer is needed, as route-roles.ts decides. */
+function withAuthResponses(table: ZodOpenApiPathsObject): ZodOpenApiPathsObject {
+  return Object.fromEntries(
+    Object.entries(table).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([method, op]) => {
+          const rule = ROUTE_RULES.find((r) => r.method === method.toUpperCase() && openApiPath(r.path) === path);
+          if (!METHODS.includes(method as (typeof METHODS)[number]) || !rule || rule.auth === 'public') return [method, op];
+          const o = op as ZodOpenApiOperationObject;
+          const forbidden = rule.auth === 'api_key' && rule.role !== 'viewer' ? errors(403) : {};
+          return [method, { ...o, security: [{ bearer: [] }, { apiKey: [] }], responses: { ...o.responses, ...errors(401, 429), ...forbidden } }];
+        }),
+      ),
+    ]),
+  );
+}
+
+let cached: ReturnType<typeof createDocument> | undefined;
+
+export function openApiDocument(): ReturnType<typeof createDocument> {
+  cached ??= createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'POET enhancement service',
+      version: '0.1.0',
+      description: 'Plain Python functions in, Perceive/Operate/Enforce/Train-enhanced Python and Dana out; every run a Temporal workflow.',
+    },
+    paths: withAuthResponses(paths),
+    components: {
+      schemas: { JsonValue },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`poet_<id>.<secret>`), or the partner\'s RS256 JWT on /v1/aitomatic' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+  });
+  return cached;
+}
+
+/** `/api/v1/runs/:id` (Express) → `/api/v1/runs/{id}` (OpenAPI). */
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}

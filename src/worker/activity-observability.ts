@@ -1,0 +1,73 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { FailureType } from '../contracts/errors';
+import { requestIdFrom } from '../infra/correlation';
+import { withLogContext, type Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
+
+/** What an activity's own result says for the domain metrics (cache outcomes, validation results). */
+type Observer = { done?: (metrics: Metrics, output: unknown) => void; failed?: (metrics: Metrics, err: unknown) => void };
+
+const observers: Record<string, Observer> = {
+  cacheLookup: {
+    done(metrics, output) {
+      const hit = (output as { hit?: { layer?: string } | null }).hit;
+      metrics.cacheRequests.inc(hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' });
+    },
+  },
+  validate: {
+    done(metrics, output) {
+      metrics.validationResults.inc({ outcome: 'passed', safety_level: (output as { safety_level: string }).safety_level });
+    },
+    failed(metrics, err) {
+      const failure = err instanceof ApplicationFailure ? err : undefined;
+      if (failure?.type !== FailureType.ValidationFailed) return;
+      const details = failure.details?.[0] as { safety_level?: string } | undefined;
+      metrics.validationResults.inc({ outcome: 'failed', safety_level: details?.safety_level ?? 'blocked' });
+    },
+  },
+};
+
+/**
+ * Around every activity (local ones too): a log context with request_id, workflow_id, run_id and activity,
+ * so every line the activity logs carries them; `poet_stage_duration_seconds{stage}`; the domain metrics above;
+ * and one log line per attempt with its outcome and duration.
+ */
+export function activityObservability(deps: { logger: Logger; metrics: Metrics }): ActivityInterceptorsFactory {
+  const { logger, metrics } = deps;
+  return (ctx) => {
+    const inbound: ActivityInboundCallsInterceptor = {
+      async execute(input, next) {
+        const { info } = ctx;
+        const fields = {
+          request_id: requestIdFrom(input.headers),
+          workflow_id: info.workflowExecution?.workflowId,
+          run_id: info.workflowExecution?.runId,
+          activity: info.activityType,
+        };
+        return withLogContext(fields, async () => {
+          const observer = observers[info.activityType];
+          const started = performance.now();
+          const stopTimer = metrics.stageDuration.startTimer({ stage: metrics.stage(info.activityType) });
+          try {
+            const output = await next(input);
+            observer?.done?.(metrics, output);
+            logger.info('activity completed', { attempt: info.attempt, duration_ms: sinceMs(started) });
+            return output;
+          } catch (err) {
+            observer?.failed?.(metrics, err);
+            logger.warn('activity failed', { attempt: info.attempt, duration_ms: sinceMs(started), error: (err as Error).message });
+            throw err;
+          } finally {
+            stopTimer();
+          }
+        });
+      },
+    };
+    return { inbound };
+  };
+}
+
+function sinceMs(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

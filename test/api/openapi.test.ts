@@ -1,0 +1,212 @@
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { openApiPath } from '../../src/api/openapi';
+import { expressRoutes } from '../helpers/express-routes';
+import { startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+
+/**
+ * The document against the running API: every route Express serves is documented, every documented
+ * operation is called here, and every real answer (status, content type, JSON body, X-Request-Id) matches it.
+ * A new route needs an entry in src/api/openapi.ts and at least one call below.
+ */
+
+interface Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The OpenAPI path template the call exercises. */
+  route: string;
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  expect: number;
+}
+
+let stack: TestStack;
+let doc: any;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+
+beforeAll(async () => {
+  stack = await startStack('openapi');
+  const res = await fetch(`${stack.url}/openapi.json`);
+  expect(res.status).toBe(200);
+  doc = await res.json();
+  ajv.addSchema(doc, 'openapi.json');
+});
+afterAll(() => stack.close());
+
+const pointer = (...parts: string[]) => parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+
+async function check(call: Call): Promise<{ status: number; body: any }> {
+  // The stack's admin key unless the call brings its own credentials (an empty authorization sends none).
+  const headers = Object.fromEntries(
+    Object.entries({ authorization: `Bearer ${stack.apiKey}`, ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...call.headers }).filter(
+      ([, v]) => v !== '',
+    ),
+  );
+  const res = await fetch(`${stack.url}${call.url}`, {
+    method: call.method,
+    headers,
+    ...(call.body !== undefined ? { body: typeof call.body === 'string' ? call.body : JSON.stringify(call.body) } : {}),
+  });
+  const label = `${call.method} ${call.url} → ${res.status}`;
+  expect({ label, status: res.status }).toEqual({ label, status: call.expect });
+
+  const operation = doc.paths[call.route]?.[call.method.toLowerCase()];
+  expect({ label, documented: operation !== undefined }).toEqual({ label, documented: true });
+  const response = operation.responses[String(res.status)];
+  expect({ label, statusDocumented: response !== undefined }).toEqual({ label, statusDocumented: true });
+  expect(res.headers.get('x-request-id')).toBeTruthy();
+
+  const text = await res.text();
+  if (!response.content) {
+    expect({ label, body: text }).toEqual({ label, body: '' });
+    return { status: res.status, body: text };
+  }
+  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  expect({ label, mediaType, documented: Object.keys(response.content ?? {}) }).toEqual({
+    label,
+    mediaType,
+    documented: expect.arrayContaining([mediaType]),
+  });
+  if (mediaType !== 'application/json') return { status: res.status, body: text };
+  const body = JSON.parse(text);
+  const validate = ajv.getSchema(
+    `openapi.json#/${pointer('paths', call.route, call.method.toLowerCase(), 'responses', String(res.status), 'content', 'application/json', 'schema')}`,
+  )!;
+  expect(validate).toBeDefined();
+  const valid = validate(body);
+  expect({ label, errors: valid ? null : validate.errors }).toEqual({ label, errors: null });
+  return { status: res.status, body };
+}
+
+const exercised = new Set<string>();
+async function run(calls: Call[]): Promise<{ status: number; body: any }[]> {
+  const answers = [];
+  for (const call of calls) {
+    exercised.add(`${call.method} ${call.route}`);
+    answers.push(await check(call));
+  }
+  return answers;
+}
+
+test('every route Express serves is in the document, and every documented operation is served', () => {
+  const served = expressRoutes(stack.api.app).map((r) => {
+    const [method, path] = r.split(' ');
+    return `${method} ${openApiPath(path!)}`;
+  });
+  const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      .map((m) => `${m.toUpperCase()} ${path}`),
+  );
+  expect([...new Set(served)].sort()).toEqual([...new Set(documented)].sort());
+});
+
+test('the document is OpenAPI 3.1 with the shared error body and request id on every operation', () => {
+  expect(doc.openapi).toBe('3.1.0');
+  // The validators are real: a body that breaks the schema is rejected.
+  const runStatus = ajv.getSchema(`openapi.json#/${pointer('paths', '/api/v1/runs/{id}', 'get', 'responses', '200', 'content', 'application/json', 'schema')}`)!;
+  expect(runStatus({ status: 'running', run: { workflow_id: 'w', run_id: 'r' } })).toBe(true);
+  expect(runStatus({ status: 'bogus', run: { workflow_id: 'w' } })).toBe(false);
+  for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(ops)) {
+      expect({ path, method, has500: op.responses['500'] !== undefined }).toEqual({ path, method, has500: true });
+      expect(op.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'x-request-id')).toBe(true);
+    }
+  }
+});
+
+test('real answers of every route match the document', async () => {
+  const name = `oa_${uniqueSuffix()}`;
+  const good = { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x * 2\n` };
+  const enhance = '/api/v1/functions/enhance';
+  const runs = '/api/v1/runs/{id}';
+  const stats = '/api/v1/stats';
+
+  await run([
+    { method: 'GET', route: '/health/live', url: '/health/live', expect: 200 },
+    { method: 'GET', route: '/health/ready', url: '/health/ready', expect: 200 },
+    { method: 'GET', route: '/metrics', url: '/metrics', expect: 200 },
+    { method: 'GET', route: '/openapi.json', url: '/openapi.json', expect: 200 },
+    { method: 'GET', route: '/docs/init.js', url: '/docs/init.js', expect: 200 },
+    { method: 'POST', route: enhance, url: enhance, body: { ...good, extra: 1 }, expect: 400 },
+    { method: 'POST', route: enhance, url: enhance, body: '{"function_name": ', expect: 400 },
+    { method: 'POST', route: enhance, url: enhance, body: { ...good, domain: 'astrology' }, expect: 400 },
+    { method: 'POST', route: enhance, url: enhance, body: { ...good, original_code: 'def (:' }, expect: 422 },
+    { method: 'POST', route: enhance, url: enhance, body: { ...good, original_code: 'x'.repeat(70_000) }, expect: 413 },
+    { method: 'GET', route: runs, url: '/api/v1/runs/enhance-none-000000000000', expect: 404 },
+    { method: 'GET', route: runs, url: `/api/v1/runs/${encodeURIComponent('bad id!')}`, expect: 400 },
+    { method: 'GET', route: stats, url: `${stats}?window=24h`, expect: 200 },
+    { method: 'GET', route: stats, url: `${stats}?window=forever`, expect: 400 },
+    { method: 'GET', route: stats, url: stats, headers: { authorization: '' }, expect: 401 },
+    { method: 'POST', route: '/v1/external/enhance', url: '/v1/external/enhance', body: { ...good, extra: 1 }, expect: 400 },
+    { method: 'POST', route: '/v1/aitomatic/enhance', url: '/v1/aitomatic/enhance', body: {}, expect: 401 },
+    { method: 'GET', route: '/v1/aitomatic/runs/{id}', url: '/v1/aitomatic/runs/enhance-none-000000000000', expect: 401 },
+    { method: 'GET', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', expect: 200 },
+    { method: 'GET', route: '/api/v1/admin/audit', url: '/api/v1/admin/audit?limit=5', expect: 200 },
+    { method: 'GET', route: '/api/v1/admin/audit', url: '/api/v1/admin/audit?limit=0', expect: 400 },
+    { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: '/api/v1/admin/api-keys/not-an-id', expect: 400 },
+    { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: '/api/v1/admin/api-keys/poet_000000000000', expect: 404 },
+  ]);
+  const [created] = await run([
+    { method: 'POST', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', body: { name: 'openapi viewer', role: 'viewer' }, expect: 201 },
+  ]);
+  await run([
+    { method: 'POST', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', body: { name: '' }, expect: 400 },
+    { method: 'GET', route: '/api/v1/domains', url: '/api/v1/domains', headers: { authorization: `Bearer ${created!.body.key}` }, expect: 200 },
+    {
+      method: 'POST',
+      route: '/api/v1/domains',
+      url: '/api/v1/domains',
+      body: { name: 'x' },
+      headers: { authorization: `Bearer ${created!.body.key}` },
+      expect: 403,
+    },
+    { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: `/api/v1/admin/api-keys/${created!.body.id}`, expect: 200 },
+  ]);
+
+  const [done] = await run([{ method: 'POST', route: enhance, url: enhance, body: good, expect: 200 }]);
+  const [accepted] = await run([
+    { method: 'POST', route: enhance, url: enhance, body: { ...good, optimize_for: 'cost' }, headers: { prefer: 'respond-async' }, expect: 202 },
+  ]);
+  await run([
+    { method: 'GET', route: runs, url: `/api/v1/runs/${done!.body.run.workflow_id}`, expect: 200 },
+    { method: 'GET', route: runs, url: `/api/v1/runs/${accepted!.body.run.workflow_id}`, expect: 200 },
+  ]);
+
+  const domains = '/api/v1/domains';
+  const domain = '/api/v1/domains/{name}';
+  const custom = `custom_${uniqueSuffix()}`;
+  const [builtin] = await run([
+    { method: 'GET', route: domain, url: `${domains}/base_reliability`, expect: 200 },
+    { method: 'GET', route: domains, url: domains, expect: 200 },
+    { method: 'GET', route: domain, url: `${domains}/Not-A-Name`, expect: 400 },
+    { method: 'GET', route: domain, url: `${domains}/nothing_here`, expect: 404 },
+  ]);
+  const { builtin: _builtin, ...settings } = builtin!.body;
+  await run([
+    { method: 'POST', route: domains, url: domains, body: { ...settings, name: custom }, expect: 201 },
+    { method: 'POST', route: domains, url: domains, body: { ...settings, name: custom }, expect: 409 },
+    { method: 'POST', route: domains, url: domains, body: { name: custom }, expect: 400 },
+    { method: 'PUT', route: domain, url: `${domains}/${custom}`, body: { ...settings, name: custom }, expect: 200 },
+    { method: 'PUT', route: domain, url: `${domains}/${custom}_x`, body: { ...settings, name: `${custom}_x` }, expect: 404 },
+    { method: 'DELETE', route: domain, url: `${domains}/${custom}`, expect: 204 },
+    { method: 'DELETE', route: domain, url: `${domains}/base_reliability`, expect: 409 },
+  ]);
+
+  const page = await run([{ method: 'GET', route: '/docs', url: '/docs', expect: 200 }]);
+  // Offline: the page loads Swagger UI from this server, never from a CDN.
+  expect(page[0]!.body).not.toMatch(/https?:\/\//);
+  // Public, like the page itself, and allowed by the security headers (same-origin scripts only, no inline script).
+  await run([
+    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui-bundle.js', headers: { authorization: '' }, expect: 200 },
+    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui.css', headers: { authorization: '' }, expect: 200 },
+    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/..%2Fpackage.json', headers: { authorization: '' }, expect: 404 },
+  ]);
+  const docs = await fetch(`${stack.url}/docs`);
+  expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
+  expect(await docs.text()).not.toMatch(/<script>(?!<\/script>)/);
+
+  const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  expect(documented.filter((op) => !exercised.has(op))).toEqual([]);
+});
