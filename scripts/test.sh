@@ -13,6 +13,8 @@ eval "$k8s_tools"
 # promtool checks deploy/prometheus; built once like the Temporal CLI.
 PROMTOOL_PATH="$(bash scripts/install-promtool.sh)"
 export PROMTOOL_PATH
+# An S3-compatible server for the artifact-store tests; without one they report that they skipped.
+if S3_SERVER_PATH="$(bash scripts/install-s3-server.sh)"; then export S3_SERVER_PATH; fi
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

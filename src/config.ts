@@ -43,6 +43,25 @@ export const ConfigSchema = z.object({
   /** 0 keeps cached enhancements until evicted. */
   CACHE_TTL_SECONDS: int(0),
 
+  /** Seconds between flushes of each worker's per-layer hit/miss counts into the cache_stats table. */
+  CACHE_STATS_FLUSH_SECONDS: int(5),
+
+  // Artifact storage (issue 5): the filesystem under DATA_DIR, or an S3-compatible bucket that falls back to it.
+  ARTIFACT_STORE: z.preprocess(emptyToUndefined, z.enum(['filesystem', 's3']).default('filesystem')),
+  S3_BUCKET: optionalString,
+  /** Key prefix inside the bucket, so several deployments can share one. */
+  S3_PREFIX: z.preprocess(emptyToUndefined, z.string().default('')),
+  S3_REGION: z.preprocess(emptyToUndefined, z.string().default('us-east-1')),
+  /** Endpoint of an S3-compatible server (MinIO, versitygw, ...); unset: AWS. */
+  S3_ENDPOINT: optionalString,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
+  /** Lifetime of the presigned download URLs in the versions API. */
+  S3_PRESIGN_SECONDS: int(900),
+  /** Bound on one S3 request; past it the version goes to the filesystem instead. */
+  S3_REQUEST_TIMEOUT_MS: int(3_000),
+
   ENHANCE_WAIT_SECONDS: int(30),
   ENHANCE_MAX_WAIT_SECONDS: int(120),
   MAX_CODE_BYTES: int(64 * 1024),

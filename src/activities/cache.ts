@@ -1,21 +1,49 @@
 import type { CachedEnhancement } from '../contracts/enhance';
-import type { CacheHit, EnhancementCache } from '../infra/cache';
+import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache';
 import { canonicalJson, sha256 } from '../infra/hash';
+import type { ProviderChain } from '../infra/providers';
 import { ENHANCER_VERSION } from '../poet/template';
 
-/** Everything that changes the output is in the key: the request (via its hash) and the enhancer that answers it. */
-export function cacheKeyFor(inputHash: string): string {
-  return sha256(canonicalJson({ input_hash: inputHash, enhancer_version: ENHANCER_VERSION, providers: ['template'] }));
+/** What answers a request besides its input: the enhancer version and the provider chain (name and model each, template last). */
+export type Producer = { enhancer_version: string; providers: string[] };
+
+export function producerOf(providers: ProviderChain): Producer {
+  return {
+    enhancer_version: ENHANCER_VERSION,
+    providers: [...providers.names().map((name) => `${name}:${providers.get(name)?.settings.model ?? ''}`), 'template'],
+  };
 }
 
-export function createCacheActivities(cache: EnhancementCache) {
+/** The exact key: the request (via its hash) and what answers it. */
+export function cacheKeyFor(inputHash: string, producer: Producer): string {
+  return sha256(canonicalJson({ input_hash: inputHash, ...producer }));
+}
+
+export interface CacheLookupInput {
+  input_hash: string;
+  /** The API's hash of the input with the code replaced by its AST hash; absent in runs started before L2. */
+  normalized_input_hash?: string;
+  tenant_id?: string;
+  function_name?: string;
+}
+
+export function createCacheActivities(cache: EnhancementCache, providers: ProviderChain) {
+  const producer = producerOf(providers);
+  const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
+    tenantId: tenantId ?? 'default',
+    functionName: functionName ?? '',
+  });
+
   return {
-    async cacheLookup(input: { input_hash: string }): Promise<{ key: string; hit: CacheHit | null }> {
-      const key = cacheKeyFor(input.input_hash);
-      return { key, hit: (await cache.get(key)) ?? null };
+    async cacheLookup(input: CacheLookupInput): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> {
+      const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
+      if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
+      const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
+      return { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}), hit: hit ?? null };
     },
-    async cacheStore(input: { key: string; value: CachedEnhancement }): Promise<void> {
-      await cache.set(input.key, input.value);
+    async cacheStore(input: { key: string; l2_key?: string; value: CachedEnhancement; tenant_id?: string; function_name?: string }): Promise<void> {
+      const keys = { exact: input.key, ...(input.l2_key ? { normalized: input.l2_key } : {}) };
+      await cache.set(keys, scopeOf(input.tenant_id, input.function_name), input.value);
     },
   };
 }

@@ -72,7 +72,9 @@ export function createGenerateActivities(deps: GenerateDeps) {
       throw invalid(`unknown domain ${request.domain}; valid domains: ${names.join(', ')}`);
     }
     const shifted = request.optimize_for ? applyOptimizeFor(entry.settings, request.optimize_for) : entry.settings;
-    const domain = guidance ? { ...shifted, operate: { ...shifted.operate, ...guidance.operate } } : shifted;
+    const domain = guidance
+      ? { ...shifted, operate: { ...shifted.operate, ...guidance.operate }, perceive: { ...shifted.perceive, ...guidance.perceive } }
+      : shifted;
     const template = enhanceWithTemplate({
       functionName: request.function_name,
       originalCode: request.original_code,

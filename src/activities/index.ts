@@ -2,11 +2,13 @@ import type { PublishInput } from '../contracts/events';
 import type { EnhancementCache } from '../infra/cache';
 import type { EventPublisher } from '../infra/events';
 import type { DomainsRepo } from '../infra/domains-repo';
+import type { FeedbackRepo } from '../infra/feedback-repo';
 import type { LlmUsageRepo } from '../infra/llm-usage-repo';
 import type { ProviderChain } from '../infra/providers';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import type { VersionsRepo } from '../infra/versions-repo';
 import { createCacheActivities } from './cache';
+import { createFeedbackActivities } from './feedback';
 import { createGenerateActivities, type LlmSettings } from './generate';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
@@ -21,15 +23,17 @@ export interface ActivityDeps {
   sandbox: SandboxSettings;
   versions: VersionsRepo;
   events: EventPublisher;
+  feedback: FeedbackRepo;
 }
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.cache),
+    ...createCacheActivities(deps.cache, deps.providers),
     ...createGenerateActivities(deps),
     ...createValidateActivity(deps.sandbox),
     ...createStoreActivity(deps.versions),
+    ...createFeedbackActivities(deps.versions, deps.feedback),
     publish: (input: PublishInput) => deps.events.publish(input),
   };
 }

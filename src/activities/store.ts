@@ -1,4 +1,4 @@
-import type { EnhancedArtifact, EnhanceRequest, EnhanceMetadata } from '../contracts/enhance';
+import type { EnhancedArtifact, EnhanceRequest, EnhanceMetadata, Guidance } from '../contracts/enhance';
 import type { StoredVersion, VersionsRepo } from '../infra/versions-repo';
 
 export interface StoreVersionInput {
@@ -9,6 +9,8 @@ export interface StoreVersionInput {
   request: EnhanceRequest;
   artifact: EnhancedArtifact;
   metadata: EnhanceMetadata;
+  /** Set on regenerations: why, and what Train learned. */
+  guidance?: Guidance;
 }
 
 export function createStoreActivity(versions: VersionsRepo) {
@@ -19,11 +21,17 @@ export function createStoreActivity(versions: VersionsRepo) {
         functionName: input.request.function_name,
         idempotencyKey: `${input.workflow_id}/${input.run_id}`,
         inputHash: input.input_hash,
+        request: input.request,
         domain: input.metadata.domain,
         optimizeFor: input.metadata.optimize_for,
         safetyLevel: input.metadata.safety_level,
         artifact: input.artifact,
-        metadata: { ...input.metadata, workflow_id: input.workflow_id, run_id: input.run_id },
+        metadata: {
+          ...input.metadata,
+          ...(input.guidance ? { guidance: input.guidance } : {}),
+          workflow_id: input.workflow_id,
+          run_id: input.run_id,
+        },
       });
     },
   };

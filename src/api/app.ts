@@ -14,6 +14,11 @@ import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
 import { auditTrail } from './auth-audit';
 import type { PartnerVerifier } from './auth-partner';
+import type { ArtifactStore } from '../infra/artifact-store';
+import { CacheInvalidator } from '../infra/cache';
+import { EventsRepo } from '../infra/events-repo';
+import { FeedbackRepo } from '../infra/feedback-repo';
+import { VersionsRepo } from '../infra/versions-repo';
 import { errorHandler, NotFoundError } from './errors';
 import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
 import { RateLimits } from './rate-limit';
@@ -21,7 +26,11 @@ import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
 import { docsRouter } from './routes/docs';
 import { domainsRouter } from './routes/domains';
+import { cacheRouter } from './routes/cache';
 import { enhanceRouter } from './routes/enhance';
+import { eventsRouter } from './routes/events';
+import { feedbackRouter } from './routes/feedback';
+import { functionsRouter } from './routes/functions';
 import { apiChecks, healthRouter } from './routes/health';
 import { partnerRouter } from './routes/partner';
 import { runsRouter } from './routes/runs';
@@ -43,6 +52,7 @@ export interface AppDeps {
   partner?: PartnerVerifier;
   /** States of the LLM providers' circuit breakers, for readiness; absent: the API holds no provider chain. */
   circuits?: () => Record<string, CircuitState>;
+  artifacts: ArtifactStore;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -84,6 +94,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(runsRouter(runs));
   app.use(adminRouter({ config, keys, audit }));
   app.use(statsRouter(deps));
+  const versions = new VersionsRepo(deps.pool, deps.artifacts);
+  const versionsDeps = { config, client: deps.client, runs, versions, shutdown: deps.shutdown };
+  app.use(functionsRouter(versionsDeps));
+  app.use(feedbackRouter({ ...versionsDeps, feedback: new FeedbackRepo(deps.pool) }));
+  app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
+  app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });

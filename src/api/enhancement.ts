@@ -49,7 +49,7 @@ export function respondRunning(res: Response, run: RunRef, runsPath: string): vo
 }
 
 /** The checks a schema cannot make: size, the domain (built-in or the tenant's), and that the code parses and defines the function. */
-async function checkRequest(request: EnhanceRequest, tenantId: string, deps: EnhancementDeps): Promise<DomainEntry> {
+async function checkRequest(request: EnhanceRequest, tenantId: string, deps: EnhancementDeps): Promise<{ domain: DomainEntry; normalizedHash: string }> {
   const { config, analyzer, domains } = deps;
   if (Buffer.byteLength(request.original_code) > config.MAX_CODE_BYTES) {
     throw new PayloadTooLargeError(`original_code exceeds ${config.MAX_CODE_BYTES} bytes`);
@@ -71,7 +71,7 @@ async function checkRequest(request: EnhanceRequest, tenantId: string, deps: Enh
       { path: 'function_name', message: `defined functions: ${analysis.functions.map((f) => f.name).join(', ') || 'none'}` },
     ]);
   }
-  return domain;
+  return { domain, normalizedHash: analysis.normalized_hash };
 }
 
 /**
@@ -79,16 +79,20 @@ async function checkRequest(request: EnhanceRequest, tenantId: string, deps: Enh
  * and waits up to `waitMs` for it. Every enhance endpoint (REST, external, partner) goes through here.
  */
 export async function startAndWait(deps: EnhancementDeps, request: EnhanceRequest, tenantId: string, waitMs: number): Promise<EnhancementOutcome> {
-  const domain = await checkRequest(request, tenantId, deps);
+  const { domain, normalizedHash } = await checkRequest(request, tenantId, deps);
   // A custom domain's settings are part of the input: editing the domain makes a new enhancement, not a cache hit.
-  const inputHash = sha256(canonicalJson(domain.builtin ? { tenant: tenantId, request } : { tenant: tenantId, request, domain: domain.settings }));
+  const keyed = (req: EnhanceRequest) =>
+    sha256(canonicalJson(domain.builtin ? { tenant: tenantId, request: req } : { tenant: tenantId, request: req, domain: domain.settings }));
+  const inputHash = keyed(request);
+  // The L2 cache key: the same input with the code replaced by its AST hash (comments, layout, docstrings ignored).
+  const normalizedInputHash = keyed({ ...request, original_code: `ast:${normalizedHash}` });
   const workflowId = `enhance-${request.function_name}-${inputHash.slice(0, 12)}`;
   // USE_EXISTING: identical concurrent requests join one run instead of racing to make versions.
   const handle = await deps.client.workflow.start(enhanceFunction, {
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     workflowId,
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [{ request, input_hash: inputHash, tenant_id: tenantId }],
+    args: [{ request, input_hash: inputHash, normalized_input_hash: normalizedInputHash, tenant_id: tenantId }],
     // The owner, readable from a describe: another tenant asking for this run gets a 404.
     memo: { tenant_id: tenantId },
     typedSearchAttributes: [

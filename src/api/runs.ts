@@ -1,12 +1,24 @@
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Response } from 'express';
 import type { EnhanceResult, RunStatus } from '../contracts/enhance';
+import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
 import { FailureType } from '../contracts/errors';
-import type { enhanceFunction } from '../workflows';
-import { NotFoundError } from './errors';
+import { respondRunning } from './enhancement';
+import { HttpError, NotFoundError } from './errors';
 
 export type RunError = ErrorBody['error'];
-export type RunOutcome = { status: 'completed'; result: EnhanceResult } | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
+export type RunResult = EnhanceResult | RegenerateResult | ActivateResult;
+export type RunOutcome<T = RunResult> =
+  | { status: 'completed'; result: T }
+  | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
+
+/** A workflow as the API waits on it: only its result type matters here. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type WorkflowReturning<T> = (...args: any[]) => Promise<T>;
+
+/** Workflow types whose runs GET /api/v1/runs/{id} shows. */
+const RUN_TYPES = new Set(['enhanceFunction', 'regenerateFromFeedback', 'activateVersion']);
 
 /** The innermost ApplicationFailure says why a run failed; activity and workflow failures only wrap it. */
 function rootCause(err: unknown): Error | undefined {
@@ -45,7 +57,11 @@ export class Runs {
    * fires (the API draining: the caller gets the run URL instead of a cut connection).
    * The long poll is aborted at the deadline, so abandoned waits hold no connection.
    */
-  async waitFor(handle: WorkflowHandle<typeof enhanceFunction>, waitMs: number, cutShort?: AbortSignal): Promise<RunOutcome | undefined> {
+  async waitFor<T extends RunResult>(
+    handle: WorkflowHandle<WorkflowReturning<T>>,
+    waitMs: number,
+    cutShort?: AbortSignal,
+  ): Promise<RunOutcome<T> | undefined> {
     if (waitMs <= 0 || cutShort?.aborted) return undefined;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), waitMs);
@@ -64,9 +80,30 @@ export class Runs {
     }
   }
 
+  /** Answers a started run within the wait budget: 200 with its result, 202 with its run URL, or its error. */
+  async answer<T extends RunResult>(
+    res: Response,
+    handle: WorkflowHandleWithFirstExecutionRunId<WorkflowReturning<T>>,
+    waitMs: number,
+    cutShort?: AbortSignal,
+  ): Promise<void> {
+    const run = { workflow_id: handle.workflowId, run_id: handle.firstExecutionRunId };
+    const outcome = await this.waitFor(handle, waitMs, cutShort);
+    if (!outcome) {
+      respondRunning(res, run, '/api/v1/runs');
+      return;
+    }
+    if (outcome.status === 'completed') {
+      res.status(200).json(outcome.result);
+      return;
+    }
+    const { code, message } = outcome.error;
+    throw new HttpError(code === 'enhancement_failed' ? 502 : 422, code, message, undefined, { run });
+  }
+
   /** The tenant's run; another tenant's run is as absent as one that never existed. */
   async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome }> {
-    const handle = this.client.workflow.getHandle<typeof enhanceFunction>(workflowId);
+    const handle = this.client.workflow.getHandle(workflowId);
     let description;
     try {
       description = await handle.describe();
@@ -76,11 +113,11 @@ export class Runs {
     }
     // Runs started before tenants were recorded in the memo belong to the default tenant.
     const owner = description.memo?.tenant_id ?? 'default';
-    if (description.type !== 'enhanceFunction' || owner !== tenantId) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+    if (!RUN_TYPES.has(description.type) || owner !== tenantId) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
     const status = STATUS[description.status.name] ?? 'running';
     if (status === 'running') return { status, runId: description.runId };
     if (status === 'completed' || status === 'failed') {
-      const outcome = await this.waitFor(this.client.workflow.getHandle(workflowId, description.runId), 10_000);
+      const outcome = await this.waitFor(this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, description.runId), 10_000);
       return { status, runId: description.runId, ...(outcome ? { outcome } : {}) };
     }
     return {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Express } from 'express';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
+import { createArtifactStore } from '../infra/artifact-store';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -75,9 +76,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant\'s admin; never expose this API');
   }
+  const artifacts = createArtifactStore(config, logger);
 
   const shutdown = new AbortController();
-  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, shutdown: shutdown.signal });
+  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, artifacts: artifacts.store, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -104,6 +106,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       server.closeAllConnections();
       await closed;
       await analyzer.close();
+      artifacts.close();
       redis?.disconnect();
       await pool.end();
       await tracing?.flush();

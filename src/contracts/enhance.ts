@@ -127,6 +127,11 @@ export const Guidance = z.object({
     .object({ retries: z.number().int().min(0).max(10), timeout_s: z.number().positive().max(3600) })
     .partial()
     .default({}),
+  /** Tighter Perceive checks, learned when errors came from bad inputs. */
+  perceive: z
+    .object({ check_types: z.boolean(), reject_none: z.boolean(), reject_non_finite: z.boolean() })
+    .partial()
+    .default({}),
 });
 export type Guidance = z.output<typeof Guidance>;
 
@@ -134,6 +139,8 @@ export type Guidance = z.output<typeof Guidance>;
 export const EnhanceWorkflowInput = z.object({
   request: EnhanceRequest,
   input_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The input hash with the code replaced by its AST hash: the L2 cache key. Absent in runs started before L2. */
+  normalized_input_hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   tenant_id: z.string(),
 });
 export type EnhanceWorkflowInput = z.infer<typeof EnhanceWorkflowInput>;

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 
 export const EventType = z.enum([
+  'enhancement.started',
   'enhancement.completed',
   'enhancement.failed',
   'cache.hit',
+  'feedback.received',
   'version.created',
   'version.deprecated',
+  'version.activated',
 ]);
 export type EventType = z.infer<typeof EventType>;
 
@@ -14,6 +17,35 @@ export const PublishInput = z.object({
   function_name: z.string(),
   workflow_id: z.string(),
   run_id: z.string(),
-  events: z.array(z.object({ type: EventType, payload: z.record(z.string(), z.unknown()) })),
+  events: z.array(
+    z.object({
+      type: EventType,
+      payload: z.record(z.string(), z.unknown()),
+      /** When it happened, if not now (an enhancement's start is published with its outcome). */
+      occurred_at: z.string().optional(),
+      /** Distinguishes several events of one type in one run (one feedback.received per feedback row). */
+      dedupe_suffix: z.string().optional(),
+    }),
+  ),
 });
 export type PublishInput = z.infer<typeof PublishInput>;
+export type PublishedEvent = PublishInput['events'][number];
+
+export const EventsQuery = z.strictObject({
+  start_time: z.iso.datetime({ offset: true }).optional(),
+  end_time: z.iso.datetime({ offset: true }).optional(),
+  event_type: EventType.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  page_token: z.string().max(500).optional(),
+});
+export type EventsQuery = z.infer<typeof EventsQuery>;
+
+export interface EventRecord {
+  id: string;
+  event_type: EventType;
+  function_name: string;
+  workflow_id: string | null;
+  run_id: string | null;
+  payload: Record<string, unknown>;
+  created_at: string;
+}

@@ -11,6 +11,8 @@ export function createPool(opts: { url: string; schema: string; max: number }): 
     max: opts.max,
     // Every connection of this pool sees only its schema: tests isolate each file this way.
     options: `-c search_path=${opts.schema}`,
+    // Names the pool's backends in pg_stat_activity (operators, and the fault tests that terminate them).
+    application_name: `poet:${opts.schema}`,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
@@ -65,6 +67,13 @@ async function applyMigrations(opts: { url: string; schema: string; dir: string;
 
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection lost while the transaction awaits other work (artifact writes, Redis) emits 'error' on the client:
+  // without a listener that would crash the process. The failure surfaces on the next query; the client is discarded.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -74,6 +83,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }

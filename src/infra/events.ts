@@ -19,16 +19,17 @@ export class EventPublisher {
     let inserted = 0;
     for (const event of input.events) {
       const res = await this.opts.pool.query(
-        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now())) ON CONFLICT (dedupe_key) DO NOTHING`,
         [
           input.tenant_id,
           input.function_name,
           event.type,
-          `${input.workflow_id}/${input.run_id}/${event.type}`,
+          `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
           input.workflow_id,
           input.run_id,
           JSON.stringify(event.payload),
+          event.occurred_at ?? null,
         ],
       );
       inserted += res.rowCount ?? 0;

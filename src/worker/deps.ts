@@ -2,10 +2,11 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../config';
-import { FilesystemArtifactStore } from '../infra/artifact-store';
+import { createArtifactStore } from '../infra/artifact-store';
 import { EnhancementCache } from '../infra/cache';
 import { createPool } from '../infra/db';
 import { EventPublisher } from '../infra/events';
+import { FeedbackRepo } from '../infra/feedback-repo';
 import type { Logger } from '../infra/logger';
 import type { CircuitState, Metrics } from '../infra/metrics';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -32,8 +33,20 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
-  const store = new FilesystemArtifactStore(config.dataDir);
   const providers = new ProviderChain(config);
+  const artifacts = createArtifactStore(config, logger);
+  const cache = new EnhancementCache({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    maxEntries: config.CACHE_L0_MAX_ENTRIES,
+    ttlSeconds: config.CACHE_TTL_SECONDS,
+    logger,
+  });
+  cache.listenForInvalidations();
+  const flushStats = () =>
+    cache.flushStats(pool).catch((err: Error) => logger.warn('cache statistics not flushed, kept for the next flush', { error: err.message }));
+  const statsTimer = setInterval(flushStats, Math.max(1, config.CACHE_STATS_FLUSH_SECONDS) * 1000);
+  statsTimer.unref();
   return {
     pool,
     redis,
@@ -57,13 +70,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       retryBaseMs: config.LLM_RETRY_BASE_MS,
       retryMaxMs: config.LLM_RETRY_MAX_MS,
     },
-    cache: new EnhancementCache({
-      redis,
-      prefix: config.REDIS_PREFIX,
-      maxEntries: config.CACHE_L0_MAX_ENTRIES,
-      ttlSeconds: config.CACHE_TTL_SECONDS,
-      logger,
-    }),
+    cache,
     sandbox: {
       pythonBin: config.PYTHON_BIN,
       scriptDir: config.pythonDir,
@@ -71,9 +78,14 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       memoryMb: config.VALIDATION_MEMORY_MB,
       pathEnv: config.PATH,
     },
-    versions: new VersionsRepo(pool, store),
+    versions: new VersionsRepo(pool, artifacts.store),
+    feedback: new FeedbackRepo(pool),
     events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger }),
     async close() {
+      clearInterval(statsTimer);
+      await flushStats();
+      cache.close();
+      artifacts.close();
       await analyzer.close();
       redis?.disconnect();
       await pool.end();

@@ -8,9 +8,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CachedEnhancement, EnhanceMetadata, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
+import type { CachedEnhancement, CacheOutcome, EnhanceMetadata, EnhanceRequest, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
-import type { EventType } from '../contracts/events';
+import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';
 import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
@@ -20,7 +20,7 @@ export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
 
 const NO_USAGE: GenerationUsage = { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
 
-const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
+export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
 
 // Local: in-process lookups that must be fast on the cache-hit path; a fault there degrades to a miss.
 const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
@@ -32,19 +32,19 @@ const persistence = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 } as const;
-const { storeVersion } = proxyActivities<Activities>({ ...persistence, summary: 'store the version: PostgreSQL rows and artifact files' });
-const { publish } = proxyActivities<Activities>({ ...persistence, summary: 'publish the events: outbox rows, then the Redis stream' });
+export const { storeVersion } = proxyActivities<Activities>({ ...persistence, summary: 'store the version: PostgreSQL rows and artifact files' });
+export const { publish } = proxyActivities<Activities>({ ...persistence, summary: 'publish the events: outbox rows, then the Redis stream' });
 
 /** Perceive-Operate-Enforce-Train enhancement of one function: cache → generate → validate → store → publish. */
 export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<EnhanceResult> {
-  const { request, input_hash, tenant_id } = input;
+  const { request, input_hash, normalized_input_hash, tenant_id } = input;
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
-  const publishEvents = (events: { type: EventType; payload: Record<string, unknown> }[]) =>
-    publish({ tenant_id, function_name: request.function_name, ...run, events });
+  const publishEvents = (events: PublishedEvent[]) =>
+    publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
 
   try {
-    const lookup = await cacheLookup({ input_hash });
+    const lookup = await cacheLookup({ input_hash, normalized_input_hash, tenant_id, function_name: request.function_name });
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
     if (lookup.hit) {
@@ -56,7 +56,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       } else {
         enhancement = await generateTemplateOnly(request);
       }
-      await cacheStore({ key: lookup.key, value: enhancement });
+      await cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name });
     }
     const cache = lookup.hit ? 'hit' : 'miss';
     const { artifact, validation } = enhancement;
@@ -65,24 +65,10 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       { key: ProviderKey, value: artifact.provider },
     ]);
 
-    const metadata: EnhanceMetadata = {
-      domain: request.domain,
-      optimize_for: request.optimize_for ?? null,
-      optimizations: artifact.optimizations,
-      safety_level: validation.safety_level,
-      cache,
-      provider: artifact.provider,
-      enhancer_version: artifact.enhancer_version,
-      samples_run: validation.samples_run,
-      params: artifact.params,
-      fallback: generation?.fallback ?? false,
-      attempts: generation?.attempts ?? [],
-      usage: generation?.usage ?? NO_USAGE,
-      findings: validation.findings ?? [],
-    };
+    const metadata = metadataOf(request, enhancement, cache, generation);
     const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata });
 
-    const events: { type: EventType; payload: Record<string, unknown> }[] = [];
+    const events: PublishedEvent[] = [];
     if (lookup.hit) events.push({ type: 'cache.hit', payload: { layer: lookup.hit.layer } });
     if (stored.created) events.push({ type: 'version.created', payload: { version: stored.version, domain: request.domain } });
     if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
@@ -106,7 +92,36 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
   }
 }
 
-function failureMessage(err: unknown): string {
+export function metadataOf(
+  request: EnhanceRequest,
+  enhancement: CachedEnhancement,
+  cache: CacheOutcome,
+  generation?: GenerateValidatedOutput,
+): EnhanceMetadata {
+  const { artifact, validation } = enhancement;
+  return {
+    domain: request.domain,
+    optimize_for: request.optimize_for ?? null,
+    optimizations: artifact.optimizations,
+    safety_level: validation.safety_level,
+    cache,
+    provider: artifact.provider,
+    enhancer_version: artifact.enhancer_version,
+    samples_run: validation.samples_run,
+    params: artifact.params,
+    fallback: generation?.fallback ?? false,
+    attempts: generation?.attempts ?? [],
+    usage: generation?.usage ?? NO_USAGE,
+    findings: validation.findings ?? [],
+  };
+}
+
+/** Published with the outcome (one activity fewer on the hot path), dated when the run started. */
+export function startedEvent(): PublishedEvent {
+  return { type: 'enhancement.started', payload: { workflow_type: workflowInfo().workflowType }, occurred_at: workflowInfo().startTime.toISOString() };
+}
+
+export function failureMessage(err: unknown): string {
   let current: unknown = err;
   while (current instanceof Error && 'cause' in current && current.cause instanceof ApplicationFailure) current = current.cause;
   return current instanceof Error ? current.message : String(err);

@@ -1,1 +1,2 @@
 export { enhanceFunction } from './enhance';
+export { activateVersion, regenerateFromFeedback } from './regenerate';

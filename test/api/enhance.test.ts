@@ -87,6 +87,7 @@ describe('POST /api/v1/functions/enhance', () => {
       [name],
     );
     expect(events.rows).toEqual([
+      { event_type: 'enhancement.started', streamed: true },
       { event_type: 'version.created', streamed: true },
       { event_type: 'enhancement.completed', streamed: true },
     ]);
@@ -94,7 +95,7 @@ describe('POST /api/v1/functions/enhance', () => {
     try {
       const entries = await redis.xrange(`${stack.config.REDIS_PREFIX}events`, '-', '+');
       const mine = entries.map(([, fields]) => fields).filter((fields) => fields.includes(name));
-      expect(mine.map((fields) => fields[fields.indexOf('type') + 1])).toEqual(['version.created', 'enhancement.completed']);
+      expect(mine.map((fields) => fields[fields.indexOf('type') + 1])).toEqual(['enhancement.started', 'version.created', 'enhancement.completed']);
     } finally {
       redis.disconnect();
     }

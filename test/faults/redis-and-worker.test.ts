@@ -47,7 +47,11 @@ describe('Redis killed mid-run', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'degraded', checks: { redis: { status: 'degraded' }, postgres: { status: 'ok' } } });
     const unstreamed = await stack.pool.query('SELECT count(*)::int AS n FROM events WHERE function_name = $1 AND streamed_at IS NULL', [name]);
-    expect(unstreamed.rows[0].n).toBe(2);
+    expect(unstreamed.rows[0].n).toBe(3);
+    // The bypass is counted as an error of the Redis-backed layers, not as a miss.
+    await stack.worker.deps.cache.flushStats(stack.pool);
+    const stats = (await getJson(`${stack.url}/api/v1/cache/stats`)).body;
+    expect(stats.layers.find((l: { layer: string }) => l.layer === 'l1').errors).toBeGreaterThanOrEqual(1);
 
     redis = await startRedis(port);
     await waitFor(async () => (await getJson(`${stack.url}/health/ready`)).body.checks.redis.status === 'ok', 15_000, 'API sees redis');

@@ -14,6 +14,8 @@ const value: CachedEnhancement = {
 describe('EnhancementCache (real Redis)', () => {
   const prefix = `test:cache_${uniqueSuffix()}:`;
   let redis: Redis;
+  const scope = { tenantId: 'default', functionName: 'f' };
+  const k = (exact: string) => ({ exact });
   const caches = () => new EnhancementCache({ redis, prefix, maxEntries: 10, ttlSeconds: 0, logger });
 
   beforeAll(async () => {
@@ -27,23 +29,23 @@ describe('EnhancementCache (real Redis)', () => {
   });
 
   test('a value stored by one process is an L1 hit for another, then an L0 hit', async () => {
-    await caches().set('k1', value);
+    await caches().set(k('k1'), scope, value);
     const other = caches();
-    expect(await other.get('k1')).toEqual({ value, layer: 'l1' });
-    expect(await other.get('k1')).toEqual({ value, layer: 'l0' });
-    expect(await other.get('absent')).toBeUndefined();
+    expect(await other.get(k('k1'), scope)).toEqual({ value, layer: 'l1' });
+    expect(await other.get(k('k1'), scope)).toEqual({ value, layer: 'l0' });
+    expect(await other.get(k('absent'), scope)).toBeUndefined();
   });
 
   test('a corrupt or foreign entry in Redis is a miss, not an error', async () => {
     await redis.set(`${prefix}cache:bad-json`, '{not json');
     await redis.set(`${prefix}cache:bad-shape`, JSON.stringify({ python: 1 }));
-    expect(await caches().get('bad-json')).toBeUndefined();
-    expect(await caches().get('bad-shape')).toBeUndefined();
+    expect(await caches().get(k('bad-json'), scope)).toBeUndefined();
+    expect(await caches().get(k('bad-shape'), scope)).toBeUndefined();
   });
 
   test('a TTL is set on L1 entries when configured', async () => {
     const ttlCache = new EnhancementCache({ redis, prefix, maxEntries: 10, ttlSeconds: 60, logger });
-    await ttlCache.set('k-ttl', value);
+    await ttlCache.set(k('k-ttl'), scope, value);
     const ttl = await redis.ttl(`${prefix}cache:k-ttl`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);

@@ -32,6 +32,7 @@ const version = (functionName: string, key: string, inputHash: string): NewVersi
   functionName,
   idempotencyKey: key,
   inputHash,
+  request: { function_name: functionName, original_code: `def ${functionName}():\n    return 1\n`, domain: 'base_reliability' },
   domain: 'base_reliability',
   optimizeFor: null,
   safetyLevel: 'high',

@@ -7,9 +7,19 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
 // determinism, replaying these fails and the change must be versioned with patched().
-describe('recorded enhanceFunction histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit, a failed run and an LLM repair round', () => {
-    expect(files).toEqual(expect.arrayContaining(['enhance-miss.json', 'enhance-hit.json', 'enhance-validation-failed.json', 'enhance-llm-repair.json']));
+describe('recorded workflow histories replay against the current workflow code', () => {
+  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations and a rollback', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'enhance-miss.json',
+        'enhance-hit.json',
+        'enhance-validation-failed.json',
+        'enhance-llm-repair.json',
+        'regenerate-accepted.json',
+        'regenerate-new-version.json',
+        'activate-rollback.json',
+      ]),
+    );
   });
 
   test.each(files)('%s', async (file) => {

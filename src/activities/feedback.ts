@@ -1,0 +1,60 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../contracts/errors';
+import type { ActivateInput, Assessment, RegenerateInput } from '../contracts/feedback';
+import type { FeedbackRepo } from '../infra/feedback-repo';
+import { canonicalJson, sha256 } from '../infra/hash';
+import type { VersionsRepo } from '../infra/versions-repo';
+import { getDomain } from '../poet/domains';
+import { decide, operateFromParams } from '../poet/train';
+
+const REFERENCE_OPERATE = { retries: 3, timeout_s: 30 };
+
+const unknownVersion = (input: { function_name: string; version: number }) =>
+  ApplicationFailure.create({
+    type: FailureType.InvalidInput,
+    nonRetryable: true,
+    message: `function ${input.function_name} has no version ${input.version}`,
+  });
+
+export function createFeedbackActivities(versions: VersionsRepo, feedback: FeedbackRepo) {
+  return {
+    /** Train's decision on the feedback about one version, and what a regeneration would start from. */
+    async assessFeedback(input: RegenerateInput): Promise<Assessment> {
+      const ref = { tenantId: input.tenant_id, functionName: input.function_name, version: input.version };
+      const source = await versions.versionSource(ref);
+      if (!source) throw unknownVersion(input);
+      const signals = await feedback.signals(input.tenant_id, input.function_name, input.version);
+      const accepted = (reasons: string[]): Assessment => ({ status: 'accepted', reasons, feedback_count: signals.length });
+      if (source.status !== 'active') return accepted([`version ${input.version} is no longer the active version`]);
+
+      const domainOperate = source.request ? getDomain(source.request.domain)?.operate : undefined;
+      const decision = decide(signals, operateFromParams(source.params, domainOperate ?? REFERENCE_OPERATE));
+      if (!decision.requiresUpdate) return accepted([]);
+      if (!source.request) return accepted([...decision.reasons, 'version predates stored requests and cannot be regenerated']);
+
+      const guidance = {
+        reason: decision.reasons.join('; '),
+        suggestions: decision.suggestions,
+        operate: decision.operate,
+        perceive: decision.perceive,
+      };
+      return {
+        status: 'requires_update',
+        reasons: decision.reasons,
+        feedback_count: signals.length,
+        regenerate: {
+          request: source.request,
+          // Distinct from every enhancement input, so storeVersion always makes a new version from it.
+          input_hash: sha256(canonicalJson({ regenerated_from: source.input_hash, version: input.version, guidance })),
+          guidance,
+        },
+      };
+    },
+
+    async activate(input: ActivateInput): Promise<{ current: number; previous: number | null }> {
+      const result = await versions.activate({ tenantId: input.tenant_id, functionName: input.function_name, version: input.version });
+      if (!result) throw unknownVersion(input);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { errorHandler } from '../../src/api/errors';
+import { setPrincipal, type Role } from '../../src/api/principal';
+import { cacheRouter } from '../../src/api/routes/cache';
+import { createLogger } from '../../src/infra/logger';
+import { CacheInvalidator } from '../../src/infra/cache';
+import { createPool } from '../../src/infra/db';
+
+/**
+ * The operator-only routes refuse lesser roles before touching anything. Until API keys land (issue 6) the app's
+ * principal is always an admin, so this mounts the real router behind a principal of the role under test.
+ */
+describe('operator-only routes', () => {
+  const pool = createPool({ url: process.env.DATABASE_URL!, schema: 'public', max: 1 });
+  afterAll(() => pool.end());
+
+  async function deleteCacheAs(role: Role): Promise<{ status: number; body: any }> {
+    const app = express();
+    app.use((_req, res, next) => {
+      setPrincipal(res, { tenantId: `roles_${role}`, role, keyId: 'test' });
+      next();
+    });
+    app.use(cacheRouter({ pool, invalidator: new CacheInvalidator({ prefix: 'test:roles:' }) }));
+    app.use(errorHandler(createLogger({ level: 'error', service: 'test', silent: true })));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/cache?function_name=f`, { method: 'DELETE' });
+      return { status: res.status, body: await res.json() };
+    } finally {
+      server.close();
+    }
+  }
+
+  test.each(['viewer', 'agent'] as const)('DELETE /api/v1/cache as %s is 403', async (role) => {
+    expect(await deleteCacheAs(role)).toEqual({
+      status: 403,
+      body: { error: { code: 'forbidden', message: 'this action needs the operator role' } },
+    });
+  });
+
+  test('DELETE /api/v1/cache as operator is allowed', async () => {
+    expect(await deleteCacheAs('operator')).toEqual({ status: 200, body: { function_name: 'f', shared_entries: 0, workers_notified: 0 } });
+  });
+});

@@ -1,0 +1,140 @@
+import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+
+const fn = (name: string) => ({
+  function_name: name,
+  original_code: `def ${name}(a: float, b: float) -> float:\n    return a / b\n`,
+  context: { samples: [[6, 3]] },
+});
+const feedback = (version: number, over: Record<string, unknown> = {}) => ({
+  version,
+  execution_id: `exec-${uniqueSuffix()}`,
+  feedback_type: 'user',
+  rating: 5,
+  ...over,
+});
+
+describe('versions, feedback-driven regeneration and rollback', () => {
+  let stack: TestStack;
+  const api = (path: string) => `${stack.url}/api/v1${path}`;
+
+  beforeAll(async () => {
+    stack = await startStack('versions');
+  });
+  afterAll(() => stack.close());
+
+  async function activeVersions(name: string): Promise<{ version: number; status: string }[]> {
+    const res = await stack.pool.query('SELECT version, status FROM versions WHERE function_name = $1 ORDER BY version', [name]);
+    return res.rows;
+  }
+
+  test('versions are listed and read; feedback is accepted, regenerates, deduplicates; rollback activates an old version', async () => {
+    const name = `div_${uniqueSuffix()}`;
+    expect((await postJson(api('/functions/enhance'), fn(name))).body.version).toBe(1);
+
+    const list = await getJson(api('/functions?limit=200'));
+    expect(list.status).toBe(200);
+    expect(list.body.functions).toContainEqual(expect.objectContaining({ function_name: name, current_version: 1, version_count: 1 }));
+
+    // Good feedback: stored, no new version; the same report again is not counted twice.
+    const good = feedback(1, { metrics: { success_rate: 1, avg_duration: 12, error_rate: 0 } });
+    const accepted = await postJson(api(`/functions/${name}/feedback`), good);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ status: 'accepted', version: 1 });
+    expect(accepted.body.new_version).toBeUndefined();
+    const duplicate = await postJson(api(`/functions/${name}/feedback`), good);
+    expect(duplicate.body).toEqual({ status: 'accepted', duplicate: true, version: 1 });
+    const v1 = await getJson(api(`/functions/${name}/versions`));
+    expect(v1.body).toMatchObject({
+      function_name: name,
+      current_version: 1,
+      versions: [{ version: 1, status: 'active', domain: 'base_reliability', provider: 'template', metrics: { feedback_count: 1, success_rate: 1, avg_duration: 12, error_rate: 0 } }],
+    });
+
+    // Timeouts reported: Train learns more retries and a longer timeout, and version 2 replaces version 1.
+    const timeouts = feedback(1, { feedback_type: 'error', rating: 2, comments: 'TimeoutError: timed out after 30 s' });
+    const regenerated = await postJson(api(`/functions/${name}/feedback`), timeouts);
+    expect(regenerated.status).toBe(200);
+    expect(regenerated.body).toMatchObject({ status: 'requires_update', version: 1, new_version: 2 });
+    expect(regenerated.body.update_reason).toMatch(/error report.*timeouts/);
+    expect(await activeVersions(name)).toEqual([{ version: 1, status: 'deprecated' }, { version: 2, status: 'active' }]);
+
+    const v2 = await getJson(api(`/functions/${name}/versions/2`));
+    expect(v2.status).toBe(200);
+    expect(v2.body).toMatchObject({ version: 2, status: 'active', params: { retries: 5, timeout: 36 }, storage: 'filesystem', downloads: null });
+    expect(v2.body.metadata.guidance).toMatchObject({ operate: { retries: 5, timeout_s: 36 } });
+    expect(v2.body.code.python).toContain(`def ${name}(a: float, b: float) -> float:`);
+
+    const diff = await getJson(api(`/functions/${name}/versions/1/diff/2`));
+    expect(diff.status).toBe(200);
+    expect(diff.body.diff.params).toContain('-  "retries": 3,\n-  "timeout": 30,\n+  "retries": 5,\n+  "timeout": 36,');
+    expect(diff.body.diff.python).toContain('--- v1/code.py');
+
+    // Rollback: v1 active again, v2 deprecated, and the events say so.
+    const rollback = await postJson(api(`/functions/${name}/versions/1/activate`), {});
+    expect(rollback.status).toBe(200);
+    expect(rollback.body).toMatchObject({ function_name: name, current_version: 1, previous_version: 2 });
+    expect(await activeVersions(name)).toEqual([{ version: 1, status: 'active' }, { version: 2, status: 'deprecated' }]);
+    expect((await getJson(api(`/functions/${name}`))).body).toMatchObject({ current_version: 1, version_count: 2 });
+
+    const events = await getJson(api(`/functions/${name}/events?limit=100`));
+    const types = events.body.events.map((e: { event_type: string }) => e.event_type);
+    expect(types).toEqual(expect.arrayContaining(['enhancement.started', 'enhancement.completed', 'feedback.received', 'version.created', 'version.deprecated', 'version.activated']));
+    expect(types.filter((t: string) => t === 'feedback.received')).toHaveLength(2);
+
+    // Feedback on the deprecated version is stored but changes nothing.
+    const late = await postJson(api(`/functions/${name}/feedback`), feedback(2, { feedback_type: 'error', comments: 'ValueError' }));
+    expect(late.body).toMatchObject({ status: 'accepted', version: 2 });
+    expect(late.body.update_reason).toMatch(/no longer the active version/);
+  });
+
+  test('unknown functions and versions are 404; malformed input is 400 with the offending path', async () => {
+    const name = `known_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const cases: [string, Promise<{ status: number; body: any }>, number, string][] = [
+      ['feedback, unknown function', postJson(api('/functions/nobody_here/feedback'), feedback(1)), 404, 'function_not_found'],
+      ['feedback, unknown version', postJson(api(`/functions/${name}/feedback`), feedback(9)), 404, 'version_not_found'],
+      ['function', getJson(api('/functions/nobody_here')), 404, 'function_not_found'],
+      ['versions', getJson(api('/functions/nobody_here/versions')), 404, 'function_not_found'],
+      ['version', getJson(api(`/functions/${name}/versions/7`)), 404, 'version_not_found'],
+      ['diff', getJson(api(`/functions/${name}/versions/1/diff/3`)), 404, 'version_not_found'],
+      ['activate', postJson(api(`/functions/${name}/versions/4/activate`), {}), 404, 'version_not_found'],
+      ['events', getJson(api('/functions/nobody_here/events')), 404, 'function_not_found'],
+      ['version not a number', getJson(api(`/functions/${name}/versions/abc`)), 400, 'invalid_request'],
+      ['bad name', getJson(api('/functions/__init__/versions')), 400, 'invalid_request'],
+      ['feedback, rating out of range', postJson(api(`/functions/${name}/feedback`), feedback(1, { rating: 9 })), 400, 'invalid_request'],
+      ['feedback, unknown key', postJson(api(`/functions/${name}/feedback`), feedback(1, { mood: 'sad' })), 400, 'invalid_request'],
+      ['events, bad type', getJson(api(`/functions/${name}/events?event_type=nope`)), 400, 'invalid_request'],
+      ['events, forged token', getJson(api(`/functions/${name}/events?page_token=bm9wZQ`)), 400, 'invalid_page_token'],
+    ];
+    for (const [label, pending, status, code] of cases) {
+      const res = await pending;
+      expect({ label, status: res.status, code: res.body.error.code }).toEqual({ label, status, code });
+      expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+    }
+    const bad = await postJson(api(`/functions/${name}/feedback`), feedback(1, { rating: 9 }));
+    expect(bad.body.error.details).toContainEqual(expect.objectContaining({ path: 'rating' }));
+  });
+
+  test('twenty concurrent feedback posts on one function: contiguous versions, exactly one active', async () => {
+    const name = `busy_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    // Ten reports on v1, then ten on whatever is active: every post races the regenerations of the others.
+    const post = (version: number, i: number) =>
+      postJson(api(`/functions/${name}/feedback`), feedback(version, { feedback_type: 'error', rating: 1, comments: `ConnectionError ${i}`, suggestions: [`try ${i}`] }));
+    const first = Promise.all(Array.from({ length: 10 }, (_, i) => post(1, i)));
+    const current = async () => (await getJson(api(`/functions/${name}`))).body.current_version as number;
+    const second = Promise.all(Array.from({ length: 10 }, async (_, i) => post(await current(), 10 + i)));
+    const answers = [...(await first), ...(await second)];
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    for (const a of answers) expect(['accepted', 'requires_update']).toContain(a.body.status);
+
+    const rows = await activeVersions(name);
+    expect(rows.map((r) => r.version)).toEqual(Array.from({ length: rows.length }, (_, i) => i + 1));
+    expect(rows.filter((r) => r.status === 'active')).toHaveLength(1);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const newVersions = new Set(answers.flatMap((a) => (a.body.new_version ? [a.body.new_version] : [])));
+    expect([...newVersions].every((v) => v >= 2 && v <= rows.length)).toBe(true);
+    const counted = await stack.pool.query('SELECT count(*)::int AS n FROM feedback WHERE function_name = $1', [name]);
+    expect(counted.rows[0].n).toBe(20);
+  });
+});
