@@ -1,5 +1,5 @@
 import { waitFor } from '../helpers/net';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const source = (name: string) => `def ${name}(x: int, y: int) -> int:\n    return x * y + 1\n`;
 // Same AST once docstrings are dropped: comments, blank lines, spacing, quotes of the docstring, a docstring added.
@@ -55,16 +55,18 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
     // Invalidate another function: ours stays cached. Then ours: the next request is a miss everywhere.
     const other = `other_${uniqueSuffix()}`;
     await enhance(other, source(other));
-    const dropOther = await fetch(`${stack.url}/api/v1/cache?function_name=${other}`, { method: 'DELETE' });
-    expect(await dropOther.json()).toMatchObject({ function_name: other, shared_entries: 2, workers_notified: 1 });
+    const asViewer = { authorization: `Bearer ${await stack.createKey('default', 'viewer')}` };
+    expect((await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${other}`, undefined, asViewer)).status).toBe(403);
+    const dropOther = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${other}`);
+    expect(dropOther.body).toMatchObject({ function_name: other, shared_entries: 2, workers_notified: 1 });
     expect((await enhance(name, source(name))).body.metadata.cache).toBe('hit');
 
-    const dropOurs = await fetch(`${stack.url}/api/v1/cache?function_name=${name}`, { method: 'DELETE' });
+    const dropOurs = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${name}`);
     expect(dropOurs.status).toBe(200);
-    expect(((await dropOurs.json()) as { shared_entries: number }).shared_entries).toBeGreaterThanOrEqual(2);
+    expect(dropOurs.body.shared_entries).toBeGreaterThanOrEqual(2);
     await waitFor(async () => (await enhance(name, cosmetic(name))).body.metadata.cache === 'miss', 5_000, 'worker L0 evicted');
 
-    const badQuery = await fetch(`${stack.url}/api/v1/cache?function_name=1bad`, { method: 'DELETE' });
+    const badQuery = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=1bad`);
     expect(badQuery.status).toBe(400);
   });
 });

@@ -81,6 +81,16 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(types).toEqual(expect.arrayContaining(['enhancement.started', 'enhancement.completed', 'feedback.received', 'version.created', 'version.deprecated', 'version.activated']));
     expect(types.filter((t: string) => t === 'feedback.received')).toHaveLength(2);
 
+    // Another tenant sees none of it; a viewer may read but not roll back.
+    const acme = { authorization: `Bearer ${await stack.createKey('acme', 'admin')}` };
+    expect((await getJson(api(`/functions/${name}`), acme)).status).toBe(404);
+    expect((await getJson(api('/functions?limit=200'), acme)).body.functions).toEqual([]);
+    expect((await postJson(api(`/functions/${name}/feedback`), feedback(1), acme)).status).toBe(404);
+    expect((await getJson(`${stack.url}${'/api/v1/runs/'}${regenerated.body.run.workflow_id}`, acme)).status).toBe(404);
+    const viewer = { authorization: `Bearer ${await stack.createKey('default', 'viewer')}` };
+    expect((await getJson(api(`/functions/${name}/versions/1`), viewer)).status).toBe(200);
+    expect((await postJson(api(`/functions/${name}/versions/2/activate`), {}, viewer)).status).toBe(403);
+
     // Feedback on the deprecated version is stored but changes nothing.
     const late = await postJson(api(`/functions/${name}/feedback`), feedback(2, { feedback_type: 'error', comments: 'ValueError' }));
     expect(late.body).toMatchObject({ status: 'accepted', version: 2 });
