@@ -68,7 +68,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
   });
   const metrics = new Metrics({ domains: listDomainNames(), stages: [], defaultMetrics: true });
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'api' });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);

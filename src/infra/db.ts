@@ -5,14 +5,15 @@ import type { Logger } from './logger';
 
 export type Db = Pool;
 
-export function createPool(opts: { url: string; schema: string; max: number }): Pool {
+/** `process` names the pool's backends in pg_stat_activity: `poet-<process>:<schema>`. */
+export function createPool(opts: { url: string; schema: string; max: number; process?: string }): Pool {
   return new Pool({
     connectionString: opts.url,
     max: opts.max,
     // Every connection of this pool sees only its schema: tests isolate each file this way.
     options: `-c search_path=${opts.schema}`,
-    // Names the pool's backends in pg_stat_activity (operators, and the fault tests that terminate them).
-    application_name: `poet:${opts.schema}`,
+    // Operators (and the fault tests that terminate them) tell the pools apart in pg_stat_activity.
+    application_name: `poet-${opts.process ?? 'client'}:${opts.schema}`,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });

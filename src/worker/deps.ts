@@ -29,7 +29,7 @@ export interface WorkerDeps extends ActivityDeps {
 /** Every adapter the activities use, built from config in one place. */
 export function createWorkerDeps(config: Config, logger: Logger, metrics: Metrics): WorkerDeps {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX });
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'worker' });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
