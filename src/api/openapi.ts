@@ -5,6 +5,19 @@ import { ErrorBody } from '../contracts/errors';
 import { LiveBody, ReadinessBody } from '../contracts/health';
 import { EnhanceAccepted, RunStatusBody } from '../contracts/http';
 import { StatsBody, StatsQuery } from '../contracts/stats';
+import { EventsQuery } from '../contracts/events';
+import { ActivateResult, FeedbackRequest } from '../contracts/feedback';
+import {
+  CacheInvalidated,
+  CacheStats,
+  EventsPage,
+  FeedbackAnswer,
+  FunctionDetail,
+  FunctionList,
+  VersionDetail,
+  VersionDiff,
+  VersionList,
+} from '../contracts/versions';
 import { ApiKeyView, AuditEntry, AuditQuery, CreateApiKeyRequest, PartnerEnhanceRequest } from '../contracts/security';
 import { DomainSettings } from '../poet/domains';
 import { ROUTE_RULES } from './route-roles';
@@ -55,6 +68,8 @@ function operation(op: ZodOpenApiOperationObject): ZodOpenApiOperationObject {
     responses,
   };
 }
+
+const fnName = { path: z.object({ name: z.string() }) };
 
 /** A domain as GET /api/v1/domains answers it: its settings, and whether it is built in or the tenant's own. */
 const DomainView = DomainSettings.extend({ builtin: z.boolean() }).meta({ id: 'Domain' });
@@ -227,6 +242,86 @@ export const paths: ZodOpenApiPathsObject = {
       summary: 'Delete a custom domain (operator role)',
       requestParams: domainName,
       responses: { 204: noContent('Deleted'), ...errors(400, 403, 404), 409: json(ErrorBody, '`domain_builtin`') },
+    }),
+  },
+  '/api/v1/functions': {
+    get: operation({
+      tags: ['versions'],
+      summary: "The tenant's functions, by name, paged",
+      requestParams: { query: z.object({ limit: z.string().optional(), page_token: z.string().optional() }) },
+      responses: { 200: json(FunctionList, 'A page of functions'), ...errors(400) },
+    }),
+  },
+  '/api/v1/functions/{name}': {
+    get: operation({
+      tags: ['versions'],
+      summary: 'A function and the summary of each version',
+      requestParams: fnName,
+      responses: { 200: json(FunctionDetail, 'The function'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/versions': {
+    get: operation({
+      tags: ['versions'],
+      summary: 'Versions of a function: status, domain, provider, feedback metrics',
+      requestParams: fnName,
+      responses: { 200: json(VersionList, 'The versions'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/versions/{v}': {
+    get: operation({
+      tags: ['versions'],
+      summary: 'One version: code, params, metadata, presigned downloads when on S3',
+      requestParams: { path: z.object({ name: z.string(), v: z.string() }) },
+      responses: { 200: json(VersionDetail, 'The version'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/versions/{a}/diff/{b}': {
+    get: operation({
+      tags: ['versions'],
+      summary: 'Unified diffs of the code and params of two versions',
+      requestParams: { path: z.object({ name: z.string(), a: z.string(), b: z.string() }) },
+      responses: { 200: json(VersionDiff, 'The diffs'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/versions/{v}/activate': {
+    post: operation({
+      tags: ['versions'],
+      summary: 'Rollback (or forward): make this version the active one, through the activateVersion workflow (operator role)',
+      requestParams: { path: z.object({ name: z.string(), v: z.string() }), query: z.object({ wait: z.string().optional() }) },
+      responses: { 200: json(ActivateResult, 'Activated'), 202: json(EnhanceAccepted, 'Still running'), ...errors(400, 403, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/feedback': {
+    post: operation({
+      tags: ['versions'],
+      summary: 'Feedback on a version; regenerateFromFeedback decides whether it must change and makes version N+1',
+      requestParams: { ...fnName, query: z.object({ wait: z.string().optional() }) },
+      requestBody: { content: { 'application/json': { schema: FeedbackRequest } } },
+      responses: { 200: json(FeedbackAnswer, 'Accepted, or regenerated'), 202: json(EnhanceAccepted, 'Still running'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/functions/{name}/events': {
+    get: operation({
+      tags: ['versions'],
+      summary: "A function's events, newest first, keyset-paged",
+      requestParams: { ...fnName, query: EventsQuery.partial() },
+      responses: { 200: json(EventsPage, 'A page of events'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/cache/stats': {
+    get: operation({
+      tags: ['cache'],
+      summary: "Hit, miss and error counts per cache layer (l0, l1, l2) of the caller's tenant",
+      responses: { 200: json(CacheStats, 'Counts and hit rates') },
+    }),
+  },
+  '/api/v1/cache': {
+    delete: operation({
+      tags: ['cache'],
+      summary: 'Invalidate the cache of the tenant, or of one function (operator role)',
+      requestParams: { query: z.object({ function_name: z.string().optional() }) },
+      responses: { 200: json(CacheInvalidated, 'Invalidated'), ...errors(400, 403, 503) },
     }),
   },
   '/api/v1/stats': {

@@ -39,13 +39,3 @@ export const EventsQuery = z.strictObject({
   page_token: z.string().max(500).optional(),
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
-
-export interface EventRecord {
-  id: string;
-  event_type: EventType;
-  function_name: string;
-  workflow_id: string | null;
-  run_id: string | null;
-  payload: Record<string, unknown>;
-  created_at: string;
-}

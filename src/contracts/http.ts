@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors';
 import { EnhanceResult, RunRef, RunStatus } from './enhance';
+import { ActivateResult, RegenerateResult } from './feedback';
 
 /** 202 of POST /api/v1/functions/enhance: the run goes on; poll `links.self` (also the Location header). */
 export const EnhanceAccepted = z.object({
@@ -14,7 +15,7 @@ export type EnhanceAccepted = z.infer<typeof EnhanceAccepted>;
 export const RunStatusBody = z.object({
   status: RunStatus,
   run: RunRef,
-  result: EnhanceResult.optional(),
+  result: z.union([EnhanceResult, RegenerateResult, ActivateResult]).optional(),
   error: ErrorBody.shape.error.optional(),
 });
 export type RunStatusBody = z.infer<typeof RunStatusBody>;

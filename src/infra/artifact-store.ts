@@ -11,11 +11,10 @@ export interface VersionFiles {
   'params.json': string;
   'metadata.json': string;
 }
-export type ArtifactFile = keyof VersionFiles;
+export type { ArtifactFile, StorageKind } from '../contracts/versions';
+import type { ArtifactFile, StorageKind } from '../contracts/versions';
 export const ARTIFACT_FILES: ArtifactFile[] = ['code.py', 'code.dana', 'params.json', 'metadata.json'];
 
-/** Where a version's files went; recorded on its row so reads go to the same place. */
-export type StorageKind = 'filesystem' | 's3' | 'filesystem-fallback';
 
 export interface VersionRef {
   tenantId: string;

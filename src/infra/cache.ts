@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { CachedEnhancement } from '../contracts/enhance';
+import type { CacheStats } from '../contracts/versions';
 import type { Logger } from './logger';
 
 /** l0: in-process exact; l1: Redis exact; l2: normalized code (comments, layout, docstrings ignored), memory then Redis. */
@@ -224,13 +225,8 @@ export class CacheInvalidator {
   }
 }
 
-export interface LayerStats extends Counts {
-  layer: CacheLayer;
-  hit_rate: number | null;
-}
-
 /** Flushed counts of a tenant, every layer present (zeros before its first lookup). */
-export async function readCacheStats(pool: Pool, tenantId: string): Promise<{ layers: LayerStats[]; overall_hit_rate: number | null }> {
+export async function readCacheStats(pool: Pool, tenantId: string): Promise<CacheStats> {
   const res = await pool.query<{ layer: CacheLayer; hits: string; misses: string; errors: string }>(
     'SELECT layer, hits, misses, errors FROM cache_stats WHERE tenant_id = $1',
     [tenantId],

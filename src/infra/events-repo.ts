@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import type { EventRecord, EventsQuery } from '../contracts/events';
+import type { EventsQuery } from '../contracts/events';
+import type { EventRecord } from '../contracts/versions';
 import { canonicalJson, sha256 } from './hash';
 
 export class InvalidPageToken extends Error {}

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { EnhancedArtifact, EnhanceRequest, JsonValue } from '../contracts/enhance';
+import type { FunctionSummary, VersionDetail, VersionSummary } from '../contracts/versions';
 import { ARTIFACT_FILES, type ArtifactFile, type ArtifactStore, type StorageKind, type VersionRef } from './artifact-store';
 import { withTransaction } from './db';
 
@@ -22,40 +23,6 @@ export interface StoredVersion {
   /** False when the run found its own earlier row, or the active version already holds this exact input. */
   created: boolean;
   deprecated: number | null;
-}
-
-export interface VersionMetrics {
-  success_rate: number | null;
-  avg_duration: number | null;
-  error_rate: number | null;
-  feedback_count: number;
-}
-
-export interface VersionSummary {
-  version: number;
-  status: 'active' | 'deprecated';
-  created_at: string;
-  domain: string;
-  provider: string;
-  safety_level: string;
-  storage: StorageKind;
-  metrics: VersionMetrics;
-}
-
-export interface FunctionSummary {
-  function_name: string;
-  current_version: number | null;
-  version_count: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface VersionDetail extends VersionSummary {
-  function_name: string;
-  code: { python: string; dana: string };
-  params: Record<string, JsonValue>;
-  metadata: Record<string, JsonValue>;
-  downloads: Record<ArtifactFile, string> | null;
 }
 
 /** The active version's row as regeneration needs it. */

@@ -194,6 +194,31 @@ test('real answers of every route match the document', async () => {
     { method: 'DELETE', route: domain, url: `${domains}/base_reliability`, expect: 409 },
   ]);
 
+  // Versions, feedback, events, cache (issue 5), on the function enhanced above.
+  const fn = '/api/v1/functions/{name}';
+  const [feedback] = await run([
+    { method: 'GET', route: '/api/v1/functions', url: '/api/v1/functions?limit=5', expect: 200 },
+    { method: 'GET', route: '/api/v1/functions', url: '/api/v1/functions?limit=0', expect: 400 },
+    { method: 'GET', route: fn, url: `/api/v1/functions/${name}`, expect: 200 },
+    { method: 'GET', route: fn, url: '/api/v1/functions/nobody_here', expect: 404 },
+    { method: 'GET', route: `${fn}/versions`, url: `/api/v1/functions/${name}/versions`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}`, url: `/api/v1/functions/${name}/versions/1`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}`, url: `/api/v1/functions/${name}/versions/x`, expect: 400 },
+    { method: 'GET', route: `${fn}/versions/{a}/diff/{b}`, url: `/api/v1/functions/${name}/versions/1/diff/2`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{a}/diff/{b}`, url: `/api/v1/functions/${name}/versions/1/diff/9`, expect: 404 },
+    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 1, execution_id: 'e1', feedback_type: 'error', comments: 'TimeoutError' }, expect: 200 },
+    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 1 }, expect: 400 },
+    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 9, execution_id: 'e', feedback_type: 'user' }, expect: 404 },
+    { method: 'POST', route: `${fn}/versions/{v}/activate`, url: `/api/v1/functions/${name}/versions/1/activate`, expect: 200 },
+    { method: 'POST', route: `${fn}/versions/{v}/activate`, url: `/api/v1/functions/${name}/versions/99/activate`, expect: 404 },
+    { method: 'GET', route: `${fn}/events`, url: `/api/v1/functions/${name}/events?limit=2`, expect: 200 },
+    { method: 'GET', route: `${fn}/events`, url: `/api/v1/functions/${name}/events?page_token=bm9wZQ`, expect: 400 },
+    { method: 'GET', route: '/api/v1/cache/stats', url: '/api/v1/cache/stats', expect: 200 },
+    { method: 'DELETE', route: '/api/v1/cache', url: `/api/v1/cache?function_name=${name}`, expect: 200 },
+    { method: 'DELETE', route: '/api/v1/cache', url: '/api/v1/cache?function_name=1x', expect: 400 },
+  ]).then((answers) => answers.slice(9, 10));
+  await run([{ method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 }]);
+
   const page = await run([{ method: 'GET', route: '/docs', url: '/docs', expect: 200 }]);
   // Offline: the page loads Swagger UI from this server, never from a CDN.
   expect(page[0]!.body).not.toMatch(/https?:\/\//);
