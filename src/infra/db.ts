@@ -7,7 +7,7 @@ export type Db = Pool;
 
 /** `process` names the pool's backends in pg_stat_activity: `poet-<process>:<schema>`. */
 export function createPool(opts: { url: string; schema: string; max: number; process?: string }): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: opts.url,
     max: opts.max,
     // Every connection of this pool sees only its schema: tests isolate each file this way.
@@ -17,6 +17,10 @@ export function createPool(opts: { url: string; schema: string; max: number; pro
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
+  // A backend terminated between two queries of a checked-out client (pg-pool listens only while a client is idle
+  // or inside pool.query) would emit an unhandled 'error' and end the process; the next query reports it instead.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
 
 /**
