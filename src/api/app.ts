@@ -24,6 +24,7 @@ import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
+import { dashboardRouter } from './routes/dashboard';
 import { docsRouter } from './routes/docs';
 import { domainsRouter } from './routes/domains';
 import { cacheRouter } from './routes/cache';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(checks));
   app.get('/metrics', metricsEndpoint(deps.metrics, checks));
   app.use(docsRouter());
+  app.use(dashboardRouter(config.rootDir));
   app.use(auditTrail({ audit, logger }));
   // Order: per-IP budget, then credentials and roles, and only then is a body read.
   app.use(limits.perIp());
@@ -91,7 +93,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(enhanceRouter(enhancement));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
-  app.use(runsRouter(runs));
+  app.use(runsRouter(runs, { client: deps.client, config }));
   app.use(adminRouter({ config, keys, audit }));
   app.use(statsRouter(deps));
   const versions = new VersionsRepo(deps.pool, deps.artifacts);

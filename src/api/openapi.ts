@@ -4,6 +4,7 @@ import { DomainName, EnhanceRequest, EnhanceResult, JsonValue } from '../contrac
 import { ErrorBody } from '../contracts/errors';
 import { LiveBody, ReadinessBody } from '../contracts/health';
 import { EnhanceAccepted, RunStatusBody } from '../contracts/http';
+import { CostsBody, CostsQuery, RunListBody, RunListQuery } from '../contracts/dashboard';
 import { StatsBody, StatsQuery } from '../contracts/stats';
 import { EventsQuery } from '../contracts/events';
 import { ActivateResult, FeedbackRequest } from '../contracts/feedback';
@@ -330,6 +331,36 @@ export const paths: ZodOpenApiPathsObject = {
       summary: 'Generation statistics: duration percentiles, success rate, cost and tokens, per domain and provider',
       requestParams: { query: StatsQuery },
       responses: { 200: json(StatsBody, 'Statistics of the window'), ...errors(400) },
+    }),
+  },
+  '/api/v1/costs': {
+    get: operation({
+      tags: ['stats'],
+      summary: 'Spend and tokens per UTC day and provider over the last `days` days (the dashboard\'s charts)',
+      requestParams: { query: CostsQuery },
+      responses: { 200: json(CostsBody, 'Rows per day and provider'), ...errors(400) },
+    }),
+  },
+  '/api/v1/runs': {
+    get: operation({
+      tags: ['enhance'],
+      summary: 'The caller\'s most recent runs (Temporal visibility), newest first, with links into the Temporal UI',
+      requestParams: { query: RunListQuery },
+      responses: { 200: json(RunListBody, 'Recent runs'), ...errors(400, 503) },
+    }),
+  },
+  '/dashboard': {
+    get: operation({ tags: ['observability'], summary: 'Operator dashboard (signs in with an API key)', responses: { 200: text('text/html', 'HTML page') } }),
+  },
+  '/dashboard/{file}': {
+    get: operation({
+      tags: ['observability'],
+      summary: 'Script and style sheet of the dashboard',
+      requestParams: { path: z.object({ file: z.string() }) },
+      responses: {
+        200: { description: 'The file', content: { 'text/javascript': { schema: z.string() }, 'text/css': { schema: z.string() } } },
+        ...errors(404),
+      },
     }),
   },
 };

@@ -28,7 +28,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/docs', auth: 'public' },
   { method: 'GET', path: '/docs/init.js', auth: 'public' },
   { method: 'GET', path: '/docs/assets/:file', auth: 'public' },
+  // The dashboard's static files; its data comes from the authenticated routes below.
+  { method: 'GET', path: '/dashboard', auth: 'public' },
+  { method: 'GET', path: '/dashboard/:file', auth: 'public' },
   { method: 'POST', path: '/api/v1/functions/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
+  { method: 'GET', path: '/api/v1/runs', auth: 'api_key', role: 'viewer' },
   { method: 'GET', path: '/api/v1/runs/:id', auth: 'api_key', role: 'viewer' },
   { method: 'POST', path: '/v1/external/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
   { method: 'POST', path: '/v1/aitomatic/enhance', auth: 'partner_jwt', rate: 'enhance' },
@@ -53,6 +57,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'DELETE', path: '/api/v1/admin/api-keys/:id', auth: 'api_key', role: 'admin' },
   { method: 'GET', path: '/api/v1/admin/audit', auth: 'api_key', role: 'admin' },
   { method: 'GET', path: '/api/v1/stats', auth: 'api_key', role: 'viewer' },
+  { method: 'GET', path: '/api/v1/costs', auth: 'api_key', role: 'viewer' },
 ];
 
 export interface RouteMatch {

@@ -39,7 +39,7 @@ export function runError(err: unknown, workflowId: string): RunError {
   return { code: 'enhancement_failed', message: 'the enhancement run failed; see its history in the Temporal UI', run };
 }
 
-const STATUS: Record<string, RunStatus> = {
+export const STATUS: Record<string, RunStatus> = {
   RUNNING: 'running',
   COMPLETED: 'completed',
   FAILED: 'failed',

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { StatsBody, StatsGroup, StatsQuery } from '../contracts/stats';
 import { STATS_WINDOWS } from '../contracts/stats';
+import type { CostsBody } from '../contracts/dashboard';
 
 /**
  * Statistics of LLM calls from the `generations` table (one row per call, written by the generate activity through
@@ -63,5 +64,31 @@ export async function generationStats(pool: Pool, tenantId: string, query: Stats
     totals: group(totals),
     by_domain: rows.filter((r) => r.all_domains === 0).map((r) => ({ domain: r.domain!, ...group(r) })),
     by_provider: rows.filter((r) => r.all_providers === 0).map((r) => ({ provider: r.provider!, ...group(r) })),
+  };
+}
+
+/** Spend and tokens per UTC day and provider over the last `days` days (today included), from the `costs` table. */
+export async function dailyCosts(pool: Pool, tenantId: string, days: number): Promise<CostsBody> {
+  const { rows } = await pool.query<{ day: string; provider: string; calls: number; input: string; output: string; cost_usd: number }>(
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, provider, sum(calls)::int AS calls, sum(prompt_tokens)::bigint AS input,
+            sum(completion_tokens)::bigint AS output, sum(cost_usd)::float8 AS cost_usd
+       FROM costs
+      WHERE tenant_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
+      GROUP BY day, provider
+      ORDER BY day, provider`,
+    [tenantId, days],
+  );
+  const today = new Date();
+  const from = new Date(today.getTime() - (days - 1) * 86_400_000);
+  return {
+    from: from.toISOString().slice(0, 10),
+    to: today.toISOString().slice(0, 10),
+    rows: rows.map((row) => ({
+      day: row.day,
+      provider: row.provider,
+      calls: row.calls,
+      tokens: { input: Number(row.input), output: Number(row.output) },
+      cost_usd: Number(row.cost_usd.toFixed(6)),
+    })),
   };
 }

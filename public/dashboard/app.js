@@ -1,0 +1,341 @@
+'use strict';
+// The operator dashboard: plain DOM and hand-drawn SVG, no libraries, no inline script (CSP: script-src 'self').
+// The API key lives in sessionStorage only and goes out as X-API-Key on every JSON request.
+
+const KEY_STORE = 'poet.apiKey';
+const HIT_RATES = 'poet.cacheHitRates';
+const REFRESH_MS = 5000;
+/** The stages of an enhancement, in order (the activities of enhanceFunction). */
+const STAGES = ['cacheLookup', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish'];
+const COLORS = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477', '#66aa00'];
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'text') node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = { 'x-api-key': sessionStorage.getItem(KEY_STORE) ?? '', ...(options.headers ?? {}) };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : undefined;
+  if (res.status === 401) signOut('the API key was refused');
+  if (!res.ok && res.status !== 202) throw new ApiError(res.status, body);
+  return { status: res.status, body };
+}
+
+/** A route that only newer servers have: undefined on 404 instead of an error. */
+async function optional(path) {
+  try {
+    return (await api(path)).body;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && err.body?.error?.code === 'route_not_found') return undefined;
+    throw err;
+  }
+}
+
+// ---- sign-in ----
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY_STORE);
+  $('main').hidden = true;
+  $('sign-out').hidden = true;
+  $('sign-in').hidden = false;
+  $('sign-in-error').textContent = message ?? '';
+}
+
+async function signIn(key) {
+  sessionStorage.setItem(KEY_STORE, key);
+  try {
+    await api('/api/v1/domains');
+  } catch (err) {
+    signOut(err.message);
+    return;
+  }
+  $('sign-in').hidden = true;
+  $('main').hidden = false;
+  $('sign-out').hidden = false;
+  await Promise.all([loadDomains(), refresh()]);
+}
+
+// ---- health and circuit breakers ----
+
+async function loadHealth() {
+  const res = await fetch('/health/ready');
+  const readiness = await res.json();
+  const badge = $('health-status');
+  badge.textContent = readiness.status;
+  badge.className = `badge ${readiness.status}`;
+  const rows = Object.entries(readiness.checks).map(([name, check]) =>
+    el('tr', {}, el('td', { text: name }), el('td', {}, el('span', { class: `badge ${check.status}`, text: check.status })),
+      el('td', { text: `${check.latency_ms} ms` }), el('td', { text: check.error ?? '' })));
+  $('health').tBodies[0].replaceChildren(...rows);
+  const providers = readiness.checks.llm?.details?.providers ?? {};
+  const items = Object.entries(providers).map(([name, state]) =>
+    el('li', {}, `${name} `, el('span', { class: `badge ${state}`, text: state })));
+  $('breakers').replaceChildren(...(items.length ? items : [el('li', { text: 'no LLM providers configured: the offline template enhancer serves' })]));
+}
+
+// ---- cache hit rate over time (sampled by this page; the server keeps totals) ----
+
+async function loadCache() {
+  const stats = await optional('/api/v1/cache/stats');
+  if (!stats) {
+    $('cache-summary').textContent = 'cache statistics need the versions API (GET /api/v1/cache/stats)';
+    return;
+  }
+  const layers = stats.layers.map((l) => `${l.layer}: ${l.hits} hits / ${l.misses} misses`).join(' · ');
+  const rate = stats.overall_hit_rate;
+  $('cache-summary').textContent = `hit rate ${rate === null ? 'n/a' : `${(rate * 100).toFixed(1)} %`} (${layers})`;
+  const samples = JSON.parse(sessionStorage.getItem(HIT_RATES) ?? '[]');
+  if (rate !== null) samples.push({ t: Date.now(), rate });
+  const kept = samples.slice(-120);
+  sessionStorage.setItem(HIT_RATES, JSON.stringify(kept));
+  $('cache-chart').replaceChildren(lineChart(kept));
+}
+
+function lineChart(samples) {
+  const W = 420, H = 120, P = 24;
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'cache hit rate over time' });
+  root.append(svg('line', { x1: P, y1: H - P, x2: W - 4, y2: H - P, stroke: '#999' }), svg('text', { x: 0, y: P }, '100%'), svg('text', { x: 0, y: H - P }, '0%'));
+  if (samples.length === 0) return root;
+  const t0 = samples[0].t, span = Math.max(1, samples[samples.length - 1].t - t0);
+  const points = samples.map((s) => `${P + ((s.t - t0) / span) * (W - P - 8)},${H - P - s.rate * (H - 2 * P)}`);
+  root.append(svg('polyline', { points: points.join(' '), fill: 'none', stroke: COLORS[0], 'stroke-width': 2 }));
+  return root;
+}
+
+// ---- cost and tokens per provider and day: stacked bars ----
+
+function stackedBars(days, providers, valueOf, format) {
+  const W = 480, H = 180, P = 30;
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img' });
+  const totals = days.map((day) => providers.reduce((sum, p) => sum + (valueOf(day, p) ?? 0), 0));
+  const max = Math.max(...totals, 0) || 1;
+  const step = (W - P) / Math.max(days.length, 1);
+  root.append(svg('text', { x: 0, y: 12 }, format(max)), svg('line', { x1: P, y1: H - P, x2: W, y2: H - P, stroke: '#999' }));
+  days.forEach((day, i) => {
+    let y = H - P;
+    providers.forEach((provider, j) => {
+      const h = ((valueOf(day, provider) ?? 0) / max) * (H - 2 * P);
+      if (h > 0) {
+        y -= h;
+        const bar = svg('rect', { x: P + i * step + 2, y, width: Math.max(step - 4, 1), height: h, fill: COLORS[j % COLORS.length] });
+        bar.append(svg('title', {}, `${day} ${provider}: ${format(valueOf(day, provider))}`));
+        root.append(bar);
+      }
+    });
+    if (days.length <= 14 || i % 2 === 0) root.append(svg('text', { x: P + i * step + 2, y: H - P + 12 }, day.slice(5)));
+  });
+  return root;
+}
+
+function legend(providers) {
+  return el('div', { class: 'legend' }, ...providers.map((p, j) =>
+    el('span', {}, swatch(COLORS[j % COLORS.length]), p)));
+}
+
+/** Colour set through the CSSOM: a style attribute would need CSP's 'unsafe-inline'. */
+function swatch(color) {
+  const node = el('span', { class: 'swatch' });
+  node.style.background = color;
+  return node;
+}
+
+async function loadCosts() {
+  const { body } = await api('/api/v1/costs?days=14');
+  const days = [];
+  for (let d = new Date(`${body.from}T00:00:00Z`); d <= new Date(`${body.to}T00:00:00Z`); d = new Date(d.getTime() + 86400000)) {
+    days.push(d.toISOString().slice(0, 10));
+  }
+  const providers = [...new Set(body.rows.map((r) => r.provider))].sort();
+  const byKey = new Map(body.rows.map((r) => [`${r.day}|${r.provider}`, r]));
+  const row = (day, p) => byKey.get(`${day}|${p}`);
+  $('cost-chart').replaceChildren(stackedBars(days, providers, (d, p) => row(d, p)?.cost_usd, (v) => `$${(v ?? 0).toFixed(4)}`), legend(providers));
+  $('token-chart').replaceChildren(
+    stackedBars(days, providers, (d, p) => { const r = row(d, p); return r && r.tokens.input + r.tokens.output; }, (v) => `${v ?? 0}`),
+    legend(providers.length ? providers : ['no LLM calls in these days']),
+  );
+}
+
+// ---- recent runs ----
+
+async function loadRuns() {
+  const { body } = await api('/api/v1/runs?limit=20');
+  const rows = body.runs.map((run) => el('tr', {},
+    el('td', { class: 'code', text: run.workflow_id }),
+    el('td', { text: run.function_name ?? '' }),
+    el('td', { text: run.domain ?? '' }),
+    el('td', { text: run.cache ?? '' }),
+    el('td', {}, el('span', { class: `badge ${run.status}`, text: run.status })),
+    el('td', { text: new Date(run.started_at).toLocaleString() }),
+    el('td', {}, run.temporal_ui_url ? el('a', { href: run.temporal_ui_url, target: '_blank', rel: 'noopener', text: 'Temporal UI' }) : '')));
+  $('runs').tBodies[0].replaceChildren(...rows);
+}
+
+// ---- live progress: the one place that knows how a run's progress is fetched ----
+
+/** The stage a run body reports, when the server reports stages (a `progress` object); else undefined. */
+function stageOf(body) {
+  return body?.progress?.stage ?? body?.progress?.current_stage;
+}
+
+/**
+ * Calls onUpdate with each new state of the run until it ends; resolves with the final body. It polls
+ * GET /api/v1/runs/{id}; a server-sent event stream can replace this function alone.
+ */
+async function watchRun(workflowId, onUpdate) {
+  for (;;) {
+    const { body } = await api(`/api/v1/runs/${encodeURIComponent(workflowId)}`);
+    onUpdate(body);
+    if (body.status !== 'running') return body;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}
+
+function renderProgress(workflowId, body) {
+  const stage = stageOf(body);
+  const at = stage ? STAGES.indexOf(stage) : -1;
+  const ended = body.status !== 'running';
+  const stages = el('ul', { class: 'stages' }, ...STAGES.map((name, i) =>
+    el('li', { class: ended && body.status === 'completed' ? 'done' : i < at ? 'done' : i === at ? 'current' : '', text: name })));
+  const lines = [el('div', {}, el('span', { class: 'code', text: workflowId }), ' ', el('span', { class: `badge ${body.status}`, id: 'run-status', text: body.status })), stages];
+  if (body.result) lines.push(el('p', { id: 'run-result', text: `version ${body.result.version} · safety ${body.result.metadata.safety_level} · cache ${body.result.metadata.cache} · ${body.result.metadata.provider}` }));
+  if (body.error) lines.push(el('p', { class: 'error', text: `${body.error.code}: ${body.error.message}` }));
+  $('progress').replaceChildren(...lines);
+}
+
+async function startEnhancement(event) {
+  event.preventDefault();
+  const request = { function_name: $('enhance-name').value.trim(), original_code: $('enhance-code').value, domain: $('enhance-domain').value };
+  $('progress').replaceChildren(el('p', { text: 'starting…' }));
+  try {
+    const { body } = await api('/api/v1/functions/enhance', { method: 'POST', body: request, headers: { prefer: 'respond-async' } });
+    const workflowId = body.run.workflow_id;
+    renderProgress(workflowId, { status: 'running' });
+    await watchRun(workflowId, (update) => renderProgress(workflowId, update));
+    await Promise.all([loadRuns(), loadFunctions(), loadCache()]);
+  } catch (err) {
+    const details = (err.body?.error?.details ?? []).map((d) => `${d.path}: ${d.message}`).join('; ');
+    $('progress').replaceChildren(el('p', { class: 'error', text: `${err.message}${details ? ` (${details})` : ''}` }));
+  }
+}
+
+async function loadDomains() {
+  const { body } = await api('/api/v1/domains');
+  $('enhance-domain').replaceChildren(...body.domains.map((d) => el('option', { value: d.name, text: d.name })));
+}
+
+// ---- functions, versions, feedback metrics and the side-by-side diff ----
+
+let selectedFunction;
+
+async function loadFunctions() {
+  const list = await optional('/api/v1/functions?limit=100');
+  if (!list) {
+    $('functions-note').textContent = 'versions need the versions API (GET /api/v1/functions)';
+    return;
+  }
+  $('functions').replaceChildren(...list.functions.map((fn) =>
+    el('li', {}, Object.assign(el('button', { type: 'button', 'data-function': fn.function_name, text: `${fn.function_name} (v${fn.current_version ?? '-'}, ${fn.version_count})` }), {
+      onclick: () => loadVersions(fn.function_name),
+    }))));
+  if (selectedFunction) await loadVersions(selectedFunction);
+}
+
+const metric = (value, digits = 2) => (value === null || value === undefined ? '–' : Number(value).toFixed(digits));
+
+async function loadVersions(name) {
+  selectedFunction = name;
+  const { body } = await api(`/api/v1/functions/${encodeURIComponent(name)}/versions`);
+  const options = body.versions.map((v) => el('option', { value: String(v.version), text: `v${v.version}` }));
+  const from = el('select', { id: 'diff-from' }, ...options.map((o) => o.cloneNode(true)));
+  const to = el('select', { id: 'diff-to' }, ...options);
+  // Default comparison: the two newest versions.
+  const numbers = body.versions.map((v) => v.version).sort((x, y) => x - y);
+  from.value = String(numbers[Math.max(0, numbers.length - 2)]);
+  to.value = String(numbers[numbers.length - 1]);
+  const rows = body.versions.map((v) => el('tr', {},
+    el('td', { text: `v${v.version}` }), el('td', {}, el('span', { class: `badge ${v.status}`, text: v.status })),
+    el('td', { text: v.domain }), el('td', { text: v.safety_level }), el('td', { text: String(v.metrics.feedback_count) }),
+    el('td', { text: metric(v.metrics.success_rate) }), el('td', { text: metric(v.metrics.error_rate) }), el('td', { text: metric(v.metrics.avg_duration, 3) })));
+  const compare = Object.assign(el('button', { type: 'button', id: 'diff-open', text: 'Compare' }), { onclick: () => loadDiff(name, from.value, to.value) });
+  $('versions').replaceChildren(
+    el('h3', { text: name }),
+    el('table', {}, el('thead', {}, el('tr', {}, ...['version', 'status', 'domain', 'safety', 'feedback', 'success', 'errors', 'avg s'].map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)),
+    el('p', {}, 'diff ', from, ' → ', to, ' ', compare));
+}
+
+/** A unified patch as two columns: removed lines left, added lines right, context on both. */
+function sideBySide(patch) {
+  const grid = el('div', { class: 'diff', id: 'diff-grid' });
+  const lines = patch.split('\n');
+  let left = [], right = [];
+  const flush = () => {
+    const n = Math.max(left.length, right.length);
+    for (let i = 0; i < n; i++) {
+      grid.append(el('div', { class: left[i] === undefined ? '' : 'del', text: left[i] ?? '' }), el('div', { class: right[i] === undefined ? '' : 'add', text: right[i] ?? '' }));
+    }
+    left = [];
+    right = [];
+  };
+  for (const line of lines) {
+    if (line.startsWith('---') || line.startsWith('+++') || line.startsWith('====') || line.startsWith('Index:')) continue;
+    if (line.startsWith('@@')) { flush(); grid.append(el('div', { class: 'hunk', text: line })); }
+    else if (line.startsWith('-')) left.push(line.slice(1));
+    else if (line.startsWith('+')) right.push(line.slice(1));
+    else if (line.startsWith(' ')) { flush(); grid.append(el('div', { text: line.slice(1) }), el('div', { text: line.slice(1) })); }
+  }
+  flush();
+  return grid;
+}
+
+async function loadDiff(name, a, b) {
+  const { body } = await api(`/api/v1/functions/${encodeURIComponent(name)}/versions/${a}/diff/${b}`);
+  $('diff').replaceChildren(
+    el('h3', { text: `${name}: v${body.from} → v${body.to} (code.py)` }), sideBySide(body.diff.python),
+    el('h3', { text: 'params.json' }), sideBySide(body.diff.params));
+}
+
+// ---- wiring ----
+
+async function refresh() {
+  const results = await Promise.allSettled([loadHealth(), loadCache(), loadCosts(), loadRuns(), loadFunctions()]);
+  for (const r of results) if (r.status === 'rejected') console.warn(r.reason);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('sign-in').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void signIn($('api-key').value.trim());
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  $('enhance-form').addEventListener('submit', startEnhancement);
+  setInterval(() => { if (!$('main').hidden) void refresh(); }, REFRESH_MS);
+  const key = sessionStorage.getItem(KEY_STORE);
+  if (key) void signIn(key);
+});
