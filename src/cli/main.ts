@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 import { Connection } from '@temporalio/client';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config';
 import { migrate } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { runDevStack } from './dev-stack';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
+import { CliError, EXIT } from './client';
+import { enhanceCommand } from './enhance';
+import { diffCommand, feedbackCommand, versionsCommand } from './functions';
+import { restCommand } from './rest';
+import { watchCommand } from './runs';
 
 const program = new Command()
   .name('poet')
   .description('POET enhancement service: run the stack, enhance Python functions')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors become exit code 2 in the catch below instead of commander's exit(1).
+  .exitOverride();
 
 program
   .command('start')
@@ -62,7 +69,41 @@ keys
     await createKeyCommand(config, opts, createLogger({ level: 'error', service: 'poet-keys' }));
   });
 
+// REST clients of a running API (src/cli/rest.ts adds --url, --api-key and --json to each).
+restCommand(program, 'enhance <file>', 'enhance a Python function: start the run and follow its stages to the end')
+  .option('--function <name>', 'the function in the file to enhance (default: the file name)')
+  .option('--domain <domain>', 'POET domain (GET /api/v1/domains lists them)')
+  .option('--optimize-for <goal>', 'reliability, performance, cost or accuracy')
+  .option('--wait', 'follow the run to its end (the default)')
+  .option('--async', 'print the run id once started and exit')
+  .run((client, out, file: string, opts) => enhanceCommand(client, out, file, opts));
+
+restCommand(program, 'feedback <name>', 'report feedback on a version; the service regenerates when it must change')
+  .requiredOption('--version <n>', 'the version the feedback is about')
+  .option('--type <type>', 'performance, error, user or system', 'user')
+  .option('--rating <1-5>', 'a rating from 1 (bad) to 5')
+  .option('--comments <text>', 'free text')
+  .option('--suggestion <text...>', 'suggestions for the next version (repeatable)')
+  .option('--success-rate <0-1>', 'observed share of successful calls')
+  .option('--error-rate <0-1>', 'observed share of failed calls')
+  .option('--avg-duration <s>', 'observed seconds per call')
+  .option('--execution-id <id>', 'id of the report; the same id twice counts once (default: a fresh one)')
+  .option('--async', 'do not follow the regeneration run')
+  .run((client, out, name: string, opts) => feedbackCommand(client, out, name, opts));
+
+restCommand(program, 'versions <name>', 'list the versions of a function with their feedback metrics')
+  .run((client, out, name: string) => versionsCommand(client, out, name));
+
+restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
+  .option('--all', 'also code.dana and params.json')
+  .run((client, out, name: string, a: string, b: string, opts) => diffCommand(client, out, name, a, b, opts));
+
+const runs = program.command('runs').description('enhancement runs');
+restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed')
+  .run((client, out, id: string) => watchCommand(client, out, id));
+
 program.parseAsync().catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
   console.error(`poet: ${(err as Error).message}`);
-  process.exit(1);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
 });

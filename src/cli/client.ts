@@ -1,0 +1,110 @@
+import type { ErrorBody } from '../contracts/errors';
+
+/** Exit codes of the REST commands, distinct per kind of failure so scripts can branch on them (README, CLI). */
+export const EXIT = {
+  ok: 0,
+  /** A bad flag, argument or input file: nothing was sent. */
+  usage: 2,
+  /** The API refused the request (4xx): fix the request, retrying will not help. */
+  rejected: 3,
+  /** The API could not be reached, or answered 5xx: retrying later may help. */
+  unreachable: 4,
+  /** The run ended, but not completed (failed, canceled, terminated, timed out). */
+  runFailed: 5,
+} as const;
+
+/** A failure that ends the command with its exit code and a one-line message on stderr. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const usageError = (message: string) => new CliError(message, EXIT.usage);
+
+export interface ClientOptions {
+  url: string;
+  apiKey?: string;
+  /** Per request. */
+  timeoutMs?: number;
+}
+
+export interface Answer<T> {
+  status: number;
+  body: T;
+}
+
+/** The API over HTTP: every poet REST command goes through here, so errors map to exit codes in one place. */
+export class ApiClient {
+  private readonly base: URL;
+
+  constructor(private readonly opts: ClientOptions) {
+    try {
+      this.base = new URL(opts.url);
+    } catch {
+      throw usageError(`--url: not a URL: ${opts.url}`);
+    }
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+    const url = new URL(path, this.base);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(this.opts.apiKey ? { 'x-api-key': this.opts.apiKey } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new CliError(`cannot reach the API at ${this.base.origin} (${why})`, EXIT.unreachable);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON (a proxy's error page): the status decides below.
+    }
+    if (res.ok) return { status: res.status, body: parsed as T };
+    const error = (parsed as Partial<ErrorBody> | undefined)?.error;
+    const message = `${res.status} ${error?.code ?? res.statusText}: ${error?.message ?? 'no error body'}`;
+    const details = (error?.details ?? []).map((d) => `\n  ${d.path}: ${d.message}`).join('');
+    throw new CliError(`${message}${details}`, res.status < 500 ? EXIT.rejected : EXIT.unreachable, parsed);
+  }
+
+  get<T = unknown>(path: string): Promise<Answer<T>> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T = unknown>(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer<T>> {
+    return this.request<T>('POST', path, body, headers);
+  }
+}
+
+/** How a command prints: `--json` gives scripts the API's JSON on stdout; otherwise lines for people. */
+export interface Output {
+  json: boolean;
+  out(text: string): void;
+  /** Progress and notes: stderr, so stdout stays the result. */
+  note(text: string): void;
+}
+
+export function output(json: boolean): Output {
+  return {
+    json,
+    out: (text) => process.stdout.write(`${text}\n`),
+    note: (text) => process.stderr.write(`${text}\n`),
+  };
+}
