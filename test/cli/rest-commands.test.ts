@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { poet } from '../helpers/cli';
+import { freePort } from '../helpers/net';
+import { startStack, type TestStack } from '../helpers/stack';
+
+// The built CLI as a REST client of the real stack (API, worker, Temporal, PostgreSQL, Redis).
+let stack: TestStack;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  stack = await startStack('cli_rest');
+  dir = mkdtempSync(path.join(os.tmpdir(), 'poet-cli-'));
+  env = { POET_URL: stack.url, POET_API_KEY: stack.apiKey };
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await stack.close();
+});
+
+function pyFile(name: string, code: string): string {
+  const file = path.join(dir, `${name}.py`);
+  writeFileSync(file, code);
+  return file;
+}
+
+test('enhance --json follows the run to its end: progress on stderr, the result on stdout', async () => {
+  const file = pyFile('cli_double', 'def cli_double(x: int) -> int:\n    return 2 * x\n');
+  const run = await poet(['enhance', file, '--domain', 'computation', '--json'], env);
+  expect(run).toMatchObject({ code: 0 });
+  const body = JSON.parse(run.stdout);
+  expect(body).toMatchObject({ status: 'completed', result: { function_name: 'cli_double', version: 1, metadata: { domain: 'computation' } } });
+  expect(body.result.enhanced_code.python).toContain('def cli_double');
+  expect(run.stderr).toMatch(/enhance-cli_double-[0-9a-f]{12} completed/);
+});
+
+test('enhance --async prints the run id; runs watch follows it and prints the outcome', async () => {
+  const file = pyFile('helper_module', 'def cli_inc(x: int) -> int:\n    return x + 1\n');
+  const started = await poet(['enhance', file, '--function', 'cli_inc', '--async'], env);
+  expect(started.code).toBe(0);
+  const id = started.stdout.trim();
+  expect(id).toMatch(/^enhance-cli_inc-[0-9a-f]{12}$/);
+
+  const watched = await poet(['runs', 'watch', id, '--url', stack.url, '--api-key', stack.apiKey]);
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toMatch(/^cli_inc v1: safety \w+, cache (hit|miss), provider \w+/);
+});
+
+test('usage errors exit 2 before anything is sent', async () => {
+  const missingFile = await poet(['enhance', path.join(dir, 'absent.py')], env);
+  expect(missingFile.code).toBe(2);
+  expect(missingFile.stderr).toContain('cannot read');
+  expect((await poet(['enhance'], env)).code).toBe(2);
+  expect((await poet(['enhance', pyFile('a', 'def a():\n    pass\n'), '--wait', '--async'], env)).code).toBe(2);
+  expect((await poet(['runs', 'watch', 'x', '--url', 'not a url'])).code).toBe(2);
+  expect((await poet(['frobnicate'])).code).toBe(2);
+});
+
+test('the API refusing a request exits 3 with its error code and details', async () => {
+  const file = pyFile('cli_bad', 'def cli_bad(x):\n    return x\n');
+  const unknownDomain = await poet(['enhance', file, '--domain', 'no_such_domain'], env);
+  expect(unknownDomain.code).toBe(3);
+  expect(unknownDomain.stderr).toContain('400 unknown_domain');
+
+  const noKey = await poet(['runs', 'watch', 'enhance-x-000000000000'], { POET_URL: stack.url });
+  expect(noKey.code).toBe(3);
+  expect(noKey.stderr).toMatch(/^poet: 401 /);
+
+  const missingRun = await poet(['runs', 'watch', 'enhance-x-000000000000', '--json'], env);
+  expect(missingRun.code).toBe(3);
+  expect(missingRun.stderr).toContain('404 run_not_found');
+});
+
+test('an unreachable API exits 4', async () => {
+  const port = await freePort();
+  const run = await poet(['runs', 'watch', 'enhance-x-000000000000'], { POET_URL: `http://127.0.0.1:${port}`, POET_API_KEY: 'k' });
+  expect(run.code).toBe(4);
+  expect(run.stderr).toContain('cannot reach the API');
+});
