@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { getJson, startStack, type TestStack } from '../helpers/stack';
 
 // The dashboard in headless Chromium (Debian's package; .ci/run installs it) against the real stack.
@@ -9,16 +9,19 @@ const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 const UI = 'http://temporal-ui.test:8233';
 
 let stack: TestStack;
-let browser: Browser;
+let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
   stack = await startStack('dashboard', { TEMPORAL_UI_URL: UI });
   profile = mkdtempSync(path.join(os.tmpdir(), 'poet-chromium-'));
-  browser = await chromium.launch({
+  // A fresh profile per run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 1600 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+      '--disable-component-update', '--disable-sync'],
   });
 }, 90_000);
 afterAll(async () => {
@@ -36,7 +39,7 @@ async function enhanceFromPage(page: Page, name: string, domain: string, code: s
 }
 
 test('sign in, start enhancements and watch them complete, see the run with its Temporal UI link, open a diff', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  const page = await browser.newPage();
   const problems: string[] = [];
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
   page.on('pageerror', (err) => problems.push(err.message));
