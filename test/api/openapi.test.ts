@@ -139,6 +139,8 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: stats, url: `${stats}?window=24h`, expect: 200 },
     { method: 'GET', route: stats, url: `${stats}?window=forever`, expect: 400 },
     { method: 'GET', route: stats, url: stats, headers: { authorization: '' }, expect: 401 },
+    { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=7', expect: 200 },
+    { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=-1', expect: 400 },
     { method: 'POST', route: '/v1/external/enhance', url: '/v1/external/enhance', body: { ...good, extra: 1 }, expect: 400 },
     { method: 'POST', route: '/v1/aitomatic/enhance', url: '/v1/aitomatic/enhance', body: {}, expect: 401 },
     { method: 'GET', route: '/v1/aitomatic/runs/{id}', url: '/v1/aitomatic/runs/enhance-none-000000000000', expect: 401 },
@@ -172,6 +174,8 @@ test('real answers of every route match the document', async () => {
   await run([
     { method: 'GET', route: runs, url: `/api/v1/runs/${done!.body.run.workflow_id}`, expect: 200 },
     { method: 'GET', route: runs, url: `/api/v1/runs/${accepted!.body.run.workflow_id}`, expect: 200 },
+    { method: 'GET', route: '/api/v1/runs', url: '/api/v1/runs?limit=5', expect: 200 },
+    { method: 'GET', route: '/api/v1/runs', url: '/api/v1/runs?limit=x', expect: 400 },
   ]);
 
   const domains = '/api/v1/domains';
@@ -227,6 +231,10 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui-bundle.js', headers: { authorization: '' }, expect: 200 },
     { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui.css', headers: { authorization: '' }, expect: 200 },
     { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/..%2Fpackage.json', headers: { authorization: '' }, expect: 404 },
+    { method: 'GET', route: '/dashboard', url: '/dashboard', headers: { authorization: '' }, expect: 200 },
+    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/app.js', headers: { authorization: '' }, expect: 200 },
+    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/style.css', headers: { authorization: '' }, expect: 200 },
+    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/..%2Fpackage.json', headers: { authorization: '' }, expect: 404 },
   ]);
   const docs = await fetch(`${stack.url}/docs`);
   expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");

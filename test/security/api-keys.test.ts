@@ -54,8 +54,9 @@ describe('the route table (src/api/route-roles.ts)', () => {
     );
   });
 
-  test('every route but health, metrics and the API docs needs credentials, and every api-key route names a role', () => {
-    const publicRoute = (p: string) => p.startsWith('/health/') || p === '/metrics' || p === '/openapi.json' || p === '/docs' || p.startsWith('/docs/');
+  test('every route but health, metrics, the API docs and the dashboard\'s files needs credentials, and every api-key route names a role', () => {
+    const publicRoute = (p: string) => p.startsWith('/health/') || p === '/metrics' || p === '/openapi.json' || p === '/docs' || p.startsWith('/docs/')
+      || p === '/dashboard' || p.startsWith('/dashboard/');
     for (const rule of ROUTE_RULES) {
       if (publicRoute(rule.path)) expect(rule.auth).toBe('public');
       else expect(rule.auth).not.toBe('public');
