@@ -173,12 +173,18 @@ async function loadCosts() {
     days.push(d.toISOString().slice(0, 10));
   }
   const providers = [...new Set(body.rows.map((r) => r.provider))].sort();
+  if (providers.length === 0) {
+    const none = `no LLM calls from ${body.from} to ${body.to}: the offline template enhancer costs nothing`;
+    $('cost-chart').replaceChildren(el('p', { text: none }));
+    $('token-chart').replaceChildren(el('p', { text: none }));
+    return;
+  }
   const byKey = new Map(body.rows.map((r) => [`${r.day}|${r.provider}`, r]));
   const row = (day, p) => byKey.get(`${day}|${p}`);
   $('cost-chart').replaceChildren(stackedBars(days, providers, (d, p) => row(d, p)?.cost_usd, (v) => `$${(v ?? 0).toFixed(4)}`), legend(providers));
   $('token-chart').replaceChildren(
     stackedBars(days, providers, (d, p) => { const r = row(d, p); return r && r.tokens.input + r.tokens.output; }, (v) => `${v ?? 0}`),
-    legend(providers.length ? providers : ['no LLM calls in these days']),
+    legend(providers),
   );
 }
 

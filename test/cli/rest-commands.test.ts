@@ -79,3 +79,34 @@ test('an unreachable API exits 4', async () => {
   expect(run.code).toBe(4);
   expect(run.stderr).toContain('cannot reach the API');
 });
+
+test('feedback regenerates; versions lists both with their feedback; diff shows what changed', async () => {
+  const file = pyFile('cli_ratio', 'def cli_ratio(a: float, b: float) -> float:\n    return a / b\n');
+  expect((await poet(['enhance', file], env)).code).toBe(0);
+
+  const feedback = await poet(['feedback', 'cli_ratio', '--version', '1', '--type', 'error', '--rating', '2',
+    '--comments', 'TimeoutError: timed out after 30 s', '--error-rate', '0.4'], env);
+  expect(feedback).toMatchObject({ code: 0 });
+  expect(feedback.stdout).toMatch(/^requires_update: cli_ratio v1 -> v2 \(.*timeouts.*\)/);
+
+  const versions = await poet(['versions', 'cli_ratio'], env);
+  expect(versions.code).toBe(0);
+  const lines = versions.stdout.trim().split('\n');
+  expect(lines[0]).toMatch(/^version\s+status\s+created/);
+  expect(lines[1]).toMatch(/^v2\*\s+active\s/);
+  expect(lines[2]).toMatch(/^v1\s+deprecated\s.*\s1\s+-\s+0\.40\s+-$/);
+  const json = JSON.parse((await poet(['versions', 'cli_ratio', '--json'], env)).stdout);
+  expect(json).toMatchObject({ current_version: 2, versions: expect.arrayContaining([expect.objectContaining({ version: 1, metrics: expect.objectContaining({ feedback_count: 1, error_rate: 0.4 }) })]) });
+
+  const diff = await poet(['diff', 'cli_ratio', '1', 'v2', '--all'], env);
+  expect(diff.code).toBe(0);
+  expect(diff.stdout).toContain('--- v1/code.py');
+  expect(diff.stdout).toContain('+  "retries": 5,');
+
+  expect((await poet(['diff', 'cli_ratio', '1', 'nine'], env)).code).toBe(2);
+  expect((await poet(['feedback', 'cli_ratio', '--version', '1', '--rating', '9'], env)).code).toBe(2);
+  const missing = await poet(['diff', 'cli_ratio', '1', '9'], env);
+  expect(missing.code).toBe(3);
+  expect(missing.stderr).toContain('404 version_not_found');
+  expect((await poet(['versions', 'no_such_function'], env)).code).toBe(3);
+});

@@ -51,7 +51,7 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   // A wrong key is refused and the page stays signed out.
   await page.fill('#api-key', 'poet_000000000000.wrong');
   await page.click('#sign-in button[type=submit]');
-  await page.waitForFunction(() => document.getElementById('sign-in-error')!.textContent !== '');
+  await page.waitForSelector('#sign-in-error:not(:empty)');
   expect(await page.isVisible('#main')).toBe(false);
 
   await page.fill('#api-key', stack.apiKey);
@@ -60,7 +60,7 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   await page.waitForSelector('#health tbody tr');
   expect(await page.textContent('#health')).toContain('postgres');
   expect(await page.textContent('#breakers')).toMatch(/template|openai|closed/);
-  expect(await page.evaluate(() => sessionStorage.getItem('poet.apiKey'))).toBe(stack.apiKey);
+  expect(await page.evaluate("sessionStorage.getItem('poet.apiKey')")).toBe(stack.apiKey);
 
   const code = 'def dash_ratio(a: float, b: float) -> float:\n    return a / b\n';
   await enhanceFromPage(page, 'dash_ratio', 'base_reliability', code);
@@ -69,23 +69,21 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   expect(await page.textContent('#run-result')).toMatch(/version 2 · /);
 
   // Recent runs: both, each linking into the Temporal UI.
-  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length >= 2);
-  const links = await page.$$eval('#runs tbody a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
-  expect(links.length).toBeGreaterThanOrEqual(2);
-  expect(links[0]).toMatch(new RegExp(`^${UI}/namespaces/default/workflows/enhance-dash_ratio-[0-9a-f]{12}/[0-9a-f-]+/history$`));
+  await page.waitForSelector('#runs tbody tr:nth-child(2) a');
+  expect(await page.locator('#runs tbody a').first().getAttribute('href')).toMatch(new RegExp(`^${UI}/namespaces/default/workflows/enhance-dash_ratio-[0-9a-f]{12}/[0-9a-f-]+/history$`));
   const listed = await getJson(`${stack.url}/api/v1/runs`);
   expect(listed.body.runs.map((r: { function_name: string }) => r.function_name)).toEqual(['dash_ratio', 'dash_ratio']);
 
   // Versions and the side-by-side diff of v1 → v2.
   await page.click('#functions button[data-function=dash_ratio]');
   await page.waitForSelector('#diff-open');
-  expect(await page.$$eval('#versions tbody tr', (rows) => rows.length)).toBe(2);
+  expect(await page.locator('#versions tbody tr').count()).toBe(2);
   await page.click('#diff-open');
   await page.waitForSelector('#diff-grid .add');
   expect(await page.textContent('#diff h3')).toContain('v1 → v2');
-  expect(await page.$$eval('#diff-grid .del', (cells) => cells.length)).toBeGreaterThan(0);
+  expect(await page.locator('#diff-grid .del').count()).toBeGreaterThan(0);
 
-  await page.waitForSelector('#cost-chart svg');
+  expect(await page.textContent('#cost-chart')).toContain('no LLM calls');
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
