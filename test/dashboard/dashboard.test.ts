@@ -44,6 +44,15 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
   page.on('pageerror', (err) => problems.push(err.message));
 
+  // Spend of two providers on two days, as the generate activity books it.
+  for (const [age, provider, cost] of [[0, 'openai', 0.02], [1, 'groq', 0.004]] as const) {
+    await stack.pool.query(
+      `INSERT INTO costs (tenant_id, day, provider, model, calls, prompt_tokens, completion_tokens, cost_usd)
+       VALUES ('default', (now() AT TIME ZONE 'UTC')::date - $1::int, $2, 'm', 1, 100, 20, $3)`,
+      [age, provider, cost],
+    );
+  }
+
   const res = await page.goto(`${stack.url}/dashboard`);
   expect(res?.status()).toBe(200);
   expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
@@ -83,7 +92,10 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   expect(await page.textContent('#diff h3')).toContain('v1 → v2');
   expect(await page.locator('#diff-grid .del').count()).toBeGreaterThan(0);
 
-  expect(await page.textContent('#cost-chart')).toContain('no LLM calls');
+  expect(await page.locator('#cost-chart svg rect').count()).toBe(2);
+  expect(await page.textContent('#token-chart .legend')).toBe('groqopenai');
+  await page.waitForSelector('#cache-chart polyline');
+  expect(await page.textContent('#cache-summary')).toMatch(/^hit rate \d/);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
