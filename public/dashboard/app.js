@@ -5,8 +5,8 @@
 const KEY_STORE = 'poet.apiKey';
 const HIT_RATES = 'poet.cacheHitRates';
 const REFRESH_MS = 5000;
-/** The stages of an enhancement, in order (the activities of enhanceFunction). */
-const STAGES = ['cacheLookup', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish'];
+/** The stages of an enhancement, in order, as a run's `progress.stage` names them (a cache hit skips two). */
+const STAGES = ['queued', 'cache', 'generate', 'validate', 'store', 'publish'];
 const COLORS = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477', '#66aa00'];
 
 const $ = (id) => document.getElementById(id);
@@ -46,16 +46,6 @@ async function api(path, options = {}) {
   if (res.status === 401) signOut('the API key was refused');
   if (!res.ok && res.status !== 202) throw new ApiError(res.status, body);
   return { status: res.status, body };
-}
-
-/** A route that only newer servers have: undefined on 404 instead of an error. */
-async function optional(path) {
-  try {
-    return (await api(path)).body;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && err.body?.error?.code === 'route_not_found') return undefined;
-    throw err;
-  }
 }
 
 // ---- sign-in ----
@@ -103,11 +93,7 @@ async function loadHealth() {
 // ---- cache hit rate over time (sampled by this page; the server keeps totals) ----
 
 async function loadCache() {
-  const stats = await optional('/api/v1/cache/stats');
-  if (!stats) {
-    $('cache-summary').textContent = 'cache statistics need the versions API (GET /api/v1/cache/stats)';
-    return;
-  }
+  const { body: stats } = await api('/api/v1/cache/stats');
   const layers = stats.layers.map((l) => `${l.layer}: ${l.hits} hits / ${l.misses} misses`).join(' · ');
   const rate = stats.overall_hit_rate;
   $('cache-summary').textContent = `hit rate ${rate === null ? 'n/a' : `${(rate * 100).toFixed(1)} %`} (${layers})`;
@@ -207,7 +193,7 @@ async function loadRuns() {
 
 /** The stage a run body reports, when the server reports stages (a `progress` object); else undefined. */
 function stageOf(body) {
-  return body?.progress?.stage ?? body?.progress?.current_stage;
+  return body?.progress?.stage;
 }
 
 /**
@@ -261,11 +247,7 @@ async function loadDomains() {
 let selectedFunction;
 
 async function loadFunctions() {
-  const list = await optional('/api/v1/functions?limit=100');
-  if (!list) {
-    $('functions-note').textContent = 'versions need the versions API (GET /api/v1/functions)';
-    return;
-  }
+  const { body: list } = await api('/api/v1/functions?limit=100');
   $('functions').replaceChildren(...list.functions.map((fn) =>
     el('li', {}, Object.assign(el('button', { type: 'button', 'data-function': fn.function_name, text: `${fn.function_name} (v${fn.current_version ?? '-'}, ${fn.version_count})` }), {
       onclick: () => loadVersions(fn.function_name),

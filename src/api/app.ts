@@ -34,6 +34,7 @@ import { feedbackRouter } from './routes/feedback';
 import { functionsRouter } from './routes/functions';
 import { apiChecks, healthRouter } from './routes/health';
 import { partnerRouter } from './routes/partner';
+import { runListRouter } from './routes/run-list';
 import { runsRouter } from './routes/runs';
 import { statsRouter } from './routes/stats';
 import { Runs } from './runs';
@@ -93,7 +94,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(enhanceRouter(enhancement));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
-  app.use(runsRouter(runs, { client: deps.client, config }));
+  app.use(runsRouter(runs));
+  app.use(runListRouter({ client: deps.client, config }));
   app.use(adminRouter({ config, keys, audit }));
   app.use(statsRouter(deps));
   const versions = new VersionsRepo(deps.pool, deps.artifacts);

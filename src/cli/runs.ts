@@ -8,7 +8,7 @@ export interface RunBody {
   run: { workflow_id: string; run_id?: string };
   result?: EnhanceResult & Record<string, unknown>;
   error?: { code: string; message: string };
-  progress?: { stage?: string; current_stage?: string };
+  progress?: { stage?: string };
 }
 
 const runPath = (id: string) => `/api/v1/runs/${encodeURIComponent(id)}`;
@@ -31,7 +31,7 @@ export function progressPrinter(out: Output): (body: RunBody) => void {
   const started = Date.now();
   let last = '';
   return (body) => {
-    const stage = body.progress?.stage ?? body.progress?.current_stage;
+    const stage = body.progress?.stage;
     const now = stage && body.status === 'running' ? `${body.status}: ${stage}` : body.status;
     if (now === last) return;
     last = now;

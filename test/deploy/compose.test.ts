@@ -283,9 +283,9 @@ describe('deploy/Dockerfile', () => {
     expect(JSON.parse(cmd)).toEqual(['node', `dist/${target}/main.js`]);
   });
 
-  test('runtime carries dist, python, migrations and package manifests', () => {
+  test('runtime carries dist, python, migrations, the dashboard and package manifests', () => {
     const copies = stage('app').instructions.filter((i) => i.op === 'COPY').map((i) => i.args).join('\n');
-    for (const part of ['/app/dist', 'python', 'migrations', 'package.json', 'package-lock.json', 'node_modules']) {
+    for (const part of ['/app/dist', 'python', 'migrations', '/app/public', 'package.json', 'package-lock.json', 'node_modules']) {
       expect(copies).toContain(part);
     }
     for (const target of ['api', 'worker']) {
@@ -311,7 +311,7 @@ describe('deploy/Dockerfile', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', 'data', '.git']));
-    for (const needed of ['src', 'python', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const needed of ['src', 'python', 'migrations', 'public', 'package.json', 'package-lock.json', 'tsconfig.json']) {
       expect(ignored).not.toContain(needed);
     }
   });

@@ -1,12 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../../config';
-import { RunListQuery } from '../../contracts/dashboard';
 import { BadRequestError } from '../errors';
 import { principalOf } from '../principal';
-import { listRuns } from '../run-list';
 import type { Runs } from '../runs';
-import { parseQuery } from './stats';
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -27,20 +22,8 @@ export function runStatusHandler(runs: Runs) {
   };
 }
 
-export function runsRouter(runs: Runs, deps: { client: Client; config: Config }): Router {
-  const { client, config } = deps;
+export function runsRouter(runs: Runs): Router {
   const router = Router();
-  router.get('/api/v1/runs', async (req, res) => {
-    const { limit } = parseQuery(RunListQuery, req.query, 'runs');
-    const list = await listRuns(client, {
-      tenantId: principalOf(res).tenantId,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      namespace: config.TEMPORAL_NAMESPACE,
-      uiUrl: config.TEMPORAL_UI_URL,
-      limit,
-    });
-    res.json({ runs: list });
-  });
   router.get('/api/v1/runs/:id', runStatusHandler(runs));
   return router;
 }
