@@ -6,7 +6,7 @@ const os = require('node:os');
 const { startBenchStack } = require('./lib/stack');
 const { compareAndRecord, printTable } = require('./lib/stats');
 
-const BENCHMARKS = [require('./hit-latency'), require('./cache')];
+const BENCHMARKS = [require('./hit-latency'), require('./cache'), require('./dashboard')];
 
 async function main() {
   const wanted = process.argv.slice(2);
