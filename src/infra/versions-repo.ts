@@ -84,15 +84,16 @@ export class VersionsRepo {
 
   async storeVersion(v: NewVersion): Promise<StoredVersion> {
     const stored = await withTransaction(this.pool, async (tx) => {
-      const own = await tx.query<{ version: number; current_version: number }>(
-        `SELECT v.version, f.current_version FROM versions v
+      const own = await tx.query<{ version: number; current_version: number; replaced_version: number | null }>(
+        `SELECT v.version, f.current_version, v.replaced_version FROM versions v
            JOIN functions f ON f.tenant_id = v.tenant_id AND f.name = v.function_name
           WHERE v.idempotency_key = $1`,
         [v.idempotencyKey],
       );
       if (own.rows[0]) {
-        const { version, current_version } = own.rows[0];
-        return { version, created: false, deprecated: null, isCurrent: version === current_version };
+        // A retry after this run's own commit (the worker died before reporting): answer as the first attempt did.
+        const { version, current_version, replaced_version } = own.rows[0];
+        return { version, created: true, deprecated: replaced_version, isCurrent: version === current_version };
       }
 
       await tx.query('INSERT INTO functions (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [v.tenantId, v.functionName]);
@@ -130,8 +131,8 @@ export class VersionsRepo {
       await tx.query(
         `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, optimize_for,
                                provider, enhancer_version, safety_level, params, metadata, artifact_path, request, storage,
-                               activated_at)
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())`,
+                               activated_at, replaced_version)
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16)`,
         [
           v.tenantId,
           v.functionName,
@@ -148,6 +149,7 @@ export class VersionsRepo {
           written.location,
           JSON.stringify(v.request),
           written.storage,
+          current,
         ],
       );
       await this.setCurrentVersion(tx, v.tenantId, v.functionName, version);

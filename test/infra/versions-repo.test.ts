@@ -56,12 +56,19 @@ async function rows(functionName: string) {
 }
 
 describe('VersionsRepo.storeVersion on PostgreSQL', () => {
-  test('a retried store (same run) finds its own version instead of making another', async () => {
+  test('a retried store (same run) finds its own version and answers as the first attempt did', async () => {
     const first = await repo.storeVersion(version('retry_fn', 'wf-a/run-1', 'h1'));
     const retried = await repo.storeVersion(version('retry_fn', 'wf-a/run-1', 'h1'));
     expect(first).toEqual({ version: 1, created: true, deprecated: null });
-    expect(retried).toEqual({ version: 1, created: false, deprecated: null });
-    expect(await rows('retry_fn')).toEqual([{ version: 1, status: 'active' }]);
+    // The run publishes version.created from this answer: a retry after a lost report must not drop the event.
+    expect(retried).toEqual({ version: 1, created: true, deprecated: null });
+    const second = await repo.storeVersion(version('retry_fn', 'wf-b/run-1', 'h2'));
+    expect(await repo.storeVersion(version('retry_fn', 'wf-b/run-1', 'h2'))).toEqual(second);
+    expect(second).toEqual({ version: 2, created: true, deprecated: 1 });
+    expect(await rows('retry_fn')).toEqual([
+      { version: 1, status: 'deprecated' },
+      { version: 2, status: 'active' },
+    ]);
   });
 
   test('twenty concurrent runs with different inputs get contiguous versions and exactly one active', async () => {
