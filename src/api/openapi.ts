@@ -5,6 +5,7 @@ import { ErrorBody } from '../contracts/errors';
 import { LiveBody, ReadinessBody } from '../contracts/health';
 import { EnhanceAccepted, RunStatusBody } from '../contracts/http';
 import { CostsBody, CostsQuery, RunListBody, RunListQuery } from '../contracts/dashboard';
+import { BatchAccepted, BatchRequest, CancelAccepted } from '../contracts/progress';
 import { StatsBody, StatsQuery } from '../contracts/stats';
 import { EventsQuery } from '../contracts/events';
 import { ActivateResult, FeedbackRequest } from '../contracts/feedback';
@@ -146,12 +147,37 @@ export const paths: ZodOpenApiPathsObject = {
   },
   '/api/v1/functions/enhance': { post: enhanceOperation },
   '/v1/external/enhance': { post: enhanceOperation },
+  '/api/v1/functions/enhance:batch': {
+    post: operation({
+      tags: ['enhance'],
+      summary: 'Enhance up to 100 functions in one parent run (child runs at bounded concurrency; per-item outcomes)',
+      requestBody: { content: { 'application/json': { schema: BatchRequest } } },
+      responses: {
+        202: { ...json(BatchAccepted, 'The batch runs; poll `links.self` or stream `links.events`'), headers: { Location: { schema: z.string() } } },
+        ...errors(400, 413, 422, 503),
+      },
+    }),
+  },
   '/api/v1/runs/{id}': {
     get: operation({
       tags: ['enhance'],
-      summary: 'Status and, once ended, result or error of an enhancement run',
+      summary: 'Status, live progress and, once ended, result or error of an enhancement or batch run',
       requestParams: runId,
       responses: { 200: json(RunStatusBody, 'The run'), ...errors(400, 404, 503) },
+    }),
+    delete: operation({
+      tags: ['enhance'],
+      summary: 'Cancel a run: the LLM call and validation stop at their next heartbeat; a canceled run stores no version',
+      requestParams: runId,
+      responses: { 202: json(CancelAccepted, 'Cancellation requested (or the run had already ended: its status)'), ...errors(400, 404, 503) },
+    }),
+  },
+  '/api/v1/runs/{id}/events': {
+    get: operation({
+      tags: ['enhance'],
+      summary: 'Server-Sent Events: `stage` transitions (history first), `progress` snapshots, then `end`; the stream closes when the run ends',
+      requestParams: runId,
+      responses: { 200: text('text/event-stream', 'SSE stream; data lines are JSON (see contracts/progress.ts)'), ...errors(400, 404, 503) },
     }),
   },
   '/v1/aitomatic/enhance': {
@@ -407,7 +433,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
   return cached;
 }
 
-/** `/api/v1/runs/:id` (Express) → `/api/v1/runs/{id}` (OpenAPI). */
+/** `/api/v1/runs/:id` (Express) → `/api/v1/runs/{id}` (OpenAPI); `enhance\:batch` (an escaped, literal colon) → `enhance:batch`. */
 export function openApiPath(expressPath: string): string {
-  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return expressPath.replace(/\/:([A-Za-z0-9_]+)/g, '/{$1}').replace(/\\:/g, ':');
 }

@@ -10,7 +10,7 @@ export type RateClass = 'enhance';
 
 export interface RouteRule {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Express-style path: `:param` matches one segment. */
+  /** Express-style path: `:param` at the start of a segment matches that segment; a colon inside one (`enhance:batch`) is literal. */
   path: string;
   auth: AuthScheme;
   /** For api_key routes; partner tokens act as an agent of the partner tenant. */
@@ -33,7 +33,10 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/dashboard/:file', auth: 'public' },
   { method: 'POST', path: '/api/v1/functions/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
   { method: 'GET', path: '/api/v1/runs', auth: 'api_key', role: 'viewer' },
+  { method: 'POST', path: '/api/v1/functions/enhance:batch', auth: 'api_key', role: 'agent', rate: 'enhance' },
   { method: 'GET', path: '/api/v1/runs/:id', auth: 'api_key', role: 'viewer' },
+  { method: 'GET', path: '/api/v1/runs/:id/events', auth: 'api_key', role: 'viewer' },
+  { method: 'DELETE', path: '/api/v1/runs/:id', auth: 'api_key', role: 'agent' },
   { method: 'POST', path: '/v1/external/enhance', auth: 'api_key', role: 'agent', rate: 'enhance' },
   { method: 'POST', path: '/v1/aitomatic/enhance', auth: 'partner_jwt', rate: 'enhance' },
   { method: 'GET', path: '/v1/aitomatic/runs/:id', auth: 'partner_jwt' },

@@ -21,7 +21,8 @@ function servedRoutes(app: Express): string[] {
     for (const layer of layers) {
       if (layer.route) {
         const paths: string[] = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const method of Object.keys(layer.route.methods)) for (const p of paths) out.push(`${method.toUpperCase()} ${p}`);
+        // An escaped colon (`enhance\\:batch`) is literal in Express 5 paths; the table writes it plain.
+        for (const method of Object.keys(layer.route.methods)) for (const p of paths) out.push(`${method.toUpperCase()} ${p.replace(/\\:/g, ':')}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }
