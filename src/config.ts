@@ -65,6 +65,12 @@ export const ConfigSchema = z.object({
   ENHANCE_WAIT_SECONDS: int(30),
   ENHANCE_MAX_WAIT_SECONDS: int(120),
   MAX_CODE_BYTES: int(64 * 1024),
+
+  // Batches and live progress (issue 8).
+  /** Child runs of one batch that run at once. */
+  BATCH_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(100).default(4)),
+  /** How often GET /api/v1/runs/{id}/events asks a run for its progress. */
+  RUN_EVENTS_POLL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).default(500)),
   BODY_LIMIT_BYTES: int(256 * 1024),
   /** A client gets this long to send its request headers, and this long for the whole request: slow senders are cut off. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000),

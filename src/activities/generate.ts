@@ -10,6 +10,7 @@ import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { applyOptimizeFor } from '../poet/domains';
 import { buildMessages, parseAnswer } from '../poet/prompt';
 import { ENHANCER_VERSION, enhanceWithTemplate } from '../poet/template';
+import { heartbeating } from './heartbeat';
 
 export interface LlmSettings {
   maxRepairs: number;
@@ -129,7 +130,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
 
       let completion: Completion;
       try {
-        completion = await providers.complete(input.provider, messages);
+        completion = await heartbeating((signal) => providers.complete(input.provider, messages, signal));
       } catch (err) {
         if (!(err instanceof LlmError)) throw err;
         const outcome = err.kind === 'circuit_open' ? 'circuit_open' : err.transient ? 'retryable_error' : 'failed';

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
 import { runSandbox } from '../infra/sandbox';
+import { heartbeating } from './heartbeat';
 
 export interface SandboxSettings {
   pythonBin: string;
@@ -15,16 +16,18 @@ export function createValidateActivity(settings: SandboxSettings) {
   return {
     async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact }): Promise<ValidationReport> {
       const { request, artifact } = input;
-      const result = await runSandbox(
-        {
-          original_code: request.original_code,
-          enhanced_code: artifact.python,
-          function_name: request.function_name,
-          samples: request.context?.samples,
-          timeout_s: settings.timeoutSeconds,
-          memory_mb: settings.memoryMb,
-        },
-        { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv },
+      // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
+      const sample = {
+        original_code: request.original_code,
+        enhanced_code: artifact.python,
+        function_name: request.function_name,
+        samples: request.context?.samples,
+        timeout_s: settings.timeoutSeconds,
+        memory_mb: settings.memoryMb,
+      };
+      // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
+      const result = await heartbeating(() =>
+        runSandbox(sample, { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv }),
       );
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [

@@ -24,6 +24,7 @@ import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
+import { batchRouter } from './routes/batch';
 import { dashboardRouter } from './routes/dashboard';
 import { docsRouter } from './routes/docs';
 import { domainsRouter } from './routes/domains';
@@ -92,9 +93,10 @@ export function createApp(deps: AppDeps): Express {
   const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
   app.use(['/api/v1/functions/enhance', '/v1/external/enhance'], enhancementMetrics(deps.metrics));
   app.use(enhanceRouter(enhancement));
+  app.use(batchRouter(enhancement));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
-  app.use(runsRouter(runs));
+  app.use(runsRouter({ runs, pollMs: config.RUN_EVENTS_POLL_MS, shutdown: deps.shutdown }));
   app.use(runListRouter({ client: deps.client, config }));
   app.use(adminRouter({ config, keys, audit }));
   app.use(statsRouter(deps));

@@ -74,11 +74,12 @@ async function checkRequest(request: EnhanceRequest, tenantId: string, deps: Enh
   return { domain, normalizedHash: analysis.normalized_hash };
 }
 
-/**
- * Checks a schema-valid request, starts its run (or joins the identical one already running) for the tenant,
- * and waits up to `waitMs` for it. Every enhance endpoint (REST, external, partner) goes through here.
- */
-export async function startAndWait(deps: EnhancementDeps, request: EnhanceRequest, tenantId: string, waitMs: number): Promise<EnhancementOutcome> {
+/** Checks a schema-valid request and derives its cache keys and workflow id (batches use them for their child runs). */
+export async function prepareRun(
+  deps: EnhancementDeps,
+  request: EnhanceRequest,
+  tenantId: string,
+): Promise<{ inputHash: string; normalizedInputHash: string; workflowId: string }> {
   const { domain, normalizedHash } = await checkRequest(request, tenantId, deps);
   // A custom domain's settings are part of the input: editing the domain makes a new enhancement, not a cache hit.
   const keyed = (req: EnhanceRequest) =>
@@ -86,7 +87,15 @@ export async function startAndWait(deps: EnhancementDeps, request: EnhanceReques
   const inputHash = keyed(request);
   // The L2 cache key: the same input with the code replaced by its AST hash (comments, layout, docstrings ignored).
   const normalizedInputHash = keyed({ ...request, original_code: `ast:${normalizedHash}` });
-  const workflowId = `enhance-${request.function_name}-${inputHash.slice(0, 12)}`;
+  return { inputHash, normalizedInputHash, workflowId: `enhance-${request.function_name}-${inputHash.slice(0, 12)}` };
+}
+
+/**
+ * Checks a schema-valid request, starts its run (or joins the identical one already running) for the tenant,
+ * and waits up to `waitMs` for it. Every enhance endpoint (REST, external, partner) goes through here.
+ */
+export async function startAndWait(deps: EnhancementDeps, request: EnhanceRequest, tenantId: string, waitMs: number): Promise<EnhancementOutcome> {
+  const { inputHash, normalizedInputHash, workflowId } = await prepareRun(deps, request, tenantId);
   // USE_EXISTING: identical concurrent requests join one run instead of racing to make versions.
   const handle = await deps.client.workflow.start(enhanceFunction, {
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,

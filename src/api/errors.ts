@@ -81,6 +81,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err));
     if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
+    // A stream (SSE) already under way cannot turn into an error body: cut it, the client reconnects.
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     const status = known?.status ?? 500;
     const body: ErrorBody = {
       error: {

@@ -169,7 +169,11 @@ export const paths: ZodOpenApiPathsObject = {
       tags: ['enhance'],
       summary: 'Cancel a run: the LLM call and validation stop at their next heartbeat; a canceled run stores no version',
       requestParams: runId,
-      responses: { 202: json(CancelAccepted, 'Cancellation requested (or the run had already ended: its status)'), ...errors(400, 404, 503) },
+      responses: {
+        200: json(CancelAccepted, 'The run had already ended: its status'),
+        202: json(CancelAccepted, 'Cancellation requested (`canceling`)'),
+        ...errors(400, 404, 503),
+      },
     }),
   },
   '/api/v1/runs/{id}/events': {

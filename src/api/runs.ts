@@ -1,14 +1,24 @@
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { Response } from 'express';
 import type { EnhanceResult, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
 import { FailureType } from '../contracts/errors';
+import type { BatchResult, Progress } from '../contracts/progress';
+import { progressQuery } from '../workflows/progress';
 import { respondRunning } from './enhancement';
 import { HttpError, NotFoundError } from './errors';
 
 export type RunError = ErrorBody['error'];
-export type RunResult = EnhanceResult | RegenerateResult | ActivateResult;
+export type RunResult = EnhanceResult | RegenerateResult | ActivateResult | BatchResult;
 export type RunOutcome<T = RunResult> =
   | { status: 'completed'; result: T }
   | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
@@ -18,7 +28,9 @@ export type RunOutcome<T = RunResult> =
 export type WorkflowReturning<T> = (...args: any[]) => Promise<T>;
 
 /** Workflow types whose runs GET /api/v1/runs/{id} shows. */
-const RUN_TYPES = new Set(['enhanceFunction', 'regenerateFromFeedback', 'activateVersion']);
+const RUN_TYPES = new Set(['enhanceFunction', 'regenerateFromFeedback', 'activateVersion', 'enhanceBatch']);
+/** A progress query is answered by a worker; one that takes longer than this is left out of the answer. */
+const QUERY_DEADLINE_MS = 5_000;
 
 /** The innermost ApplicationFailure says why a run failed; activity and workflow failures only wrap it. */
 function rootCause(err: unknown): Error | undefined {
@@ -101,12 +113,11 @@ export class Runs {
     throw new HttpError(code === 'enhancement_failed' ? 502 : 422, code, message, undefined, { run });
   }
 
-  /** The tenant's run; another tenant's run is as absent as one that never existed. */
-  async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome }> {
-    const handle = this.client.workflow.getHandle(workflowId);
+  /** The tenant's run's description; another tenant's run is as absent as one that never existed. */
+  async owned(workflowId: string, tenantId: string): Promise<WorkflowExecutionDescription> {
     let description;
     try {
-      description = await handle.describe();
+      description = await this.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
       throw err;
@@ -114,8 +125,33 @@ export class Runs {
     // Runs started before tenants were recorded in the memo belong to the default tenant.
     const owner = description.memo?.tenant_id ?? 'default';
     if (!RUN_TYPES.has(description.type) || owner !== tenantId) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+    return description;
+  }
+
+  /** The run's `progress` query; undefined for workflows without one, runs recorded before it, or when no worker answers in time. */
+  async progress(workflowId: string, runId: string): Promise<Progress | undefined> {
+    try {
+      return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => this.client.workflow.getHandle(workflowId, runId).query(progressQuery));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Requests cancellation of a running run of the tenant; the status it had when asked. */
+  async cancel(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string }> {
+    const description = await this.owned(workflowId, tenantId);
     const status = STATUS[description.status.name] ?? 'running';
-    if (status === 'running') return { status, runId: description.runId };
+    if (status === 'running') await this.client.workflow.getHandle(workflowId, description.runId).cancel();
+    return { status, runId: description.runId };
+  }
+
+  async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome; progress?: Progress }> {
+    const description = await this.owned(workflowId, tenantId);
+    const status = STATUS[description.status.name] ?? 'running';
+    if (status === 'running') {
+      const progress = await this.progress(workflowId, description.runId);
+      return { status, runId: description.runId, ...(progress ? { progress } : {}) };
+    }
     if (status === 'completed' || status === 'failed') {
       const outcome = await this.waitFor(this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, description.runId), 10_000);
       return { status, runId: description.runId, ...(outcome ? { outcome } : {}) };

@@ -29,11 +29,12 @@ export type LlmErrorKind =
   | 'context_length'
   | 'content_policy'
   | 'bad_request'
-  | 'circuit_open';
+  | 'circuit_open'
+  | 'canceled';
 
 const TRANSIENT: ReadonlySet<LlmErrorKind> = new Set(['rate_limit', 'server', 'timeout', 'connection']);
 /** Refusals about this request, not the provider's health: they do not count toward opening its circuit. */
-const REQUEST_SPECIFIC: ReadonlySet<LlmErrorKind> = new Set(['context_length', 'content_policy', 'bad_request']);
+const REQUEST_SPECIFIC: ReadonlySet<LlmErrorKind> = new Set(['context_length', 'content_policy', 'bad_request', 'canceled']);
 
 export class LlmError extends Error {
   override readonly name = 'LlmError';
@@ -68,6 +69,8 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
 }
 
 function classify(err: unknown, latencyMs: number, timeoutMs: number): LlmError {
+  // Our own abort (the activity was canceled) says nothing about the provider's health.
+  if (err instanceof OpenAI.APIUserAbortError) return new LlmError('canceled', 'the call was canceled', latencyMs);
   // The SDK cannot always tell its own abort from a dropped connection (an AbortError from another realm loses its
   // name): a connection error at the deadline is the timeout.
   const timedOut = err instanceof OpenAI.APIConnectionTimeoutError || (err instanceof OpenAI.APIConnectionError && latencyMs >= timeoutMs * 0.95);
@@ -107,7 +110,7 @@ export class LlmProvider {
   }
 
   /** Asks for a JSON object answer; rejects with an LlmError saying what kind of failure it was. */
-  async complete(messages: ChatMessage[]): Promise<Completion> {
+  async complete(messages: ChatMessage[], signal?: AbortSignal): Promise<Completion> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     let response;
@@ -118,7 +121,7 @@ export class LlmProvider {
         response_format: { type: 'json_object' },
         max_tokens: this.settings.max_tokens,
         temperature: 0,
-      });
+      }, { signal });
     } catch (err) {
       throw classify(err, elapsed(), this.settings.timeout_ms);
     }

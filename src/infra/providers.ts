@@ -38,12 +38,12 @@ export class ProviderChain {
     return this.entries.get(name)?.provider;
   }
 
-  /** A call through the provider's breaker; an open circuit rejects at once with kind 'circuit_open'. */
-  async complete(name: string, messages: ChatMessage[]): Promise<Completion> {
+  /** A call through the provider's breaker; an open circuit rejects at once with kind 'circuit_open'. `signal` aborts the request. */
+  async complete(name: string, messages: ChatMessage[], signal?: AbortSignal): Promise<Completion> {
     const entry = this.entries.get(name);
     if (!entry) throw new LlmError('not_found', `no LLM provider named ${name} is configured on this worker`, 0);
     try {
-      return await entry.breaker.execute(() => entry.provider.complete(messages));
+      return await entry.breaker.execute(() => entry.provider.complete(messages, signal));
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw new LlmError('circuit_open', `the circuit of provider ${name} is open after repeated failures`, 0);

@@ -1,9 +1,11 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -13,6 +15,7 @@ import { FailureType } from '../contracts/errors';
 import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';
+import { progressQuery, StageHistory } from './progress';
 import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
 
 /** Marks runs that walk the LLM provider chain; histories recorded before it take the template-only path on replay. */
@@ -42,8 +45,11 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
   const run = { workflow_id: workflowId, run_id: runId };
   const publishEvents = (events: PublishedEvent[]) =>
     publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
+  const stages = new StageHistory();
+  setHandler(progressQuery, () => ({ kind: 'single', stage: stages.stage, history: stages.history }));
 
   try {
+    stages.enter('cache');
     const lookup = await cacheLookup({ input_hash, normalized_input_hash, tenant_id, function_name: request.function_name });
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
@@ -51,7 +57,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       enhancement = lookup.hit.value;
     } else {
       if (patched(PROVIDER_CHAIN_PATCH)) {
-        generation = await generateValidated({ request, tenant_id });
+        generation = await generateValidated({ request, tenant_id }, (stage, detail) => stages.enter(stage, detail));
         enhancement = generation.enhancement;
       } else {
         enhancement = await generateTemplateOnly(request);
@@ -66,16 +72,20 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     ]);
 
     const metadata = metadataOf(request, enhancement, cache, generation);
-    const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata });
+    stages.enter('store');
+    // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
+    const stored = await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
 
     const events: PublishedEvent[] = [];
     if (lookup.hit) events.push({ type: 'cache.hit', payload: { layer: lookup.hit.layer } });
     if (stored.created) events.push({ type: 'version.created', payload: { version: stored.version, domain: request.domain } });
     if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
     events.push({ type: 'enhancement.completed', payload: { version: stored.version, cache, safety_level: validation.safety_level } });
-    await publishEvents(events);
+    stages.enter('publish');
+    await CancellationScope.nonCancellable(() => publishEvents(events));
 
     upsertSearchAttributes([{ key: OutcomeKey, value: 'completed' }]);
+    stages.enter('completed');
     return {
       function_name: request.function_name,
       enhanced_code: { python: artifact.python, dana: artifact.dana },
@@ -84,6 +94,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       run,
     };
   } catch (err) {
+    stages.enter(isCancellation(err) ? 'canceled' : 'failed', failureMessage(err));
     if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: OutcomeKey, value: 'failed' }]);
       await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);

@@ -3,6 +3,16 @@ import type { Activities } from '../activities';
 import type { CachedEnhancement, EnhanceRequest, Guidance } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
 import type { GenerationAttempt, GenerationPlan, GenerationUsage, RepairRequest } from '../contracts/generation';
+import type { Stage } from '../contracts/progress';
+
+/** Told when the loop enters generate or validate (enhanceFunction's progress query shows it). */
+export type OnStage = (stage: Extract<Stage, 'generate' | 'validate'>, detail?: string) => void;
+
+/**
+ * Long activities heartbeat (src/activities/heartbeat.ts): a cancellation reaches a hanging LLM call within
+ * seconds, and a killed worker's activity is retried after this rather than after its start-to-close timeout.
+ */
+const heartbeatTimeout = '10s';
 
 const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
 
@@ -22,6 +32,7 @@ const { generate } = proxyActivities<Activities>({
 const { validate } = proxyActivities<Activities>({
   // The sandbox enforces its own wall clock well inside this.
   startToCloseTimeout: '1m',
+  heartbeatTimeout,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
   summary: 'validate in the python3 sandbox: scan, compile, import, compare with the original',
 });
@@ -30,6 +41,7 @@ const { validate } = proxyActivities<Activities>({
 function llmActivities(maxAttempts: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2m',
+    heartbeatTimeout,
     retry: {
       initialInterval: '1s',
       backoffCoefficient: 2,
@@ -88,11 +100,13 @@ async function providerTurn(
   provider: string,
   plan: GenerationPlan,
   attempts: GenerationAttempt[],
+  onStage: OnStage,
 ): Promise<CachedEnhancement | null> {
   const { generateWithLlm } = llmActivities(plan.max_attempts);
   let repair: RepairRequest | undefined;
   for (let round = 0; round <= plan.max_repairs; round++) {
     let generated;
+    onStage('generate', round === 0 ? provider : `${provider}, repair round ${round}`);
     try {
       generated = await generateWithLlm({ ...input, provider, round, repair });
     } catch (err) {
@@ -110,6 +124,7 @@ async function providerTurn(
     }
     attempts.push(...generated.attempts);
     const answered = attempts[attempts.length - 1]!;
+    onStage('validate', provider);
     try {
       const validation = await validate({ request: input.request, artifact: generated.artifact });
       return { artifact: generated.artifact, validation };
@@ -132,7 +147,7 @@ function blankAttempt(provider: string, round: number, outcome: GenerationAttemp
  * enhanceFunction and regenerations share. Fails only when the template's own output fails validation
  * (the original itself cannot pass) or the input is invalid.
  */
-export async function generateValidated(input: GenerateValidatedInput): Promise<GenerateValidatedOutput> {
+export async function generateValidated(input: GenerateValidatedInput, onStage: OnStage = () => undefined): Promise<GenerateValidatedOutput> {
   const plan = await generationPlan();
   const attempts: GenerationAttempt[] = [];
   const done = (enhancement: CachedEnhancement, provider: string): GenerateValidatedOutput => ({
@@ -143,11 +158,13 @@ export async function generateValidated(input: GenerateValidatedInput): Promise<
   });
 
   for (const provider of plan.providers) {
-    const accepted = await providerTurn(input, provider, plan, attempts);
+    const accepted = await providerTurn(input, provider, plan, attempts, onStage);
     if (accepted) return done(accepted, provider);
   }
 
+  onStage('generate', 'template');
   const artifact = await generate(input);
+  onStage('validate', 'template');
   const validation = await validate({ request: input.request, artifact });
   attempts.push(blankAttempt('template', 0, 'accepted', null));
   return done({ artifact, validation }, 'template');

@@ -1,2 +1,3 @@
 export { enhanceFunction } from './enhance';
 export { activateVersion, regenerateFromFeedback } from './regenerate';
+export { enhanceBatch } from './batch';

@@ -15,6 +15,8 @@ export interface FakeCall {
   mode: FakeMode;
   at: number;
   body: { model: string; messages: { role: string; content: string }[]; response_format?: { type: string } };
+  /** hang: set when the client gave up on the request (its timeout, or an abort when the activity was canceled). */
+  abandoned?: boolean;
 }
 
 export interface FakeLlm {
@@ -92,9 +94,14 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       }
       const mode = match[1] as FakeMode;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FakeCall['body'];
-      calls.push({ mode, at: Date.now(), body });
+      const call: FakeCall = { mode, at: Date.now(), body };
+      calls.push(call);
       const answer = answerFor(mode, body, seen);
-      if (answer.status === 0) return; // hang: the client's timeout ends it
+      if (answer.status === 0) {
+        // hang: the client's timeout or abort ends it
+        res.on('close', () => (call.abandoned = true));
+        return;
+      }
       if (answer.status !== 200) {
         const type = answer.status === 401 ? 'authentication_error' : answer.status === 429 ? 'rate_limit_error' : 'server_error';
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });

@@ -1,0 +1,19 @@
+import { Context } from '@temporalio/activity';
+
+/** Well inside the workflows' 10 s heartbeatTimeout; the SDK throttles what actually reaches the server. */
+const HEARTBEAT_INTERVAL_MS = 2_000;
+
+/**
+ * Runs `work` while heartbeating, so the server learns of a cancellation (or of this worker's death) within seconds.
+ * On cancellation it rejects at once with the activity's CancelledFailure and aborts `work` through the signal.
+ */
+export async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await Promise.race([work(ctx.cancellationSignal), ctx.cancelled]);
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,189 @@
+import { BatchResult, Progress, SseEnd, StageTransition } from '../../src/contracts/progress';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+
+let fake: FakeLlm;
+let stack: TestStack;
+
+beforeAll(async () => {
+  fake = await startFakeLlm();
+  stack = await startStack('progress', {
+    // byname: `hang_*` functions hang until the call is aborted, the rest get a good answer.
+    LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 120_000 }]),
+    BATCH_CONCURRENCY: '2',
+    RUN_EVENTS_POLL_MS: '100',
+  });
+});
+afterAll(async () => {
+  await stack.close();
+  await fake.close();
+});
+
+const code = (name: string) => `def ${name}(x: int) -> int:\n    return x + 1\n`;
+// Valid syntax, but importing the module raises: validation fails whatever the enhancer writes.
+const broken = (name: string) => `raise RuntimeError("no import for you")\n\ndef ${name}(x: int) -> int:\n    return x\n`;
+
+interface SseMessage {
+  event: string;
+  data: unknown;
+}
+
+/** Reads the whole stream: it must end by itself (the server closes it when the run ends), within the bound. */
+async function readEvents(workflowId: string): Promise<{ status: number; type: string | null; messages: SseMessage[] }> {
+  const res = await fetch(`${stack.url}/api/v1/runs/${workflowId}/events`, {
+    headers: { authorization: `Bearer ${stack.apiKey}` },
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  const messages = text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event: '))
+    .map((block) => {
+      const [eventLine, dataLine] = block.split('\n');
+      return { event: eventLine!.slice('event: '.length), data: JSON.parse(dataLine!.slice('data: '.length)) };
+    });
+  return { status: res.status, type: res.headers.get('content-type'), messages };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const versionRows = async (name: string) =>
+  (await stack.pool.query('SELECT version, status FROM versions WHERE function_name = $1', [name])).rows;
+
+describe('live progress', () => {
+  test('the SSE stream of a run shows every stage in order, then end, and closes', async () => {
+    const name = `sse_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    expect(started.status).toBe(202);
+
+    const { status, type, messages } = await readEvents(started.body.run.workflow_id);
+    expect(status).toBe(200);
+    expect(type).toContain('text/event-stream');
+    const stages = messages.filter((m) => m.event === 'stage').map((m) => StageTransition.parse(m.data).stage);
+    expect(stages).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
+    const last = messages[messages.length - 1]!;
+    expect(last.event).toBe('end');
+    expect(SseEnd.parse(last.data)).toMatchObject({ status: 'completed', run: { workflow_id: started.body.run.workflow_id } });
+    const snapshots = messages.filter((m) => m.event === 'progress').map((m) => Progress.parse(m.data));
+    expect(snapshots.at(-1)).toMatchObject({ kind: 'single', stage: 'completed' });
+  });
+
+  test('a run that fails ends its stream with failed and the error', async () => {
+    const name = `ssefail_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: broken(name) }, { prefer: 'respond-async' });
+    const { messages } = await readEvents(started.body.run.workflow_id);
+    const stages = messages.filter((m) => m.event === 'stage').map((m) => StageTransition.parse(m.data));
+    expect(stages.at(-1)).toMatchObject({ stage: 'failed' });
+    expect(stages.at(-1)!.detail).toContain('no import for you');
+    expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({ status: 'failed', error: { code: 'validation_failed' } });
+  });
+
+  test('unknown, malformed and other tenants\' runs get a 404 or 400 before any stream starts', async () => {
+    expect((await getJson(`${stack.url}/api/v1/runs/enhance-none-000000000000/events`)).status).toBe(404);
+    expect((await getJson(`${stack.url}/api/v1/runs/${encodeURIComponent('bad id!')}/events`)).status).toBe(400);
+    const name = `other_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) });
+    const otherKey = await stack.createKey('other', 'admin');
+    const other = { authorization: `Bearer ${otherKey}` };
+    const id = started.body.run.workflow_id;
+    expect((await getJson(`${stack.url}/api/v1/runs/${id}/events`, other)).status).toBe(404);
+    expect((await requestJson('DELETE', `${stack.url}/api/v1/runs/${id}`, undefined, other)).status).toBe(404);
+  });
+});
+
+describe('cancel', () => {
+  test('DELETE reaches a hanging LLM call, the run ends canceled and stores nothing', async () => {
+    const name = `hang_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    const id = started.body.run.workflow_id;
+    const runUrl = `${stack.url}/api/v1/runs/${id}`;
+
+    // GET shows live progress: the run is in generate, waiting on the provider.
+    const running = await until('the generate stage', async () => {
+      const res = await getJson(runUrl);
+      return res.body.progress?.stage === 'generate' && fake.calls('byname').some((c) => c.body.messages.some((m) => m.content.includes(name))) ? res : undefined;
+    });
+    expect(running.body).toMatchObject({ status: 'running', progress: { kind: 'single', stage: 'generate' } });
+    const events = readEvents(id);
+
+    const canceled = await requestJson('DELETE', runUrl);
+    expect(canceled.status).toBe(202);
+    expect(canceled.body).toMatchObject({ status: 'canceling', run: { workflow_id: id } });
+
+    const { messages } = await events;
+    expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({ status: 'canceled' });
+    expect((await getJson(runUrl)).body).toMatchObject({ status: 'canceled', error: { code: 'run_canceled' } });
+    // The heartbeat delivered the cancellation to the activity, which aborted the HTTP call to the provider.
+    await until('the provider call to be aborted', async () =>
+      fake.calls('byname').find((c) => c.body.messages.some((m) => m.content.includes(name)) && c.abandoned),
+    );
+    expect(await versionRows(name)).toEqual([]);
+    // Canceling an ended run changes nothing and says how it ended.
+    expect(await requestJson('DELETE', runUrl)).toMatchObject({ status: 200, body: { status: 'canceled' } });
+  });
+});
+
+describe('batch', () => {
+  test('items run as child workflows; a failed item is reported, the others complete; progress counts done/total', async () => {
+    const names = [`b1_${uniqueSuffix()}`, `b2_${uniqueSuffix()}`, `bbad_${uniqueSuffix()}`];
+    const functions = [
+      { function_name: names[0], original_code: code(names[0]!) },
+      { function_name: names[1], original_code: code(names[1]!), domain: 'computation' },
+      { function_name: names[2], original_code: broken(names[2]!) },
+    ];
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions });
+    expect(started.status).toBe(202);
+    const id = started.body.run.workflow_id;
+    expect(started.body).toMatchObject({ status: 'running', total: 3, links: { self: `/api/v1/runs/${id}`, events: `/api/v1/runs/${id}/events` } });
+    expect(started.headers.get('location')).toBe(`/api/v1/runs/${id}`);
+
+    const { messages } = await readEvents(id);
+    const snapshots = messages.filter((m) => m.event === 'progress').map((m) => Progress.parse(m.data));
+    const last = snapshots.at(-1)!;
+    expect(last).toMatchObject({ kind: 'batch', stage: 'completed', done: 3, total: 3, succeeded: 2, failed: 1 });
+    expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({ status: 'completed' });
+
+    const run = await getJson(`${stack.url}/api/v1/runs/${id}`);
+    expect(run.body.status).toBe('completed');
+    const result = BatchResult.parse(run.body.result);
+    expect(result).toMatchObject({ total: 3, succeeded: 2, failed: 1 });
+    expect(result.items.map((i) => [i.function_name, i.status])).toEqual([
+      [names[0], 'completed'],
+      [names[1], 'completed'],
+      [names[2], 'failed'],
+    ]);
+    expect(result.items[2]!.error).toContain('no import for you');
+    expect(result.items[0]!.version).toBe(1);
+    for (const name of names.slice(0, 2)) expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
+    // Each item is an ordinary run of the tenant, readable on its own.
+    const child = await getJson(`${stack.url}/api/v1/runs/${result.items[1]!.workflow_id}`);
+    expect(child.body).toMatchObject({ status: 'completed', result: { function_name: names[1], metadata: { domain: 'computation' } } });
+  });
+
+  test('bad batches: 400 for the schema (empty, over 100), 422 naming each bad item, and nothing starts', async () => {
+    const url = `${stack.url}/api/v1/functions/enhance:batch`;
+    const one = (n: string) => ({ function_name: n, original_code: code(n) });
+    expect((await postJson(url, { functions: [] })).status).toBe(400);
+    const tooMany = await postJson(url, { functions: Array.from({ length: 101 }, (_, i) => one(`f${i}`)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.details[0].path).toBe('functions');
+
+    const name = `ok_${uniqueSuffix()}`;
+    const rejected = await postJson(url, {
+      functions: [one(name), { function_name: 'nope', original_code: 'def (:' }, { ...one(`dom_${uniqueSuffix()}`), domain: 'astrology' }],
+    });
+    expect(rejected.status).toBe(422);
+    expect(rejected.body.error.code).toBe('invalid_batch_items');
+    expect(rejected.body.error.details.map((d: { path: string }) => d.path)).toEqual(['functions.1', 'functions.2']);
+    expect(rejected.body.error.details[1].message).toContain('unknown_domain');
+    expect(await versionRows(name)).toEqual([]);
+  });
+});
