@@ -9,7 +9,7 @@ beforeAll(async () => {
   fake = await startFakeLlm();
   stack = await startStack('progress', {
     // byname: `hang_*` functions hang until the call is aborted, the rest get a good answer.
-    LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 120_000 }]),
+    LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 }]),
     BATCH_CONCURRENCY: '2',
     RUN_EVENTS_POLL_MS: '100',
   });
