@@ -94,9 +94,10 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       run,
     };
   } catch (err) {
-    stages.enter(isCancellation(err) ? 'canceled' : 'failed', failureMessage(err));
-    if (!isCancellation(err)) {
-      upsertSearchAttributes([{ key: OutcomeKey, value: 'failed' }]);
+    const outcome = isCancellation(err) ? 'canceled' : 'failed';
+    stages.enter(outcome, failureMessage(err));
+    upsertSearchAttributes([{ key: OutcomeKey, value: outcome }]);
+    if (outcome === 'failed') {
       await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
     }
     throw err;

@@ -178,6 +178,24 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: '/api/v1/runs', url: '/api/v1/runs?limit=x', expect: 400 },
   ]);
 
+  const batch = '/api/v1/functions/enhance:batch';
+  const events = '/api/v1/runs/{id}/events';
+  const batched = await run([
+    { method: 'POST', route: batch, url: batch, body: { functions: [] }, expect: 400 },
+    { method: 'POST', route: batch, url: batch, body: { functions: [{ ...good, original_code: 'def (:' }] }, expect: 422 },
+    { method: 'POST', route: batch, url: batch, body: { functions: [{ ...good, optimize_for: 'accuracy' }] }, expect: 202 },
+  ]);
+  const batchId = batched[2]!.body.run.workflow_id;
+  await run([
+    // The stream ends with the batch; then its status carries the per-item result.
+    { method: 'GET', route: events, url: `/api/v1/runs/${batchId}/events`, expect: 200 },
+    { method: 'GET', route: events, url: '/api/v1/runs/enhance-none-000000000000/events', expect: 404 },
+    { method: 'GET', route: runs, url: `/api/v1/runs/${batchId}`, expect: 200 },
+    { method: 'DELETE', route: runs, url: `/api/v1/runs/${batchId}`, expect: 200 },
+    { method: 'DELETE', route: runs, url: '/api/v1/runs/enhance-none-000000000000', expect: 404 },
+    { method: 'DELETE', route: runs, url: `/api/v1/runs/${encodeURIComponent('bad id!')}`, expect: 400 },
+  ]);
+
   const domains = '/api/v1/domains';
   const domain = '/api/v1/domains/{name}';
   const custom = `custom_${uniqueSuffix()}`;

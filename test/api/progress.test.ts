@@ -55,6 +55,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
+/** Executions the visibility query finds; the store is eventually consistent, so the wait is bounded, not assumed. */
+const listed = (query: string, count: number) =>
+  until(`${count} runs matching ${query}`, async () => {
+    const found = [];
+    for await (const execution of stack.client.workflow.list({ query })) found.push(execution);
+    return found.length === count ? found : undefined;
+  });
+
 const versionRows = async (name: string) =>
   (await stack.pool.query('SELECT version, status FROM versions WHERE function_name = $1', [name])).rows;
 
@@ -121,6 +129,8 @@ describe('cancel', () => {
     const { messages } = await events;
     expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({ status: 'canceled' });
     expect((await getJson(runUrl)).body).toMatchObject({ status: 'canceled', error: { code: 'run_canceled' } });
+    const [listedRun] = await listed(`FunctionName = '${name}' AND Outcome = 'canceled'`, 1);
+    expect(listedRun!.status.name).toBe('CANCELLED');
     // The heartbeat delivered the cancellation to the activity, which aborted the HTTP call to the provider.
     await until('the provider call to be aborted', async () =>
       fake.calls('byname').find((c) => c.body.messages.some((m) => m.content.includes(name)) && c.abandoned),
@@ -161,6 +171,7 @@ describe('batch', () => {
       [names[2], 'failed'],
     ]);
     expect(result.items[2]!.error).toContain('no import for you');
+    await listed(`WorkflowId = '${id}' AND WorkflowType = 'enhanceBatch' AND Outcome = 'partial'`, 1);
     expect(result.items[0]!.version).toBe(1);
     for (const name of names.slice(0, 2)) expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
     // Each item is an ordinary run of the tenant, readable on its own.
@@ -187,3 +198,24 @@ describe('batch', () => {
     expect(await versionRows(name)).toEqual([]);
   });
 });
+
+describe('Temporal visibility', () => {
+  test('runs are found by FunctionName, Domain, CacheOutcome, Outcome and Provider', async () => {
+    const name = `vis_${uniqueSuffix()}`;
+    const failing = `visfail_${uniqueSuffix()}`;
+    const url = `${stack.url}/api/v1/functions/enhance`;
+    expect((await postJson(url, { function_name: name, original_code: code(name), domain: 'computation' })).status).toBe(200);
+    expect((await postJson(url, { function_name: failing, original_code: broken(failing) })).status).toBe(422);
+
+    const [done] = await listed(
+      `FunctionName = '${name}' AND Domain = 'computation' AND CacheOutcome = 'miss' AND Outcome = 'completed' AND Provider = 'primary'`,
+      1,
+    );
+    expect(done!.type).toBe('enhanceFunction');
+    expect(done!.status.name).toBe('COMPLETED');
+    const [failed] = await listed(`FunctionName = '${failing}' AND Outcome = 'failed'`, 1);
+    expect(failed!.status.name).toBe('FAILED');
+    expect(await listed(`FunctionName = '${name}' AND Outcome = 'failed'`, 0)).toEqual([]);
+  });
+});
+

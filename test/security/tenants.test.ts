@@ -36,6 +36,22 @@ describe('tenant isolation', () => {
     expect((await getJson(`${stack.url}/api/v1/runs/${id}`)).status).toBe(404);
   });
 
+  test('batches: the batch, its items, their events and cancel are the tenant\'s own', async () => {
+    const name = `isob_${uniqueSuffix()}`;
+    const made = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions: [{ function_name: name, original_code: code(name, 3) }] }, { 'x-api-key': alpha });
+    expect(made.status).toBe(202);
+    const id = made.body.run.workflow_id as string;
+    const done = await fetch(`${stack.url}${made.body.links.events}`, { headers: { 'x-api-key': alpha }, signal: AbortSignal.timeout(60_000) });
+    expect(await done.text()).toContain('event: end');
+    const items = (await getJson(`${stack.url}/api/v1/runs/${id}`, { 'x-api-key': alpha })).body.result.items;
+    for (const runId of [id, items[0].workflow_id]) {
+      expect((await getJson(`${stack.url}/api/v1/runs/${runId}`, { 'x-api-key': beta })).status).toBe(404);
+      expect((await getJson(`${stack.url}/api/v1/runs/${runId}/events`, { 'x-api-key': beta })).status).toBe(404);
+      expect((await requestJson('DELETE', `${stack.url}/api/v1/runs/${runId}`, undefined, { 'x-api-key': beta })).status).toBe(404);
+      expect((await getJson(`${stack.url}/api/v1/runs/${runId}`, { 'x-api-key': alpha })).body.status).toBe('completed');
+    }
+  });
+
   test('enhance: the same function name in two tenants makes two version histories, each starting at 1', async () => {
     const name = `shared_${uniqueSuffix()}`;
     const a = await postJson(`${stack.url}/v1/external/enhance`, { function_name: name, original_code: code(name, 2) }, { 'x-api-key': alpha });
