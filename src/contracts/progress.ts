@@ -65,7 +65,7 @@ export type BatchRequest = z.output<typeof BatchRequest>;
 /** enhanceBatch's input: every item already checked and hashed by the API, so each child's id is the one a single enhance would use. */
 export const BatchWorkflowInput = z.object({
   tenant_id: z.string(),
-  items: z.array(z.object({ request: EnhanceRequest, input_hash: z.string(), workflow_id: z.string() })),
+  items: z.array(z.object({ request: EnhanceRequest, input_hash: z.string(), normalized_input_hash: z.string(), workflow_id: z.string() })),
   concurrency: z.number().int().positive(),
 });
 export type BatchWorkflowInput = z.infer<typeof BatchWorkflowInput>;

@@ -36,13 +36,13 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
   });
 
   const runItem = async (index: number) => {
-    const { request, input_hash, workflow_id } = items[index]!;
+    const { request, input_hash, normalized_input_hash, workflow_id } = items[index]!;
     const outcome = outcomes[index]!;
     outcome.status = 'running';
     try {
       const enhanced = await executeChild(enhanceFunction, {
         workflowId: workflow_id,
-        args: [{ request, input_hash, tenant_id }],
+        args: [{ request, input_hash, normalized_input_hash, tenant_id }],
         memo: { tenant_id },
         typedSearchAttributes: [
           { key: FunctionNameKey, value: request.function_name },

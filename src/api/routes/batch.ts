@@ -24,7 +24,12 @@ export function batchRouter(deps: EnhancementDeps): Router {
     const checked = await Promise.all(
       functions.map((request, index) =>
         prepareRun(deps, request, tenantId).then(
-          ({ inputHash }) => ({ request, input_hash: inputHash, workflow_id: `${batchId}.${index}` }),
+          ({ inputHash, normalizedInputHash }) => ({
+            request,
+            input_hash: inputHash,
+            normalized_input_hash: normalizedInputHash,
+            workflow_id: `${batchId}.${index}`,
+          }),
           (err: unknown) => {
             if (err instanceof HttpError) return { path: `functions.${index}`, message: `${err.code}: ${err.message}` };
             throw err;
