@@ -19,12 +19,11 @@ export const StageTransition = z.object({
 });
 export type StageTransition = z.infer<typeof StageTransition>;
 
-/** What the `progress` workflow query of enhanceFunction answers: the current stage and every transition so far. */
-export const RunProgress = z.object({
-  kind: z.literal('single'),
-  stage: Stage,
-  history: z.array(StageTransition),
-});
+/** The current stage and every transition so far: what both kinds of progress share. */
+const Stages = z.object({ stage: Stage, history: z.array(StageTransition) });
+
+/** What the `progress` workflow query of enhanceFunction answers. */
+export const RunProgress = Stages.extend({ kind: z.literal('single') });
 export type RunProgress = z.infer<typeof RunProgress>;
 
 /** One item of a batch: its child run and, once ended, its outcome. */
@@ -39,10 +38,8 @@ export const BatchItemOutcome = z.object({
 export type BatchItemOutcome = z.infer<typeof BatchItemOutcome>;
 
 /** The `progress` query of enhanceBatch: done counts completed and failed items alike. */
-export const BatchProgress = z.object({
+export const BatchProgress = Stages.extend({
   kind: z.literal('batch'),
-  stage: Stage,
-  history: z.array(StageTransition),
   done: z.number().int().min(0),
   total: z.number().int().min(0),
   succeeded: z.number().int().min(0),
