@@ -5,10 +5,9 @@ import type { EnhanceRequest, EnhanceResult, RunRef } from '../contracts/enhance
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { DomainEntry, DomainsRepo } from '../infra/domains-repo';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
-import { enhanceFunction } from '../workflows';
 import { DomainKey, FunctionNameKey } from '../workflows/search-attributes';
 import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableError } from './errors';
-import type { Runs } from './runs';
+import type { EnhanceStartOptions, Runs } from './runs';
 
 export interface EnhancementDeps {
   config: Config;
@@ -97,7 +96,7 @@ export async function prepareRun(
 export async function startAndWait(deps: EnhancementDeps, request: EnhanceRequest, tenantId: string, waitMs: number): Promise<EnhancementOutcome> {
   const { inputHash, normalizedInputHash, workflowId } = await prepareRun(deps, request, tenantId);
   // USE_EXISTING: identical concurrent requests join one run instead of racing to make versions.
-  const handle = await deps.client.workflow.start(enhanceFunction, {
+  const options = {
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     workflowId,
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -109,9 +108,8 @@ export async function startAndWait(deps: EnhancementDeps, request: EnhanceReques
       { key: DomainKey, value: request.domain },
     ],
     staticSummary: `enhance ${request.function_name} (${request.domain}${request.optimize_for ? `, for ${request.optimize_for}` : ''})`,
-  });
-  const run = { workflow_id: workflowId, run_id: handle.firstExecutionRunId };
-  const outcome = await deps.runs.waitFor(handle, waitMs, deps.shutdown);
+  } satisfies EnhanceStartOptions;
+  const { run, outcome } = await deps.runs.startAndWait(options, waitMs, deps.shutdown);
   if (!outcome) return { status: 'running', run };
   if (outcome.status === 'completed') return outcome;
   const { code, message } = outcome.error;

@@ -1,18 +1,23 @@
 import {
   ApplicationFailure,
+  WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Response } from 'express';
-import type { EnhanceResult, RunStatus } from '../contracts/enhance';
+import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
 import { FailureType } from '../contracts/errors';
 import type { BatchResult, Progress } from '../contracts/progress';
+import { enhanceFunction, enhanceResultUpdate } from '../workflows';
 import { progressQuery } from '../workflows/progress';
 import { respondRunning } from './enhancement';
 import { HttpError, NotFoundError } from './errors';
@@ -61,8 +66,86 @@ export const STATUS: Record<string, RunStatus> = {
   CONTINUED_AS_NEW: 'running',
 };
 
+export type EnhanceStartOptions = WorkflowStartOptions<typeof enhanceFunction> & { workflowIdConflictPolicy: 'USE_EXISTING' };
+type Answered = { run: RunRef; outcome: RunOutcome<EnhanceResult> };
+
+/** Resolves with `work`, or with undefined once `waitMs` pass or `cutShort` fires, whichever comes first. */
+async function until<T>(work: Promise<T>, waitMs: number, cutShort?: AbortSignal): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onCut: (() => void) | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, waitMs, undefined);
+    onCut = () => resolve(undefined);
+    cutShort?.addEventListener('abort', onCut, { once: true });
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    if (onCut) cutShort?.removeEventListener('abort', onCut);
+  }
+}
+
 export class Runs {
+  /**
+   * One update per run and API process, shared by every identical request this process is waiting on: the server
+   * caps the updates in flight on one run (ten by default), and callers of one run get one answer anyway.
+   * Aborted when its last waiter leaves.
+   */
+  private readonly answers = new Map<string, { answered: Promise<Answered>; abort: AbortController; waiters: number }>();
+
   constructor(private readonly client: Client) {}
+
+  /**
+   * Starts the run (or joins the identical one running) and waits up to `waitMs` for its answer, through
+   * update-with-start: the workflow answers as soon as its result is known (a cache hit from its first workflow
+   * task, before the events are published). No outcome when the budget runs out or `cutShort` fires.
+   */
+  async startAndWait(options: EnhanceStartOptions, waitMs: number, cutShort?: AbortSignal): Promise<{ run: RunRef; outcome?: RunOutcome<EnhanceResult> }> {
+    if (waitMs <= 0 || cutShort?.aborted) return { run: await this.start(options) };
+    const id = options.workflowId;
+    let shared = this.answers.get(id);
+    if (!shared) {
+      const abort = new AbortController();
+      const answered = this.client.withAbortSignal(abort.signal, () => this.updateWithStart(options));
+      const entry = { answered, abort, waiters: 0 };
+      shared = entry;
+      this.answers.set(id, entry);
+      answered
+        .finally(() => this.answers.get(id) === entry && this.answers.delete(id))
+        .catch(() => undefined);
+    }
+    shared.waiters++;
+    try {
+      // Out of time: a plain start (USE_EXISTING) names the running run without waiting for it.
+      return (await until(shared.answered, waitMs, cutShort)) ?? { run: await this.start(options) };
+    } finally {
+      if (--shared.waiters === 0) {
+        shared.abort.abort();
+        if (this.answers.get(id) === shared) this.answers.delete(id);
+      }
+    }
+  }
+
+  private async start(options: EnhanceStartOptions): Promise<RunRef> {
+    return { workflow_id: options.workflowId, run_id: (await this.client.workflow.start(enhanceFunction, options)).firstExecutionRunId };
+  }
+
+  private async updateWithStart(options: EnhanceStartOptions): Promise<Answered> {
+    const update = await this.client.workflow.startUpdateWithStart(enhanceResultUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation(enhanceFunction, options),
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    });
+    // The server names the run in every update-with-start response; the SDK's type allows for plain updates.
+    const run = { workflow_id: options.workflowId, run_id: update.workflowRunId! };
+    try {
+      return { run, outcome: { status: 'completed', result: await update.result() } };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) return { run, outcome: { status: 'failed', error: runError(err, options.workflowId) } };
+      throw err;
+    }
+  }
+
 
   /**
    * Waits up to `waitMs` for the run's outcome; undefined when it is still running then, or once `cutShort`

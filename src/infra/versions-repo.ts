@@ -82,6 +82,20 @@ export class VersionsRepo {
     private readonly store: ArtifactStore,
   ) {}
 
+  /**
+   * The active version's number when it was made from this exact input by this enhancer (what storeVersion would
+   * answer without writing), else null. One read, no lock: a miss here only sends the run to storeVersion.
+   */
+  async activeVersionFor(q: { tenantId: string; functionName: string; inputHash: string; enhancerVersion: string }): Promise<number | null> {
+    const { rows } = await this.pool.query<{ version: number }>(
+      `SELECT v.version FROM functions f
+         JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
+        WHERE f.tenant_id = $1 AND f.name = $2 AND v.input_hash = $3 AND v.enhancer_version = $4`,
+      [q.tenantId, q.functionName, q.inputHash, q.enhancerVersion],
+    );
+    return rows[0]?.version ?? null;
+  }
+
   async storeVersion(v: NewVersion): Promise<StoredVersion> {
     const stored = await withTransaction(this.pool, async (tx) => {
       const own = await tx.query<{ version: number; current_version: number; replaced_version: number | null }>(

@@ -1,6 +1,9 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  condition,
+  defineUpdate,
   isCancellation,
   patched,
   proxyActivities,
@@ -20,6 +23,14 @@ import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
 
 /** Marks runs that walk the LLM provider chain; histories recorded before it take the template-only path on replay. */
 export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
+/** Marks runs whose cache hit reads the active version (a local activity) instead of calling storeVersion. */
+export const HIT_READS_ACTIVE_VERSION_PATCH = 'hit-reads-active-version';
+
+/**
+ * The run's result as soon as it is known (update-with-start): a hit answers from the first workflow task,
+ * before the events are published. Fails as the run fails.
+ */
+export const enhanceResultUpdate = defineUpdate<EnhanceResult>('enhanceResult');
 
 const NO_USAGE: GenerationUsage = { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
 
@@ -29,6 +40,10 @@ export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.Val
 const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
 const { cacheLookup } = proxyLocalActivities<Activities>({ ...localCache, summary: 'look up the enhancement cache (in-process, then Redis)' });
 const { cacheStore } = proxyLocalActivities<Activities>({ ...localCache, summary: 'keep the validated enhancement in the cache' });
+const { activeVersion } = proxyLocalActivities<Activities>({
+  ...localCache,
+  summary: 'read the active version: does it hold this input already?',
+});
 
 // Persistence retries until PostgreSQL is back: a version is never dropped on the floor.
 const persistence = {
@@ -47,6 +62,14 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
   const stages = new StageHistory();
   setHandler(progressQuery, () => ({ kind: 'single', stage: stages.stage, history: stages.history }));
+
+  // Every caller of this run (the starter and identical requests joining it) waits here for the same answer.
+  let answer: { result: EnhanceResult } | { failure: unknown } | undefined;
+  setHandler(enhanceResultUpdate, async () => {
+    await condition(() => answer !== undefined);
+    if ('failure' in answer!) throw answer.failure;
+    return answer!.result;
+  });
 
   try {
     stages.enter('cache');
@@ -73,8 +96,26 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
     const metadata = metadataOf(request, enhancement, cache, generation);
     stages.enter('store');
+    // A hit whose input is the active version already needs no write: reading it keeps the hit path in-process.
+    const existing =
+      lookup.hit && patched(HIT_READS_ACTIVE_VERSION_PATCH)
+        ? await activeVersion({ tenant_id, function_name: request.function_name, input_hash, enhancer_version: artifact.enhancer_version })
+        : null;
     // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
-    const stored = await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+    const stored =
+      existing !== null
+        ? { version: existing, created: false, deprecated: null }
+        : await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+    const result: EnhanceResult = {
+      function_name: request.function_name,
+      enhanced_code: { python: artifact.python, dana: artifact.dana },
+      version: stored.version,
+      metadata,
+      run,
+    };
+    // A hit answers now and publishes after: its callers wait for nothing but in-process reads. A miss answers
+    // once its events are out, so a 200 means the run's effects are all visible.
+    if (lookup.hit) answer = { result };
 
     const events: PublishedEvent[] = [];
     if (lookup.hit) events.push({ type: 'cache.hit', payload: { layer: lookup.hit.layer } });
@@ -86,20 +127,17 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
     upsertSearchAttributes([{ key: OutcomeKey, value: 'completed' }]);
     stages.enter('completed');
-    return {
-      function_name: request.function_name,
-      enhanced_code: { python: artifact.python, dana: artifact.dana },
-      version: stored.version,
-      metadata,
-      run,
-    };
+    answer ??= { result };
+    await condition(allHandlersFinished);
+    return result;
   } catch (err) {
     const outcome = isCancellation(err) ? 'canceled' : 'failed';
     stages.enter(outcome, failureMessage(err));
     upsertSearchAttributes([{ key: OutcomeKey, value: outcome }]);
-    if (outcome === 'failed') {
-      await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
-    }
+    if (outcome === 'failed') await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
+    answer ??= { failure: err };
+    // A canceled run ends at once; a failed one lets its waiting callers read the failure first.
+    if (outcome === 'failed') await condition(allHandlersFinished);
     throw err;
   }
 }

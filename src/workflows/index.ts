@@ -1,3 +1,3 @@
-export { enhanceFunction } from './enhance';
+export { enhanceFunction, enhanceResultUpdate } from './enhance';
 export { activateVersion, regenerateFromFeedback } from './regenerate';
 export { enhanceBatch } from './batch';

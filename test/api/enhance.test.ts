@@ -135,6 +135,8 @@ describe('POST /api/v1/functions/enhance', () => {
     const activities = await activityTypes(second.body.run.workflow_id, second.body.run.run_id);
     expect(activities).not.toContain('generate');
     expect(activities).not.toContain('validate');
+    // The active version already holds this input: read in-process (a local activity), nothing written.
+    expect(activities).not.toContain('storeVersion');
     expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
   });
 
@@ -248,5 +250,26 @@ describe('bad input', () => {
   test('unknown and malformed run ids answer 404 and 400', async () => {
     expect((await getJson(`${stack.url}/api/v1/runs/enhance-nothing-000000000000`)).status).toBe(404);
     expect((await getJson(`${stack.url}/api/v1/runs/${encodeURIComponent('bad id!')}`)).status).toBe(400);
+  });
+});
+
+describe('while no worker polls', () => {
+  let idle: TestStack;
+  beforeAll(async () => {
+    idle = await startStack('enhance-idle');
+    await idle.worker.shutdown();
+  });
+  afterAll(() => idle.close());
+
+  // More callers than the server lets wait on one run by update (ten): the others join it by waiting for its result.
+  test('twelve identical requests answer 202 with the one run they share', async () => {
+    const name = `idle_${uniqueSuffix()}`;
+    const body = { function_name: name, original_code: `def ${name}(n: int) -> int:\n    return n - 1\n` };
+    const answers = await Promise.all(Array.from({ length: 12 }, () => postJson(`${idle.url}/api/v1/functions/enhance?wait=1`, body)));
+
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(202));
+    expect(new Set(answers.map((a) => a.body.run.workflow_id)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.body.run.run_id)).size).toBe(1);
+    expect(answers[0]!.body.run.run_id).toMatch(/\S/);
   });
 });
