@@ -1,34 +1,12 @@
 'use strict';
 // Benchmark 1: cache-hit latency through API -> workflow -> result at concurrency 1, 10 and 100.
-const autocannon = require('autocannon');
 const { percentiles } = require('./lib/stats');
+const { load, enhanceBody } = require('./lib/load');
 
 const FUNCTIONS = 50;
 
-const body = (i) => {
-  const name = `hit_${i}`;
-  return JSON.stringify({ function_name: name, original_code: `def ${name}(a: int, b: int) -> int:\n    """Sum."""\n    return a + b + ${i}\n` });
-};
-
-/** Runs autocannon over the given bodies (cycled) and returns every response time plus non-2xx and error counts. */
-async function load(url, headers, bodies, { connections, amount }) {
-  const times = [];
-  let cursor = 0;
-  const instance = autocannon({
-    url: `${url}/api/v1/functions/enhance`,
-    method: 'POST',
-    headers,
-    connections,
-    amount,
-    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[cursor++ % bodies.length] }) }],
-  });
-  instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
-  const result = await instance;
-  return { times, non2xx: result.non2xx, errors: result.errors + result.timeouts, rps: result.requests.average };
-}
-
 async function run({ stack, figures }) {
-  const bodies = Array.from({ length: FUNCTIONS }, (_, i) => body(i));
+  const bodies = Array.from({ length: FUNCTIONS }, (_, i) => enhanceBody('hit', i));
   for (const b of bodies) {
     const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: b });
     if (res.status !== 200) throw new Error(`warm-up: HTTP ${res.status} ${await res.text()}`);
@@ -38,9 +16,9 @@ async function run({ stack, figures }) {
   if (check.metadata.cache !== 'hit') throw new Error(`expected a cache hit after warm-up, got ${check.metadata.cache}`);
 
   const rows = [];
-  for (const [connections, amount] of [[1, 300], [10, 1000], [100, 2000]]) {
-    await load(stack.url, stack.headers, bodies, { connections, amount: Math.min(200, amount) });
-    const { times, non2xx, errors, rps } = await load(stack.url, stack.headers, bodies, { connections, amount });
+  for (const [connections, amount] of [[1, 500], [10, 1000], [100, 2000]]) {
+    await load(stack, bodies, { connections, amount: Math.min(200, amount) });
+    const { times, non2xx, errors, rps } = await load(stack, bodies, { connections, amount });
     console.error(`hit-latency: concurrency ${connections} done (${times.length} requests)`);
     const p = percentiles(times);
     rows.push({ concurrency: connections, requests: p.n, 'req/s': rps, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99, 'non-2xx': non2xx, errors });

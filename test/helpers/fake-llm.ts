@@ -79,8 +79,11 @@ function answerFor(requested: FakeMode, body: FakeCall['body'], seen: Map<string
 
 const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
-/** A local OpenAI-compatible server speaking the real chat-completions protocol, usage tokens included. */
-export async function startFakeLlm(): Promise<FakeLlm> {
+/**
+ * A local OpenAI-compatible server speaking the real chat-completions protocol, usage tokens included.
+ * `latencyMs` delays every answer, as a real model's generation time (the benchmarks load this file too).
+ */
+export async function startFakeLlm({ latencyMs = 0 }: { latencyMs?: number } = {}): Promise<FakeLlm> {
   const calls: FakeCall[] = [];
   const seen = new Map<string, number>();
   const server = http.createServer((req, res) => {
@@ -110,8 +113,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       }
       const prompt = body.messages.map((m) => m.content).join('\n');
       const content = answer.content ?? '';
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
+      const respond = () => res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           id: `chatcmpl-${calls.length}`,
           object: 'chat.completion',
@@ -121,6 +123,8 @@ export async function startFakeLlm(): Promise<FakeLlm> {
           usage: { prompt_tokens: estimateTokens(prompt), completion_tokens: estimateTokens(content), total_tokens: estimateTokens(prompt) + estimateTokens(content) },
         }),
       );
+      if (latencyMs > 0) setTimeout(respond, latencyMs);
+      else respond();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
