@@ -16,7 +16,7 @@ async function run({ stack, figures }) {
   if (check.metadata.cache !== 'hit') throw new Error(`expected a cache hit after warm-up, got ${check.metadata.cache}`);
 
   const rows = [];
-  for (const [connections, amount] of [[1, 500], [10, 1000], [100, 2000]]) {
+  for (const [connections, amount] of [[1, 300], [10, 600], [100, 1000]]) {
     await load(stack, bodies, { connections, amount: Math.min(200, amount) });
     const { times, non2xx, errors, rps } = await load(stack, bodies, { connections, amount });
     console.error(`hit-latency: concurrency ${connections} done (${times.length} requests)`);

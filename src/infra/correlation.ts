@@ -17,6 +17,7 @@ export function correlationClientInterceptor(): WorkflowClientInterceptor {
     start: (input, next) => next(withRequestId(input)),
     startWithDetails: (input, next) => next(withRequestId(input)),
     signalWithStart: (input, next) => next(withRequestId(input)),
+    startUpdateWithStart: (input, next) => next({ ...input, workflowStartHeaders: withRequestId({ headers: input.workflowStartHeaders }).headers }),
   };
 }
 

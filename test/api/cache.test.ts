@@ -11,12 +11,15 @@ const changed = (name: string) => `def ${name}(x: int, y: int) -> int:\n    retu
 describe('the cache: exact layers, the normalized-code layer, statistics and invalidation', () => {
   let stack: TestStack;
   const enhance = (name: string, code: string) => postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code });
-  const layerOfLastHit = async (name: string) => {
-    const res = await stack.pool.query(
-      `SELECT payload->>'layer' AS layer FROM events WHERE function_name = $1 AND event_type = 'cache.hit' ORDER BY id DESC LIMIT 1`,
-      [name],
-    );
-    return res.rows[0]?.layer;
+  // A hit answers before its run publishes its events: wait for this run's cache.hit event.
+  const layerOfHit = async (run: { run_id: string }) => {
+    let layer: string | undefined;
+    await waitFor(async () => {
+      const res = await stack.pool.query(`SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`, [run.run_id]);
+      layer = res.rows[0]?.layer;
+      return layer !== undefined;
+    }, 10_000, 'the cache.hit event of the run');
+    return layer;
   };
   const stats = async () => (await getJson(`${stack.url}/api/v1/cache/stats`)).body;
 
@@ -28,14 +31,16 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
   test('cosmetic edits hit L2; a real change misses; counts per layer reach cache_stats; DELETE invalidates one function', async () => {
     const name = `mul_${uniqueSuffix()}`;
     expect((await enhance(name, source(name))).body.metadata.cache).toBe('miss');
-    expect((await enhance(name, cosmetic(name))).body.metadata.cache).toBe('hit');
-    expect(await layerOfLastHit(name)).toBe('l2');
+    const cosmeticHit = (await enhance(name, cosmetic(name))).body;
+    expect(cosmeticHit.metadata.cache).toBe('hit');
+    expect(await layerOfHit(cosmeticHit.run)).toBe('l2');
     expect((await enhance(name, changed(name))).body.metadata.cache).toBe('miss');
 
     // A second worker process would find the first one's entries in Redis: a fresh cache sees L1 and L2 there.
     stack.worker.deps.cache.evictLocal('default');
-    expect((await enhance(name, source(name))).body.metadata.cache).toBe('hit');
-    expect(await layerOfLastHit(name)).toBe('l1');
+    const redisHit = (await enhance(name, source(name))).body;
+    expect(redisHit.metadata.cache).toBe('hit');
+    expect(await layerOfHit(redisHit.run)).toBe('l1');
 
     // The worker flushes on a timer; flushing now makes the figures exact at this point.
     await stack.worker.deps.cache.flushStats(stack.pool);

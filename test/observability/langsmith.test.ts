@@ -101,7 +101,10 @@ test('one run tree per workflow, with a child run per activity (local ones too) 
     return parent ? [parent.name, ...ancestors(parent)] : [];
   };
   expect([...new Set(activityRuns().map((r) => r.name))]).toEqual(expect.arrayContaining(expected));
-  expect(root.parent_run_id ?? null).toBeNull();
+  // Started by update-with-start: the workflow's run hangs off the API's marker run, the root of the trace.
+  const starter = root.parent_run_id ? byId.get(root.parent_run_id) : undefined;
+  expect(starter?.name).toBe('StartUpdateWithStartWorkflow:enhanceResult');
+  expect(starter?.parent_run_id ?? null).toBeNull();
   await waitFor(async () => [...posted, ...patched].some((r) => r.id === root.id && r.end_time), 15_000, 'the workflow run ended');
   for (const run of activityRuns()) expect(ancestors(run)).toContain('RunWorkflow:enhanceFunction');
   expect(trace.every((r) => r.session_name === 'poet-test')).toBe(true);
