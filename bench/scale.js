@@ -17,7 +17,7 @@ const TARGET_P95_MS = { 100: 1500, 500: 3000 };
 async function setup() {
   const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
   // The worker's LLM timeout is well above the fake's latency: queueing must not turn into provider failures.
-  return { env: { ...fakeProviderEnv(fake, { timeoutMs: 120_000 }), LOG_LEVEL: 'error' }, close: () => fake.close() };
+  return { env: { ...fakeProviderEnv(fake, { timeoutMs: 100_000 }), LOG_LEVEL: 'error' }, close: () => fake.close() };
 }
 
 async function run({ stack, figures }) {
