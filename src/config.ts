@@ -18,6 +18,10 @@ export const ConfigSchema = z.object({
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.preprocess(emptyToUndefined, z.string().default('default')),
+  /** Temporal Cloud or a TLS cluster: an API key, or a client certificate and key (PEM files); either turns TLS on. */
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyToUndefined, z.string().default('poet-enhance')),
   TEMPORAL_UI_URL: optionalString,
   TEMPORAL_CLI_PATH: optionalString,

@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
 import { createArtifactStore } from '../infra/artifact-store';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -57,7 +58,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (poet start provides an embedded one)');
   // Lazy: the API comes up while Temporal is still starting or away, and answers 503 until it is back.
   const connection = Connection.lazy({
-    address: config.TEMPORAL_ADDRESS,
+    ...temporalConnectionOptions(config),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS }))],
   });
   const tracing = createTracing(config);

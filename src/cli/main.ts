@@ -2,6 +2,7 @@
 import { Connection } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { migrate } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { runDevStack } from './dev-stack';
@@ -48,7 +49,7 @@ program
     const config = loadConfig();
     if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required');
     const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-setup' });
-    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const connection = await Connection.connect(temporalConnectionOptions(config));
     try {
       const outcome = await registerSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
       logger.info('search attributes registered', { namespace: config.TEMPORAL_NAMESPACE, ...outcome });

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createTracing } from '../infra/tracing';
 import { listDomainNames } from '../poet/domains';
 import { activityObservability } from './activity-observability';
@@ -48,7 +49,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
