@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { loadConfig } from '../../src/config';
 import { schemaFileName, writeCrdSchemas, writeKubernetesSchemas } from '../helpers/k8s-schemas';
 
 const root = path.resolve(__dirname, '../..');
@@ -83,6 +84,7 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
         'NetworkPolicy/poet-api-ingress',
         'NetworkPolicy/poet-default-deny',
         'NetworkPolicy/poet-egress',
+        'NetworkPolicy/poet-worker-ingress',
         'PodDisruptionBudget/poet-api',
         'PodDisruptionBudget/poet-worker',
         'ScaledObject/poet-worker',
@@ -105,6 +107,23 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
       { secretRef: { name: resources.find((r) => r.kind === 'Secret')?.metadata.name ?? 'poet-secrets' } },
     ]);
     expect(api.command).toEqual(['node', 'dist/api/main.js']);
+  });
+
+  test('API and worker: probes, the Prometheus scrape annotations and the ingress policy name the port each process listens on', () => {
+    const rendered = loadConfig({ ...config() });
+    const ports = { 'poet-api': rendered.PORT, 'poet-worker': rendered.WORKER_HTTP_PORT };
+    for (const [name, port] of Object.entries(ports)) {
+      const pod = find('Deployment', name).spec.template;
+      const c = pod.spec.containers[0];
+      expect(c.ports).toEqual([{ name: 'http', containerPort: port, protocol: 'TCP' }]);
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(c[probe].httpGet.port).toBe('http');
+      expect(c.livenessProbe.httpGet.path).toBe('/health/live');
+      expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(pod.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+      const policy = find('NetworkPolicy', `${name}-ingress`).spec;
+      expect(policy.podSelector.matchLabels['app.kubernetes.io/name']).toBe(name);
+      expect(policy.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([port]);
+    }
   });
 
   test('images are pinned by tag', () => {
