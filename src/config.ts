@@ -50,6 +50,18 @@ export const ConfigSchema = z.object({
   /** Seconds between flushes of each worker's per-layer hit/miss counts into the cache_stats table. */
   CACHE_STATS_FLUSH_SECONDS: int(5),
 
+  // Webhooks (issue 8): delivery policy and the SSRF guard.
+  /** Lets webhooks target loopback, private and link-local addresses (tests, receivers on a private network). */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
+  /** Bound on one delivery attempt's HTTP exchange. */
+  WEBHOOK_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).default(10_000)),
+  /** Attempts per delivery, and the exponential backoff (×2) between them, from the first interval up to the longest. */
+  WEBHOOK_MAX_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(12)),
+  WEBHOOK_RETRY_INITIAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(10_000)),
+  WEBHOOK_RETRY_MAX_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3_600_000)),
+  /** How often each worker starts the deliveries of events whose writer died before starting them (and how old they must be). */
+  WEBHOOK_SWEEP_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(60)),
+
   // Artifact storage (issue 5): the filesystem under DATA_DIR, or an S3-compatible bucket that falls back to it.
   ARTIFACT_STORE: z.preprocess(emptyToUndefined, z.enum(['filesystem', 's3']).default('filesystem')),
   S3_BUCKET: optionalString,

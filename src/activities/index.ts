@@ -12,6 +12,7 @@ import { createFeedbackActivities } from './feedback';
 import { createGenerateActivities, type LlmSettings } from './generate';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
+import { createWebhookActivities, type WebhookSettings } from './webhooks';
 
 export interface ActivityDeps {
   cache: EnhancementCache;
@@ -24,6 +25,7 @@ export interface ActivityDeps {
   versions: VersionsRepo;
   events: EventPublisher;
   feedback: FeedbackRepo;
+  webhooks: WebhookSettings;
 }
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
@@ -34,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createValidateActivity(deps.sandbox),
     ...createStoreActivity(deps.versions),
     ...createFeedbackActivities(deps.versions, deps.feedback),
+    ...createWebhookActivities(deps.webhooks),
     publish: (input: PublishInput) => deps.events.publish(input),
   };
 }

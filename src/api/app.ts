@@ -19,6 +19,8 @@ import { CacheInvalidator } from '../infra/cache';
 import { EventsRepo } from '../infra/events-repo';
 import { FeedbackRepo } from '../infra/feedback-repo';
 import { VersionsRepo } from '../infra/versions-repo';
+import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
+import { WebhooksRepo } from '../infra/webhooks-repo';
 import { errorHandler, NotFoundError } from './errors';
 import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
 import { RateLimits } from './rate-limit';
@@ -38,6 +40,7 @@ import { partnerRouter } from './routes/partner';
 import { runListRouter } from './routes/run-list';
 import { runsRouter } from './routes/runs';
 import { statsRouter } from './routes/stats';
+import { webhooksRouter } from './routes/webhooks';
 import { Runs } from './runs';
 
 export interface AppDeps {
@@ -103,7 +106,24 @@ export function createApp(deps: AppDeps): Express {
   const versions = new VersionsRepo(deps.pool, deps.artifacts);
   const versionsDeps = { config, client: deps.client, runs, versions, shutdown: deps.shutdown };
   app.use(functionsRouter(versionsDeps));
-  app.use(feedbackRouter({ ...versionsDeps, feedback: new FeedbackRepo(deps.pool) }));
+  const dispatcher = new WebhookDispatcher({
+    pool: deps.pool,
+    client: deps.client,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    schema: config.DATABASE_SCHEMA,
+    retry: webhookRetry(config),
+    logger,
+  });
+  // The feedback is stored either way: an event whose delivery could not start now is started by a worker's sweep.
+  const dispatchWebhooks = async (keys: string[]): Promise<void> => {
+    try {
+      await dispatcher.dispatch(keys);
+    } catch (err) {
+      logger.warn('webhook deliveries not started; the sweep will start them', { error: (err as Error).message });
+    }
+  };
+  app.use(feedbackRouter({ ...versionsDeps, feedback: new FeedbackRepo(deps.pool), dispatchWebhooks }));
+  app.use(webhooksRouter({ config, repo: new WebhooksRepo(deps.pool) }));
   app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
   app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
   app.use((req) => {

@@ -21,6 +21,7 @@ import {
   VersionList,
 } from '../contracts/versions';
 import { ApiKeyView, AuditEntry, AuditQuery, CreateApiKeyRequest, PartnerEnhanceRequest } from '../contracts/security';
+import { CreateWebhookRequest, DeliveriesPage, DeliveriesQuery, WebhookCreated, WebhookTestResult, WebhookView } from '../contracts/webhooks';
 import { DomainSettings } from '../poet/domains';
 import { ROUTE_RULES } from './route-roles';
 
@@ -77,6 +78,7 @@ const fnName = { path: z.object({ name: z.string() }) };
 const DomainView = DomainSettings.extend({ builtin: z.boolean() }).meta({ id: 'Domain' });
 const domainName = { path: z.object({ name: DomainName }) };
 const noContent = (description: string) => ({ description });
+const webhookId = { path: z.object({ id: z.string() }) };
 
 /** 200 of POST /v1/aitomatic/enhance: the enhanced Python and Dana with the partner's ids echoed. */
 const PartnerEnhanceResult = z.object({
@@ -377,6 +379,52 @@ export const paths: ZodOpenApiPathsObject = {
       summary: 'The caller\'s most recent runs (Temporal visibility), newest first, with links into the Temporal UI',
       requestParams: { query: RunListQuery },
       responses: { 200: json(RunListBody, 'Recent runs'), ...errors(400, 503) },
+    }),
+  },
+  '/api/v1/webhooks': {
+    get: operation({
+      tags: ['webhooks'],
+      summary: "The tenant's webhooks (never their secrets)",
+      responses: { 200: json(z.object({ webhooks: z.array(WebhookView) }), 'Every webhook of the tenant') },
+    }),
+    post: operation({
+      tags: ['webhooks'],
+      summary: 'Register a webhook for event types (operator role); the answer shows the signing secret, once',
+      requestBody: { content: { 'application/json': { schema: CreateWebhookRequest } } },
+      responses: {
+        201: { ...json(WebhookCreated, 'Registered; `secret` signs every delivery and is never shown again'), headers: { Location: { schema: z.string() } } },
+        ...errors(400, 403),
+      },
+    }),
+  },
+  '/api/v1/webhooks/{id}': {
+    get: operation({
+      tags: ['webhooks'],
+      summary: 'One webhook',
+      requestParams: webhookId,
+      responses: { 200: json(WebhookView, 'The webhook'), ...errors(400, 404) },
+    }),
+    delete: operation({
+      tags: ['webhooks'],
+      summary: 'Delete a webhook and its delivery log (operator role); deliveries under way stop',
+      requestParams: webhookId,
+      responses: { 204: noContent('Deleted'), ...errors(400, 403, 404) },
+    }),
+  },
+  '/api/v1/webhooks/{id}/deliveries': {
+    get: operation({
+      tags: ['webhooks'],
+      summary: 'The delivery log: every attempt, newest first, paged',
+      requestParams: { ...webhookId, query: DeliveriesQuery },
+      responses: { 200: json(DeliveriesPage, 'One page of attempts'), ...errors(400, 404) },
+    }),
+  },
+  '/api/v1/webhooks/{id}/test': {
+    post: operation({
+      tags: ['webhooks'],
+      summary: 'Send a signed `ping` now, once (operator role), and answer how it went',
+      requestParams: webhookId,
+      responses: { 200: json(WebhookTestResult, 'The attempt, also in the delivery log'), ...errors(400, 403, 404) },
     }),
   },
   '/dashboard': {

@@ -61,6 +61,12 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/api/v1/admin/audit', auth: 'api_key', role: 'admin' },
   { method: 'GET', path: '/api/v1/stats', auth: 'api_key', role: 'viewer' },
   { method: 'GET', path: '/api/v1/costs', auth: 'api_key', role: 'viewer' },
+  { method: 'POST', path: '/api/v1/webhooks', auth: 'api_key', role: 'operator' },
+  { method: 'GET', path: '/api/v1/webhooks', auth: 'api_key', role: 'viewer' },
+  { method: 'GET', path: '/api/v1/webhooks/:id', auth: 'api_key', role: 'viewer' },
+  { method: 'DELETE', path: '/api/v1/webhooks/:id', auth: 'api_key', role: 'operator' },
+  { method: 'GET', path: '/api/v1/webhooks/:id/deliveries', auth: 'api_key', role: 'viewer' },
+  { method: 'POST', path: '/api/v1/webhooks/:id/test', auth: 'api_key', role: 'operator' },
 ];
 
 export interface RouteMatch {

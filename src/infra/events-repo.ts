@@ -14,7 +14,7 @@ export class EventsRepo {
 
   async list(tenantId: string, functionName: string, q: EventsQuery): Promise<{ events: EventRecord[]; next_page_token: string | null }> {
     const filters = sha256(canonicalJson({ functionName, s: q.start_time, e: q.end_time, t: q.event_type })).slice(0, 16);
-    const before = q.page_token === undefined ? null : decodeToken(q.page_token, filters);
+    const before = q.page_token === undefined ? null : decodePageToken(q.page_token, filters);
     const res = await this.pool.query<{
       id: string;
       event_type: EventRecord['event_type'];
@@ -44,12 +44,17 @@ export class EventsRepo {
         payload: r.payload,
         created_at: r.created_at.toISOString(),
       })),
-      next_page_token: more ? Buffer.from(JSON.stringify({ b: page[page.length - 1]!.id, f: filters })).toString('base64url') : null,
+      next_page_token: more ? encodePageToken(page[page.length - 1]!.id, filters) : null,
     };
   }
 }
 
-function decodeToken(token: string, filters: string): string {
+/** A keyset page token: the last id served and a fingerprint of the query it belongs to. */
+export function encodePageToken(lastId: string, filters: string): string {
+  return Buffer.from(JSON.stringify({ b: lastId, f: filters })).toString('base64url');
+}
+
+export function decodePageToken(token: string, filters: string): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));

@@ -3,8 +3,12 @@ import type { Pool } from 'pg';
 import type { PublishInput } from '../contracts/events';
 import { withTransaction } from './db';
 import type { Logger } from './logger';
+import type { WebhookDispatcher } from './webhook-dispatch';
 
 const RELAY_BATCH = 200;
+
+/** SQL for an event row's `webhooks_pending` ($1 is the tenant): does the tenant have any webhook now? */
+export const WEBHOOKS_PENDING = 'EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = $1)';
 
 /**
  * Transactional outbox: events are rows first (idempotent per run and type), then entries on the
@@ -12,28 +16,27 @@ const RELAY_BATCH = 200;
  */
 export class EventPublisher {
   constructor(
-    private readonly opts: { pool: Pool; redis?: Redis; stream: string; maxLen: number; logger: Logger },
+    private readonly opts: { pool: Pool; redis?: Redis; stream: string; maxLen: number; logger: Logger; webhooks?: WebhookDispatcher },
   ) {}
 
   async publish(input: PublishInput): Promise<{ inserted: number; streamed: number }> {
     let inserted = 0;
+    let forWebhooks = false;
+    const keys: string[] = [];
     for (const event of input.events) {
-      const res = await this.opts.pool.query(
-        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now())) ON CONFLICT (dedupe_key) DO NOTHING`,
-        [
-          input.tenant_id,
-          input.function_name,
-          event.type,
-          `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
-          input.workflow_id,
-          input.run_id,
-          JSON.stringify(event.payload),
-          event.occurred_at ?? null,
-        ],
+      const key = `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`;
+      keys.push(key);
+      const res = await this.opts.pool.query<{ webhooks_pending: boolean }>(
+        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at, webhooks_pending)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now()), ${WEBHOOKS_PENDING})
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING webhooks_pending`,
+        [input.tenant_id, input.function_name, event.type, key, input.workflow_id, input.run_id, JSON.stringify(event.payload), event.occurred_at ?? null],
       );
       inserted += res.rowCount ?? 0;
+      forWebhooks ||= res.rows[0]?.webhooks_pending === true;
     }
+    // A tenant without webhooks costs nothing more; a retried publish (rows already there) checks for pending ones.
+    if (this.opts.webhooks && (forWebhooks || inserted < input.events.length)) await this.opts.webhooks.dispatch(keys);
     return { inserted, streamed: await this.relay() };
   }
 

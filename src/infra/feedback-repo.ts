@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { FeedbackRequest, FeedbackSignal } from '../contracts/feedback';
 import { withTransaction } from './db';
+import { WEBHOOKS_PENDING } from './events';
 
 export class FeedbackRepo {
   constructor(private readonly pool: Pool) {}
@@ -9,7 +10,7 @@ export class FeedbackRepo {
    * Stores one report and its `feedback.received` outbox row in one transaction; the same (execution_id, version)
    * again is a duplicate: neither is written twice.
    */
-  async record(tenantId: string, functionName: string, fb: FeedbackRequest): Promise<{ id: string | null; duplicate: boolean }> {
+  async record(tenantId: string, functionName: string, fb: FeedbackRequest): Promise<{ id: string | null; duplicate: boolean; eventKey?: string }> {
     return withTransaction(this.pool, async (tx) => {
       const res = await tx.query<{ id: string }>(
         `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments, metrics, suggestions)
@@ -29,16 +30,18 @@ export class FeedbackRepo {
       );
       const id = res.rows[0]?.id ?? null;
       if (id === null) return { id, duplicate: true };
+      const eventKey = `feedback/${tenantId}/${id}`;
       await tx.query(
-        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, payload) VALUES ($1, $2, 'feedback.received', $3, $4)`,
+        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, payload, webhooks_pending)
+         VALUES ($1, $2, 'feedback.received', $3, $4, ${WEBHOOKS_PENDING})`,
         [
           tenantId,
           functionName,
-          `feedback/${tenantId}/${id}`,
+          eventKey,
           JSON.stringify({ feedback_id: id, version: fb.version, execution_id: fb.execution_id, feedback_type: fb.feedback_type, rating: fb.rating ?? null }),
         ],
       );
-      return { id, duplicate: false };
+      return { id, duplicate: false, eventKey };
     });
   }
 

@@ -10,6 +10,8 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'O
 export const CIRCUIT_STATES = { closed: 0, half_open: 1, open: 2 } as const;
 export type CircuitState = keyof typeof CIRCUIT_STATES;
 
+const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'blocked'];
+
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** A label value from a known set, or `other`: a caller can never mint new series. */
@@ -66,6 +68,7 @@ export class Metrics {
   readonly validationResults = this.counter('poet_validation_results_total', 'Sandbox validations by outcome (passed, failed) and safety level.', ['outcome', 'safety_level'] as const);
   readonly stageDuration = this.histogram('poet_stage_duration_seconds', 'Duration of each workflow stage (activity), retries counted separately.', ['stage'] as const);
   readonly taskQueueBacklog = this.gauge('poet_task_queue_backlog', 'Approximate tasks waiting on the worker task queue, by type (workflow, activity); set by workers on scrape.', ['type'] as const);
+  readonly webhookDeliveries = this.counter('poet_webhook_deliveries_total', 'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).', ['outcome'] as const);
   readonly ready = this.gauge('poet_ready', 'Readiness of this process at the last scrape: 1 ready (possibly degraded), 0 a required check is failing.', [] as const);
   readonly healthCheck = this.gauge('poet_health_check_status', 'Readiness checks at the last scrape: 1 ok or disabled, 0.5 degraded, 0 failing.', ['check'] as const);
 
@@ -95,6 +98,10 @@ export class Metrics {
 
   setCircuitState(provider: string, state: CircuitState): void {
     this.circuitState.set({ provider: bounded(provider, this.providers) }, CIRCUIT_STATES[state]);
+  }
+
+  recordWebhookAttempt(outcome: string): void {
+    this.webhookDeliveries.inc({ outcome: bounded(outcome, WEBHOOK_OUTCOMES) });
   }
 
   /** Activity names are known once the activities are built. */

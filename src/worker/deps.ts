@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
@@ -15,6 +16,8 @@ import { DomainsRepo } from '../infra/domains-repo';
 import { LlmUsageRepo } from '../infra/llm-usage-repo';
 import { ProviderChain } from '../infra/providers';
 import { VersionsRepo } from '../infra/versions-repo';
+import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
+import { WebhooksRepo } from '../infra/webhooks-repo';
 
 export interface WorkerDeps extends ActivityDeps {
   pool: Pool;
@@ -26,8 +29,11 @@ export interface WorkerDeps extends ActivityDeps {
   close(): Promise<void>;
 }
 
-/** Every adapter the activities use, built from config in one place. */
-export function createWorkerDeps(config: Config, logger: Logger, metrics: Metrics): WorkerDeps {
+/**
+ * Every adapter the activities use, built from config in one place. Without a Temporal client (a benchmark calling
+ * activities directly) events are still marked for webhooks, and a worker's sweep starts their deliveries later.
+ */
+export function createWorkerDeps(config: Config, logger: Logger, metrics: Metrics, client?: Client): WorkerDeps {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'worker' });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
@@ -47,6 +53,13 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     cache.flushStats(pool).catch((err: Error) => logger.warn('cache statistics not flushed, kept for the next flush', { error: err.message }));
   const statsTimer = setInterval(flushStats, Math.max(1, config.CACHE_STATS_FLUSH_SECONDS) * 1000);
   statsTimer.unref();
+  const webhooks = client
+    ? new WebhookDispatcher({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, schema: config.DATABASE_SCHEMA, retry: webhookRetry(config), logger })
+    : undefined;
+  const sweep = () =>
+    webhooks?.sweep(config.WEBHOOK_SWEEP_SECONDS).catch((err: Error) => logger.warn('webhook sweep failed, tried again later', { error: err.message }));
+  const sweepTimer = setInterval(sweep, config.WEBHOOK_SWEEP_SECONDS * 1000);
+  sweepTimer.unref();
   return {
     pool,
     redis,
@@ -80,9 +93,15 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     },
     versions: new VersionsRepo(pool, artifacts.store),
     feedback: new FeedbackRepo(pool),
-    events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger }),
+    events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger, webhooks }),
+    webhooks: {
+      repo: new WebhooksRepo(pool),
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      onAttempt: (outcome) => metrics.recordWebhookAttempt(outcome),
+    },
     async close() {
       clearInterval(statsTimer);
+      clearInterval(sweepTimer);
       await flushStats();
       cache.close();
       artifacts.close();

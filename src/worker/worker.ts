@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
@@ -45,11 +46,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     models: ['template', ...config.llmProviders.map((p) => p.model)],
     defaultMetrics: true,
   });
-  const deps = createWorkerDeps(config, logger, metrics);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  // Starts the webhook delivery runs of the events the activities publish.
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const deps = createWorkerDeps(config, logger, metrics, client);
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -8,7 +8,9 @@ import { waitMsOf } from '../enhancement';
 import { principalOf } from '../principal';
 import { functionNameOf, functionNotFound, tenantTag, versionNotFound, type FunctionsRouteDeps } from './functions';
 
-export function feedbackRouter(deps: FunctionsRouteDeps & { feedback: FeedbackRepo }): Router {
+export function feedbackRouter(
+  deps: FunctionsRouteDeps & { feedback: FeedbackRepo; dispatchWebhooks: (eventKeys: string[]) => Promise<void> },
+): Router {
   const { versions, feedback, client, config } = deps;
   const router = Router();
 
@@ -30,6 +32,7 @@ export function feedbackRouter(deps: FunctionsRouteDeps & { feedback: FeedbackRe
       res.status(200).json({ status: 'accepted', duplicate: true, version: fb.version });
       return;
     }
+    if (recorded.eventKey) await deps.dispatchWebhooks([recorded.eventKey]);
     // One run per version at a time: concurrent feedback on it joins the run, so it yields at most one new version.
     const handle = await client.workflow.start(regenerateFromFeedback, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -1,0 +1,37 @@
+import { isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType } from '../contracts/errors';
+import type { DeliverWebhooksInput, DeliveryResult } from '../contracts/webhooks';
+
+/** Margin over the HTTP timeout for the activity's own reads and writes. */
+const ACTIVITY_MARGIN_MS = 10_000;
+
+/**
+ * One outbox event to each webhook that subscribed to it, in parallel; each delivery retries on its own with
+ * exponential backoff (the policy comes from config through the input), and a refused one does not hold up the others.
+ */
+export async function deliverWebhooks(input: DeliverWebhooksInput): Promise<DeliveryResult[]> {
+  const { retry } = input;
+  const { deliverWebhook } = proxyActivities<Activities>({
+    startToCloseTimeout: retry.timeout_ms + ACTIVITY_MARGIN_MS,
+    retry: {
+      initialInterval: retry.initial_interval_ms,
+      backoffCoefficient: 2,
+      maximumInterval: retry.maximum_interval_ms,
+      maximumAttempts: retry.maximum_attempts,
+      nonRetryableErrorTypes: [FailureType.WebhookRejected],
+    },
+    summary: 'POST the signed event to one webhook',
+  });
+  return Promise.all(
+    input.webhook_ids.map(async (webhook_id): Promise<DeliveryResult> => {
+      try {
+        return await deliverWebhook({ tenant_id: input.tenant_id, webhook_id, event_id: input.event_id, retry });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // Every attempt and why it failed is in the delivery log; the run itself succeeds.
+        return { webhook_id, status: 'failed' };
+      }
+    }),
+  );
+}
