@@ -24,10 +24,8 @@ for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::'
   FORBIDDEN.addSubnet(net, prefix, 'ipv6');
 }
 
-/** True for an address a webhook may not reach unless private targets are allowed. */
+/** True for an address a webhook may not reach unless private targets are allowed (BlockList maps ::ffff:a.b.c.d itself). */
 export function isForbiddenAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return FORBIDDEN.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
   if (family === 0) return true;
   return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
@@ -53,7 +51,8 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlCheck {
 }
 
 function forbiddenHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  // Loopback by definition (RFC 6761); other names are judged by their resolved addresses at delivery.
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   return isIP(host) !== 0 && isForbiddenAddress(host);
 }
@@ -87,7 +86,6 @@ export interface WebhookRequest {
   body: string;
   timeoutMs: number;
   allowPrivate: boolean;
-  now?: () => number;
 }
 
 export interface WebhookResponse {
@@ -107,11 +105,12 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse>
   const started = Date.now();
   const elapsed = () => Date.now() - started;
   const url = new URL(req.url);
-  // Node connects to an IP literal without calling `lookup`: check it here.
-  if (!req.allowPrivate && forbiddenHost(url.hostname)) {
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  // Node connects to an IP literal without calling `lookup`: check it here. Names (localhost too) go through the guard.
+  if (!req.allowPrivate && isIP(literal) !== 0 && isForbiddenAddress(literal)) {
     return blocked(`${url.hostname} is a forbidden address`, elapsed());
   }
-  const timestamp = Math.floor((req.now ?? Date.now)() / 1000);
+  const timestamp = Math.floor(Date.now() / 1000);
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise<WebhookResponse>((resolve) => {
     let settled = false;

@@ -241,6 +241,26 @@ test('real answers of every route match the document', async () => {
   ]).then((answers) => answers.slice(9, 10));
   await run([{ method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 }]);
 
+  // Webhooks (issue 8): the receiver is never called here (a ping to an unknown webhook is a 404).
+  const hooks = '/api/v1/webhooks';
+  const hook = '/api/v1/webhooks/{id}';
+  const [registered] = await run([
+    { method: 'POST', route: hooks, url: hooks, body: { url: 'https://hooks.example.com/poet', event_types: ['version.created'] }, expect: 201 },
+  ]);
+  const hookUrl = `${hooks}/${registered!.body.id}`;
+  await run([
+    { method: 'POST', route: hooks, url: hooks, body: { url: 'ftp://hooks.example.com', event_types: ['*'] }, expect: 400 },
+    { method: 'GET', route: hooks, url: hooks, expect: 200 },
+    { method: 'GET', route: hook, url: hookUrl, expect: 200 },
+    { method: 'GET', route: hook, url: `${hooks}/nope`, expect: 400 },
+    { method: 'GET', route: hook, url: `${hooks}/wh_0000000000000000`, expect: 404 },
+    { method: 'GET', route: `${hook}/deliveries`, url: `${hookUrl}/deliveries?limit=5`, expect: 200 },
+    { method: 'GET', route: `${hook}/deliveries`, url: `${hookUrl}/deliveries?limit=0`, expect: 400 },
+    { method: 'POST', route: `${hook}/test`, url: `${hooks}/wh_0000000000000000/test`, expect: 404 },
+    { method: 'DELETE', route: hook, url: hookUrl, expect: 204 },
+    { method: 'DELETE', route: hook, url: hookUrl, expect: 404 },
+  ]);
+
   const page = await run([{ method: 'GET', route: '/docs', url: '/docs', expect: 200 }]);
   // Offline: the page loads Swagger UI from this server, never from a CDN.
   expect(page[0]!.body).not.toMatch(/https?:\/\//);
