@@ -49,6 +49,7 @@ beforeAll(async () => {
     WEBHOOK_RETRY_INITIAL_MS: '100',
     WEBHOOK_RETRY_MAX_MS: '400',
     WEBHOOK_MAX_ATTEMPTS: '5',
+    WEBHOOK_SWEEP_SECONDS: '1',
   });
   operator = { authorization: `Bearer ${await stack.createKey('default', 'operator')}` };
   viewer = { authorization: `Bearer ${await stack.createKey('default', 'viewer')}` };
@@ -200,6 +201,9 @@ test('a receiver failing twice with 500 gets the event on the third attempt, eac
   expect(rest.body.deliveries[0].response_excerpt.length).toBeLessThanOrEqual(256);
   expect(rest.body.next_page_token).toBeNull();
   expect((await getJson(`${hooks()}/${flaky.id}/deliveries?page_token=bm9wZQ`, viewer)).body.error.code).toBe('invalid_page_token');
+  const counted = await stack.worker.deps.metrics.registry.getSingleMetricAsString('poet_webhook_deliveries_total');
+  expect(counted).toMatch(/poet_webhook_deliveries_total\{outcome="retry"\} [2-9]/);
+  expect(counted).toMatch(/poet_webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
   await requestJson('DELETE', `${hooks()}/${flaky.id}`, undefined, operator);
 });
 
@@ -259,6 +263,22 @@ test('a deleted webhook gets no more deliveries, not even the retries under way'
   expect(results).toContainEqual({ webhook_id: down.id, status: 'skipped' });
   expect(at('/hooks/down', fn2)).toHaveLength(1);
   await requestJson('DELETE', `${hooks()}/${kept.id}`, undefined, operator);
+});
+
+test('an event whose writer died before starting its delivery is delivered by the sweep', async () => {
+  const swept = await register('/hooks/swept', ['version.activated']);
+  // What a crash between the outbox commit and the start leaves behind: a row still marked pending.
+  const { rows } = await stack.pool.query<{ id: string }>(
+    `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, payload, created_at, webhooks_pending)
+     VALUES ('default', 'wh_swept', 'version.activated', $1, '{"version": 2}', now() - interval '1 minute', true) RETURNING id`,
+    [`test/${uniqueSuffix()}`],
+  );
+  const got = await until('the swept event', () => at('/hooks/swept').find((r) => r.body.id === rows[0]!.id));
+  expect(verifies(swept.secret, got.headers['x-poet-signature'], got.raw)).toBe(true);
+  expect(await deliveryRun(rows[0]!.id)).toEqual([{ webhook_id: swept.id, status: 'delivered' }]);
+  const { rows: after } = await stack.pool.query('SELECT webhooks_pending FROM events WHERE id = $1', [rows[0]!.id]);
+  expect(after[0].webhooks_pending).toBe(false);
+  await requestJson('DELETE', `${hooks()}/${swept.id}`, undefined, operator);
 });
 
 test('a test ping is signed, answered at once and logged', async () => {
