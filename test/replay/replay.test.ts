@@ -8,7 +8,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
 // determinism, replaying these fails and the change must be versioned with patched().
 describe('recorded workflow histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch and update-with-start runs', () => {
+  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch, update-with-start runs and webhook deliveries', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'enhance-miss.json',
@@ -22,6 +22,7 @@ describe('recorded workflow histories replay against the current workflow code',
         'batch-partial.json',
         'enhance-hit-active-version.json',
         'enhance-miss-update.json',
+        'webhooks-deliver.json',
       ]),
     );
   });
