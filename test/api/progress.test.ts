@@ -1,6 +1,6 @@
 import { BatchResult, Progress, SseEnd, StageTransition } from '../../src/contracts/progress';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
-import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
 let fake: FakeLlm;
 let stack: TestStack;
@@ -43,16 +43,6 @@ async function readEvents(workflowId: string): Promise<{ status: number; type: s
       return { event: eventLine!.slice('event: '.length), data: JSON.parse(dataLine!.slice('data: '.length)) };
     });
   return { status: res.status, type: res.headers.get('content-type'), messages };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Executions the visibility query finds; the store is eventually consistent, so the wait is bounded, not assumed. */

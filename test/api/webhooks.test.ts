@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkWebhookUrl, isForbiddenAddress, sendWebhook } from '../../src/infra/webhook-http';
-import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
 /**
  * Webhooks end to end against a local receiver (node:http on 127.0.0.1, so the stack allows private targets):
@@ -86,16 +86,6 @@ async function eventId(functionName: string, type: string): Promise<string> {
 /** The delivery run of one event, to its end. */
 async function deliveryRun(id: string): Promise<Array<{ webhook_id: string; status: string }>> {
   return stack.client.workflow.getHandle(`webhooks-${stack.config.DATABASE_SCHEMA}-${id}`).result();
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function verifies(secret: string, header: unknown, raw: string): boolean {

@@ -144,3 +144,14 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
 export function getJson(url: string, headers: Record<string, string> = {}): Promise<JsonAnswer> {
   return requestJson('GET', url, undefined, headers);
 }
+
+/** Polls `probe` until it yields a value; bounded, so a wait that never ends fails with what it waited for. */
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
