@@ -56,10 +56,13 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   const webhooks = client
     ? new WebhookDispatcher({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, schema: config.DATABASE_SCHEMA, retry: webhookRetry(config), logger })
     : undefined;
-  const sweep = () =>
-    webhooks?.sweep(config.WEBHOOK_SWEEP_SECONDS).catch((err: Error) => logger.warn('webhook sweep failed, tried again later', { error: err.message }));
-  const sweepTimer = setInterval(sweep, config.WEBHOOK_SWEEP_SECONDS * 1000);
-  sweepTimer.unref();
+  const sweepTimer = webhooks
+    ? setInterval(
+        () => webhooks.sweep(config.WEBHOOK_SWEEP_SECONDS).catch((err: Error) => logger.warn('webhook sweep failed, tried again later', { error: err.message })),
+        config.WEBHOOK_SWEEP_SECONDS * 1000,
+      )
+    : undefined;
+  sweepTimer?.unref();
   return {
     pool,
     redis,
