@@ -87,6 +87,20 @@ export const ConfigSchema = z.object({
   BATCH_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(100).default(4)),
   /** How often GET /api/v1/runs/{id}/events asks a run for its progress. */
   RUN_EVENTS_POLL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).default(500)),
+
+  // Scheduled re-evaluation (issue 8): a Temporal Schedule starts reevaluateFunctions.
+  /** Cron expression (UTC) of the schedule. */
+  REEVALUATION_CRON: z.preprocess(emptyToUndefined, z.string().min(1).default('0 */6 * * *')),
+  /** Each action starts up to this much later, at random, so many deployments do not hit the database at once. */
+  REEVALUATION_JITTER: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(ms|s|m|h)$/).default('5m')),
+  /** Regenerations one re-evaluation runs at once. */
+  REEVALUATION_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(50).default(4)),
+  /** Functions evaluated per page; each page is one workflow run (continue-as-new between pages). */
+  REEVALUATION_PAGE_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(500).default(50)),
+  /** Unset: `reevaluate-<task queue>-<schema>`, so deployments sharing a namespace get one schedule each. */
+  REEVALUATION_SCHEDULE_ID: optionalString,
+  /** The worker creates or updates the schedule at start; false leaves that to `poet schedules apply`. */
+  REEVALUATION_SCHEDULE_APPLY: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')).transform((v) => v === 'true'),
   BODY_LIMIT_BYTES: int(256 * 1024),
   /** A client gets this long to send its request headers, and this long for the whole request: slow senders are cut off. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000),
@@ -181,6 +195,8 @@ export type Config = z.infer<typeof ConfigSchema> & {
   migrationsDir: string;
   dataDir: string;
   llmProviders: ResolvedProvider[];
+  /** REEVALUATION_SCHEDULE_ID, or the one derived from the task queue and schema. */
+  reevaluationScheduleId: string;
 };
 
 export class ConfigError extends Error {
@@ -201,6 +217,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pythonDir: path.join(rootDir, 'python'),
     migrationsDir: path.join(rootDir, 'migrations'),
     dataDir: path.resolve(parsed.data.DATA_DIR),
+    reevaluationScheduleId:
+      parsed.data.REEVALUATION_SCHEDULE_ID ?? `reevaluate-${parsed.data.TEMPORAL_TASK_QUEUE}-${parsed.data.DATABASE_SCHEMA}`,
   };
 }
 

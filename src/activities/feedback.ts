@@ -16,40 +16,45 @@ const unknownVersion = (input: { function_name: string; version: number }) =>
     message: `function ${input.function_name} has no version ${input.version}`,
   });
 
+/**
+ * Train's decision on the feedback about one version, and what a regeneration would start from: the one decision
+ * that feedback-driven regeneration and scheduled re-evaluation share.
+ */
+export async function assessVersion(versions: VersionsRepo, feedback: FeedbackRepo, input: RegenerateInput): Promise<Assessment> {
+  const ref = { tenantId: input.tenant_id, functionName: input.function_name, version: input.version };
+  const source = await versions.versionSource(ref);
+  if (!source) throw unknownVersion(input);
+  const signals = await feedback.signals(input.tenant_id, input.function_name, input.version);
+  const accepted = (reasons: string[]): Assessment => ({ status: 'accepted', reasons, feedback_count: signals.length });
+  if (source.status !== 'active') return accepted([`version ${input.version} is no longer the active version`]);
+
+  const domainOperate = source.request ? getDomain(source.request.domain)?.operate : undefined;
+  const decision = decide(signals, operateFromParams(source.params, domainOperate ?? REFERENCE_OPERATE));
+  if (!decision.requiresUpdate) return accepted([]);
+  if (!source.request) return accepted([...decision.reasons, 'version predates stored requests and cannot be regenerated']);
+
+  const guidance = {
+    reason: decision.reasons.join('; '),
+    suggestions: decision.suggestions,
+    operate: decision.operate,
+    perceive: decision.perceive,
+  };
+  return {
+    status: 'requires_update',
+    reasons: decision.reasons,
+    feedback_count: signals.length,
+    regenerate: {
+      request: source.request,
+      // Distinct from every enhancement input, so storeVersion always makes a new version from it.
+      input_hash: sha256(canonicalJson({ regenerated_from: source.input_hash, version: input.version, guidance })),
+      guidance,
+    },
+  };
+}
+
 export function createFeedbackActivities(versions: VersionsRepo, feedback: FeedbackRepo) {
   return {
-    /** Train's decision on the feedback about one version, and what a regeneration would start from. */
-    async assessFeedback(input: RegenerateInput): Promise<Assessment> {
-      const ref = { tenantId: input.tenant_id, functionName: input.function_name, version: input.version };
-      const source = await versions.versionSource(ref);
-      if (!source) throw unknownVersion(input);
-      const signals = await feedback.signals(input.tenant_id, input.function_name, input.version);
-      const accepted = (reasons: string[]): Assessment => ({ status: 'accepted', reasons, feedback_count: signals.length });
-      if (source.status !== 'active') return accepted([`version ${input.version} is no longer the active version`]);
-
-      const domainOperate = source.request ? getDomain(source.request.domain)?.operate : undefined;
-      const decision = decide(signals, operateFromParams(source.params, domainOperate ?? REFERENCE_OPERATE));
-      if (!decision.requiresUpdate) return accepted([]);
-      if (!source.request) return accepted([...decision.reasons, 'version predates stored requests and cannot be regenerated']);
-
-      const guidance = {
-        reason: decision.reasons.join('; '),
-        suggestions: decision.suggestions,
-        operate: decision.operate,
-        perceive: decision.perceive,
-      };
-      return {
-        status: 'requires_update',
-        reasons: decision.reasons,
-        feedback_count: signals.length,
-        regenerate: {
-          request: source.request,
-          // Distinct from every enhancement input, so storeVersion always makes a new version from it.
-          input_hash: sha256(canonicalJson({ regenerated_from: source.input_hash, version: input.version, guidance })),
-          guidance,
-        },
-      };
-    },
+    assessFeedback: (input: RegenerateInput) => assessVersion(versions, feedback, input),
 
     async activate(input: ActivateInput): Promise<{ current: number; previous: number | null }> {
       const result = await versions.activate({ tenantId: input.tenant_id, functionName: input.function_name, version: input.version });

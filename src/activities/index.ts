@@ -5,11 +5,13 @@ import type { DomainsRepo } from '../infra/domains-repo';
 import type { FeedbackRepo } from '../infra/feedback-repo';
 import type { LlmUsageRepo } from '../infra/llm-usage-repo';
 import type { ProviderChain } from '../infra/providers';
+import type { ReevaluationRepo } from '../infra/reevaluation-repo';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import type { VersionsRepo } from '../infra/versions-repo';
 import { createCacheActivities } from './cache';
 import { createFeedbackActivities } from './feedback';
 import { createGenerateActivities, type LlmSettings } from './generate';
+import { createReevaluationActivities } from './reevaluation';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
 import { createWebhookActivities, type WebhookSettings } from './webhooks';
@@ -26,6 +28,9 @@ export interface ActivityDeps {
   events: EventPublisher;
   feedback: FeedbackRepo;
   webhooks: WebhookSettings;
+  reevaluations: ReevaluationRepo;
+  /** Functions per page of scheduled re-evaluation. */
+  reevaluationPageSize: number;
 }
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
@@ -37,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStoreActivity(deps.versions),
     ...createFeedbackActivities(deps.versions, deps.feedback),
     ...createWebhookActivities(deps.webhooks),
+    ...createReevaluationActivities(deps),
     publish: (input: PublishInput) => deps.events.publish(input),
   };
 }

@@ -18,6 +18,7 @@ import type { ArtifactStore } from '../infra/artifact-store';
 import { CacheInvalidator } from '../infra/cache';
 import { EventsRepo } from '../infra/events-repo';
 import { FeedbackRepo } from '../infra/feedback-repo';
+import { Schedules } from '../infra/schedules';
 import { VersionsRepo } from '../infra/versions-repo';
 import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
 import { WebhooksRepo } from '../infra/webhooks-repo';
@@ -39,6 +40,7 @@ import { apiChecks, healthRouter } from './routes/health';
 import { partnerRouter } from './routes/partner';
 import { runListRouter } from './routes/run-list';
 import { runsRouter } from './routes/runs';
+import { schedulesRouter } from './routes/schedules';
 import { statsRouter } from './routes/stats';
 import { webhooksRouter } from './routes/webhooks';
 import { Runs } from './runs';
@@ -126,6 +128,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(webhooksRouter({ config, repo: new WebhooksRepo(deps.pool) }));
   app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
   app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
+  app.use(schedulesRouter({ schedules: new Schedules(deps.client, config), operatorTenant: config.OPERATOR_TENANT }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });

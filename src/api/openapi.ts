@@ -9,6 +9,7 @@ import { BatchAccepted, BatchRequest, CancelAccepted } from '../contracts/progre
 import { StatsBody, StatsQuery } from '../contracts/stats';
 import { EventsQuery } from '../contracts/events';
 import { ActivateResult, FeedbackRequest } from '../contracts/feedback';
+import { ScheduleActionAnswer, ScheduleList, ScheduleNoteBody } from '../contracts/reevaluation';
 import {
   CacheInvalidated,
   CacheStats,
@@ -427,6 +428,31 @@ export const paths: ZodOpenApiPathsObject = {
       responses: { 200: json(WebhookTestResult, 'The attempt, also in the delivery log'), ...errors(400, 403, 404) },
     }),
   },
+  '/api/v1/schedules': {
+    get: operation({
+      tags: ['schedules'],
+      summary: 'The deployment\'s schedules (re-evaluation): spec, paused, note, next and recent actions (operators of the operator tenant)',
+      responses: { 200: json(ScheduleList, 'The schedules'), ...errors(503) },
+    }),
+  },
+  ...Object.fromEntries(
+    (['pause', 'unpause', 'trigger'] as const).map((action) => [
+      `/api/v1/schedules/{id}/${action}`,
+      {
+        post: operation({
+          tags: ['schedules'],
+          summary: {
+            pause: 'Pause a schedule, with an optional note',
+            unpause: 'Unpause a schedule, with an optional note',
+            trigger: 'Start the schedule\'s action now (skipped while one is running)',
+          }[action],
+          requestParams: { path: z.object({ id: z.string() }) },
+          ...(action === 'trigger' ? {} : { requestBody: { content: { 'application/json': { schema: ScheduleNoteBody } } } }),
+          responses: { 200: json(ScheduleActionAnswer, 'The schedule\'s state after the action'), ...errors(...(action === 'trigger' ? [404, 503] : [400, 404, 503])) },
+        }),
+      },
+    ]),
+  ),
   '/dashboard': {
     get: operation({ tags: ['observability'], summary: 'Operator dashboard (signs in with an API key)', responses: { 200: text('text/html', 'HTML page') } }),
   },

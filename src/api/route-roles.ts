@@ -67,6 +67,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'DELETE', path: '/api/v1/webhooks/:id', auth: 'api_key', role: 'operator' },
   { method: 'GET', path: '/api/v1/webhooks/:id/deliveries', auth: 'api_key', role: 'viewer' },
   { method: 'POST', path: '/api/v1/webhooks/:id/test', auth: 'api_key', role: 'operator' },
+  // Schedules span every tenant: the route also requires the operator tenant (OPERATOR_TENANT).
+  { method: 'GET', path: '/api/v1/schedules', auth: 'api_key', role: 'operator' },
+  { method: 'POST', path: '/api/v1/schedules/:id/pause', auth: 'api_key', role: 'operator' },
+  { method: 'POST', path: '/api/v1/schedules/:id/unpause', auth: 'api_key', role: 'operator' },
+  { method: 'POST', path: '/api/v1/schedules/:id/trigger', auth: 'api_key', role: 'operator' },
 ];
 
 export interface RouteMatch {

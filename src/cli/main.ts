@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config';
+import { loadConfig, type Config } from '../config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { migrate } from '../infra/db';
+import { applySchedules } from '../infra/schedules';
 import { createLogger } from '../infra/logger';
 import { runDevStack } from './dev-stack';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
-import { CliError, EXIT } from './client';
+import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
@@ -46,16 +47,26 @@ program
   .command('search-attributes')
   .description('register the workflows\' search attributes on TEMPORAL_NAMESPACE at TEMPORAL_ADDRESS (idempotent)')
   .action(async () => {
-    const config = loadConfig();
-    if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required');
-    const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-setup' });
-    const connection = await Connection.connect(temporalConnectionOptions(config));
-    try {
+    await withTemporal(async (config, connection) => {
+      const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-setup' });
       const outcome = await registerSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
       logger.info('search attributes registered', { namespace: config.TEMPORAL_NAMESPACE, ...outcome });
-    } finally {
-      await connection.close();
-    }
+    });
+  });
+
+program
+  .command('schedules')
+  .description('Temporal Schedules of the service')
+  .command('apply')
+  .description('create the re-evaluation schedule, or update it to the configured cron, jitter and concurrency (idempotent)')
+  .option('--json', 'print {schedules: [{id, outcome}]} on stdout (for scripts)')
+  .action(async (opts: { json?: boolean }) => {
+    await withTemporal(async (config, connection) => {
+      const applied = await applySchedules(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config);
+      const out = output(Boolean(opts.json));
+      if (out.json) out.out(JSON.stringify({ schedules: applied }));
+      else for (const { id, outcome } of applied) out.out(`${id}: ${outcome} (cron ${config.REEVALUATION_CRON}, jitter ${config.REEVALUATION_JITTER})`);
+    });
   });
 
 const keys = program.command('keys').description('API keys (stored as hashes; the secret is shown once)');
@@ -102,6 +113,18 @@ restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions o
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed')
   .run((client, out, id: string) => watchCommand(client, out, id));
+
+/** The configured cluster, with the same address, TLS and credentials as the worker and the API. */
+async function withTemporal(run: (config: Config, connection: Connection) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required');
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  try {
+    await run(config, connection);
+  } finally {
+    await connection.close();
+  }
+}
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);

@@ -9,6 +9,9 @@ export const EventType = z.enum([
   'version.created',
   'version.deprecated',
   'version.activated',
+  // Scheduled re-evaluation: every function it looked at, and those it gave a new version.
+  'function.evaluated',
+  'function.regenerated',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -15,6 +15,7 @@ import { createRedis } from '../infra/redis';
 import { DomainsRepo } from '../infra/domains-repo';
 import { LlmUsageRepo } from '../infra/llm-usage-repo';
 import { ProviderChain } from '../infra/providers';
+import { ReevaluationRepo } from '../infra/reevaluation-repo';
 import { VersionsRepo } from '../infra/versions-repo';
 import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
 import { WebhooksRepo } from '../infra/webhooks-repo';
@@ -102,6 +103,8 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       onAttempt: (outcome) => metrics.recordWebhookAttempt(outcome),
     },
+    reevaluations: new ReevaluationRepo(pool),
+    reevaluationPageSize: config.REEVALUATION_PAGE_SIZE,
     async close() {
       clearInterval(statsTimer);
       clearInterval(sweepTimer);

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics';
+import { applySchedules } from '../infra/schedules';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createTracing } from '../infra/tracing';
 import { listDomainNames } from '../poet/domains';
@@ -63,6 +64,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...workflowSource(config, tracing !== undefined),
   });
+  if (config.REEVALUATION_SCHEDULE_APPLY) {
+    // The worker serves the workflows the schedule starts, so it keeps the schedule in line with its configuration.
+    // A failure is logged, not fatal: enhancements do not depend on it, and `poet schedules apply` can retry.
+    await applySchedules(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config).then(
+      (applied) => logger.info('schedules applied', { schedules: applied }),
+      (err: Error) => logger.error('schedules not applied', { error: err.message }),
+    );
+  }
   const http = await startWorkerHttp({ config, logger, metrics, worker, connection, deps });
   const done = worker.run().finally(async () => {
     await http.close();

@@ -3,13 +3,7 @@ import type { BatchItemOutcome, BatchResult, BatchWorkflowInput } from '../contr
 import { enhanceFunction } from './enhance';
 import { progressQuery, StageHistory } from './progress';
 import { DomainKey, FunctionNameKey, OutcomeKey } from './search-attributes';
-
-/** The innermost message of a child's failure (ChildWorkflowFailure → ActivityFailure → ApplicationFailure). */
-function rootMessage(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(err);
-}
+import { rootMessage, slidingWindow } from './window';
 
 /**
  * Enhances many functions as child runs of enhanceFunction, at most `concurrency` at once (a sliding window).
@@ -57,14 +51,9 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
     }
   };
 
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await runItem(next++);
-  };
-
   stages.enter('generate', `${items.length} functions, ${concurrency} at a time`);
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+    await slidingWindow(items.length, concurrency, runItem);
   } catch (err) {
     for (const o of outcomes) if (o.status === 'pending' || o.status === 'running') o.status = 'canceled';
     stages.enter(isCancellation(err) ? 'canceled' : 'failed', rootMessage(err));

@@ -2,3 +2,4 @@ export { enhanceFunction, enhanceResultUpdate } from './enhance';
 export { activateVersion, regenerateFromFeedback } from './regenerate';
 export { enhanceBatch } from './batch';
 export { deliverWebhooks } from './webhooks';
+export { reevaluateFunctions } from './reevaluate';

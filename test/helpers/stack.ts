@@ -100,6 +100,8 @@ export async function startStack(name: string, env: Record<string, string> = {},
     async close() {
       await api.close();
       await worker.shutdown();
+      // The worker applied this stack's re-evaluation schedule; it must not outlive the stack's task queue.
+      await client.schedule.getHandle(config.reevaluationScheduleId).delete().catch(() => undefined);
       await connection.close();
       await pool.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`);
       await pool.end();

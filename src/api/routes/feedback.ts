@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { FeedbackRequest } from '../../contracts/feedback';
 import type { FeedbackRepo } from '../../infra/feedback-repo';
+import { regenerateWorkflowId } from '../../infra/workflow-ids';
 import { regenerateFromFeedback } from '../../workflows';
 import { FunctionNameKey } from '../../workflows/search-attributes';
 import { BadRequestError, zodDetails } from '../errors';
 import { waitMsOf } from '../enhancement';
 import { principalOf } from '../principal';
-import { functionNameOf, functionNotFound, tenantTag, versionNotFound, type FunctionsRouteDeps } from './functions';
+import { functionNameOf, functionNotFound, versionNotFound, type FunctionsRouteDeps } from './functions';
 
 export function feedbackRouter(
   deps: FunctionsRouteDeps & { feedback: FeedbackRepo; dispatchWebhooks: (eventKeys: string[]) => Promise<void> },
@@ -36,7 +37,7 @@ export function feedbackRouter(
     // One run per version at a time: concurrent feedback on it joins the run, so it yields at most one new version.
     const handle = await client.workflow.start(regenerateFromFeedback, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      workflowId: `regenerate-${name}-v${fb.version}-${tenantTag(tenantId)}`,
+      workflowId: regenerateWorkflowId(tenantId, name, fb.version),
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [{ tenant_id: tenantId, function_name: name, version: fb.version }],
       // The owner, readable from a describe: another tenant asking for this run gets a 404.

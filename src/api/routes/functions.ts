@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { FunctionName } from '../../contracts/enhance';
 import { VersionNumber } from '../../contracts/feedback';
-import { sha256 } from '../../infra/hash';
+import { tenantTag } from '../../infra/workflow-ids';
 import type { VersionsRepo } from '../../infra/versions-repo';
 import { activateVersion } from '../../workflows';
 import { FunctionNameKey } from '../../workflows/search-attributes';
@@ -37,9 +37,6 @@ export function parseParam<T>(schema: z.ZodType<T>, value: unknown, path: string
 }
 
 export const functionNameOf = (req: Request) => parseParam(FunctionName, req.params.name, 'name');
-
-/** Tenant-scoped workflow ids: two tenants' functions of one name never share a run. */
-export const tenantTag = (tenantId: string) => sha256(tenantId).slice(0, 8);
 
 export const functionNotFound = (name: string) => new NotFoundError('function_not_found', `no function named ${name}`);
 export const versionNotFound = (name: string, version: number) =>

@@ -1,0 +1,80 @@
+import {
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTotals } from '../contracts/reevaluation';
+import { nonRetryableErrorTypes } from './enhance';
+import { regenerateFromFeedback } from './regenerate';
+import { FunctionNameKey, OutcomeKey } from './search-attributes';
+import { rootMessage, slidingWindow } from './window';
+
+// Reads and writes on PostgreSQL: retried until it is back, like the other persistence activities.
+const persistence = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+} as const;
+const { findReevaluations } = proxyActivities<Activities>({
+  ...persistence,
+  summary: 'find functions with feedback newer than their last evaluation, and Train\'s decision on each',
+});
+const { recordEvaluations } = proxyActivities<Activities>({
+  ...persistence,
+  summary: 'record the evaluations (cursors) and publish function.evaluated / function.regenerated',
+});
+
+/** Feedback-driven regeneration as a child run, under the id feedback uses: one already going is joined, not doubled. */
+async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {
+  const { workflow_id, ...evaluated } = candidate;
+  if (candidate.status === 'accepted') return { ...evaluated, outcome: 'accepted' };
+  const { tenant_id, function_name, version } = candidate;
+  try {
+    const child = await startChild(regenerateFromFeedback, {
+      workflowId: workflow_id,
+      args: [{ tenant_id, function_name, version }],
+      memo: { tenant_id },
+      typedSearchAttributes: [{ key: FunctionNameKey, value: function_name }],
+      staticSummary: `scheduled re-evaluation of ${function_name} v${version}: ${candidate.reasons.join('; ')}`,
+    });
+    const result = await child.result();
+    const regeneration = { regeneration_workflow_id: workflow_id };
+    return result.new_version === undefined
+      ? { ...evaluated, ...regeneration, outcome: 'unchanged' }
+      : { ...evaluated, ...regeneration, outcome: 'regenerated', new_version: result.new_version };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { ...evaluated, outcome: 'joined', regeneration_workflow_id: workflow_id };
+    if (isCancellation(err)) throw err;
+    return { ...evaluated, outcome: 'failed', error: rootMessage(err) };
+  }
+}
+
+/**
+ * Started by the re-evaluation Schedule: finds the functions (of every tenant in the worker's schema) whose feedback
+ * on the active version is newer than their last evaluation, regenerates those Train says must change as child runs
+ * of regenerateFromFeedback (a sliding window of `concurrency`), and records every evaluation. One page per run;
+ * the next page continues as new, so the history stays small however many functions there are.
+ */
+export async function reevaluateFunctions(input: ReevaluateInput): Promise<ReevaluationTotals> {
+  const totals: ReevaluationTotals = { evaluated: 0, regenerated: 0, joined: 0, failed: 0, ...input.totals };
+  const { candidates, next } = await findReevaluations({ after: input.after });
+  const evaluations: Evaluation[] = [];
+  await slidingWindow(candidates.length, input.concurrency, async (index) => {
+    evaluations[index] = await evaluate(candidates[index]!);
+  });
+  if (evaluations.length > 0) {
+    const { workflowId, runId } = workflowInfo();
+    await recordEvaluations({ workflow_id: workflowId, run_id: runId, evaluations });
+  }
+  totals.evaluated += evaluations.length;
+  totals.regenerated += evaluations.filter((e) => e.outcome === 'regenerated').length;
+  totals.joined += evaluations.filter((e) => e.outcome === 'joined').length;
+  totals.failed += evaluations.filter((e) => e.outcome === 'failed').length;
+  if (next) return continueAsNew<typeof reevaluateFunctions>({ concurrency: input.concurrency, after: next, totals });
+  upsertSearchAttributes([{ key: OutcomeKey, value: totals.failed > 0 ? 'partial' : totals.regenerated > 0 ? 'regenerated' : 'completed' }]);
+  return totals;
+}
