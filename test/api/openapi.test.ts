@@ -261,6 +261,18 @@ test('real answers of every route match the document', async () => {
     { method: 'DELETE', route: hook, url: hookUrl, expect: 404 },
   ]);
 
+  // Schedules (issue 8): the one the worker applied at start.
+  const schedule = `/api/v1/schedules/${stack.config.reevaluationScheduleId}`;
+  await run([
+    { method: 'GET', route: '/api/v1/schedules', url: '/api/v1/schedules', expect: 200 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/pause', url: `${schedule}/pause`, body: { note: 'openapi' }, expect: 200 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/pause', url: `${schedule}/pause`, body: { note: 1 }, expect: 400 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/unpause', url: `${schedule}/unpause`, expect: 200 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/unpause', url: '/api/v1/schedules/none/unpause', expect: 404 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/trigger', url: `${schedule}/trigger`, expect: 200 },
+    { method: 'POST', route: '/api/v1/schedules/{id}/trigger', url: '/api/v1/schedules/none/trigger', expect: 404 },
+  ]);
+
   const page = await run([{ method: 'GET', route: '/docs', url: '/docs', expect: 200 }]);
   // Offline: the page loads Swagger UI from this server, never from a CDN.
   expect(page[0]!.body).not.toMatch(/https?:\/\//);
