@@ -87,6 +87,8 @@ export const ConfigSchema = z.object({
   BATCH_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(100).default(4)),
   /** How often GET /api/v1/runs/{id}/events asks a run for its progress. */
   RUN_EVENTS_POLL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).default(500)),
+  /** How often the SSE route sends a comment line on a quiet stream, so proxies do not close it as idle. */
+  RUN_EVENTS_HEARTBEAT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).default(15_000)),
 
   // Scheduled re-evaluation (issue 8): a Temporal Schedule starts reevaluateFunctions.
   /** Cron expression (UTC) of the schedule. */

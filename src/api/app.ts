@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(batchRouter(enhancement));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
-  app.use(runsRouter({ runs, pollMs: config.RUN_EVENTS_POLL_MS, shutdown: deps.shutdown }));
+  app.use(runsRouter({ runs, pollMs: config.RUN_EVENTS_POLL_MS, heartbeatMs: config.RUN_EVENTS_HEARTBEAT_MS, shutdown: deps.shutdown }));
   app.use(runListRouter({ client: deps.client, config }));
   app.use(adminRouter({ config, keys, audit }));
   app.use(statsRouter(deps));

@@ -86,10 +86,12 @@ export const BatchAccepted = z.object({
 export type BatchAccepted = z.infer<typeof BatchAccepted>;
 
 /**
- * GET /api/v1/runs/{id}/events (text/event-stream). Each SSE message has `event: <name>` and `data: <JSON>`:
+ * GET /api/v1/runs/{id}/events (text/event-stream). Each SSE message has `id: <n>`, `event: <name>` and `data: <JSON>`:
  * - `stage`: a StageTransition (every transition so far is replayed first, then new ones as they happen);
  * - `progress`: the whole Progress after each change (batches: done/total and per-item outcomes);
  * - `end`: SseEnd, the last message; the server then closes the connection.
+ * The id is the number of stage transitions sent so far: a reconnect with `Last-Event-ID: <n>` skips those.
+ * The stream opens with `retry: <ms>`; `: ping` comment lines keep a quiet stream open through proxies.
  */
 export const SseEnd = z.object({
   status: z.enum(['completed', 'failed', 'canceled', 'terminated', 'timed_out']),

@@ -1,4 +1,5 @@
 import { BatchResult, Progress, SseEnd, StageTransition } from '../../src/contracts/progress';
+import { sseMessages } from '../../src/cli/sse';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
@@ -12,6 +13,7 @@ beforeAll(async () => {
     LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 }]),
     BATCH_CONCURRENCY: '2',
     RUN_EVENTS_POLL_MS: '100',
+    RUN_EVENTS_HEARTBEAT_MS: '200',
   });
 });
 afterAll(async () => {
@@ -23,26 +25,22 @@ const code = (name: string) => `def ${name}(x: int) -> int:\n    return x + 1\n`
 // Valid syntax, but importing the module raises: validation fails whatever the enhancer writes.
 const broken = (name: string) => `raise RuntimeError("no import for you")\n\ndef ${name}(x: int) -> int:\n    return x\n`;
 
-interface SseMessage {
+interface Streamed {
+  id?: string;
   event: string;
   data: unknown;
 }
 
 /** Reads the whole stream: it must end by itself (the server closes it when the run ends), within the bound. */
-async function readEvents(workflowId: string): Promise<{ status: number; type: string | null; messages: SseMessage[] }> {
+async function readEvents(workflowId: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string; messages: Streamed[] }> {
   const res = await fetch(`${stack.url}/api/v1/runs/${workflowId}/events`, {
-    headers: { authorization: `Bearer ${stack.apiKey}` },
+    headers: { authorization: `Bearer ${stack.apiKey}`, ...headers },
     signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
-  const messages = text
-    .split('\n\n')
-    .filter((block) => block.startsWith('event: '))
-    .map((block) => {
-      const [eventLine, dataLine] = block.split('\n');
-      return { event: eventLine!.slice('event: '.length), data: JSON.parse(dataLine!.slice('data: '.length)) };
-    });
-  return { status: res.status, type: res.headers.get('content-type'), messages };
+  const messages: Streamed[] = [];
+  for await (const m of sseMessages(new Blob([text]).stream())) messages.push({ ...m, data: JSON.parse(m.data) });
+  return { status: res.status, type: res.headers.get('content-type'), text, messages };
 }
 
 /** Executions the visibility query finds; the store is eventually consistent, so the wait is bounded, not assumed. */
@@ -72,6 +70,50 @@ describe('live progress', () => {
     expect(SseEnd.parse(last.data)).toMatchObject({ status: 'completed', run: { workflow_id: started.body.run.workflow_id } });
     const snapshots = messages.filter((m) => m.event === 'progress').map((m) => Progress.parse(m.data));
     expect(snapshots.at(-1)).toMatchObject({ kind: 'single', stage: 'completed' });
+  });
+
+  test('the stream opens with retry:, ids count transitions, and Last-Event-ID resumes after the ones seen', async () => {
+    const name = `sseid_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) });
+    expect(started.status).toBe(200);
+    const id = started.body.run.workflow_id;
+
+    const whole = await readEvents(id);
+    expect(whole.text).toMatch(/^retry: \d+\n\n/);
+    const stageIds = whole.messages.filter((m) => m.event === 'stage').map((m) => m.id);
+    expect(stageIds).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    // Every other event carries the count so far too: a client resuming from any of them misses nothing.
+    expect(whole.messages.at(-1)).toMatchObject({ event: 'end', id: '7' });
+
+    const resumed = await readEvents(id, { 'last-event-id': '3' });
+    const stages = resumed.messages.filter((m) => m.event === 'stage');
+    expect(stages.map((m) => [m.id, StageTransition.parse(m.data).stage])).toEqual([
+      ['4', 'validate'],
+      ['5', 'store'],
+      ['6', 'publish'],
+      ['7', 'completed'],
+    ]);
+    expect(resumed.messages.filter((m) => m.event === 'progress')).toHaveLength(1);
+    expect(resumed.messages.at(-1)!.event).toBe('end');
+    // A resume from the last id gets the current snapshot and end; a nonsense id starts from the beginning.
+    expect((await readEvents(id, { 'last-event-id': '7' })).messages.map((m) => m.event)).toEqual(['progress', 'end']);
+    expect((await readEvents(id, { 'last-event-id': 'x' })).messages.filter((m) => m.event === 'stage')).toHaveLength(7);
+  });
+
+  test('a quiet stream gets heartbeat comments while the run waits on its provider', async () => {
+    const name = `hang_${uniqueSuffix()}`;
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    const id = started.body.run.workflow_id;
+    const res = await fetch(`${stack.url}/api/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${stack.apiKey}` }, signal: AbortSignal.timeout(30_000) });
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes('\n: ping\n\n') && text.includes('event: stage\ndata: {"stage":"generate"')) break;
+    }
+    expect(text).toContain('\n: ping\n\n');
+    expect((await requestJson('DELETE', `${stack.url}/api/v1/runs/${id}`)).status).toBe(202);
+    await readEvents(id);
   });
 
   test('a run that fails ends its stream with failed and the error', async () => {

@@ -6,8 +6,8 @@ import { principalOf } from '../principal';
 import type { Runs } from '../runs';
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
-/** A comment line this often keeps proxies from closing a quiet stream. */
-const SSE_PING_MS = 15_000;
+/** What an EventSource-like client waits before reconnecting (with Last-Event-ID) after the stream breaks. */
+const SSE_RETRY_MS = 2_000;
 
 function runIdParam(req: Request<{ id: string }>): string {
   const id = req.params.id;
@@ -34,31 +34,44 @@ export function runStatusHandler(runs: Runs) {
 export interface RunsRouterDeps {
   runs: Runs;
   pollMs: number;
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  heartbeatMs: number;
   /** Fires when the API starts draining: open streams end so the process can exit. */
   shutdown?: AbortSignal;
+}
+
+/** Last-Event-ID: how many stage transitions the reconnecting client has seen; anything else starts from the beginning. */
+function seenTransitions(req: Request): number {
+  const header = req.get('last-event-id');
+  return header && /^\d{1,6}$/.test(header) ? Number(header) : 0;
 }
 
 /**
  * The SSE stream of one run (shapes in contracts/progress.ts): every stage transition so far, then new ones as the
  * `progress` query shows them, a `progress` snapshot after each change, and `end` once the run has ended.
+ * Every event's id is the number of transitions sent so far, so a client reconnecting with Last-Event-ID gets only
+ * the transitions it missed (history only grows), then the current snapshot.
  */
-async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, res: Response): Promise<void> {
+async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, req: Request, res: Response): Promise<void> {
   const { runs } = deps;
   const first = await runs.describe(id, tenantId);
   res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
-  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.write(`retry: ${SSE_RETRY_MS}\n\n`);
+  let sent = seenTransitions(req);
+  const send = (event: string, data: unknown) => res.write(`id: ${sent}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
   const gone = new AbortController();
   res.on('close', () => gone.abort());
   const stop = AbortSignal.any([gone.signal, ...(deps.shutdown ? [deps.shutdown] : [])]);
-  let sent = 0;
   let lastSnapshot = '';
   let lastPing = Date.now();
   const emit = (progress: Progress | undefined) => {
     if (!progress) return;
-    for (const transition of progress.history.slice(sent)) send('stage', transition);
-    sent = Math.max(sent, progress.history.length);
+    for (const transition of progress.history.slice(sent)) {
+      sent++;
+      send('stage', transition);
+    }
     const snapshot = JSON.stringify(progress);
     if (snapshot !== lastSnapshot) send('progress', progress);
     lastSnapshot = snapshot;
@@ -76,7 +89,7 @@ async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, 
       break;
     }
     emit(current.progress);
-    if (Date.now() - lastPing >= SSE_PING_MS) {
+    if (Date.now() - lastPing >= deps.heartbeatMs) {
       res.write(': ping\n\n');
       lastPing = Date.now();
     }
@@ -96,7 +109,7 @@ export function runsRouter(deps: RunsRouterDeps): Router {
   router.get('/api/v1/runs/:id', runStatusHandler(runs));
 
   router.get('/api/v1/runs/:id/events', async (req, res) => {
-    await streamEvents(deps, runIdParam(req), principalOf(res).tenantId, res);
+    await streamEvents(deps, runIdParam(req), principalOf(res).tenantId, req, res);
   });
 
   router.delete('/api/v1/runs/:id', async (req, res) => {
