@@ -38,6 +38,15 @@ export interface Answer<T> {
   body: T;
 }
 
+/** JSON, or the text itself when it is not (a proxy's error page): the status decides what it means. */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
 /** The API over HTTP: every poet REST command goes through here, so errors map to exit codes in one place. */
 export class ApiClient {
   private readonly base: URL;
@@ -50,11 +59,10 @@ export class ApiClient {
     }
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  private async send(method: string, path: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
     const url = new URL(path, this.base);
-    let res: Response;
     try {
-      res = await fetch(url, {
+      return await fetch(url, {
         method,
         headers: {
           accept: 'application/json',
@@ -63,25 +71,34 @@ export class ApiClient {
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+        signal,
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
       throw new CliError(`cannot reach the API at ${this.base.origin} (${why})`, EXIT.unreachable);
     }
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON (a proxy's error page): the status decides below.
-    }
-    if (res.ok) return { status: res.status, body: parsed as T };
+  }
+
+  private refusal(res: Response, parsed: unknown): CliError {
     const error = (parsed as Partial<ErrorBody> | undefined)?.error;
     const message = `${res.status} ${error?.code ?? res.statusText}: ${error?.message ?? 'no error body'}`;
     const details = (error?.details ?? []).map((d) => `\n  ${d.path}: ${d.message}`).join('');
-    throw new CliError(`${message}${details}`, res.status < 500 ? EXIT.rejected : EXIT.unreachable, parsed);
+    return new CliError(`${message}${details}`, res.status < 500 ? EXIT.rejected : EXIT.unreachable, parsed);
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+    const res = await this.send(method, path, body, headers, AbortSignal.timeout(this.opts.timeoutMs ?? 30_000));
+    const parsed = parseBody(await res.text());
+    if (res.ok) return { status: res.status, body: parsed as T };
+    throw this.refusal(res, parsed);
+  }
+
+  /** A GET whose body is read as it arrives (Server-Sent Events); `signal` bounds it, not the request timeout. */
+  async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send('GET', path, undefined, { accept: 'text/event-stream' }, signal);
+    if (res.ok && res.body) return res.body;
+    throw this.refusal(res, parseBody(await res.text()));
   }
 
   get<T = unknown>(path: string): Promise<Answer<T>> {

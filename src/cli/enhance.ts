@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnhanceResult } from '../contracts/enhance';
 import { type ApiClient, type Output, usageError } from './client';
-import { describeResult, finishRun, progressPrinter, watchRun } from './runs';
+import { describeResult, followRun } from './runs';
 
 export interface EnhanceOptions {
   function?: string;
@@ -45,5 +45,5 @@ export async function enhanceCommand(client: ApiClient, out: Output, file: strin
     if (!out.json) out.note(`started; follow it with: poet runs watch ${workflowId}`);
     return;
   }
-  finishRun(out, await watchRun(client, workflowId, progressPrinter(out)));
+  await followRun(client, out, workflowId);
 }

@@ -91,7 +91,8 @@ export async function feedbackCommand(client: ApiClient, out: Output, name: stri
     out.out(out.json ? JSON.stringify(body, null, 2) : summarizeFeedback(body));
     return;
   }
-  const final = await watchRun(client, body.run!.workflow_id, progressPrinter(out));
+  const id = body.run!.workflow_id;
+  const final = await watchRun(client, id, progressPrinter(out, id));
   if (out.json || final.status !== 'completed') return finishRun(out, final);
   out.out(summarizeFeedback(final.result as unknown as Record<string, unknown>));
 }

@@ -13,7 +13,7 @@ import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
-import { watchCommand } from './runs';
+import { followRun } from './runs';
 
 const program = new Command()
   .name('poet')
@@ -112,7 +112,7 @@ restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions o
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed')
-  .run((client, out, id: string) => watchCommand(client, out, id));
+  .run((client, out, id: string) => followRun(client, out, id));
 
 /** The configured cluster, with the same address, TLS and credentials as the worker and the API. */
 async function withTemporal(run: (config: Config, connection: Connection) => Promise<void>): Promise<void> {

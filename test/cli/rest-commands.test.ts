@@ -33,7 +33,7 @@ test('enhance --json follows the run to its end: progress on stderr, the result 
   const body = JSON.parse(run.stdout);
   expect(body).toMatchObject({ status: 'completed', result: { function_name: 'cli_double', version: 1, metadata: { domain: 'computation' } } });
   expect(body.result.enhanced_code.python).toContain('def cli_double');
-  expect(run.stderr).toMatch(/enhance-cli_double-[0-9a-f]{12} completed/);
+  expect(JSON.parse(run.stderr.trim().split('\n').at(-1)!)).toMatchObject({ workflow_id: expect.stringMatching(/^enhance-cli_double-[0-9a-f]{12}$/), event: 'end', status: 'completed' });
 });
 
 test('enhance --async prints the run id; runs watch follows it and prints the outcome', async () => {
