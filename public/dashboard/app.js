@@ -5,8 +5,6 @@
 const KEY_STORE = 'poet.apiKey';
 const HIT_RATES = 'poet.cacheHitRates';
 const REFRESH_MS = 5000;
-/** The stages of an enhancement, in order, as a run's `progress.stage` names them (a cache hit skips two). */
-const STAGES = ['queued', 'cache', 'generate', 'validate', 'store', 'publish'];
 const COLORS = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477', '#66aa00'];
 
 const $ = (id) => document.getElementById(id);
@@ -189,35 +187,108 @@ async function loadRuns() {
   $('runs').tBodies[0].replaceChildren(...rows);
 }
 
-// ---- live progress: the one place that knows how a run's progress is fetched ----
+// ---- live progress: the run's Server-Sent Events, read with fetch (EventSource cannot send the API key header) ----
 
-/** The stage a run body reports, when the server reports stages (a `progress` object); else undefined. */
-function stageOf(body) {
-  return body?.progress?.stage;
-}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Calls onUpdate with each new state of the run until it ends; resolves with the final body. It polls
- * GET /api/v1/runs/{id}; a server-sent event stream can replace this function alone.
+ * Reads one SSE response as it arrives and calls onMessage({id, event, data}) per message; `retry:` lines go to
+ * onRetry. Resolves when the server closes the stream (or it breaks: the caller cannot tell, and need not).
  */
-async function watchRun(workflowId, onUpdate) {
+async function readSse(res, onMessage, onRetry) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  let message = { data: [] };
   for (;;) {
-    const { body } = await api(`/api/v1/runs/${encodeURIComponent(workflowId)}`);
-    onUpdate(body);
-    if (body.status !== 'running') return body;
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffered += value;
+    const lines = buffered.split('\n');
+    buffered = lines.pop();
+    for (const raw of lines) {
+      const line = raw.replace(/\r$/, '');
+      if (line === '') {
+        if (message.data.length) onMessage({ id: message.id, event: message.event ?? 'message', data: message.data.join('\n') });
+        message = { data: [] };
+      } else if (!line.startsWith(':')) {
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'data') message.data.push(text);
+        else if (field === 'event') message.event = text;
+        else if (field === 'id') message.id = text;
+        else if (field === 'retry' && /^\d+$/.test(text)) onRetry(Number(text));
+      }
+    }
   }
 }
 
-function renderProgress(workflowId, body) {
-  const stage = stageOf(body);
-  const at = stage ? STAGES.indexOf(stage) : -1;
-  const ended = body.status !== 'running';
-  const stages = el('ul', { class: 'stages' }, ...STAGES.map((name, i) =>
-    el('li', { class: ended && body.status === 'completed' ? 'done' : i < at ? 'done' : i === at ? 'current' : '', text: name })));
-  const lines = [el('div', {}, el('span', { class: 'code', text: workflowId }), ' ', el('span', { class: `badge ${body.status}`, id: 'run-status', text: body.status })), stages];
-  if (body.result) lines.push(el('p', { id: 'run-result', text: `version ${body.result.version} · safety ${body.result.metadata.safety_level} · cache ${body.result.metadata.cache} · ${body.result.metadata.provider}` }));
-  if (body.error) lines.push(el('p', { class: 'error', text: `${body.error.code}: ${body.error.message}` }));
+/**
+ * Follows a run until it ends; resolves with its final GET /api/v1/runs/{id} body. onUpdate(status, history) gets
+ * every stage transition as it happens. A broken stream is resumed after the server's `retry:` delay with
+ * Last-Event-ID (the server then sends only the transitions missed); after three breaks in a row the page polls.
+ */
+async function watchRun(workflowId, onUpdate) {
+  const path = `/api/v1/runs/${encodeURIComponent(workflowId)}`;
+  const history = [];
+  let lastId;
+  let retryMs = 2000;
+  let breaks = 0;
+  while (breaks < 3) {
+    const headers = { 'x-api-key': sessionStorage.getItem(KEY_STORE) ?? '', accept: 'text/event-stream' };
+    if (lastId !== undefined) headers['last-event-id'] = lastId;
+    let res;
+    try {
+      res = await fetch(`${path}/events`, { headers });
+    } catch (err) {
+      console.warn('run events', err);
+    }
+    // Refused (another tenant's run, a revoked key): polling would be refused the same way.
+    if (res && res.status < 500 && !res.ok) {
+      if (res.status === 401) signOut('the API key was refused');
+      throw new ApiError(res.status, await res.json().catch(() => undefined));
+    }
+    let ended = false;
+    let progressed = false;
+    if (res?.ok) {
+      await readSse(res, (m) => {
+        if (m.id !== undefined) lastId = m.id;
+        if (m.event === 'stage') {
+          history.push(JSON.parse(m.data));
+          progressed = true;
+          onUpdate('running', history);
+        } else if (m.event === 'end') ended = true;
+      }, (ms) => { retryMs = ms; }).catch((err) => console.warn('run events', err));
+    }
+    if (ended) break;
+    breaks = progressed ? 1 : breaks + 1;
+    await sleep(retryMs);
+  }
+  for (;;) {
+    const { body } = await api(path);
+    const seen = body.progress?.history ?? [];
+    if (seen.length > history.length) history.push(...seen.slice(history.length));
+    onUpdate(body.status, history, body);
+    if (body.status !== 'running') return body;
+    await sleep(700);
+  }
+}
+
+/** One entry per stage transition, in order, with the time since the run was queued; the latest is current until the run ends. */
+function renderProgress(workflowId, status, history, body) {
+  const start = history.length ? Date.parse(history[0].at) : 0;
+  const items = history.map((t, i) => {
+    const last = i === history.length - 1;
+    const state = last && status === 'running' ? 'current' : t.stage === 'failed' || t.stage === 'canceled' ? 'failed' : 'done';
+    const seconds = ((Date.parse(t.at) - start) / 1000).toFixed(1);
+    return el('li', { class: state, 'data-stage': t.stage, title: t.detail ?? '', text: `${t.stage} +${seconds}s${t.detail ? ` · ${t.detail}` : ''}` });
+  });
+  const lines = [
+    el('div', {}, el('span', { class: 'code', text: workflowId }), ' ', el('span', { class: `badge ${status}`, id: 'run-status', text: status })),
+    el('ol', { class: 'stages', id: 'run-stages' }, ...items),
+  ];
+  if (body?.result) lines.push(el('p', { id: 'run-result', text: `version ${body.result.version} · safety ${body.result.metadata.safety_level} · cache ${body.result.metadata.cache} · ${body.result.metadata.provider}` }));
+  if (body?.error) lines.push(el('p', { class: 'error', text: `${body.error.code}: ${body.error.message}` }));
   $('progress').replaceChildren(...lines);
 }
 
@@ -228,8 +299,8 @@ async function startEnhancement(event) {
   try {
     const { body } = await api('/api/v1/functions/enhance', { method: 'POST', body: request, headers: { prefer: 'respond-async' } });
     const workflowId = body.run.workflow_id;
-    renderProgress(workflowId, { status: 'running' });
-    await watchRun(workflowId, (update) => renderProgress(workflowId, update));
+    renderProgress(workflowId, 'running', []);
+    await watchRun(workflowId, (status, history, final) => renderProgress(workflowId, status, history, final));
     await Promise.all([loadRuns(), loadFunctions(), loadCache()]);
   } catch (err) {
     const details = (err.body?.error?.details ?? []).map((d) => `${d.path}: ${d.message}`).join('; ');

@@ -2,18 +2,26 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { getJson, startStack, type TestStack } from '../helpers/stack';
 
 // The dashboard in headless Chromium (Debian's package; .ci/run installs it) against the real stack.
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 const UI = 'http://temporal-ui.test:8233';
 
+let fake: FakeLlm;
 let stack: TestStack;
 let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  stack = await startStack('dashboard', { TEMPORAL_UI_URL: UI });
+  // The provider takes its time, so the page can be seen showing the generate stage while it happens.
+  fake = await startFakeLlm({ latencyMs: 1500 });
+  stack = await startStack('dashboard', {
+    TEMPORAL_UI_URL: UI,
+    LLM_PROVIDERS: JSON.stringify([{ name: 'fake', base_url: fake.url('good'), model: 'fake-large', timeout_ms: 100_000 }]),
+    RUN_EVENTS_POLL_MS: '100',
+  });
   profile = mkdtempSync(path.join(os.tmpdir(), 'poet-chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).
   browser = await chromium.launchPersistentContext(profile, {
@@ -28,14 +36,35 @@ afterAll(async () => {
   await browser?.close();
   rmSync(profile, { recursive: true, force: true });
   await stack.close();
+  await fake.close();
 });
 
-async function enhanceFromPage(page: Page, name: string, domain: string, code: string): Promise<void> {
+interface StageView {
+  status: string;
+  stages: { stage: string; state: string }[];
+}
+
+/**
+ * The progress panel as one snapshot taken inside the page: the run's status badge and its stage list; with `current`,
+ * only while that stage is the current one. Sent to the page as source (CSP forbids eval of strings); no DOM types here.
+ */
+function stageView(current: string | null): StageView | undefined {
+  const doc = (globalThis as any).document;
+  const stages: StageView['stages'] = Array.from(doc.querySelectorAll('#run-stages li'), (li: any) => ({ stage: li.dataset.stage, state: li.className }));
+  if (current && !stages.some((s) => s.stage === current && s.state === 'current')) return undefined;
+  return { status: doc.querySelector('#run-status')?.textContent, stages };
+}
+
+/** Starts an enhancement from the form; resolves with the progress panel as it was while generate ran, and at the end. */
+async function enhanceFromPage(page: Page, name: string, domain: string, code: string): Promise<{ during: StageView; after: StageView }> {
   await page.fill('#enhance-name', name);
   await page.selectOption('#enhance-domain', domain);
   await page.fill('#enhance-code', code);
   await page.click('#enhance-form button[type=submit]');
+  // Polled inside the page: the snapshot returned is the one that met the condition.
+  const during = await page.waitForFunction(stageView, 'generate', { timeout: 45_000, polling: 'raf' });
   await page.waitForSelector('#run-status.completed', { timeout: 45_000 });
+  return { during: (await during.jsonValue())!, after: (await page.evaluate(stageView, null))! };
 }
 
 test('sign in, start enhancements and watch them complete, see the run with its Temporal UI link, open a diff', async () => {
@@ -72,9 +101,18 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   expect(await page.evaluate("sessionStorage.getItem('poet.apiKey')")).toBe(stack.apiKey);
 
   const code = 'def dash_ratio(a: float, b: float) -> float:\n    return a / b\n';
-  await enhanceFromPage(page, 'dash_ratio', 'base_reliability', code);
-  expect(await page.textContent('#run-result')).toMatch(/version 1 · safety \w+/);
-  await enhanceFromPage(page, 'dash_ratio', 'computation', code);
+  const first = await enhanceFromPage(page, 'dash_ratio', 'base_reliability', code);
+  // Live: while the provider answers, the list shows generate as the current stage and nothing after it.
+  expect(first.during).toEqual({
+    status: 'running',
+    stages: [{ stage: 'queued', state: 'done' }, { stage: 'cache', state: 'done' }, { stage: 'generate', state: 'current' }],
+  });
+  expect(first.after.status).toBe('completed');
+  expect(first.after.stages.map((s) => s.stage)).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
+  expect(first.after.stages.every((s) => s.state === 'done')).toBe(true);
+  expect(await page.textContent('#run-result')).toMatch(/version 1 · safety \w+ · cache miss · fake/);
+  // The fake provider keeps the original code verbatim: a changed original gives code.py a diff too.
+  await enhanceFromPage(page, 'dash_ratio', 'computation', code.replace('return a / b', 'return a / b if b else 0.0'));
   expect(await page.textContent('#run-result')).toMatch(/version 2 · /);
 
   // Recent runs: both, each linking into the Temporal UI.
@@ -91,9 +129,11 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   await page.waitForSelector('#diff-grid .add');
   expect(await page.textContent('#diff h3')).toContain('v1 → v2');
   expect(await page.locator('#diff-grid .del').count()).toBeGreaterThan(0);
+  expect(await page.locator('#diff-grid').first().textContent()).toContain('return a / b if b else 0.0');
 
+  // The fake provider's calls book tokens at no price: a legend entry, no cost bar.
   expect(await page.locator('#cost-chart svg rect').count()).toBe(2);
-  expect(await page.textContent('#token-chart .legend')).toBe('groqopenai');
+  expect(await page.textContent('#token-chart .legend')).toBe('fakegroqopenai');
   // Every lookup so far missed: a flat line at 0 %, which has no area, so only its presence is checked.
   await page.waitForSelector('#cache-chart polyline', { state: 'attached' });
   expect(await page.textContent('#cache-summary')).toMatch(/^hit rate \d/);
