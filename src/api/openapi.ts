@@ -183,7 +183,12 @@ export const paths: ZodOpenApiPathsObject = {
     get: operation({
       tags: ['enhance'],
       summary: 'Server-Sent Events: `stage` transitions (history first), `progress` snapshots, then `end`; the stream closes when the run ends',
-      requestParams: runId,
+      requestParams: {
+        ...runId,
+        header: z.object({
+          'last-event-id': z.string().optional().meta({ description: 'The id of the last event seen: the stream resumes after the stage transitions it counts' }),
+        }),
+      },
       responses: { 200: text('text/event-stream', 'SSE stream; data lines are JSON (see contracts/progress.ts)'), ...errors(400, 404, 503) },
     }),
   },
