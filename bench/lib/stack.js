@@ -1,9 +1,7 @@
 'use strict';
 // The service as production runs it: a Temporal dev server, worker process(es) and an API process, on their own
 // PostgreSQL schema, Redis prefix, task queue and data dir, so a benchmark measures what users get.
-const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
@@ -11,18 +9,9 @@ const { randomBytes } = require('node:crypto');
 const root = path.join(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
 const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dist, 'infra', 'temporal-dev'));
-const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
+const { SEARCH_ATTRIBUTE_NAMES } = require(path.join(dist, 'workflows', 'search-attributes'));
 const { waitUntil } = require(path.join(dist, 'infra', 'wait'));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'infra', 'processes'));
 
 /** Resident memory of a process in MiB, from /proc. */
 function rssMiB(pid) {
@@ -31,7 +20,7 @@ function rssMiB(pid) {
 }
 
 function spawnService(name, env) {
-  const child = spawn(process.execPath, [path.join(dist, name, 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnBuilt(dist, name, env, ['ignore', 'ignore', 'pipe']);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   child.on('exit', (code, signal) => {
@@ -68,7 +57,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
       uiPort: await freePort(),
       namespace: 'default',
       dbFile: path.join(dataDir, 'temporal.sqlite'),
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS.map((key) => key.name),
+      searchAttributes: SEARCH_ATTRIBUTE_NAMES,
       env: process.env,
       stdio: 'ignore',
     });

@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { spawnService } from '../infra/processes';
 import { ensureTemporalCli, startDevServer, stopProcess } from '../infra/temporal-dev';
 import { waitUntil } from '../infra/wait';
-import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 
 type Env = Record<string, string | undefined>;
 
@@ -28,7 +29,7 @@ async function startTemporal(config: Config, env: Env, logger: Logger): Promise<
     uiPort: config.TEMPORAL_UI_PORT,
     namespace: config.TEMPORAL_NAMESPACE,
     dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-    searchAttributes: SEARCH_ATTRIBUTE_KEYS.map((key) => key.name),
+    searchAttributes: SEARCH_ATTRIBUTE_NAMES,
     env,
   });
   return { address: server.address, stop: { name: 'temporal', stop: () => server.stop() } };
@@ -96,7 +97,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
 
     const distDir = path.join(config.rootDir, 'dist');
     for (const name of ['worker', 'api'] as const) {
-      const child = spawn(process.execPath, [path.join(distDir, name, 'main.js')], { stdio: 'inherit', env: childEnv });
+      const child = spawnService(distDir, name, childEnv, 'inherit');
       child.once('exit', (code, signal) => {
         if (stopping) return;
         logger.error(`${name} exited unexpectedly`, { code, signal });

@@ -5,13 +5,12 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { createPool, migrate } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES as NAMES } from '../../src/workflows/search-attributes';
 import { waitFor } from '../helpers/net';
 import { uniqueSuffix } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..');
 const { IndexedValueType } = temporal.api.enums.v1;
-const NAMES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 
 /** The built `poet` command (what the pre-rollout Jobs run), its JSON log lines parsed. */
 function poet(args: string[], env: Record<string, string>) {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/workflows/search-attributes';
 
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -117,9 +117,8 @@ describe('docker-compose.temporal.yml', () => {
     // The admin-tools entrypoint only sleeps, so the script must replace it rather than be passed to it.
     expect(setup.entrypoint?.[0]).toMatch(/sh$/);
     const script = [setup.command ?? []].flat().join('\n');
-    const names = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
-    expect(names).toEqual(expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider']));
-    for (const name of names) expect(script).toMatch(new RegExp(`\\b${name}\\b`));
+    expect(SEARCH_ATTRIBUTE_NAMES).toEqual(expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider']));
+    for (const name of SEARCH_ATTRIBUTE_NAMES) expect(script).toMatch(new RegExp(`\\b${name}\\b`));
     expect(script).toContain('temporal operator search-attribute create');
     expect(script).toContain('--type Keyword');
     expect(script).toContain('search-attribute list');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureTemporalCli, startDevServer, type DevServer, type DevServerOptions } from '../../src/infra/temporal-dev';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/workflows/search-attributes';
 import { freePort, waitFor } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
@@ -27,7 +27,7 @@ describe('Temporal dev server restarted during runs', () => {
       uiPort: await freePort(),
       namespace: 'default',
       dbFile: path.join(dir, 'temporal.sqlite'),
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS.map((key) => key.name),
+      searchAttributes: SEARCH_ATTRIBUTE_NAMES,
       env: process.env,
       stdio: 'ignore',
     };

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { spawnService as spawnBuilt } from '../../src/infra/processes';
 import { stopProcess } from '../../src/infra/temporal-dev';
 
 const DIST = path.join(__dirname, '..', '..', 'dist');
@@ -15,10 +16,7 @@ export interface ServiceProcess {
 
 /** `node dist/<api|worker>/main.js` as production runs it, with the given environment over the test's. */
 export function spawnService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [path.join(DIST, name, 'main.js')], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnBuilt(DIST, name, { ...process.env, LOG_LEVEL: 'warn', ...env }, ['ignore', 'pipe', 'pipe']);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
