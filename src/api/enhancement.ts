@@ -5,7 +5,7 @@ import type { EnhanceRequest, EnhanceResult, RunRef } from '../contracts/enhance
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { DomainEntry, DomainsRepo } from '../infra/domains-repo';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
-import { DomainKey, FunctionNameKey } from '../workflows/search-attributes';
+import { enhanceSearchAttributes } from '../workflows/search-attributes';
 import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableError } from './errors';
 import type { EnhanceStartOptions, Runs } from './runs';
 
@@ -103,10 +103,7 @@ export async function startAndWait(deps: EnhancementDeps, request: EnhanceReques
     args: [{ request, input_hash: inputHash, normalized_input_hash: normalizedInputHash, tenant_id: tenantId }],
     // The owner, readable from a describe: another tenant asking for this run gets a 404.
     memo: { tenant_id: tenantId },
-    typedSearchAttributes: [
-      { key: FunctionNameKey, value: request.function_name },
-      { key: DomainKey, value: request.domain },
-    ],
+    typedSearchAttributes: enhanceSearchAttributes(request),
     staticSummary: `enhance ${request.function_name} (${request.domain}${request.optimize_for ? `, for ${request.optimize_for}` : ''})`,
   } satisfies EnhanceStartOptions;
   const { run, outcome } = await deps.runs.startAndWait(options, waitMs, deps.shutdown);

@@ -2,7 +2,7 @@ import { executeChild, isCancellation, setHandler, upsertSearchAttributes } from
 import type { BatchItemOutcome, BatchResult, BatchWorkflowInput } from '../contracts/progress';
 import { enhanceFunction } from './enhance';
 import { progressQuery, StageHistory } from './progress';
-import { DomainKey, FunctionNameKey, OutcomeKey } from './search-attributes';
+import { enhanceSearchAttributes, OutcomeKey } from './search-attributes';
 import { rootMessage, slidingWindow } from './window';
 
 /**
@@ -38,10 +38,7 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
         workflowId: workflow_id,
         args: [{ request, input_hash, normalized_input_hash, tenant_id }],
         memo: { tenant_id },
-        typedSearchAttributes: [
-          { key: FunctionNameKey, value: request.function_name },
-          { key: DomainKey, value: request.domain },
-        ],
+        typedSearchAttributes: enhanceSearchAttributes(request),
         staticSummary: `enhance ${request.function_name} (${request.domain}), item ${index + 1} of ${items.length}`,
       });
       Object.assign(outcome, { status: 'completed', version: enhanced.version });
