@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { poet, poetLive } from '../helpers/cli';
@@ -99,4 +101,38 @@ test('a failed run and a canceled run exit 5 after their last stage; an unknown 
   const missing = await poet(['runs', 'watch', 'enhance-none-000000000000'], env);
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain('404 run_not_found');
+});
+
+test('when the event stream breaks, the CLI polls the run instead and still prints its stages in order', async () => {
+  // In front of the API: every event stream is cut right after it opens; everything else passes through.
+  const api = new URL(stack.url);
+  const proxy = http.createServer((req, res) => {
+    if (req.url?.endsWith('/events')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('retry: 2000\n\n', () => res.destroy());
+      return;
+    }
+    const upstream = http.request({ host: api.hostname, port: api.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const name = `poll_${uniqueSuffix()}`;
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const run = await poet(['enhance', pyFile(name)], { ...env, POET_URL: url });
+    expect(run.code).toBe(0);
+    const id = run.stderr.match(RUN_ID)![0];
+    // Polls see the history up to some stage (the provider's latency keeps generate in view); then the outcome.
+    const printed = stagesPrinted(run.stderr, id);
+    expect(printed).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed'].slice(0, printed.length));
+    expect(printed).toContain('generate');
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(`${id} completed`);
+    expect(run.stdout).toMatch(new RegExp(`^${name} v1: `));
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
 });
