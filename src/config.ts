@@ -49,6 +49,7 @@ export const ConfigSchema = z.object({
 
   /** Seconds between flushes of each worker's per-layer hit/miss counts into the cache_stats table. */
   CACHE_STATS_FLUSH_SECONDS: int(5),
+  CIRCUIT_REPORT_SECONDS: int(5),
 
   // Webhooks (issue 8): delivery policy and the SSRF guard.
   /** Lets webhooks target loopback, private and link-local addresses (tests, receivers on a private network). */

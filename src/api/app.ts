@@ -9,7 +9,8 @@ import { ApiKeysRepo } from '../infra/api-keys-repo';
 import { AuditRepo } from '../infra/audit-repo';
 import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
-import type { CircuitState, Metrics } from '../infra/metrics';
+import type { Metrics } from '../infra/metrics';
+import type { CircuitStates } from '../infra/health';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
 import { auditTrail } from './auth-audit';
@@ -58,8 +59,8 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** Verifier of the partner endpoint's tokens; absent when no partner key is configured. */
   partner?: PartnerVerifier;
-  /** States of the LLM providers' circuit breakers, for readiness; absent: the API holds no provider chain. */
-  circuits?: () => Record<string, CircuitState>;
+  /** States of the LLM providers' circuit breakers as the workers report them, for readiness and the dashboard. */
+  circuits?: CircuitStates;
   artifacts: ArtifactStore;
 }
 

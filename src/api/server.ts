@@ -4,6 +4,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import type { Config } from '../config';
 import { createArtifactStore } from '../infra/artifact-store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { CircuitStatesRepo } from '../infra/circuit-states-repo';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -80,7 +81,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const artifacts = createArtifactStore(config, logger);
 
   const shutdown = new AbortController();
-  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, artifacts: artifacts.store, shutdown: shutdown.signal });
+  const circuitStates = new CircuitStatesRepo(pool);
+  // A worker missing three reports in a row no longer speaks for its providers.
+  const circuits = () => circuitStates.current(config.CIRCUIT_REPORT_SECONDS * 3);
+  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, circuits, artifacts: artifacts.store, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,

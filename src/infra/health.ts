@@ -107,11 +107,19 @@ export function memoryCheck(maxHeapRatio: number): Check {
  * LLM providers by circuit state. An open circuit degrades: the chain falls through to the next provider,
  * ending with the offline template enhancer, so enhancements still complete.
  */
-export function circuitsCheck(states: (() => Record<string, CircuitState>) | undefined): Check {
+export type CircuitStates = () => Record<string, CircuitState> | Promise<Record<string, CircuitState>>;
+
+export function circuitsCheck(states: CircuitStates | undefined): Check {
   if (!states) return async () => ({ status: 'disabled', latency_ms: 0 });
   return async () => {
     const started = performance.now();
-    const providers = states();
+    let providers: Record<string, CircuitState>;
+    try {
+      providers = await states();
+    } catch (err) {
+      // The states live in PostgreSQL for the API: its own check says when that is down.
+      return { status: 'degraded', latency_ms: elapsed(started), error: `circuit states unavailable: ${(err as Error).message}` };
+    }
     const open = Object.entries(providers).filter(([, state]) => state === 'open').map(([name]) => name);
     return {
       status: open.length > 0 ? 'degraded' : 'ok',

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../config';
 import { createArtifactStore } from '../infra/artifact-store';
+import { CircuitStatesRepo } from '../infra/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache';
 import { createPool } from '../infra/db';
 import { EventPublisher } from '../infra/events';
@@ -54,6 +57,13 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     cache.flushStats(pool).catch((err: Error) => logger.warn('cache statistics not flushed, kept for the next flush', { error: err.message }));
   const statsTimer = setInterval(flushStats, Math.max(1, config.CACHE_STATS_FLUSH_SECONDS) * 1000);
   statsTimer.unref();
+  const circuitStates = new CircuitStatesRepo(pool);
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const reportCircuits = () =>
+    circuitStates.report(workerId, providers.states()).catch((err: Error) => logger.warn('circuit states not reported', { error: err.message }));
+  void reportCircuits();
+  const circuitTimer = setInterval(reportCircuits, Math.max(1, config.CIRCUIT_REPORT_SECONDS) * 1000);
+  circuitTimer.unref();
   const webhooks = client
     ? new WebhookDispatcher({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, schema: config.DATABASE_SCHEMA, retry: webhookRetry(config), logger })
     : undefined;
@@ -107,6 +117,8 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     reevaluationPageSize: config.REEVALUATION_PAGE_SIZE,
     async close() {
       clearInterval(statsTimer);
+      clearInterval(circuitTimer);
+      await circuitStates.forget(workerId).catch((err: Error) => logger.warn('circuit states not withdrawn; they age out', { error: err.message }));
       clearInterval(sweepTimer);
       await flushStats();
       cache.close();

@@ -1,6 +1,6 @@
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { sampleValue, scrape } from '../helpers/prometheus';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
 /** The worker's LLM metrics and readiness against a fake OpenAI-compatible provider chain: one failing, one good. */
 let fake: FakeLlm;
@@ -17,6 +17,7 @@ beforeAll(async () => {
     LLM_BREAKER_HALF_OPEN_SECONDS: '600',
     LLM_RETRY_BASE_MS: '50',
     LLM_MAX_ATTEMPTS: '5',
+    CIRCUIT_REPORT_SECONDS: '1',
   });
 });
 afterAll(async () => {
@@ -50,4 +51,28 @@ test('tokens and cost per provider and model, circuit states, and an open circui
     error: 'circuit open: flaky',
     details: { providers: { flaky: 'open', steady: 'closed' } },
   });
+});
+
+test('the API, which makes no LLM calls, reports the circuit states its workers share, and forgets a stopped worker', async () => {
+  // The previous test opened flaky's circuit on this stack's worker.
+  const ready = await until('the API to see the open circuit', async () => {
+    const res = await getJson(`${stack.url}/health/ready`);
+    return res.body.checks.llm.details?.providers?.flaky === 'open' ? res : undefined;
+  });
+  expect(ready.status).toBe(200);
+  expect(ready.body.checks.llm).toMatchObject({ status: 'degraded', error: 'circuit open: flaky', details: { providers: { flaky: 'open', steady: 'closed' } } });
+
+  // Another worker that still sees flaky closed does not hide it: the worst state wins.
+  await stack.pool.query(`INSERT INTO circuit_states (worker_id, provider, state) VALUES ('other', 'flaky', 'closed'), ('other', 'spare', 'half_open')`);
+  const merged = await getJson(`${stack.url}/health/ready`);
+  expect(merged.body.checks.llm.details.providers).toEqual({ flaky: 'open', spare: 'half_open', steady: 'closed' });
+
+  // Reports older than three periods no longer count.
+  await stack.pool.query(`UPDATE circuit_states SET updated_at = now() - interval '1 minute' WHERE worker_id = 'other'`);
+  const aged = await getJson(`${stack.url}/health/ready`);
+  expect(aged.body.checks.llm.details.providers).toEqual({ flaky: 'open', steady: 'closed' });
+
+  await stack.worker.shutdown();
+  const left = await stack.pool.query<{ worker_id: string }>('SELECT DISTINCT worker_id FROM circuit_states');
+  expect(left.rows.map((r) => r.worker_id)).toEqual(['other']);
 });

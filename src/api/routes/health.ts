@@ -3,8 +3,7 @@ import type { Connection } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
-import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, runChecks, CHECK_TIMEOUT_MS, type Check } from '../../infra/health';
-import type { CircuitState } from '../../infra/metrics';
+import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, runChecks, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../../infra/health';
 
 export interface HealthDeps {
   config: Config;
@@ -12,7 +11,7 @@ export interface HealthDeps {
   pool: Pool;
   redis?: Redis;
   /** States of the LLM providers' circuit breakers, when a provider chain is configured. */
-  circuits?: () => Record<string, CircuitState>;
+  circuits?: CircuitStates;
 }
 
 /** The API's readiness checks: what a request needs (Temporal, PostgreSQL) fails it; the rest degrades it. */
