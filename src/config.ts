@@ -183,6 +183,8 @@ export const ConfigSchema = z.object({
   LLM_MAX_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3)),
   LLM_RETRY_BASE_MS: int(1_000),
   LLM_RETRY_MAX_MS: int(30_000),
+  /** Each tenant's LLM spend per UTC day, in US dollars; once reached, the template enhancer serves until midnight. Unset: no cap. */
+  LLM_DAILY_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().positive().optional()),
 }).refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
   path: ['AUTH_MODE'],
   message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',

@@ -17,6 +17,8 @@ export interface LlmSettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Per tenant and UTC day; undefined: no cap. */
+  dailyBudgetUsd?: number;
 }
 
 export interface GenerateDeps {
@@ -126,6 +128,20 @@ export function createGenerateActivities(deps: GenerateDeps) {
         domain: input.request.domain,
       };
       const callsSoFar = () => usage.callsOf(call.workflowId, call.runId, call.activityId);
+      if (llm.dailyBudgetUsd !== undefined) {
+        // Checked before each call: calls already in flight when the cap is reached may pass it by their own cost.
+        const spent = await usage.spentToday(call.tenantId);
+        if (spent >= llm.dailyBudgetUsd) {
+          const reason = `the tenant's daily LLM budget of $${llm.dailyBudgetUsd} is spent ($${spent.toFixed(4)} today)`;
+          await usage.record({ ...call, outcome: 'over_budget', reason, promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: 0 });
+          throw ApplicationFailure.create({
+            type: FailureType.ProviderUnavailable,
+            nonRetryable: true,
+            message: `${input.provider}: over_budget: ${reason}`,
+            details: [{ attempts: await callsSoFar() }],
+          });
+        }
+      }
       const messages = buildMessages({ request: input.request, domain, params: template.params, guidance: input.guidance, repair: input.repair });
 
       let completion: Completion;

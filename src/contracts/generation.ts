@@ -23,10 +23,15 @@ export type ProviderSettings = z.output<typeof ProviderSettings>;
 /**
  * How one generation attempt ended. accepted: passed validation; invalid: failed it (repair follows);
  * bad_answer: not the JSON asked for (repair follows); retryable_error: 429/5xx/timeout (Temporal retries);
- * failed: auth, 4xx, context or content policy, model not found, retries spent (next provider); circuit_open: skipped.
+ * failed: auth, 4xx, context or content policy, model not found, retries spent (next provider); circuit_open and
+ * over_budget (the tenant's daily LLM budget is spent): skipped, no call made.
  */
-export const AttemptOutcome = z.enum(['accepted', 'invalid', 'bad_answer', 'retryable_error', 'failed', 'circuit_open']);
+export const AttemptOutcome = z.enum(['accepted', 'invalid', 'bad_answer', 'retryable_error', 'failed', 'circuit_open', 'over_budget']);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
+
+/** Outcomes of attempts that never reached the provider: no call, no tokens, no cost. */
+export const SKIPPED_OUTCOMES = ['circuit_open', 'over_budget'] as const satisfies readonly AttemptOutcome[];
+export const isSkipped = (outcome: string): boolean => (SKIPPED_OUTCOMES as readonly string[]).includes(outcome);
 
 export const GenerationAttempt = z.object({
   provider: z.string(),

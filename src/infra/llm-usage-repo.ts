@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import type { GenerationAttempt } from '../contracts/generation';
+import { isSkipped, type GenerationAttempt } from '../contracts/generation';
 import { withTransaction } from './db';
 
 /** Outcome of one call as stored; the workflow later tells `answered` apart into accepted and invalid. */
-export type CallOutcome = 'answered' | 'bad_answer' | 'retryable_error' | 'failed' | 'circuit_open';
+export type CallOutcome = 'answered' | 'bad_answer' | 'retryable_error' | 'failed' | 'circuit_open' | 'over_budget';
 
 export interface LlmCall {
   tenantId: string;
@@ -61,7 +61,7 @@ export class LlmUsageRepo {
         ],
       );
       if (inserted.rowCount === 0) return false;
-      if (call.outcome === 'circuit_open') return true;
+      if (isSkipped(call.outcome)) return true;
       await tx.query(
         `INSERT INTO costs (tenant_id, day, provider, model, calls, prompt_tokens, completion_tokens, cost_usd)
          VALUES ($1, (now() AT TIME ZONE 'utc')::date, $2, $3, 1, $4, $5, $6)
@@ -75,6 +75,15 @@ export class LlmUsageRepo {
       return true;
     });
     if (fresh) this.onRecorded?.(call);
+  }
+
+  /** What the tenant's LLM calls cost today (UTC), the day the costs table books them on. */
+  async spentToday(tenantId: string): Promise<number> {
+    const res = await this.pool.query<{ spent: string }>(
+      `SELECT coalesce(sum(cost_usd), 0) AS spent FROM costs WHERE tenant_id = $1 AND day = (now() AT TIME ZONE 'utc')::date`,
+      [tenantId],
+    );
+    return Number(res.rows[0]!.spent);
   }
 
   /** Every call one activity execution made so far, attempt by attempt: Temporal's retries included. */

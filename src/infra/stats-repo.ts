@@ -1,12 +1,13 @@
 import type { Pool } from 'pg';
 import type { StatsBody, StatsGroup, StatsQuery } from '../contracts/stats';
 import { STATS_WINDOWS } from '../contracts/stats';
+import { SKIPPED_OUTCOMES } from '../contracts/generation';
 import type { CostsBody } from '../contracts/dashboard';
 
 /**
  * Statistics of LLM calls from the `generations` table (one row per call, written by the generate activity through
- * LlmUsageRepo). A call succeeded when the provider answered (`answered`); calls an open circuit skipped were never
- * made and are left out. Calls recorded before the domain column existed count under `unknown`.
+ * LlmUsageRepo). A call succeeded when the provider answered (`answered`); calls an open circuit or the budget skipped
+ * were never made and are left out. Calls recorded before the domain column existed count under `unknown`.
  */
 const SQL = `
 SELECT GROUPING(domain) AS all_domains, GROUPING(provider) AS all_providers, domain, provider,
@@ -20,7 +21,7 @@ SELECT GROUPING(domain) AS all_domains, GROUPING(provider) AS all_providers, dom
        coalesce(sum(completion_tokens), 0)::bigint AS output_tokens
   FROM (SELECT coalesce(domain, 'unknown') AS domain, provider, outcome, latency_ms, cost_usd, prompt_tokens, completion_tokens
           FROM generations
-         WHERE tenant_id = $1 AND created_at > $2 AND outcome <> 'circuit_open') AS calls
+         WHERE tenant_id = $1 AND created_at > $2 AND outcome <> ALL($3::text[])) AS calls
  GROUP BY GROUPING SETS ((), (domain), (provider))
  ORDER BY domain NULLS FIRST, provider NULLS FIRST`;
 
@@ -54,7 +55,7 @@ function group(row: Row | undefined): StatsGroup {
 
 export async function generationStats(pool: Pool, tenantId: string, query: StatsQuery, now = new Date()): Promise<StatsBody> {
   const from = new Date(now.getTime() - STATS_WINDOWS[query.window] * 1000);
-  const { rows } = await pool.query<Row>(SQL, [tenantId, from]);
+  const { rows } = await pool.query<Row>(SQL, [tenantId, from, SKIPPED_OUTCOMES]);
   // GROUPING() is 1 for a column aggregated over: the () set is both, (domain) leaves provider aggregated, and so on.
   const totals = rows.find((r) => r.all_domains === 1 && r.all_providers === 1);
   return {

@@ -96,6 +96,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       maxAttempts: config.LLM_MAX_ATTEMPTS,
       retryBaseMs: config.LLM_RETRY_BASE_MS,
       retryMaxMs: config.LLM_RETRY_MAX_MS,
+      dailyBudgetUsd: config.LLM_DAILY_BUDGET_USD,
     },
     cache,
     sandbox: {

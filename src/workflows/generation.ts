@@ -2,7 +2,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, p
 import type { Activities } from '../activities';
 import type { CachedEnhancement, EnhanceRequest, Guidance } from '../contracts/enhance';
 import { FailureType } from '../contracts/errors';
-import type { GenerationAttempt, GenerationPlan, GenerationUsage, RepairRequest } from '../contracts/generation';
+import { isSkipped, type GenerationAttempt, type GenerationPlan, type GenerationUsage, type RepairRequest } from '../contracts/generation';
 import type { Stage } from '../contracts/progress';
 
 /** Told when the loop enters generate or validate (enhanceFunction's progress query shows it). */
@@ -81,7 +81,7 @@ function detail<T>(failure: ApplicationFailure | undefined, key: string): T | un
 function summarize(attempts: GenerationAttempt[]): GenerationUsage {
   return attempts.reduce<GenerationUsage>(
     (sum, a) => ({
-      calls: sum.calls + (a.provider === 'template' || a.outcome === 'circuit_open' ? 0 : 1),
+      calls: sum.calls + (a.provider === 'template' || isSkipped(a.outcome) ? 0 : 1),
       prompt_tokens: sum.prompt_tokens + a.prompt_tokens,
       completion_tokens: sum.completion_tokens + a.completion_tokens,
       cost_usd: Math.round((sum.cost_usd + a.cost_usd) * 1e8) / 1e8,
