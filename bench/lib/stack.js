@@ -65,7 +65,12 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     stops.push(() => server.stop());
   }
   const workerProcs = [];
-  for (let i = 0; i < workers; i++) workerProcs.push(spawnService('worker', { ...env, WORKER_HTTP_PORT: String(await freePort()) }));
+  const workerUrls = [];
+  for (let i = 0; i < workers; i++) {
+    const workerPort = await freePort();
+    workerUrls.push(`http://127.0.0.1:${workerPort}`);
+    workerProcs.push(spawnService('worker', { ...env, WORKER_HTTP_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(workerPort) }));
+  }
   const port = await freePort();
   const api = spawnService('api', { ...env, HOST: '127.0.0.1', PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
@@ -83,19 +88,22 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     await pg.end();
     rmSync(dataDir, { recursive: true, force: true });
   };
+  const ready = async (base) => {
+    try {
+      return (await fetch(`${base}/health/ready`)).status === 200;
+    } catch {
+      return false;
+    }
+  };
   try {
-    await waitUntil(async () => {
-      try {
-        return (await fetch(`${url}/health/ready`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 60_000, 'API ready', 200);
+    await waitUntil(() => ready(url), 60_000, 'API ready', 200);
+    // A worker is ready once it has migrated the schema and polls: the key below needs its tables.
+    for (const workerUrl of workerUrls) await waitUntil(() => ready(workerUrl), 60_000, 'worker ready', 200);
   } catch (err) {
     await close();
     throw err;
   }
-  // An agent key of the default tenant, as a client would hold (the workers have applied the migrations by now).
+  // An agent key of the default tenant, as a client would hold.
   const { ApiKeysRepo } = require(path.join(dist, 'infra', 'api-keys-repo'));
   const { createPool } = require(path.join(dist, 'infra', 'db'));
   const keyPool = createPool({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });

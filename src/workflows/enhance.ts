@@ -25,6 +25,12 @@ import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
 export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
 /** Marks runs whose cache hit reads the active version (a local activity) instead of calling storeVersion. */
 export const HIT_READS_ACTIVE_VERSION_PATCH = 'hit-reads-active-version';
+/**
+ * Marks runs that store their version and publish their events as local activities, in the workflow task that
+ * decided them: a miss has two activity tasks and two workflow tasks fewer, a hit one of each. Task dispatches are
+ * most of the dev server's and the worker's CPU per run, the limit under load (bench/RESULTS.md, issue 10).
+ */
+export const COMMITS_LOCALLY_PATCH = 'commits-locally';
 
 /**
  * The run's result as soon as it is known (update-with-start): a hit answers from the first workflow task,
@@ -52,14 +58,17 @@ const persistence = {
 } as const;
 export const { storeVersion } = proxyActivities<Activities>({ ...persistence, summary: 'store the version: PostgreSQL rows and artifact files' });
 export const { publish } = proxyActivities<Activities>({ ...persistence, summary: 'publish the events: outbox rows, then the Redis stream' });
+// The same calls in-process, same timeouts and retries (both are idempotent per run: a replayed attempt changes nothing).
+const { storeVersion: storeVersionLocally } = proxyLocalActivities<Activities>({ ...persistence, summary: 'store the version (in-process)' });
+const { publish: publishLocally } = proxyLocalActivities<Activities>({ ...persistence, summary: 'publish the events (in-process)' });
 
 /** Perceive-Operate-Enforce-Train enhancement of one function: cache → generate → validate → store → publish. */
 export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<EnhanceResult> {
   const { request, input_hash, normalized_input_hash, tenant_id } = input;
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
-  const publishEvents = (events: PublishedEvent[]) =>
-    publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
+  const publishEvents = (events: PublishedEvent[], via = publish) =>
+    via({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
   const stages = new StageHistory();
   setHandler(progressQuery, () => ({ kind: 'single', stage: stages.stage, history: stages.history }));
 
@@ -101,11 +110,13 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       lookup.hit && patched(HIT_READS_ACTIVE_VERSION_PATCH)
         ? await activeVersion({ tenant_id, function_name: request.function_name, input_hash, enhancer_version: artifact.enhancer_version })
         : null;
+    const local = patched(COMMITS_LOCALLY_PATCH);
+    const store = local ? storeVersionLocally : storeVersion;
     // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
     const stored =
       existing !== null
         ? { version: existing, created: false, deprecated: null }
-        : await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+        : await CancellationScope.nonCancellable(() => store({ tenant_id, ...run, input_hash, request, artifact, metadata }));
     const result: EnhanceResult = {
       function_name: request.function_name,
       enhanced_code: { python: artifact.python, dana: artifact.dana },
@@ -113,8 +124,9 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       metadata,
       run,
     };
-    // A hit answers now and publishes after: its callers wait for nothing but in-process reads. A miss answers
-    // once its events are out, so a 200 means the run's effects are all visible.
+    // A hit answers before it publishes: its callers wait for nothing but in-process work (with local commits the
+    // answer leaves with the workflow task, after the local publish). A miss answers once its events are out, so a
+    // 200 means the run's effects are all visible.
     if (lookup.hit) answer = { result };
 
     const events: PublishedEvent[] = [];
@@ -123,7 +135,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
     events.push({ type: 'enhancement.completed', payload: { version: stored.version, cache, safety_level: validation.safety_level } });
     stages.enter('publish');
-    await CancellationScope.nonCancellable(() => publishEvents(events));
+    await CancellationScope.nonCancellable(() => publishEvents(events, local ? publishLocally : publish));
 
     upsertSearchAttributes([{ key: OutcomeKey, value: 'completed' }]);
     stages.enter('completed');

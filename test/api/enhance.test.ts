@@ -40,9 +40,15 @@ async function versionRows(functionName: string) {
   return res.rows;
 }
 
+/** The activities a run ran: regular ones (scheduled events) and local ones (their markers). */
 async function activityTypes(workflowId: string, runId: string): Promise<string[]> {
   const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
   return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+    }
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];
   });

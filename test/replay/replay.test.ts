@@ -8,7 +8,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
 // determinism, replaying these fails and the change must be versioned with patched().
 describe('recorded workflow histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch, update-with-start runs, webhook deliveries and scheduled re-evaluation pages', () => {
+  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch, update-with-start runs, webhook deliveries, scheduled re-evaluation pages and runs that commit locally', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'enhance-miss.json',
@@ -25,6 +25,8 @@ describe('recorded workflow histories replay against the current workflow code',
         'webhooks-deliver.json',
         'reevaluate-regenerated.json',
         'reevaluate-joined.json',
+        'enhance-miss-local-commit.json',
+        'enhance-hit-local-commit.json',
       ]),
     );
   });
