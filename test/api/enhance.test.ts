@@ -3,6 +3,7 @@ import { readFileSync, readlinkSync, writeFileSync, mkdtempSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import { localActivityOf } from '../helpers/history';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const addCode = (name: string) => `def ${name}(a: int, b: int = 2) -> int:
@@ -44,12 +45,7 @@ async function versionRows(functionName: string) {
 async function activityTypes(workflowId: string, runId: string): Promise<string[]> {
   const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
   return (history.events ?? []).flatMap((e) => {
-    const marker = e.markerRecordedEventAttributes;
-    if (marker?.markerName === 'core_local_activity') {
-      const data = marker.details?.data?.payloads?.[0]?.data;
-      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
-    }
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    const name = localActivityOf(e)?.activity_type ?? e.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];
   });
 }
