@@ -27,7 +27,7 @@ async function inProcess(activities, req, i) {
   if (lookup.hit) throw new Error('in-process: expected a miss');
   const plan = await activities.generationPlan();
   const generated = await env.run(activities.generateWithLlm, { request: req, tenant_id: 'default', provider: plan.providers[0], round: 0 });
-  const validation = await activities.validate({ request: req, artifact: generated.artifact });
+  const validation = await env.run(activities.validate, { request: req, artifact: generated.artifact });
   await activities.cacheStore({ key: lookup.key, value: { artifact: generated.artifact, validation } });
   const metadata = { domain: req.domain, optimize_for: null, safety_level: validation.safety_level, cache: 'miss', provider: generated.artifact.provider };
   const stored = await activities.storeVersion({ tenant_id: 'default', ...run, input_hash, request: req, artifact: generated.artifact, metadata });
