@@ -16,6 +16,7 @@ const BENCHMARKS = [
   require('./scale'),
   require('./validation-throughput'),
   require('./cost'),
+  require('./cpu'),
 ];
 
 async function runOne(benchmark, figures) {

@@ -13,6 +13,16 @@ const { SEARCH_ATTRIBUTE_NAMES } = require(path.join(dist, 'workflows', 'search-
 const { waitUntil } = require(path.join(dist, 'infra', 'wait'));
 const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'infra', 'processes'));
 
+/**
+ * CPU seconds a process has used, user + system, its reaped children included (the worker's python3 sandboxes):
+ * `self` and `children` from /proc/<pid>/stat (clock ticks of 1/100 s on Linux).
+ */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { self: (f[11] + f[12]) / 100, children: (f[13] + f[14]) / 100 };
+}
+
 /** Resident memory of a process in MiB, from /proc. */
 function rssMiB(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -50,6 +60,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     RATE_LIMIT_IP_PER_MINUTE: '0',
     ...extra,
   };
+  let serverPid;
   if (!env.TEMPORAL_ADDRESS) {
     const server = await startDevServer({
       cli: ensureTemporalCli(root, process.env),
@@ -62,6 +73,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
       stdio: 'ignore',
     });
     env.TEMPORAL_ADDRESS = server.address;
+    serverPid = server.child.pid;
     stops.push(() => server.stop());
   }
   const workerProcs = [];
@@ -114,6 +126,12 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     env,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
+    /** CPU seconds so far of the API, each worker and the dev server (when the stack started it). */
+    cpu: () => ({
+      api: cpuSeconds(api.pid),
+      workers: workerProcs.map((w) => cpuSeconds(w.pid)),
+      ...(serverPid !== undefined ? { server: cpuSeconds(serverPid) } : {}),
+    }),
     close,
   };
 }

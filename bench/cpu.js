@@ -1,0 +1,75 @@
+'use strict';
+// CPU per request, per process: where a hit's and a miss's CPU goes (API, worker with its python3 sandboxes, Temporal
+// dev server). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the
+// figure that does not depend on what else runs (issue 10). Hits at concurrency 1 and 50; misses all in flight at once.
+const { startFakeLlm } = require('./lib/fake-llm');
+const { enhanceBody, fakeProviderEnv } = require('./lib/load');
+const { percentiles } = require('./lib/stats');
+
+const LLM_LATENCY_MS = 1000;
+const MISSES = Number(process.env.BENCH_CPU_MISSES ?? 60);
+const HITS = Number(process.env.BENCH_CPU_HITS ?? 300);
+
+async function setup() {
+  const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
+  return { env: { ...fakeProviderEnv(fake, { timeoutMs: 100_000 }), LOG_LEVEL: 'error' }, close: () => fake.close() };
+}
+
+/** Sends the bodies `concurrency` at a time; every answer must be a 200 with the expected cache outcome. */
+async function send(stack, bodies, concurrency, cache) {
+  const times = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++];
+        const t0 = performance.now();
+        const res = await fetch(`${stack.url}/api/v1/functions/enhance?wait=120`, { method: 'POST', headers: stack.headers, body });
+        const answer = await res.json();
+        if (res.status !== 200 || answer.metadata.cache !== cache) throw new Error(`cpu: HTTP ${res.status}, expected a ${cache}: ${JSON.stringify(answer).slice(0, 300)}`);
+        times.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { times, seconds: (performance.now() - started) / 1000 };
+}
+
+/** CPU ms per request of each process between two stack.cpu() readings. */
+function perRequest(before, after, requests) {
+  const ms = (a, b) => Math.round(((a.self + a.children - b.self - b.children) * 1000) / requests * 10) / 10;
+  const worker = after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0);
+  return { api: ms(after.api, before.api), worker, server: after.server ? ms(after.server, before.server) : NaN };
+}
+
+async function run({ stack, figures }) {
+  const rows = [];
+  const measure = async (label, key, bodies, concurrency, cache) => {
+    const before = stack.cpu();
+    const { times, seconds } = await send(stack, bodies, concurrency, cache);
+    const cpu = perRequest(before, stack.cpu(), bodies.length);
+    const p = percentiles(times);
+    console.error(`cpu: ${label} done`);
+    rows.push({
+      requests: label,
+      'req/s': Math.round((bodies.length / seconds) * 10) / 10,
+      'p50 ms': p.p50,
+      'p95 ms': p.p95,
+      'API CPU ms/req': cpu.api,
+      'worker CPU ms/req (python3 included)': cpu.worker,
+      'dev server CPU ms/req': cpu.server,
+      'total CPU ms/req': Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
+    });
+    figures[`cpu.${key}.total_ms_per_request`] = { value: Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10, better: 'lower' };
+  };
+  const misses = Array.from({ length: MISSES }, (_, i) => enhanceBody('cpumiss', i));
+  // Warm-up: code paths, connections and the sandbox's interpreter, outside the measurement.
+  await send(stack, [enhanceBody('cpuwarm', 0)], 1, 'miss');
+  await measure(`${MISSES} misses, all in flight`, 'miss', misses, MISSES, 'miss');
+  const hits = Array.from({ length: HITS }, (_, i) => misses[i % misses.length]);
+  await measure(`${HITS} hits, concurrency 1`, 'hit_c1', hits, 1, 'hit');
+  await measure(`${HITS} hits, concurrency 50`, 'hit_c50', hits, 50, 'hit');
+  return { title: `CPU per request and process (fake LLM ${LLM_LATENCY_MS} ms; python3 sandboxes count in the worker)`, rows };
+}
+
+module.exports = { name: 'cpu', setup, run };
