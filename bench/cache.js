@@ -68,9 +68,9 @@ function workload(seed) {
   return { ops, functions };
 }
 
-async function post(url, body) {
+async function post(stack, body) {
   const started = performance.now();
-  const res = await fetch(`${url}/api/v1/functions/enhance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: JSON.stringify(body) });
   const json = await res.json();
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json)}`);
   return { ms: performance.now() - started, json };
@@ -124,7 +124,7 @@ async function run({ stack, figures }) {
   const kinds = {};
   try {
     for (const op of ops) {
-      const { ms, json } = await post(stack.url, op.body);
+      const { ms, json } = await post(stack, op.body);
       let layer = 'miss';
       if (json.metadata.cache === 'hit') {
         const ev = await pool.query(`SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`, [json.run.run_id]);
@@ -140,7 +140,7 @@ async function run({ stack, figures }) {
   // Workers flush their counts every CACHE_STATS_FLUSH_SECONDS; every lookup starts at L0.
   let stats;
   await waitUntil(async () => {
-    stats = await (await fetch(`${stack.url}/api/v1/cache/stats`)).json();
+    stats = await (await fetch(`${stack.url}/api/v1/cache/stats`, { headers: stack.headers })).json();
     return stats.layers[0].hits + stats.layers[0].misses === N;
   }, 15_000, 'cache statistics flushed', 250);
   const lookups = await lookupLatencies(stack.env, ops, functions);

@@ -18,8 +18,8 @@ async function run({ stack, figures }) {
   const rows = [];
   for (const [connections, amount] of [[1, 300], [10, 600], [100, 1000]]) {
     await load(stack, bodies, { connections, amount: Math.min(200, amount) });
-    const { times, non2xx, errors, rps } = await load(stack, bodies, { connections, amount });
-    console.error(`hit-latency: concurrency ${connections} done (${times.length} requests)`);
+    const { times, statuses, non2xx, errors, rps } = await load(stack, bodies, { connections, amount });
+    console.error(`hit-latency: concurrency ${connections} done (${times.length} requests, statuses ${JSON.stringify(statuses)})`);
     const p = percentiles(times);
     rows.push({ concurrency: connections, requests: p.n, 'req/s': rps, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99, 'non-2xx': non2xx, errors });
     figures[`hit.c${connections}.p50_ms`] = { value: p.p50, better: 'lower' };
