@@ -115,6 +115,10 @@ export const ConfigSchema = z.object({
   /** Workflow code bundled ahead of time (npm run build writes dist/workflow-bundle.js); unset: bundle at start. */
   WORKFLOW_BUNDLE_PATH: optionalString,
   WORKER_SHUTDOWN_GRACE_SECONDS: int(10),
+  /** Payloads larger than this (bytes) go to the `payloads` table and histories keep a reference (claim check). */
+  PAYLOAD_CLAIM_CHECK_BYTES: int(4096),
+  /** Stored payloads no run wrote for this long are pruned: keep it at least the namespace's history retention. */
+  PAYLOAD_RETENTION_DAYS: int(30),
 
   // Draining on SIGTERM (deployment, issue 9).
   /**

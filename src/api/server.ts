@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { createArtifactStore } from '../infra/artifact-store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { CircuitStatesRepo } from '../infra/circuit-states-repo';
+import { createClaimCheck } from '../infra/claim-check';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -63,8 +64,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS }))],
   });
   const tracing = createTracing(config);
+  const claimCheck = createClaimCheck(config, 'api');
   const client = new Client({
     connection,
+    dataConverter: claimCheck.dataConverter,
     namespace: config.TEMPORAL_NAMESPACE,
     interceptors: { workflow: [correlationClientInterceptor()] },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
@@ -114,6 +117,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       artifacts.close();
       redis?.disconnect();
       await pool.end();
+      await claimCheck.close();
       await tracing?.flush();
       await connection.close();
     },

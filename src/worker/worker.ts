@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
+import { createClaimCheck } from '../infra/claim-check';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics';
@@ -15,6 +16,8 @@ import { activityObservability } from './activity-observability';
 import { WORKFLOW_INTERCEPTOR_MODULES } from './bundle';
 import { createWorkerDeps, type WorkerDeps } from './deps';
 import { startWorkerHttp, type WorkerHttp } from './http';
+
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RunningWorker {
   worker: Worker;
@@ -48,8 +51,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     defaultMetrics: true,
   });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const claimCheck = createClaimCheck(config, 'worker');
+  const { dataConverter } = claimCheck;
   // Starts the webhook delivery runs of the events the activities publish.
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   const deps = createWorkerDeps(config, logger, metrics, client);
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
@@ -59,6 +64,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
+    dataConverter,
     interceptors: { activity: [activityObservability({ logger, metrics })], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
@@ -67,15 +73,22 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   if (config.REEVALUATION_SCHEDULE_APPLY) {
     // The worker serves the workflows the schedule starts, so it keeps the schedule in line with its configuration.
     // A failure is logged, not fatal: enhancements do not depend on it, and `poet schedules apply` can retry.
-    await applySchedules(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config).then(
+    await applySchedules(client, config).then(
       (applied) => logger.info('schedules applied', { schedules: applied }),
       (err: Error) => logger.error('schedules not applied', { error: err.message }),
     );
   }
   const http = await startWorkerHttp({ config, logger, metrics, worker, connection, deps });
+  const pruneTimer = setInterval(
+    () => claimCheck.codec.prune(config.PAYLOAD_RETENTION_DAYS).catch((err: Error) => logger.warn('payload store not pruned', { error: err.message })),
+    PRUNE_INTERVAL_MS,
+  );
+  pruneTimer.unref();
   const done = worker.run().finally(async () => {
+    clearInterval(pruneTimer);
     await http.close();
     await deps.close();
+    await claimCheck.close();
     await connection.close();
   });
   logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, tracing: tracing !== undefined });

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
+import { createClaimCheck, type ClaimCheck } from '../../src/infra/claim-check';
 import { createPool } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
 import { freePort, waitFor } from '../helpers/net';
@@ -91,6 +92,7 @@ describe('SIGTERM drains a worker process', () => {
   let api: RunningApi;
   let connection: Connection;
   let client: Client;
+  let claimCheck: ClaimCheck;
 
   beforeAll(async () => {
     // Two worker processes on one task queue, as two replicas of the worker Deployment would be.
@@ -100,13 +102,15 @@ describe('SIGTERM drains a worker process', () => {
     const config = loadConfig({ ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' });
     api = await startApi(config, createLogger({ level: 'error', service: 'test-drain-api', silent: true }));
     connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-    client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    claimCheck = createClaimCheck(config, 'test');
+    client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: claimCheck.dataConverter });
   }, 90_000);
 
   afterAll(async () => {
     for (const w of workers) w.stop();
     await api?.close();
     await connection?.close();
+    await claimCheck?.close();
     await dropSchema(schema);
     rmSync(dataDir, { recursive: true, force: true });
   });

@@ -9,6 +9,7 @@ import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/config';
 import type { Role } from '../../src/contracts/security';
 import { ApiKeysRepo } from '../../src/infra/api-keys-repo';
+import { createClaimCheck } from '../../src/infra/claim-check';
 import { createPool } from '../../src/infra/db';
 import { createLogger, type Logger } from '../../src/infra/logger';
 import { runtimeTelemetry } from '../../src/worker/runtime';
@@ -81,7 +82,9 @@ export async function startStack(name: string, env: Record<string, string> = {},
   const worker = await startWorker(config, logger);
   const api = await startApi(config, logger);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Decodes the payloads the worker and API stored by reference, as they do.
+  const claimCheck = createClaimCheck(config, 'test');
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: claimCheck.dataConverter });
   const pool = createPool({ url: config.DATABASE_URL!, schema: config.DATABASE_SCHEMA, max: 2 });
   const keys = new ApiKeysRepo(pool);
   const createKey = async (tenantId: string, role: Role) => (await keys.create({ tenantId, role, name: `test ${role}`, createdBy: 'test' })).key;
@@ -103,6 +106,7 @@ export async function startStack(name: string, env: Record<string, string> = {},
       // The worker applied this stack's re-evaluation schedule; it must not outlive the stack's task queue.
       await client.schedule.getHandle(config.reevaluationScheduleId).delete().catch(() => undefined);
       await connection.close();
+      await claimCheck.close();
       await pool.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`);
       await pool.end();
       rmSync(dataDir, { recursive: true, force: true });

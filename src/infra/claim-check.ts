@@ -1,0 +1,103 @@
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { createPool } from './db';
+import { sha256 } from './hash';
+
+/** Marks a payload that is a reference; its data is `{"id", "bytes"}` (JSON). */
+export const CLAIM_CHECK_ENCODING = 'poet/claim-check-v1';
+
+const TRANSIENT_ATTEMPTS = 3;
+
+/**
+ * The claim-check pattern as a payload codec (DESIGN, Temporal conventions): a payload larger than `thresholdBytes`
+ * (enhanced code, requests with large functions) is stored once in PostgreSQL under its SHA-256 and the history keeps
+ * a small reference; every process that talks to Temporal (worker, API, tests) decodes it back. Workflow code never
+ * sees the difference, so no patch is needed and recorded histories (inline payloads) replay unchanged.
+ */
+export class ClaimCheckCodec implements PayloadCodec {
+  constructor(
+    private readonly pool: Pool,
+    private readonly thresholdBytes: number,
+  ) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
+        if (bytes.length <= this.thresholdBytes) return payload;
+        const id = sha256(bytes);
+        // Content-addressed: the same payload again refreshes its age instead of being stored twice.
+        await this.query(
+          'INSERT INTO payloads (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET created_at = now()',
+          [id, Buffer.from(bytes)],
+        );
+        return {
+          metadata: { encoding: Buffer.from(CLAIM_CHECK_ENCODING) },
+          data: Buffer.from(JSON.stringify({ id, bytes: bytes.length })),
+        };
+      }),
+    );
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    const refs = payloads.map((p) => (isReference(p) ? (JSON.parse(Buffer.from(p.data ?? []).toString()) as { id: string }).id : undefined));
+    const ids = [...new Set(refs.filter((id): id is string => id !== undefined))];
+    if (ids.length === 0) return payloads;
+    const res = await this.query<{ id: string; data: Buffer }>('SELECT id, data FROM payloads WHERE id = ANY($1::text[])', [ids]);
+    const found = new Map(res.rows.map((row) => [row.id, row.data]));
+    return payloads.map((payload, i) => {
+      const id = refs[i];
+      if (id === undefined) return payload;
+      const data = found.get(id);
+      if (!data) throw new Error(`payload ${id} is not in the payload store (removed after PAYLOAD_RETENTION_DAYS?)`);
+      return temporal.api.common.v1.Payload.decode(data);
+    });
+  }
+
+  /** Payloads older than the retention that no run wrote again; histories older than that cannot be decoded. */
+  async prune(retentionDays: number): Promise<number> {
+    const res = await this.query('DELETE FROM payloads WHERE created_at < now() - make_interval(days => $1)', [retentionDays]);
+    return res.rowCount ?? 0;
+  }
+
+  /** A backend terminated between two tasks (a failover, the fault tests) costs a retry, not the task. */
+  private async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>(sql, params);
+      } catch (err) {
+        if (attempt >= TRANSIENT_ATTEMPTS || !isConnectionError(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+}
+
+function isReference(payload: Payload): boolean {
+  const encoding = payload.metadata?.encoding;
+  return encoding !== undefined && encoding !== null && Buffer.from(encoding).toString() === CLAIM_CHECK_ENCODING;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  // 57P01 admin_shutdown (pg_terminate_backend), 08xxx connection exceptions, and the socket closing under a query.
+  return code === '57P01' || (typeof code === 'string' && code.startsWith('08')) || /Connection terminated|ECONNRESET/i.test(String((err as Error).message));
+}
+
+export interface ClaimCheck {
+  codec: ClaimCheckCodec;
+  dataConverter: DataConverter;
+  close(): Promise<void>;
+}
+
+/** One per process that talks to Temporal, on its own small pool so payload reads never wait behind request queries. */
+export function createClaimCheck(config: Config, processName: string): ClaimCheck {
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the payload store');
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: 4, process: `${processName}-payloads` });
+  // An idle connection lost (a failover) is reported by the next query, which the codec retries.
+  pool.on('error', () => undefined);
+  const codec = new ClaimCheckCodec(pool, config.PAYLOAD_CLAIM_CHECK_BYTES);
+  return { codec, dataConverter: { payloadCodecs: [codec] }, close: () => pool.end() };
+}

@@ -1,0 +1,60 @@
+import { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { CLAIM_CHECK_ENCODING, createClaimCheck, type ClaimCheck } from '../../src/infra/claim-check';
+import { postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+
+/** Large payloads leave the history (DESIGN: claim check): stored once in PostgreSQL, referenced, decoded by every process. */
+let stack: TestStack;
+let claimCheck: ClaimCheck;
+
+beforeAll(async () => {
+  stack = await startStack('claimcheck');
+  claimCheck = createClaimCheck(stack.config, 'test-codec');
+});
+afterAll(async () => {
+  await claimCheck.close();
+  await stack.close();
+});
+
+test('an enhancement of a large function keeps its code out of the history and still answers it whole', async () => {
+  const name = `big_${uniqueSuffix()}`;
+  const marker = `MARKER_${uniqueSuffix()}`;
+  const doc = `${marker} ${'explains the function at length. '.repeat(200)}`;
+  const code = `def ${name}(x: int) -> int:\n    """${doc}"""\n    return x * 2\n`;
+  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code });
+  expect(res.status).toBe(200);
+  expect(res.body.enhanced_code.python).toContain(marker);
+
+  // What Temporal stores, read without the codec: references, never the code.
+  const raw = new Client({ connection: stack.client.connection, namespace: stack.config.TEMPORAL_NAMESPACE });
+  const history = await raw.workflow.getHandle(res.body.run.workflow_id).fetchHistory();
+  const stored = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
+  expect(stored).not.toContain(marker);
+  expect(stored).toContain(CLAIM_CHECK_ENCODING);
+
+  // A client with the codec (the API's, the tests') reads the result as the workflow returned it.
+  const result = await stack.client.workflow.getHandle(res.body.run.workflow_id).result();
+  expect(result.enhanced_code.python).toBe(res.body.enhanced_code.python);
+  const rows = await stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM payloads');
+  expect(Number(rows.rows[0]!.n)).toBeGreaterThan(0);
+});
+
+test('small payloads stay inline; a reference round-trips; a missing or pruned payload is a clear error', async () => {
+  const { codec } = claimCheck;
+  const small = defaultPayloadConverter.toPayload({ ok: true });
+  expect(await codec.encode([small])).toEqual([small]);
+
+  const large = defaultPayloadConverter.toPayload({ text: `x${uniqueSuffix()}`.repeat(2_000) });
+  const [reference] = await codec.encode([large]);
+  expect(Buffer.from(reference!.metadata!.encoding!).toString()).toBe(CLAIM_CHECK_ENCODING);
+  expect(reference!.data!.length).toBeLessThan(200);
+  const [back, same] = await codec.decode([reference!, small]);
+  expect(defaultPayloadConverter.fromPayload(back!)).toEqual(defaultPayloadConverter.fromPayload(large));
+  expect(same).toEqual(small);
+
+  const { id } = JSON.parse(Buffer.from(reference!.data!).toString()) as { id: string };
+  await stack.pool.query(`UPDATE payloads SET created_at = now() - interval '40 days' WHERE id = $1`, [id]);
+  expect(await codec.prune(30)).toBeGreaterThanOrEqual(1);
+  await expect(codec.decode([reference!])).rejects.toThrow(`payload ${id} is not in the payload store`);
+});
