@@ -10,6 +10,7 @@ import { AuditRepo } from '../infra/audit-repo';
 import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
+import type { PayloadCodec } from '@temporalio/common';
 import type { CircuitStates } from '../infra/health';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
@@ -37,6 +38,7 @@ import { enhanceRouter } from './routes/enhance';
 import { eventsRouter } from './routes/events';
 import { feedbackRouter } from './routes/feedback';
 import { functionsRouter } from './routes/functions';
+import { codecRouter } from './routes/codec';
 import { apiChecks, healthRouter } from './routes/health';
 import { partnerRouter } from './routes/partner';
 import { runListRouter } from './routes/run-list';
@@ -61,6 +63,8 @@ export interface AppDeps {
   partner?: PartnerVerifier;
   /** States of the LLM providers' circuit breakers as the workers report them, for readiness and the dashboard. */
   circuits?: CircuitStates;
+  /** Resolves the claim check's references: the Temporal UI's codec endpoint. */
+  codec: PayloadCodec;
   artifacts: ArtifactStore;
 }
 
@@ -129,6 +133,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(webhooksRouter({ config, repo: new WebhooksRepo(deps.pool) }));
   app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
   app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
+  app.use(codecRouter(deps.codec));
   app.use(schedulesRouter({ schedules: new Schedules(deps.client, config), operatorTenant: config.OPERATOR_TENANT }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);

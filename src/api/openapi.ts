@@ -7,6 +7,7 @@ import { EnhanceAccepted, RunStatusBody } from '../contracts/http';
 import { CostsBody, CostsQuery, RunListBody, RunListQuery } from '../contracts/dashboard';
 import { BatchAccepted, BatchRequest, CancelAccepted } from '../contracts/progress';
 import { StatsBody, StatsQuery } from '../contracts/stats';
+import { CodecRequest } from '../contracts/codec';
 import { EventsQuery } from '../contracts/events';
 import { ActivateResult, FeedbackRequest } from '../contracts/feedback';
 import { ScheduleActionAnswer, ScheduleList, ScheduleNoteBody } from '../contracts/reevaluation';
@@ -377,6 +378,14 @@ export const paths: ZodOpenApiPathsObject = {
       summary: 'Spend and tokens per UTC day and provider over the last `days` days (the dashboard\'s charts)',
       requestParams: { query: CostsQuery },
       responses: { 200: json(CostsBody, 'Rows per day and provider'), ...errors(400) },
+    }),
+  },
+  '/api/v1/codec/decode': {
+    post: operation({
+      tags: ['observability'],
+      summary: 'The Temporal UI\'s remote codec: payloads in proto JSON, decoded (claim-check references resolved; admin role)',
+      requestBody: { content: { 'application/json': { schema: CodecRequest } } },
+      responses: { 200: json(CodecRequest, 'The same payloads, decoded'), ...errors(400, 403) },
     }),
   },
   '/api/v1/runs': {

@@ -61,6 +61,8 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/api/v1/admin/audit', auth: 'api_key', role: 'admin' },
   { method: 'GET', path: '/api/v1/stats', auth: 'api_key', role: 'viewer' },
   { method: 'GET', path: '/api/v1/costs', auth: 'api_key', role: 'viewer' },
+  // Decodes any tenant's payloads in the namespace (the Temporal UI's codec endpoint).
+  { method: 'POST', path: '/api/v1/codec/decode', auth: 'api_key', role: 'admin' },
   { method: 'POST', path: '/api/v1/webhooks', auth: 'api_key', role: 'operator' },
   { method: 'GET', path: '/api/v1/webhooks', auth: 'api_key', role: 'viewer' },
   { method: 'GET', path: '/api/v1/webhooks/:id', auth: 'api_key', role: 'viewer' },

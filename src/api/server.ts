@@ -87,7 +87,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const circuitStates = new CircuitStatesRepo(pool);
   // A worker missing three reports in a row no longer speaks for its providers.
   const circuits = () => circuitStates.current(config.CIRCUIT_REPORT_SECONDS * 3);
-  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, circuits, artifacts: artifacts.store, shutdown: shutdown.signal });
+  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, circuits, codec: claimCheck.codec, artifacts: artifacts.store, shutdown: shutdown.signal });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,

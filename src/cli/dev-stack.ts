@@ -31,6 +31,7 @@ async function startTemporal(config: Config, env: Env, logger: Logger): Promise<
     dbFile: path.join(config.dataDir, 'temporal.sqlite'),
     searchAttributes: SEARCH_ATTRIBUTE_NAMES,
     env,
+    uiCodecEndpoint: `http://127.0.0.1:${config.PORT}/api/v1/codec`,
   });
   return { address: server.address, stop: { name: 'temporal', stop: () => server.stop() } };
 }
@@ -86,6 +87,8 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       stops.push(temporal.stop);
       childEnv.TEMPORAL_ADDRESS = temporal.address;
       childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
+      // The UI's browser calls the API's codec endpoint cross-origin.
+      if (!env.CORS_ALLOWED_ORIGINS) childEnv.CORS_ALLOWED_ORIGINS = `${childEnv.TEMPORAL_UI_URL},http://localhost:${config.TEMPORAL_UI_PORT}`;
     }
     if (!config.DATABASE_URL) {
       const pg = await startEmbeddedPostgres(config, logger);

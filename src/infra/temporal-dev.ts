@@ -40,6 +40,8 @@ export interface DevServerOptions {
   searchAttributes: string[];
   env: Record<string, string | undefined>;
   stdio?: StdioOptions;
+  /** The Temporal UI's remote codec (our API's /api/v1/codec): the UI shows claim-checked payloads decoded. */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -91,6 +93,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--sqlite-pragma', 'synchronous=normal',
     ...options.searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...devServerExtraArgs(),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = spawn(options.cli, args, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], env: options.env });
   const stop = (graceMs?: number) => stopProcess(child, graceMs);

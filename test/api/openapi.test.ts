@@ -141,6 +141,8 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: stats, url: stats, headers: { authorization: '' }, expect: 401 },
     { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=7', expect: 200 },
     { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=-1', expect: 400 },
+    { method: 'POST', route: '/api/v1/codec/decode', url: '/api/v1/codec/decode', body: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'MQ==' }] }, expect: 200 },
+    { method: 'POST', route: '/api/v1/codec/decode', url: '/api/v1/codec/decode', body: { payloads: 'none' }, expect: 400 },
     { method: 'POST', route: '/v1/external/enhance', url: '/v1/external/enhance', body: { ...good, extra: 1 }, expect: 400 },
     { method: 'POST', route: '/v1/aitomatic/enhance', url: '/v1/aitomatic/enhance', body: {}, expect: 401 },
     { method: 'GET', route: '/v1/aitomatic/runs/{id}', url: '/v1/aitomatic/runs/enhance-none-000000000000', expect: 401 },

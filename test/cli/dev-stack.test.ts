@@ -48,6 +48,16 @@ describe('poet start (npm start)', () => {
     expect(output).toContain(`Temporal UI  http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
   });
 
+  test('the Temporal UI decodes payloads through the API, which lets its origin call cross-origin', async () => {
+    const settings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.PORT}/api/v1/codec`);
+    const preflight = await fetch(`http://127.0.0.1:${ports.PORT}/api/v1/codec/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
+  });
+
   test('serves the enhance endpoint end to end on the embedded database', async () => {
     const name = 'start_smoke';
     const res = await postJson(`http://127.0.0.1:${ports.PORT}/api/v1/functions/enhance`, {

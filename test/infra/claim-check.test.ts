@@ -38,6 +38,21 @@ test('an enhancement of a large function keeps its code out of the history and s
   expect(result.enhanced_code.python).toBe(res.body.enhanced_code.python);
   const rows = await stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM payloads');
   expect(Number(rows.rows[0]!.n)).toBeGreaterThan(0);
+
+  // The Temporal UI's codec endpoint turns the references back into the code, for admins only.
+  const references = (history.events ?? [])
+    .flatMap((e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => ({ metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') }, data: Buffer.from(p.data!).toString('base64') }));
+  expect(references).toHaveLength(1);
+  const decoded = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: references });
+  expect(decoded.status).toBe(200);
+  expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain(marker);
+  const agentKey = await stack.createKey('default', 'agent');
+  const refused = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: references }, { authorization: `Bearer ${agentKey}` });
+  expect(refused.status).toBe(403);
+  const bad = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: [{ data: 'not base64!' }] });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.code).toBe('invalid_request');
 });
 
 test('small payloads stay inline; a reference round-trips; a missing or pruned payload is a clear error', async () => {
