@@ -5,6 +5,9 @@ import { ProviderSettings } from './contracts/generation';
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const int = (fallback: number) => z.preprocess(emptyToUndefined, z.coerce.number().int().nonnegative().default(fallback));
+/** `true` or `false`, nothing else (a typo fails loudly instead of reading as false). */
+const flag = (fallback: boolean) =>
+  z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default(String(fallback) as 'true' | 'false')).transform((v) => v === 'true');
 
 /**
  * Every setting of every process, read once from the environment.
@@ -53,7 +56,7 @@ export const ConfigSchema = z.object({
 
   // Webhooks (issue 8): delivery policy and the SSRF guard.
   /** Lets webhooks target loopback, private and link-local addresses (tests, receivers on a private network). */
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: flag(false),
   /** Bound on one delivery attempt's HTTP exchange. */
   WEBHOOK_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).default(10_000)),
   /** Attempts per delivery, and the exponential backoff (×2) between them, from the first interval up to the longest. */
@@ -73,7 +76,7 @@ export const ConfigSchema = z.object({
   S3_ENDPOINT: optionalString,
   S3_ACCESS_KEY_ID: optionalString,
   S3_SECRET_ACCESS_KEY: optionalString,
-  S3_FORCE_PATH_STYLE: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
+  S3_FORCE_PATH_STYLE: flag(false),
   /** Lifetime of the presigned download URLs in the versions API. */
   S3_PRESIGN_SECONDS: int(900),
   /** Bound on one S3 request; past it the version goes to the filesystem instead. */
@@ -103,7 +106,7 @@ export const ConfigSchema = z.object({
   /** Unset: `reevaluate-<task queue>-<schema>`, so deployments sharing a namespace get one schedule each. */
   REEVALUATION_SCHEDULE_ID: optionalString,
   /** The worker creates or updates the schedule at start; false leaves that to `poet schedules apply`. */
-  REEVALUATION_SCHEDULE_APPLY: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')).transform((v) => v === 'true'),
+  REEVALUATION_SCHEDULE_APPLY: flag(true),
   BODY_LIMIT_BYTES: int(256 * 1024),
   /** A client gets this long to send its request headers, and this long for the whole request: slow senders are cut off. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000),

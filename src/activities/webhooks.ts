@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../contracts/errors';
 import type { DeliverWebhookInput, DeliveryResult } from '../contracts/webhooks';
 import { sendWebhook } from '../infra/webhook-http';
-import { deliveryIdOf, type WebhooksRepo } from '../infra/webhooks-repo';
+import { attemptRecord, deliveryIdOf, type WebhooksRepo } from '../infra/webhooks-repo';
 
 /** Counted per attempt: `retry` is a failed attempt another one follows; `failed` one that ends the delivery. */
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'blocked';
@@ -39,18 +39,11 @@ export function createWebhookActivities(deps: WebhookSettings) {
         allowPrivate: deps.allowPrivate,
       });
       const willRetry = sent.retryable && attempt < input.retry.maximum_attempts;
-      const logged = await deps.repo.recordAttempt(input.tenant_id, target.id, {
-        delivery_id: deliveryId,
-        event_id: event.id,
-        event_type: event.type,
-        attempt,
-        outcome: sent.outcome,
-        will_retry: willRetry,
-        status_code: sent.status_code,
-        error: sent.error,
-        response_excerpt: sent.response_excerpt,
-        duration_ms: sent.duration_ms,
-      });
+      const logged = await deps.repo.recordAttempt(
+        input.tenant_id,
+        target.id,
+        attemptRecord({ delivery_id: deliveryId, event_id: event.id, event_type: event.type, attempt, will_retry: willRetry }, sent),
+      );
       deps.onAttempt(sent.outcome === 'failed' && willRetry ? 'retry' : sent.outcome);
       if (sent.outcome === 'delivered') return { webhook_id: target.id, status: 'delivered' };
       if (!logged) return skipped;

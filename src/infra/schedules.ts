@@ -11,10 +11,10 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { Config } from '../config';
 import type { ScheduleView } from '../contracts/reevaluation';
 
-/** What the schedule was applied from, kept in its action's memo: the server turns cron strings into calendars. */
 /** src/workflows/reevaluate.ts (by name: infra does not import workflow code). */
 const WORKFLOW_TYPE = 'reevaluateFunctions';
 
+/** What the schedule was applied from, kept in its action's memo: the server turns cron strings into calendars. */
 interface Definition {
   cron: string;
   /** A duration as REEVALUATION_JITTER checks it: `<n>ms|s|m|h`. */

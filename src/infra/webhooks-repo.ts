@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { DeliveriesQuery, DeliveryAttempt, WebhookView } from '../contracts/webhooks';
 import { decodePageToken, encodePageToken } from './events-repo';
+import type { WebhookResponse } from './webhook-http';
 
 interface WebhookRow {
   id: string;
@@ -37,6 +38,15 @@ export interface WebhookEventBody {
 }
 
 export type AttemptRecord = Omit<DeliveryAttempt, 'id' | 'created_at'>;
+
+/** The log row of one attempt: what was sent (`which`) and how the receiver answered. */
+export function attemptRecord(
+  which: Pick<AttemptRecord, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'will_retry'>,
+  sent: WebhookResponse,
+): AttemptRecord {
+  const { outcome, status_code, error, response_excerpt, duration_ms } = sent;
+  return { ...which, outcome, status_code, error, response_excerpt, duration_ms };
+}
 
 /** The same (webhook, event) pair always has the same delivery id: it is the X-Poet-Delivery of every attempt. */
 export function deliveryIdOf(webhookId: string, eventId: string): string {

@@ -36,14 +36,13 @@ export function schedulesRouter(deps: { schedules: Schedules; operatorTenant: st
     res.json({ schedule });
   };
 
-  router.post('/api/v1/schedules/:id/pause', ...guard, async (req, res) => {
-    const id = String(req.params.id);
-    await answer(res, id, schedules.pause(id, noteOf(req.body) ?? `paused by ${principalOf(res).keyId ?? 'an operator'}`));
-  });
-  router.post('/api/v1/schedules/:id/unpause', ...guard, async (req, res) => {
-    const id = String(req.params.id);
-    await answer(res, id, schedules.unpause(id, noteOf(req.body) ?? `unpaused by ${principalOf(res).keyId ?? 'an operator'}`));
-  });
+  for (const action of ['pause', 'unpause'] as const) {
+    router.post(`/api/v1/schedules/:id/${action}`, ...guard, async (req, res) => {
+      const id = String(req.params.id);
+      const note = noteOf(req.body) ?? `${action}d by ${principalOf(res).keyId ?? 'an operator'}`;
+      await answer(res, id, schedules[action](id, note));
+    });
+  }
   router.post('/api/v1/schedules/:id/trigger', ...guard, async (req, res) => {
     const id = String(req.params.id);
     await answer(res, id, schedules.trigger(id));

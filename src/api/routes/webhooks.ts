@@ -5,7 +5,7 @@ import { EventType } from '../../contracts/events';
 import { CreateWebhookRequest, DeliveriesQuery, WebhookId } from '../../contracts/webhooks';
 import { InvalidPageToken } from '../../infra/events-repo';
 import { checkWebhookUrl, sendWebhook } from '../../infra/webhook-http';
-import type { WebhookEventBody, WebhooksRepo } from '../../infra/webhooks-repo';
+import { attemptRecord, type WebhookEventBody, type WebhooksRepo } from '../../infra/webhooks-repo';
 import { setAuditTarget } from '../auth-audit';
 import { BadRequestError, NotFoundError, zodDetails } from '../errors';
 import { principalOf, requireRole } from '../principal';
@@ -108,19 +108,7 @@ export function webhooksRouter(deps: { config: Config; repo: WebhooksRepo }): Ro
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     });
-    const attempt = {
-      delivery_id: deliveryId,
-      event_id: null,
-      event_type: ping.type,
-      attempt: 1,
-      outcome: sent.outcome,
-      will_retry: false,
-      status_code: sent.status_code,
-      error: sent.error,
-      response_excerpt: sent.response_excerpt,
-      duration_ms: sent.duration_ms,
-    };
-    await repo.recordAttempt(tenantId, id, attempt);
+    await repo.recordAttempt(tenantId, id, attemptRecord({ delivery_id: deliveryId, event_id: null, event_type: ping.type, attempt: 1, will_retry: false }, sent));
     setAuditTarget(res, id);
     res.json({ delivery_id: deliveryId, outcome: sent.outcome, status_code: sent.status_code, error: sent.error, duration_ms: sent.duration_ms });
   });
