@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { ActivateInput, Assessment, RegenerateInput } from '../contracts/feedback';
 import type { FeedbackRepo } from '../infra/feedback-repo';
 import { canonicalJson, sha256 } from '../infra/hash';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, Guidance } from '../contracts/enhance';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { GenerationAttempt, GenerationPlan, RepairRequest } from '../contracts/generation';
 import type { DomainsRepo } from '../infra/domains-repo';
 import { LlmError, type Completion } from '../infra/llm-provider';

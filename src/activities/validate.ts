@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import { runSandbox } from '../infra/sandbox';
 import { heartbeating } from './heartbeat';
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { DeliverWebhookInput, DeliveryResult } from '../contracts/webhooks';
 import { sendWebhook } from '../infra/webhook-http';
 import { attemptRecord, deliveryIdOf, type WebhooksRepo } from '../infra/webhooks-repo';

@@ -15,7 +15,7 @@ import type { Response } from 'express';
 import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { BatchResult, Progress } from '../contracts/progress';
 import { enhanceFunction, enhanceResultUpdate } from '../workflows';
 import { progressQuery } from '../workflows/progress';

@@ -29,10 +29,6 @@ export type ProviderSettings = z.output<typeof ProviderSettings>;
 export const AttemptOutcome = z.enum(['accepted', 'invalid', 'bad_answer', 'retryable_error', 'failed', 'circuit_open', 'over_budget']);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
 
-/** Outcomes of attempts that never reached the provider: no call, no tokens, no cost. */
-export const SKIPPED_OUTCOMES = ['circuit_open', 'over_budget'] as const satisfies readonly AttemptOutcome[];
-export const isSkipped = (outcome: string): boolean => (SKIPPED_OUTCOMES as readonly string[]).includes(outcome);
-
 export const GenerationAttempt = z.object({
   provider: z.string(),
   model: z.string().nullable(),

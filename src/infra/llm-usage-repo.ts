@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { isSkipped, type GenerationAttempt } from '../contracts/generation';
+import type { GenerationAttempt } from '../contracts/generation';
+import { isSkipped } from '../contracts/skipped-outcomes';
 import { withTransaction } from './db';
 
 /** Outcome of one call as stored; the workflow later tells `answered` apart into accepted and invalid. */

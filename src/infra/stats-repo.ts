@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { StatsBody, StatsGroup, StatsQuery } from '../contracts/stats';
 import { STATS_WINDOWS } from '../contracts/stats';
-import { SKIPPED_OUTCOMES } from '../contracts/generation';
+import { SKIPPED_OUTCOMES } from '../contracts/skipped-outcomes';
 import type { CostsBody } from '../contracts/dashboard';
 
 /**

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import { requestIdFrom } from '../infra/correlation';
 import { withLogContext, type Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CachedEnhancement, CacheOutcome, EnhanceMetadata, EnhanceRequest, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';

@@ -1,8 +1,9 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CachedEnhancement, EnhanceRequest, Guidance } from '../contracts/enhance';
-import { FailureType } from '../contracts/errors';
-import { isSkipped, type GenerationAttempt, type GenerationPlan, type GenerationUsage, type RepairRequest } from '../contracts/generation';
+import { FailureType } from '../contracts/failure-types';
+import type { GenerationAttempt, GenerationPlan, GenerationUsage, RepairRequest } from '../contracts/generation';
+import { isSkipped } from '../contracts/skipped-outcomes';
 import type { Stage } from '../contracts/progress';
 
 /** Told when the loop enters generate or validate (enhanceFunction's progress query shows it). */

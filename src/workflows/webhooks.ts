@@ -1,6 +1,6 @@
 import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType } from '../contracts/errors';
+import { FailureType } from '../contracts/failure-types';
 import type { DeliverWebhooksInput, DeliveryResult } from '../contracts/webhooks';
 
 /** Margin over the HTTP timeout for the activity's own reads and writes. */
