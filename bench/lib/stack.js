@@ -125,6 +125,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     url,
     env,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    workerUrls,
     memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
     /** CPU seconds so far of the API, each worker and the dev server (when the stack started it). */
     cpu: () => ({

@@ -1,5 +1,6 @@
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { createPool } from './db';
@@ -11,12 +12,23 @@ export const CLAIM_CHECK_ENCODING = 'poet/claim-check-v1';
 const TRANSIENT_ATTEMPTS = 3;
 
 /**
+ * Payloads this process stored or read lately, by id. A run's large payloads go back and forth within one worker
+ * (an activity's result is decoded by the next workflow task, an activity decodes the input its workflow encoded),
+ * so most reads need no query. Content-addressed entries cannot go stale; the time limit, far below any retention
+ * in days, is how long a stored payload counts as fresh without writing it again.
+ */
+const RECENT_BYTES = 32 * 1024 * 1024;
+const RECENT_MS = 10 * 60 * 1000;
+
+/**
  * The claim-check pattern as a payload codec (DESIGN, Temporal conventions): a payload larger than `thresholdBytes`
  * (enhanced code, requests with large functions) is stored once in PostgreSQL under its SHA-256 and the history keeps
  * a small reference; every process that talks to Temporal (worker, API, tests) decodes it back. Workflow code never
  * sees the difference, so no patch is needed and recorded histories (inline payloads) replay unchanged.
  */
 export class ClaimCheckCodec implements PayloadCodec {
+  private readonly recent = new LRUCache<string, Uint8Array>({ maxSize: RECENT_BYTES, sizeCalculation: (bytes) => bytes.length, ttl: RECENT_MS });
+
   constructor(
     private readonly pool: Pool,
     private readonly thresholdBytes: number,
@@ -28,11 +40,14 @@ export class ClaimCheckCodec implements PayloadCodec {
         const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
         if (bytes.length <= this.thresholdBytes) return payload;
         const id = sha256(bytes);
-        // Content-addressed: the same payload again refreshes its age instead of being stored twice.
-        await this.query(
-          'INSERT INTO payloads (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET created_at = now()',
-          [id, Buffer.from(bytes)],
-        );
+        if (!this.recent.has(id)) {
+          // Content-addressed: the same payload again refreshes its age instead of being stored twice.
+          await this.query(
+            'INSERT INTO payloads (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET created_at = now()',
+            [id, Buffer.from(bytes)],
+          );
+          this.recent.set(id, bytes);
+        }
         return {
           metadata: { encoding: Buffer.from(CLAIM_CHECK_ENCODING) },
           data: Buffer.from(JSON.stringify({ id, bytes: bytes.length })),
@@ -43,10 +58,20 @@ export class ClaimCheckCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     const refs = payloads.map((p) => (isReference(p) ? (JSON.parse(Buffer.from(p.data ?? []).toString()) as { id: string }).id : undefined));
-    const ids = [...new Set(refs.filter((id): id is string => id !== undefined))];
-    if (ids.length === 0) return payloads;
-    const res = await this.query<{ id: string; data: Buffer }>('SELECT id, data FROM payloads WHERE id = ANY($1::text[])', [ids]);
-    const found = new Map(res.rows.map((row) => [row.id, row.data]));
+    if (refs.every((id) => id === undefined)) return payloads;
+    const found = new Map<string, Uint8Array>();
+    for (const id of refs) {
+      const bytes = id === undefined ? undefined : this.recent.get(id);
+      if (id !== undefined && bytes) found.set(id, bytes);
+    }
+    const missing = [...new Set(refs.filter((id): id is string => id !== undefined && !found.has(id)))];
+    if (missing.length > 0) {
+      const res = await this.query<{ id: string; data: Buffer }>('SELECT id, data FROM payloads WHERE id = ANY($1::text[])', [missing]);
+      for (const row of res.rows) {
+        found.set(row.id, row.data);
+        this.recent.set(row.id, row.data);
+      }
+    }
     return payloads.map((payload, i) => {
       const id = refs[i];
       if (id === undefined) return payload;

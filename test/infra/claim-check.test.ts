@@ -55,8 +55,10 @@ test('an enhancement of a large function keeps its code out of the history and s
   expect(bad.body.error.code).toBe('invalid_request');
 });
 
-test('small payloads stay inline; a reference round-trips; a missing or pruned payload is a clear error', async () => {
+test('small payloads stay inline; a reference round-trips in and across processes; a pruned payload is a clear error', async () => {
   const { codec } = claimCheck;
+  // Another process: nothing in its memory, every reference is read from PostgreSQL.
+  const other = createClaimCheck(stack.config, 'test-codec-other');
   const small = defaultPayloadConverter.toPayload({ ok: true });
   expect(await codec.encode([small])).toEqual([small]);
 
@@ -67,9 +69,16 @@ test('small payloads stay inline; a reference round-trips; a missing or pruned p
   const [back, same] = await codec.decode([reference!, small]);
   expect(defaultPayloadConverter.fromPayload(back!)).toEqual(defaultPayloadConverter.fromPayload(large));
   expect(same).toEqual(small);
+  const [elsewhere] = await other.codec.decode([reference!]);
+  expect(defaultPayloadConverter.fromPayload(elsewhere!)).toEqual(defaultPayloadConverter.fromPayload(large));
 
   const { id } = JSON.parse(Buffer.from(reference!.data!).toString()) as { id: string };
   await stack.pool.query(`UPDATE payloads SET created_at = now() - interval '40 days' WHERE id = $1`, [id]);
   expect(await codec.prune(30)).toBeGreaterThanOrEqual(1);
-  await expect(codec.decode([reference!])).rejects.toThrow(`payload ${id} is not in the payload store`);
+  // The writer answers from its memory of recent payloads (no query); a process without it gets a clear error.
+  const [remembered] = await codec.decode([reference!]);
+  expect(defaultPayloadConverter.fromPayload(remembered!)).toEqual(defaultPayloadConverter.fromPayload(large));
+  const fresh = createClaimCheck(stack.config, 'test-codec-fresh');
+  await expect(fresh.codec.decode([reference!])).rejects.toThrow(`payload ${id} is not in the payload store`);
+  await Promise.all([other.close(), fresh.close()]);
 });

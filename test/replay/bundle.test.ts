@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 // workflow (bench/RESULTS.md). Workflow code imports types from the contracts, and values only from zod-free modules.
 describe('the workflow bundle', () => {
   const code = readFileSync(process.env.WORKFLOW_BUNDLE_PATH!, 'utf8');
-  const packages = new Set([...code.matchAll(/node_modules\/((?:@[^/"]+\/)?[^/"]+)\//g)].map((m) => m[1]));
-  const ownModules = new Set([...code.matchAll(/"\.\/(?:dist|src)\/([\w/.-]+)\.[jt]s"/g)].map((m) => m[1]));
+  const packages = new Set([...code.matchAll(/node_modules\/((?:@[^/"]+\/)?[^/"]+)\//g)].map((m) => m[1]!));
+  const ownModules = new Set([...code.matchAll(/"\.\/(?:dist|src)\/([\w/.-]+)\.[jt]s"/g)].map((m) => m[1]!));
 
   test('holds no third-party package but the Temporal SDK and its own dependencies', () => {
     expect([...packages].filter((p) => !/^(@temporalio\/|nexus-rpc$|long$|ms$)/.test(p))).toEqual([]);
