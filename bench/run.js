@@ -17,6 +17,7 @@ const BENCHMARKS = [
   require('./validation-throughput'),
   require('./cost'),
   require('./cpu'),
+  require('./floor'),
 ];
 
 async function runOne(benchmark, figures) {

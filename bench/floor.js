@@ -1,0 +1,86 @@
+'use strict';
+// Benchmark: the floor under the hit-latency target. The Temporal dev server as the stack runs it and one worker
+// and client of the same SDK in this process, running workflows that do nothing: a bare workflow (start, then its
+// result) and the cache hit's shape (update-with-start answered after two local activities, a third after the
+// answer), every activity a no-op. No API, PostgreSQL, Redis or codec: what remains is what any run pays here.
+const path = require('node:path');
+const { randomUUID } = require('node:crypto');
+const { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateStage } = require('@temporalio/client');
+const { NativeConnection, Runtime, Worker, bundleWorkflowCode, DefaultLogger } = require('@temporalio/worker');
+const { percentiles } = require('./lib/stats');
+
+const root = path.join(__dirname, '..');
+const dist = path.join(root, 'dist');
+const N = Number(process.env.BENCH_FLOOR_N ?? 200);
+const WARM_UP = 30;
+
+async function measure(label, once) {
+  for (let i = 0; i < WARM_UP; i++) await once();
+  const times = [];
+  for (let i = 0; i < N; i++) {
+    const started = performance.now();
+    await once();
+    times.push(performance.now() - started);
+  }
+  const p = percentiles(times);
+  return { shape: label, runs: p.n, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99 };
+}
+
+async function run({ figures }) {
+  const { mkdtempSync, rmSync } = require('node:fs');
+  const os = require('node:os');
+  const { ensureTemporalCli, startDevServer } = require(path.join(dist, 'infra', 'temporal-dev'));
+  const { freePort } = require(path.join(dist, 'infra', 'processes'));
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-floor-'));
+  const server = await startDevServer({
+    cli: ensureTemporalCli(root, process.env),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFile: path.join(dataDir, 'temporal.sqlite'),
+    searchAttributes: [],
+    env: process.env,
+    stdio: 'ignore',
+  });
+  const taskQueue = `floor-${randomUUID()}`;
+  try {
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./lib/floor-workflows'), logger: new DefaultLogger('WARN') });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: { code },
+      activities: { noop: async () => undefined },
+    });
+    const running = worker.run();
+    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    // Eager start hands the first workflow task to a worker on the starter's own connection, skipping matching.
+    const sameConnection = new Client({ connection: nativeConnection });
+    const options = () => ({ taskQueue, workflowId: randomUUID() });
+    const rows = [
+      await measure('bare: start, then result', () => client.workflow.execute('bare', options())),
+      await measure('bare, eager start (client on the worker\'s connection)', () =>
+        sameConnection.workflow.execute('bare', { ...options(), requestEagerStart: true }),
+      ),
+      await measure('hit shape: update-with-start, 2 local activities, answer, 1 more', async () => {
+        const handle = await client.workflow.startUpdateWithStart('result', {
+          startWorkflowOperation: new WithStartWorkflowOperation('hitShape', { ...options(), workflowIdConflictPolicy: 'FAIL' }),
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+        await handle.result();
+      }),
+    ];
+    worker.shutdown();
+    await running;
+    figures['floor.bare.p50_ms'] = { value: rows[0]['p50 ms'], better: 'lower' };
+    figures['floor.bare_eager.p50_ms'] = { value: rows[1]['p50 ms'], better: 'lower' };
+    figures['floor.hit_shape.p50_ms'] = { value: rows[2]['p50 ms'], better: 'lower' };
+    return { title: 'Floor: workflows that do nothing, same SDK and dev server, worker and client in one process (concurrency 1)', rows };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { name: 'floor', stack: false, run };
