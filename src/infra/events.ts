@@ -20,21 +20,27 @@ export class EventPublisher {
   ) {}
 
   async publish(input: PublishInput): Promise<{ inserted: number; streamed: number }> {
-    let inserted = 0;
-    let forWebhooks = false;
-    const keys: string[] = [];
-    for (const event of input.events) {
-      const key = `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`;
-      keys.push(key);
-      const res = await this.opts.pool.query<{ webhooks_pending: boolean }>(
-        `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at, webhooks_pending)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now()), ${WEBHOOKS_PENDING})
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING webhooks_pending`,
-        [input.tenant_id, input.function_name, event.type, key, input.workflow_id, input.run_id, JSON.stringify(event.payload), event.occurred_at ?? null],
-      );
-      inserted += res.rowCount ?? 0;
-      forWebhooks ||= res.rows[0]?.webhooks_pending === true;
-    }
+    if (input.events.length === 0) return { inserted: 0, streamed: await this.relay() };
+    const keys = input.events.map(
+      (event) => `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
+    );
+    // One statement for all of the run's events: one round trip and one commit instead of one per event.
+    const COLUMNS = 7;
+    const rows = input.events.map((_, i) => {
+      const p = (n: number) => `$${2 + i * COLUMNS + n}`;
+      return `($1, ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, COALESCE(${p(6)}::timestamptz, now()), ${WEBHOOKS_PENDING})`;
+    });
+    const params = input.events.flatMap((event, i) => [
+      input.function_name, event.type, keys[i], input.workflow_id, input.run_id, JSON.stringify(event.payload), event.occurred_at ?? null,
+    ]);
+    const res = await this.opts.pool.query<{ webhooks_pending: boolean }>(
+      `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at, webhooks_pending)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING webhooks_pending`,
+      [input.tenant_id, ...params],
+    );
+    const inserted = res.rowCount ?? 0;
+    const forWebhooks = res.rows.some((row) => row.webhooks_pending);
     // A tenant without webhooks costs nothing more; a retried publish (rows already there) checks for pending ones.
     if (this.opts.webhooks && (forWebhooks || inserted < input.events.length)) await this.opts.webhooks.dispatch(keys);
     return { inserted, streamed: await this.relay() };
