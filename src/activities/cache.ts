@@ -2,6 +2,7 @@ import type { CachedEnhancement } from '../contracts/enhance';
 import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache';
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { ProviderChain } from '../infra/providers';
+import type { VersionsRepo } from '../infra/versions-repo';
 import { ENHANCER_VERSION } from '../poet/template';
 
 /** What answers a request besides its input: the enhancer version and the provider chain (name and model each, template last). */
@@ -27,19 +28,37 @@ export interface CacheLookupInput {
   function_name?: string;
 }
 
-export function createCacheActivities(cache: EnhancementCache, providers: ProviderChain) {
+export function createCacheActivities(cache: EnhancementCache, providers: ProviderChain, versions: VersionsRepo) {
   const producer = producerOf(providers);
   const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
     tenantId: tenantId ?? 'default',
     functionName: functionName ?? '',
   });
 
+  const cacheLookup = async (input: CacheLookupInput): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> => {
+    const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
+    if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
+    const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
+    return { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}), hit: hit ?? null };
+  };
+
   return {
-    async cacheLookup(input: CacheLookupInput): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> {
-      const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
-      if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
-      const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
-      return { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}), hit: hit ?? null };
+    cacheLookup,
+    /**
+     * The lookup and, on a hit, the active version if it holds this input already: what a hit needs, in one
+     * local activity (each one more is a round trip between the workflow and the worker before the answer).
+     */
+    async cacheLookupWithVersion(input: CacheLookupInput & { tenant_id: string; function_name: string }) {
+      const lookup = await cacheLookup(input);
+      const active_version = lookup.hit
+        ? await versions.activeVersionFor({
+            tenantId: input.tenant_id,
+            functionName: input.function_name,
+            inputHash: input.input_hash,
+            enhancerVersion: lookup.hit.value.artifact.enhancer_version,
+          })
+        : null;
+      return { ...lookup, active_version };
     },
     async cacheStore(input: { key: string; l2_key?: string; value: CachedEnhancement; tenant_id?: string; function_name?: string }): Promise<void> {
       const keys = { exact: input.key, ...(input.l2_key ? { normalized: input.l2_key } : {}) };

@@ -5,6 +5,7 @@ import {
   condition,
   defineUpdate,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -31,6 +32,12 @@ export const HIT_READS_ACTIVE_VERSION_PATCH = 'hit-reads-active-version';
  * most of the dev server's and the worker's CPU per run, the limit under load (bench/RESULTS.md, issue 10).
  */
 export const COMMITS_LOCALLY_PATCH = 'commits-locally';
+/**
+ * Marks runs with fewer local-activity rounds: a hit looks up the cache and the active version in one local activity,
+ * a miss stores the cache entry alongside the version. Each round is a trip between the workflow thread and the
+ * worker's main thread through the SDK core, ~4 ms here (bench floor).
+ */
+export const FEWER_LOCAL_ROUNDS_PATCH = 'fewer-local-rounds';
 
 /**
  * The run's result as soon as it is known (update-with-start): a hit answers from the first workflow task,
@@ -45,6 +52,10 @@ export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.Val
 // Local: in-process lookups that must be fast on the cache-hit path; a fault there degrades to a miss.
 const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
 const { cacheLookup } = proxyLocalActivities<Activities>({ ...localCache, summary: 'look up the enhancement cache (in-process, then Redis)' });
+const { cacheLookupWithVersion } = proxyLocalActivities<Activities>({
+  ...localCache,
+  summary: 'look up the enhancement cache and, on a hit, the active version',
+});
 const { cacheStore } = proxyLocalActivities<Activities>({ ...localCache, summary: 'keep the validated enhancement in the cache' });
 const { activeVersion } = proxyLocalActivities<Activities>({
   ...localCache,
@@ -82,9 +93,12 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
   try {
     stages.enter('cache');
-    const lookup = await cacheLookup({ input_hash, normalized_input_hash, tenant_id, function_name: request.function_name });
+    const fewerRounds = patched(FEWER_LOCAL_ROUNDS_PATCH);
+    const lookupInput = { input_hash, normalized_input_hash, tenant_id, function_name: request.function_name };
+    const lookup = fewerRounds ? await cacheLookupWithVersion(lookupInput) : { ...(await cacheLookup(lookupInput)), active_version: null };
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
+    let cached: Promise<void> | undefined;
     if (lookup.hit) {
       enhancement = lookup.hit.value;
     } else {
@@ -94,7 +108,11 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       } else {
         enhancement = await generateTemplateOnly(request);
       }
-      await cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name });
+      const storeInCache = () => cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name });
+      if (!fewerRounds) await storeInCache();
+      // Written alongside the version (the commit point below), so like it not canceled half-way; the cache only
+      // saves work, so a failure to write it is logged and does not fail a run whose version is stored.
+      else cached = CancellationScope.nonCancellable(storeInCache).catch((err: unknown) => log.warn('enhancement not cached', { error: failureMessage(err) }));
     }
     const cache = lookup.hit ? 'hit' : 'miss';
     const { artifact, validation } = enhancement;
@@ -106,10 +124,13 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     const metadata = metadataOf(request, enhancement, cache, generation);
     stages.enter('store');
     // A hit whose input is the active version already needs no write: reading it keeps the hit path in-process.
-    const existing =
-      lookup.hit && patched(HIT_READS_ACTIVE_VERSION_PATCH)
-        ? await activeVersion({ tenant_id, function_name: request.function_name, input_hash, enhancer_version: artifact.enhancer_version })
-        : null;
+    const existing = !lookup.hit
+      ? null
+      : fewerRounds
+        ? lookup.active_version
+        : patched(HIT_READS_ACTIVE_VERSION_PATCH)
+          ? await activeVersion({ tenant_id, function_name: request.function_name, input_hash, enhancer_version: artifact.enhancer_version })
+          : null;
     const local = patched(COMMITS_LOCALLY_PATCH);
     const store = local ? storeVersionLocally : storeVersion;
     // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
@@ -117,6 +138,7 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       existing !== null
         ? { version: existing, created: false, deprecated: null }
         : await CancellationScope.nonCancellable(() => store({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+    await cached;
     const result: EnhanceResult = {
       function_name: request.function_name,
       enhanced_code: { python: artifact.python, dana: artifact.dana },

@@ -8,7 +8,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks
 // determinism, replaying these fails and the change must be versioned with patched().
 describe('recorded workflow histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch, update-with-start runs, webhook deliveries, scheduled re-evaluation pages and runs that commit locally', () => {
+  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, a canceled run, a batch, update-with-start runs, webhook deliveries, scheduled re-evaluation pages, runs that commit locally and runs with fewer local rounds', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'enhance-miss.json',
@@ -27,6 +27,8 @@ describe('recorded workflow histories replay against the current workflow code',
         'reevaluate-joined.json',
         'enhance-miss-local-commit.json',
         'enhance-hit-local-commit.json',
+        'enhance-miss-fewer-rounds.json',
+        'enhance-hit-fewer-rounds.json',
       ]),
     );
   });
