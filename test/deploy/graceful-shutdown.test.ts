@@ -117,7 +117,7 @@ describe('SIGTERM drains a worker process', () => {
 
   beforeAll(async () => {
     // Two worker processes on one task queue, as two replicas of the worker Deployment would be.
-    const workerEnv = { ...env, WORKER_SHUTDOWN_GRACE_SECONDS: '30' };
+    const workerEnv = { ...env, WORKER_SHUTDOWN_GRACE_SECONDS: '30', SANDBOX_FORK_SERVER: 'true' };
     workers.push(new NodeProcess('worker/main.js', workerEnv), new NodeProcess('worker/main.js', workerEnv));
     await Promise.all(workers.map((w) => w.waitForLog('worker started')));
     const config = loadConfig({ ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' });
