@@ -15,6 +15,7 @@ const BENCHMARKS = [
   require('./overhead'),
   require('./scale'),
   require('./validation-throughput'),
+  require('./validation-cpu'),
   require('./cost'),
   require('./cpu'),
   require('./floor'),

@@ -1,7 +1,8 @@
 'use strict';
 // Benchmark 4: validation sandbox throughput. The template enhancement of every corpus function (test/corpus) for
 // one domain, validated in the python3 sandbox with as many validations at once as the machine has cores:
-// validations per second and the p50/p95 of one validation. No service stack: the sandbox alone.
+// validations per second and the p50/p95 of one validation. No service stack: the sandbox alone. Validations run
+// as the worker runs them: in children of the warm fork server, or one-shot with SANDBOX_FORK_SERVER=false.
 // (bench/validation.js reports, per domain, how many enhancements compile, run and preserve behaviour.)
 const os = require('node:os');
 const path = require('node:path');
@@ -10,10 +11,12 @@ const { percentiles } = require('./lib/stats');
 const dist = path.join(__dirname, '..', 'dist');
 const DOMAIN = process.env.BENCH_VALIDATION_DOMAIN ?? 'base_reliability';
 const CONCURRENCY = Number(process.env.BENCH_VALIDATION_CONCURRENCY ?? os.cpus().length);
+const FORK_SERVER = process.env.SANDBOX_FORK_SERVER !== 'false';
 
 async function run({ figures }) {
   const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
   const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
+  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox-fork-server'));
   const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
   const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
   const { listCases, runCase } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));
@@ -29,26 +32,32 @@ async function run({ figures }) {
   } finally {
     await analyzer.close();
   }
+  const forkServer = FORK_SERVER ? new SandboxForkServer({ pythonBin, scriptDir, pathEnv }) : undefined;
   const times = [];
   let preserved = 0;
   let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < cases.length) {
-        const outcome = await runCase({ enhanceWithTemplate, runSandbox }, cases[next++], domain, { pythonBin, scriptDir, pathEnv });
-        times.push(outcome.duration_ms);
-        if (outcome.preserved) preserved++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  let seconds;
+  try {
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < cases.length) {
+          const outcome = await runCase({ enhanceWithTemplate, runSandbox }, cases[next++], domain, { pythonBin, scriptDir, pathEnv, forkServer });
+          times.push(outcome.duration_ms);
+          if (outcome.preserved) preserved++;
+        }
+      }),
+    );
+    seconds = (performance.now() - started) / 1000;
+  } finally {
+    await forkServer?.close();
+  }
   const p = percentiles(times);
   const perSecond = Math.round((cases.length / seconds) * 10) / 10;
   figures['validation.per_second'] = { value: perSecond, better: 'higher' };
   figures['validation.p95_ms'] = { value: p.p95, better: 'lower' };
   return {
-    title: `Validation sandbox throughput: ${DOMAIN}, ${CONCURRENCY} at once`,
+    title: `Validation sandbox throughput: ${DOMAIN}, ${CONCURRENCY} at once, ${FORK_SERVER ? 'fork server' : 'one-shot'}`,
     rows: [{ domain: DOMAIN, validations: cases.length, 'at once': CONCURRENCY, 'per second': perSecond, 'p50 ms': p.p50, 'p95 ms': p.p95, preserved }],
   };
 }

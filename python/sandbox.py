@@ -1,7 +1,8 @@
-"""One-shot validation harness: does the enhanced code behave like the original?
+"""Validation harness: does the enhanced code behave like the original?
 
 Run as `python3 -I -S sandbox.py`, one JSON request on stdin, one JSON result on
 stdout (protocol in src/contracts/analysis.ts). Standard library only.
+sandbox_server.py imports it and calls run() in a child forked per validation.
 """
 
 import ast
@@ -489,13 +490,17 @@ def validate(request, report):
     run_samples(original, enhanced, samples, report)
 
 
-def main():
+def run(load_request):
+    """One validation in this process, which it ends: the JSON result on fd 1, whatever else is printed on fd 2.
+
+    load_request() returns the request; a failure there still gets a JSON answer.
+    """
     report = Report()
     real_stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
     # Whatever the code under test prints must not corrupt the JSON answer.
     os.dup2(2, 1)
     try:
-        request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        request = load_request()
         timeout_s = float(request.get("timeout_s", 5.0))
         set_limits(timeout_s, int(request.get("memory_mb", 256)))
         _deny_network()
@@ -521,4 +526,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(lambda: json.loads(sys.stdin.buffer.read().decode("utf-8")))

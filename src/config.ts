@@ -177,6 +177,8 @@ export const ConfigSchema = z.object({
   VALIDATION_TIMEOUT_SECONDS: int(10),
   VALIDATION_MEMORY_MB: int(512),
   ANALYZER_TIMEOUT_MS: int(5_000),
+  /** Set: validations run in children forked from one warm python3 per worker (one-shot when it fails). Unset: one python3 per validation. */
+  SANDBOX_FORK_SERVER: flag(true),
 
   // ---- LLM provider chain (issue 4); the offline template enhancer always follows these providers ----
   /** JSON list of ProviderSettings (src/contracts/generation.ts); unset or []: the template enhancer alone. */

@@ -12,16 +12,7 @@ const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dis
 const { SEARCH_ATTRIBUTE_NAMES } = require(path.join(dist, 'workflows', 'search-attributes'));
 const { waitUntil } = require(path.join(dist, 'infra', 'wait'));
 const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'infra', 'processes'));
-
-/**
- * CPU seconds a process has used, user + system, its reaped children included (the worker's python3 sandboxes):
- * `self` and `children` from /proc/<pid>/stat (clock ticks of 1/100 s on Linux).
- */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { self: (f[11] + f[12]) / 100, children: (f[13] + f[14]) / 100 };
-}
+const { cpuSeconds } = require('./cpu');
 
 /** Resident memory of a process in MiB, from /proc. */
 function rssMiB(pid) {

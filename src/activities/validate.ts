@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
 import { FailureType } from '../contracts/failure-types';
 import { runSandbox } from '../infra/sandbox';
+import type { SandboxForkServer } from '../infra/sandbox-fork-server';
 import { heartbeating } from './heartbeat';
 
 export interface SandboxSettings {
@@ -10,6 +11,7 @@ export interface SandboxSettings {
   timeoutSeconds: number;
   memoryMb: number;
   pathEnv: string;
+  forkServer?: SandboxForkServer;
 }
 
 export function createValidateActivity(settings: SandboxSettings) {
@@ -27,7 +29,7 @@ export function createValidateActivity(settings: SandboxSettings) {
       };
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
       const result = await heartbeating(() =>
-        runSandbox(sample, { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv }),
+        runSandbox(sample, { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv, forkServer: settings.forkServer }),
       );
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { FunctionName, JsonValue, Sample, SafetyLevel } from './enhance';
 import { ScanFinding } from './scan';
 
-/** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one-shot). */
+/** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one request, one
+ * result: run one-shot, or in a child forked by python/sandbox_server.py). */
 
 export const ParamKind = z.enum([
   'positional_only',

@@ -3,20 +3,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SandboxRequest, SandboxResult } from '../contracts/analysis';
+import type { SandboxForkServer } from './sandbox-fork-server';
 
 export interface SandboxOptions {
   pythonBin: string;
   scriptDir: string;
   /** PATH of the child, whose environment holds nothing else. */
   pathEnv: string;
+  /** Runs the validation in a child forked from a warm python3; absent, or when it cannot, a one-shot harness. */
+  forkServer?: SandboxForkServer;
 }
 
-const STDOUT_CAP_BYTES = 1024 * 1024;
-const STDERR_TAIL_CHARS = 2048;
+export const STDOUT_CAP_BYTES = 1024 * 1024;
+export const STDERR_TAIL_CHARS = 2048;
 /** The harness enforces timeout_s itself; this margin covers interpreter start and its own report. */
-const KILL_MARGIN_MS = 2000;
+export const KILL_MARGIN_MS = 2000;
 
-interface HarnessExit {
+export interface HarnessExit {
   stdout: string;
   stderrTail: string;
   code: number | null;
@@ -30,7 +33,7 @@ const interpreters = new Map<string, Promise<string>>();
  * The interpreter behind pythonBin, resolved once: launchers such as pyenv shims cost ~80 ms a start and
  * put their own variables into the environment the code under test would see.
  */
-function resolveInterpreter(pythonBin: string, pathEnv: string): Promise<string> {
+export function resolveInterpreter(pythonBin: string, pathEnv: string): Promise<string> {
   const key = `${pythonBin}\0${pathEnv}`;
   let resolved = interpreters.get(key);
   if (!resolved) {
@@ -117,7 +120,7 @@ function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): San
     return failed(`timed out: the sandbox ran past ${timeoutS}s + ${KILL_MARGIN_MS / 1000}s and was killed`, durationMs);
   }
   if (exit.killedFor === 'output') {
-    return failed(`the sandbox wrote more than ${STDOUT_CAP_BYTES} bytes to stdout and was killed`, durationMs);
+    return failed(`the sandbox wrote more than ${STDOUT_CAP_BYTES} bytes to stdout`, durationMs);
   }
   let raw: unknown;
   try {
@@ -133,22 +136,29 @@ function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): San
 }
 
 /**
- * Validates enhanced code against the original in a one-shot `python3 -I -S sandbox.py`: empty environment
- * (PATH only), a fresh working directory removed afterwards, rlimits and a wall-clock guard inside the harness,
- * and a SIGKILL from here if the harness itself overruns.
+ * Validates enhanced code against the original in a process of its own: a child of the fork server when one is
+ * given and can run it, else a one-shot `python3 -I -S sandbox.py`. Either way an empty environment (PATH only),
+ * a fresh working directory removed afterwards, rlimits and a wall-clock guard inside the harness, and a SIGKILL
+ * of its process group from here if the harness itself overruns.
  * Failures caused by the code under test come back as a result with safety "low"; only a harness that
  * cannot be started at all rejects.
  */
 export async function runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> {
   const request = SandboxRequest.parse(req);
-  const input = JSON.stringify({ ...request, samples: request.samples ?? null });
-  const { pathEnv } = opts;
-  const python = await resolveInterpreter(opts.pythonBin, pathEnv);
-  const script = path.join(opts.scriptDir, 'sandbox.py');
+  const payload = { ...request, samples: request.samples ?? null };
+  const killAfterMs = request.timeout_s * 1000 + KILL_MARGIN_MS;
   const workdir = await mkdtemp(path.join(os.tmpdir(), 'poet-sandbox-'));
   const started = performance.now();
   try {
-    const exit = await runHarness(input, { python, script, pathEnv, cwd: workdir, killAfterMs: request.timeout_s * 1000 + KILL_MARGIN_MS });
+    const exit =
+      (await opts.forkServer?.run(payload, workdir, killAfterMs)) ??
+      (await runHarness(JSON.stringify(payload), {
+        python: await resolveInterpreter(opts.pythonBin, opts.pathEnv),
+        script: path.join(opts.scriptDir, 'sandbox.py'),
+        pathEnv: opts.pathEnv,
+        cwd: workdir,
+        killAfterMs,
+      }));
     return interpret(exit, request.timeout_s, Math.round(performance.now() - started));
   } finally {
     await rm(workdir, { recursive: true, force: true });

@@ -15,6 +15,7 @@ import type { Logger } from '../infra/logger';
 import type { CircuitState, Metrics } from '../infra/metrics';
 import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
+import { SandboxForkServer } from '../infra/sandbox-fork-server';
 import { DomainsRepo } from '../infra/domains-repo';
 import { LlmUsageRepo } from '../infra/llm-usage-repo';
 import { ProviderChain } from '../infra/providers';
@@ -43,6 +44,8 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
+  const sandboxPython = { pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, pathEnv: config.PATH };
+  const forkServer = config.SANDBOX_FORK_SERVER ? new SandboxForkServer({ ...sandboxPython, logger }) : undefined;
   const providers = new ProviderChain(config);
   const artifacts = createArtifactStore(config, logger);
   const cache = new EnhancementCache({
@@ -100,11 +103,10 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     },
     cache,
     sandbox: {
-      pythonBin: config.PYTHON_BIN,
-      scriptDir: config.pythonDir,
+      ...sandboxPython,
       timeoutSeconds: config.VALIDATION_TIMEOUT_SECONDS,
       memoryMb: config.VALIDATION_MEMORY_MB,
-      pathEnv: config.PATH,
+      forkServer,
     },
     versions: new VersionsRepo(pool, artifacts.store),
     feedback: new FeedbackRepo(pool),
@@ -125,6 +127,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       cache.close();
       artifacts.close();
       await analyzer.close();
+      await forkServer?.close();
       redis?.disconnect();
       await pool.end();
     },

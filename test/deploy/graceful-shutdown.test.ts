@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -57,6 +57,27 @@ class NodeProcess {
   }
 }
 
+/** Live children of `pid` running python/sandbox_server.py (the worker's sandbox fork server). */
+function sandboxServers(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+  return children.map(Number).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('sandbox_server.py');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Gone, or a zombie nobody reaps: either way nothing runs any more. */
+function ended(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
 function isolatedEnv(name: string): { env: Record<string, string>; schema: string; dataDir: string } {
   const id = `${name}_${uniqueSuffix()}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `poet-${name}-`));
@@ -96,7 +117,7 @@ describe('SIGTERM drains a worker process', () => {
 
   beforeAll(async () => {
     // Two worker processes on one task queue, as two replicas of the worker Deployment would be.
-    const workerEnv = { ...env, WORKER_SHUTDOWN_GRACE_SECONDS: '30' };
+    const workerEnv = { ...env, WORKER_SHUTDOWN_GRACE_SECONDS: '30', SANDBOX_FORK_SERVER: 'true' };
     workers.push(new NodeProcess('worker/main.js', workerEnv), new NodeProcess('worker/main.js', workerEnv));
     await Promise.all(workers.map((w) => w.waitForLog('worker started')));
     const config = loadConfig({ ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' });
@@ -142,9 +163,14 @@ describe('SIGTERM drains a worker process', () => {
     }, 30_000, 'validate activity started on one of the workers', 50);
     const drained = holder!;
     const other = workers.find((w) => w !== drained)!;
+    // The validation runs in a child of the worker's fork server, which the worker's shutdown stops.
+    await waitFor(async () => sandboxServers(drained.pid).length > 0, 5_000, 'the drained worker\'s sandbox fork server started');
+    const servers = sandboxServers(drained.pid);
+    expect(servers).toHaveLength(1);
 
     drained.child.kill('SIGTERM');
     expect(await drained.exited).toBe(0);
+    await waitFor(async () => servers.every(ended), 5_000, 'the drained worker\'s sandbox fork server gone');
     expect(drained.logLine('worker draining')).toMatchObject({ signal: 'SIGTERM', grace_seconds: 30 });
     expect(drained.logLine('worker stopped')).toBeDefined();
 

@@ -1,9 +1,18 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runSandbox } from '../../src/infra/sandbox';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/infra/logger';
+import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
+import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
 import type { SandboxRequest } from '../../src/contracts/analysis';
 
-const opts = { pythonBin: 'python3', scriptDir: path.join(__dirname, '../../python'), pathEnv: process.env.PATH! };
+const python = { pythonBin: 'python3', scriptDir: path.join(__dirname, '../../python'), pathEnv: process.env.PATH! };
+// The fork server warns whenever a validation falls back to one-shot: none may here.
+const warnings = new PassThrough();
+let warned = '';
+warnings.on('data', (chunk: Buffer) => (warned += chunk.toString()));
+const forkServer = new SandboxForkServer({ ...python, logger: createLogger({ level: 'warn', service: 'test-sandbox', stream: warnings }) });
+afterAll(() => forkServer.close());
 
 const request = (original: string, enhanced: string, extra: Partial<SandboxRequest> = {}): SandboxRequest => ({
   original_code: original,
@@ -16,7 +25,10 @@ const request = (original: string, enhanced: string, extra: Partial<SandboxReque
 
 const TYPED = 'def f(a: int, b: float = 1.5) -> float:\n    return a * b\n';
 
-describe('runSandbox', () => {
+describe.each<[string, SandboxOptions]>([
+  ['one-shot', python],
+  ['fork server', { ...python, forkServer }],
+])('runSandbox (%s)', (_path, opts) => {
   it('rates identical behaviour on samples derived from type hints as high', async () => {
     const result = await runSandbox(request(TYPED, TYPED), opts);
     expect(result).toMatchObject({ compiled: true, imported: true, samples_run: 3, mismatches: [], errors: [], safety_level: 'high' });
@@ -188,4 +200,8 @@ describe('runSandbox', () => {
       { stage: 'resolve', message: "the enhanced function changed its signature: '(a: int, b: float = 1.5) -> float' became '(*args, **kwargs)'", line: null },
     ]);
   });
+});
+
+it('ran every validation of the fork server path in the fork server', () => {
+  expect(warned).toBe('');
 });

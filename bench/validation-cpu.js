@@ -1,0 +1,71 @@
+'use strict';
+// Benchmark: CPU per validation, one-shot python3 per validation against children of the warm fork server
+// (SANDBOX_FORK_SERVER). The template enhancement of every corpus function (test/corpus) for one domain, validated
+// one at a time, BENCH_VALIDATION_CPU_PASSES times over, on each path: user + system CPU of the python3 processes
+// (reaped one-shot harnesses; the fork server with its reaped children) and of this Node process, per validation.
+// CPU does not depend on what else runs on the machine, as wall time does. No service stack: the sandbox alone.
+const path = require('node:path');
+const { cpuSeconds } = require('./lib/cpu');
+
+const dist = path.join(__dirname, '..', 'dist');
+const DOMAIN = process.env.BENCH_VALIDATION_DOMAIN ?? 'base_reliability';
+const PASSES = Number(process.env.BENCH_VALIDATION_CPU_PASSES ?? 3);
+
+async function run({ figures }) {
+  const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
+  const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
+  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox-fork-server'));
+  const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
+  const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
+  const { listCases, runCase } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));
+  const python = { pythonBin: process.env.PYTHON_BIN ?? 'python3', scriptDir: path.join(__dirname, '..', 'python'), pathEnv: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  const domain = Object.values(BUILTIN_DOMAINS).find((d) => d.name === DOMAIN);
+  if (!domain) throw new Error(`unknown domain ${DOMAIN}`);
+  const analyzer = new PythonAnalyzer({ ...python, timeoutMs: 10_000 });
+  let cases;
+  try {
+    cases = await listCases(analyzer);
+  } finally {
+    await analyzer.close();
+  }
+  const tools = { enhanceWithTemplate, runSandbox };
+
+  /** CPU ms of python3 and of Node per validation on one path, after one validation that warms it up. */
+  async function measure(path, options) {
+    const cold = cpuSeconds(process.pid);
+    await runCase(tools, cases[0], domain, options);
+    const before = cpuSeconds(process.pid);
+    const started = performance.now();
+    for (let pass = 0; pass < PASSES; pass++) {
+      for (const testCase of cases) {
+        const outcome = await runCase(tools, testCase, domain, options);
+        if (!outcome.preserved) throw new Error(`validation-cpu: ${testCase.name} on the ${path} path: ${outcome.problems.join('; ')}`);
+      }
+    }
+    const after = cpuSeconds(process.pid);
+    const n = PASSES * cases.length;
+    const perValidation = (seconds) => Math.round((seconds * 1000 * 10) / n) / 10;
+    return {
+      path,
+      validations: n,
+      'python3 CPU ms': perValidation(after.children - before.children),
+      'Node CPU ms': perValidation(after.self - before.self),
+      'wall ms': Math.round(((performance.now() - started) / n) * 10) / 10,
+      'first validation python3 CPU ms': Math.round((before.children - cold.children) * 1000),
+    };
+  }
+
+  const oneShot = await measure('one-shot', python);
+  const forkServer = new SandboxForkServer(python);
+  let forked;
+  try {
+    forked = await measure('fork server', { ...python, forkServer });
+  } finally {
+    await forkServer.close();
+  }
+  figures['validation.python_cpu_ms.one_shot'] = { value: oneShot['python3 CPU ms'], better: 'lower' };
+  figures['validation.python_cpu_ms.fork_server'] = { value: forked['python3 CPU ms'], better: 'lower' };
+  return { title: `CPU per validation: ${DOMAIN}, ${cases.length} corpus functions x ${PASSES}, one at a time`, rows: [oneShot, forked] };
+}
+
+module.exports = { name: 'validation-cpu', stack: false, run };
