@@ -149,25 +149,28 @@ def scan(code):
 
 # Raised as PermissionError inside the code under test: the OS-level guards (rlimits, a network namespace
 # where the kernel allows one) stay in place when Python-level ones are bypassed.
-_DENIED_EVENTS = {
+_DENIED_EVENTS = frozenset({
     "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname",
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
     "os.killpg", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "pty.spawn",
-}
+})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 def _guard(workdir):
     root = os.path.realpath(workdir) + os.sep
+    # Bound here, not looked up when an event fires: the code under test can reach this module (sys.modules) and
+    # the os module, and must not be able to empty the list or swap the functions the hook relies on.
+    denied, write_flags, realpath, fsdecode, devnull = _DENIED_EVENTS, _WRITE_FLAGS, os.path.realpath, os.fsdecode, os.devnull
 
     def hook(event, args):
-        if event in _DENIED_EVENTS:
+        if event in denied:
             raise PermissionError(f"sandbox: {event} is not allowed")
         if event == "open" and isinstance(args[0], (str, bytes)):
             mode, flags = args[1], args[2] if len(args) > 2 else 0
-            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
-            path = os.fsdecode(args[0])
-            if writes and not os.path.realpath(path).startswith(root) and path != os.devnull:
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
+            path = fsdecode(args[0])
+            if writes and not realpath(path).startswith(root) and path != devnull:
                 raise PermissionError(f"sandbox: writing {path!r} outside the working directory is not allowed")
 
     sys.addaudithook(hook)
