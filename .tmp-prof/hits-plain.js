@@ -5,7 +5,7 @@ const { load, enhanceBody } = require('/work/main/bench/lib/load');
 const { execSync } = require('child_process');
 function sig(name){ for (const l of execSync(`ps -o pid=,comm= --ppid ${process.pid}`).toString().trim().split('\n')) { const [pid,comm]=l.trim().split(/\s+/); if (comm==='node') process.kill(Number(pid), name); } }
 (async () => {
-  const stack = await startBenchStack({ env: {  } });
+  const stack = await startBenchStack({ env: JSON.parse(process.env.EXTRA || '{}') });
   const bodies = Array.from({ length: 50 }, (_, i) => enhanceBody('hit', i));
   for (const b of bodies) await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: b });
   await load(stack, bodies, { connections: 1, amount: 100 });

@@ -2,7 +2,9 @@
 // Benchmark: the floor under the hit-latency target. The Temporal dev server as the stack runs it and one worker
 // and client of the same SDK in this process, running workflows that do nothing: a bare workflow (start, then its
 // result) and the cache hit's shape (update-with-start answered after two local activities, a third after the
-// answer), every activity a no-op. No API, PostgreSQL, Redis or codec: what remains is what any run pays here.
+// answer), every activity a no-op; and the miss's shape, whose two activities only wait as long as the model and the
+// validation take (200 ms, as in the overhead benchmark, and 45 ms), against the same waits in-process: the lowest
+// ratio the overhead benchmark could show here. No API, PostgreSQL, Redis or codec: what any run pays here.
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 const { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateStage } = require('@temporalio/client');
@@ -12,12 +14,16 @@ const { percentiles } = require('./lib/stats');
 const root = path.join(__dirname, '..');
 const dist = path.join(root, 'dist');
 const N = Number(process.env.BENCH_FLOOR_N ?? 200);
+const MISS_N = 30;
+const LLM_MS = 200;
+const VALIDATE_MS = 45;
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARM_UP = 30;
 
-async function measure(label, once) {
-  for (let i = 0; i < WARM_UP; i++) await once();
+async function measure(label, once, n = N) {
+  for (let i = 0; i < Math.min(WARM_UP, n); i++) await once();
   const times = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     const started = performance.now();
     await once();
     times.push(performance.now() - started);
@@ -51,32 +57,41 @@ async function run({ figures }) {
       connection: nativeConnection,
       taskQueue,
       workflowBundle: { code },
-      activities: { noop: async () => undefined },
+      activities: { noop: async () => undefined, sleep: wait },
     });
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     // Eager start hands the first workflow task to a worker on the starter's own connection, skipping matching.
     const sameConnection = new Client({ connection: nativeConnection });
     const options = () => ({ taskQueue, workflowId: randomUUID() });
+    const updateWithStart = async (workflowType, args) => {
+      const handle = await client.workflow.startUpdateWithStart('result', {
+        startWorkflowOperation: new WithStartWorkflowOperation(workflowType, { ...options(), args, workflowIdConflictPolicy: 'FAIL' }),
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      return handle.result();
+    };
     const rows = [
       await measure('bare: start, then result', () => client.workflow.execute('bare', options())),
       await measure('bare, eager start (client on the worker\'s connection)', () =>
         sameConnection.workflow.execute('bare', { ...options(), requestEagerStart: true }),
       ),
-      await measure('hit shape: update-with-start, 2 local activities, answer, 1 more', async () => {
-        const handle = await client.workflow.startUpdateWithStart('result', {
-          startWorkflowOperation: new WithStartWorkflowOperation('hitShape', { ...options(), workflowIdConflictPolicy: 'FAIL' }),
-          waitForStage: WorkflowUpdateStage.ACCEPTED,
-        });
-        await handle.result();
-      }),
+      await measure('hit shape: update-with-start, 2 local activities, answer, 1 more', () => updateWithStart('hitShape', [])),
+      await measure(`miss shape: 2 local, activities waiting ${LLM_MS} and ${VALIDATE_MS} ms, 2 local at once, 1 more, answer`, () =>
+        updateWithStart('missShape', [LLM_MS, VALIDATE_MS]), MISS_N),
+      await measure(`the miss's waits in-process (${LLM_MS} + ${VALIDATE_MS} ms)`, () => wait(LLM_MS).then(() => wait(VALIDATE_MS)), MISS_N),
     ];
     worker.shutdown();
     await running;
     figures['floor.bare.p50_ms'] = { value: rows[0]['p50 ms'], better: 'lower' };
     figures['floor.bare_eager.p50_ms'] = { value: rows[1]['p50 ms'], better: 'lower' };
     figures['floor.hit_shape.p50_ms'] = { value: rows[2]['p50 ms'], better: 'lower' };
-    return { title: 'Floor: workflows that do nothing, same SDK and dev server, worker and client in one process (concurrency 1)', rows };
+    const ratio = Math.round((rows[3]['p50 ms'] / rows[4]['p50 ms']) * 1000) / 1000;
+    figures['floor.miss_ratio_of_medians'] = { value: ratio, better: 'lower' };
+    return {
+      title: `Floor: workflows that do nothing, same SDK and dev server, worker and client in one process (concurrency 1); miss shape / in-process = ${ratio}`,
+      rows,
+    };
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 'use strict';
 // Workflows of the floor benchmark: the hit path's shape with no work in it (bench/floor.js).
-const { condition, defineUpdate, proxyLocalActivities, setHandler } = require('@temporalio/workflow');
+const { condition, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } = require('@temporalio/workflow');
 
 const { noop } = proxyLocalActivities({ startToCloseTimeout: '5s' });
+const { sleep } = proxyActivities({ startToCloseTimeout: '10s' });
 const resultUpdate = defineUpdate('result');
 
 /** Started and answered, nothing else. */
@@ -24,4 +25,24 @@ async function hitShape() {
   return answer;
 }
 
-module.exports = { bare, hitShape };
+/**
+ * A cache miss's shape: the lookups, two activities that only wait (the model's answer, then the validation), the
+ * cache and version writes side by side, the publish, then the answer.
+ */
+async function missShape(llmMs, validateMs) {
+  let answer;
+  setHandler(resultUpdate, async () => {
+    await condition(() => answer !== undefined);
+    return answer;
+  });
+  await noop();
+  await noop();
+  await sleep(llmMs);
+  await sleep(validateMs);
+  await Promise.all([noop(), noop()]);
+  await noop();
+  answer = 'ok';
+  return answer;
+}
+
+module.exports = { bare, hitShape, missShape };
