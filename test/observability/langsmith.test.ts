@@ -89,7 +89,7 @@ test('one run tree per workflow, with a child run per activity (local ones too) 
     const root = workflowRun();
     return root ? posted.filter((r) => r.trace_id === root.trace_id && r.name.startsWith('RunActivity:')) : [];
   };
-  const expected = ['cacheLookup', 'generateWithLlm', 'validate', 'cacheStore', 'storeVersion', 'publish'].map((a) => `RunActivity:${a}`);
+  const expected = ['cacheLookupWithVersion', 'generateWithLlm', 'validate', 'cacheStore', 'storeVersion', 'publish'].map((a) => `RunActivity:${a}`);
   await waitFor(async () => expected.every((name) => activityRuns().some((r) => r.name === name)), 15_000, 'activity runs reported to LangSmith');
 
   const root = workflowRun()!;

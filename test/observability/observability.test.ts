@@ -35,7 +35,7 @@ describe('request ids and correlated logs', () => {
     const { workflow_id, run_id } = res.body.run;
     const activityLines = lines.filter((l) => l.request_id === requestId && typeof l.activity === 'string');
     expect([...new Set(activityLines.map((l) => l.activity))]).toEqual(
-      expect.arrayContaining(['cacheLookup', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish']),
+      expect.arrayContaining(['cacheLookupWithVersion', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish']),
     );
     for (const line of activityLines) expect(line).toMatchObject({ workflow_id, run_id, service: 'test-observability' });
     const access = lines.find((l) => l.message === 'request' && l.request_id === requestId);
@@ -79,7 +79,7 @@ describe('metrics', () => {
     expect((await postJson(`${stack.url}/api/v1/functions/enhance`, body)).body.metadata.cache).toBe('hit');
 
     const samples = await scrape(stack.worker.http.url);
-    for (const stage of ['cacheLookup', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish']) {
+    for (const stage of ['cacheLookupWithVersion', 'generate', 'validate', 'cacheStore', 'storeVersion', 'publish']) {
       expect(sampleValue(samples, 'poet_stage_duration_seconds_count', { stage })).toBeGreaterThanOrEqual(1);
     }
     expect(sampleValue(samples, 'poet_cache_requests_total', { layer: 'all', outcome: 'miss' })).toBeGreaterThanOrEqual(1);
