@@ -26,6 +26,15 @@ describe('PostgreSQL connections killed mid-run', () => {
     const names = Array.from({ length: 4 }, (_, i) => `pg${i}_${uniqueSuffix()}`);
     let terminated = 0;
     let stop = false;
+    // Runs are quicker than any storm: a lock on the versions table holds each one inside storeVersion's transaction,
+    // so the storm is sure to kill backends mid-query, not only idle ones.
+    const locker = await stack.pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE versions IN EXCLUSIVE MODE');
+    const blocked = async () =>
+      (
+        await killer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])
+      ).rows[0].n as number;
     // Terminate every backend of the worker's pool, again and again, while the runs store and publish.
     const chaos = (async () => {
       while (!stop) {
@@ -38,9 +47,12 @@ describe('PostgreSQL connections killed mid-run', () => {
       const started = await Promise.all(names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, fn(name), { prefer: 'respond-async' })));
       expect(started.map((s) => s.status)).toEqual([202, 202, 202, 202]);
       workflowIds = started.map((s) => s.body.run.workflow_id);
+      await waitFor(async () => (await blocked()) > 0, 20_000, 'a run waiting inside storeVersion');
       await waitFor(async () => terminated >= 4, 20_000, 'backends terminated mid-run');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
     } finally {
+      await locker.query('COMMIT');
+      locker.release();
       stop = true;
       await chaos;
       killer.release();
