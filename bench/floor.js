@@ -10,10 +10,9 @@ const { randomUUID } = require('node:crypto');
 const { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateStage } = require('@temporalio/client');
 const { NativeConnection, Runtime, Worker, bundleWorkflowCode, DefaultLogger } = require('@temporalio/worker');
 const { cpuSeconds } = require('./lib/cpu');
+const { startBenchDevServer } = require('./lib/stack');
 const { percentiles } = require('./lib/stats');
 
-const root = path.join(__dirname, '..');
-const dist = path.join(root, 'dist');
 const N = Number(process.env.BENCH_FLOOR_N ?? 200);
 const MISS_N = 30;
 const LLM_MS = 200;
@@ -73,20 +72,9 @@ async function measureInFlight(label, once, { concurrency, total, serverPid }) {
 async function run({ figures }) {
   const { mkdtempSync, rmSync } = require('node:fs');
   const os = require('node:os');
-  const { ensureTemporalCli, startDevServer } = require(path.join(dist, 'infra', 'temporal-dev'));
-  const { freePort } = require(path.join(dist, 'infra', 'processes'));
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-floor-'));
-  const server = await startDevServer({
-    cli: ensureTemporalCli(root, process.env),
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    dbFile: path.join(dataDir, 'temporal.sqlite'),
-    searchAttributes: [],
-    env: process.env,
-    stdio: 'ignore',
-  });
+  const server = await startBenchDevServer(dataDir, []);
   const taskQueue = `floor-${randomUUID()}`;
   try {
     const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./lib/floor-workflows'), logger: new DefaultLogger('WARN') });

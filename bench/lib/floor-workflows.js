@@ -11,18 +11,27 @@ async function bare() {
   return 'ok';
 }
 
-/** A cache hit's shape: two lookups, the answer by update, then a publish, each a local activity that does nothing. */
-async function hitShape() {
+/** The update every caller waits on, as enhanceFunction's: it answers once the returned function is called. */
+function answerByUpdate() {
   let answer;
   setHandler(resultUpdate, async () => {
     await condition(() => answer !== undefined);
     return answer;
   });
+  return (value) => {
+    answer = value;
+    return value;
+  };
+}
+
+/** A cache hit's shape: two lookups, the answer by update, then a publish, each a local activity that does nothing. */
+async function hitShape() {
+  const answer = answerByUpdate();
   await noop();
   await noop();
-  answer = 'ok';
+  answer('ok');
   await noop();
-  return answer;
+  return 'ok';
 }
 
 /**
@@ -30,19 +39,14 @@ async function hitShape() {
  * cache and version writes side by side, the publish, then the answer.
  */
 async function missShape(llmMs, validateMs) {
-  let answer;
-  setHandler(resultUpdate, async () => {
-    await condition(() => answer !== undefined);
-    return answer;
-  });
+  const answer = answerByUpdate();
   await noop();
   await noop();
   await sleep(llmMs);
   await sleep(validateMs);
   await Promise.all([noop(), noop()]);
   await noop();
-  answer = 'ok';
-  return answer;
+  return answer('ok');
 }
 
 module.exports = { bare, hitShape, missShape };

@@ -30,6 +30,20 @@ function spawnService(name, env) {
   return child;
 }
 
+/** A Temporal dev server as `poet start` runs it (its state in `dataDir`), on free ports, quiet. */
+async function startBenchDevServer(dataDir, searchAttributes) {
+  return startDevServer({
+    cli: ensureTemporalCli(root, process.env),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFile: path.join(dataDir, 'temporal.sqlite'),
+    searchAttributes,
+    env: process.env,
+    stdio: 'ignore',
+  });
+}
+
 async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-bench-'));
@@ -53,16 +67,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
   };
   let serverPid;
   if (!env.TEMPORAL_ADDRESS) {
-    const server = await startDevServer({
-      cli: ensureTemporalCli(root, process.env),
-      port: await freePort(),
-      uiPort: await freePort(),
-      namespace: 'default',
-      dbFile: path.join(dataDir, 'temporal.sqlite'),
-      searchAttributes: SEARCH_ATTRIBUTE_NAMES,
-      env: process.env,
-      stdio: 'ignore',
-    });
+    const server = await startBenchDevServer(dataDir, SEARCH_ATTRIBUTE_NAMES);
     env.TEMPORAL_ADDRESS = server.address;
     serverPid = server.child.pid;
     stops.push(() => server.stop());
@@ -128,4 +133,4 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
   };
 }
 
-module.exports = { startBenchStack, freePort };
+module.exports = { startBenchStack, startBenchDevServer, freePort };
