@@ -133,12 +133,18 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def scan(code):
-    """Findings of the static scan and the safety ceiling they imply ('high' when there are none)."""
+def parse(code):
+    """The tree of `code`, None when it does not parse: compiling the text then reports why."""
     try:
-        tree = ast.parse(code)
+        return ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return [], "high"  # the compile step reports it
+        return None
+
+
+def scan(tree):
+    """Findings of the static scan of parse()'s tree and the safety ceiling they imply ('high' when there are none)."""
+    if tree is None:
+        return [], "high"
     scanner = _Scanner()
     scanner.visit(tree)
     worst = max((_SEVERITY[f["severity"]] for f in scanner.findings), default=0)
@@ -287,13 +293,28 @@ class Report:
         }
 
 
-def load_module(label, module_name, code, report):
-    """Compile, write and import `code` as a fresh module; None (with an error reported) on failure."""
+def _compile(code, tree, filename):
+    """What compile(code) gives, from parse()'s tree when there is one: parsing is most of a compile's cost."""
+    if tree is not None:
+        try:
+            return compile(tree, filename, "exec", dont_inherit=True)
+        except Exception:  # noqa: BLE001 - e.g. a tree too deep to convert back: the text decides, as it always did
+            pass
+    return compile(code, filename, "exec", dont_inherit=True)
+
+
+def _declares_encoding(code):
+    """Whether the file's bytes may decode other than as UTF-8: a coding declaration can only be in its first two lines."""
+    return any("coding" in line for line in code.split("\n", 2)[:2])
+
+
+def load_module(label, module_name, code, report, tree=None):
+    """Compile, write and import `code` (whose parse() is `tree`) as a fresh module; None (with an error reported) on failure."""
     filename = os.path.abspath(f"{module_name}.py")
     prefix = "" if label == "enhanced" else f"{label} code: "
     report.activity = f"importing the {label} code"
     try:
-        compile(code, filename, "exec", dont_inherit=True)
+        code_object = _compile(code, tree, filename)
     except SyntaxError as exc:
         report.error("compile", f"{prefix}{type(exc).__name__}: {exc.msg}", exc.lineno)
         return None
@@ -309,7 +330,10 @@ def load_module(label, module_name, code, report):
     # dataclasses and pickling look the defining module up in sys.modules.
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        if _declares_encoding(code):
+            spec.loader.exec_module(module)  # compiles the file's bytes, which its declaration decodes
+        else:
+            exec(code_object, module.__dict__)  # what exec_module does, with the code object compiled above
     except HarnessTimeout:
         raise
     except BaseException as exc:  # SystemExit and friends raised by the code under test
@@ -472,13 +496,15 @@ def _json_safe(value):
 
 def validate(request, report):
     function_name = request["function_name"]
-    report.findings, report.ceiling = scan(request["enhanced_code"])
+    tree = parse(request["enhanced_code"])
+    report.findings, report.ceiling = scan(tree)
     if report.ceiling == "blocked":
         for finding in report.findings:
             if finding["severity"] == "blocked":
                 report.error("scan", f"blocked: {finding['message']}", finding["line"])
         return  # never executed
-    enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report)
+    enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report, tree)
+    del tree  # its memory is the code under test's again, as when the scan parsed on its own
     original_module = load_module("original", "original", request["original_code"], report)
     if enhanced_module is None or original_module is None:
         return
