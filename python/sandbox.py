@@ -84,10 +84,38 @@ def _write_mode(call):
     return text is None or any(flag in text for flag in "wax+")
 
 
-class _Scanner(ast.NodeVisitor):
+# Kinds that are leaves (contexts and operators): the walk need not visit them.
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+def _nodes(tree):
+    """The nodes of `tree` in ast.NodeVisitor's order (depth first, fields in order) but with a stack of its own:
+    `a + a + ... + a` nests as deep as it is long, and recursion would stop at a few hundred terms."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        children = []
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                children.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _LEAVES))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                children.append(value)
+        stack.extend(reversed(children))
+
+
+class _Scanner:
     def __init__(self):
         self.aliases = {}
         self.findings = []
+
+    def scan(self, tree):
+        handlers = {ast.Import: self.on_import, ast.ImportFrom: self.on_import_from, ast.Call: self.on_call}
+        for node in _nodes(tree):
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
 
     def add(self, node, severity, rule, message):
         self.findings.append({"rule": rule, "severity": severity, "message": message, "line": getattr(node, "lineno", None)})
@@ -99,18 +127,16 @@ class _Scanner(ast.NodeVisitor):
         elif root in _NETWORK_MODULES:
             self.add(node, "low", "network_import", f"imports {name}: network access")
 
-    def visit_Import(self, node):
+    def on_import(self, node):
         for alias in node.names:
             self._module(node, alias.name)
             self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-        self.generic_visit(node)
 
-    def visit_ImportFrom(self, node):
+    def on_import_from(self, node):
         if node.module and node.level == 0:
             self._module(node, node.module)
             for alias in node.names:
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        self.generic_visit(node)
 
     def _path(self, node, call, what):
         target = call.args[0] if call.args else None
@@ -120,7 +146,7 @@ class _Scanner(ast.NodeVisitor):
         elif os.path.isabs(path) and not path.startswith(_TEMP_ROOTS):
             self.add(node, "blocked", "write_outside_temp", f"{what} {path!r}, outside the temporary directory")
 
-    def visit_Call(self, node):
+    def on_call(self, node):
         name = _dotted(node.func, self.aliases)
         if isinstance(node.func, ast.Name) and node.func.id in _BLOCKED_BUILTINS and node.func.id not in self.aliases:
             self.add(node, "blocked", "dynamic_code", f"calls {node.func.id}(): runs code built at run time")
@@ -130,7 +156,6 @@ class _Scanner(ast.NodeVisitor):
             self._path(node, node, "writes to")
         elif name in _DELETES:
             self._path(node, node, f"{name}() changes")
-        self.generic_visit(node)
 
 
 def parse(code):
@@ -146,7 +171,7 @@ def scan(tree):
     if tree is None:
         return [], "high"
     scanner = _Scanner()
-    scanner.visit(tree)
+    scanner.scan(tree)
     worst = max((_SEVERITY[f["severity"]] for f in scanner.findings), default=0)
     return scanner.findings, _LEVEL_OF[worst]
 
