@@ -84,10 +84,38 @@ def _write_mode(call):
     return text is None or any(flag in text for flag in "wax+")
 
 
-class _Scanner(ast.NodeVisitor):
+# Kinds that are leaves (contexts and operators): the walk need not visit them.
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+def _nodes(tree):
+    """The nodes of `tree` in ast.NodeVisitor's order (depth first, fields in order) but with a stack of its own:
+    `a + a + ... + a` nests as deep as it is long, and recursion would stop at a few hundred terms."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        children = []
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                children.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _LEAVES))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                children.append(value)
+        stack.extend(reversed(children))
+
+
+class _Scanner:
     def __init__(self):
         self.aliases = {}
         self.findings = []
+
+    def scan(self, tree):
+        handlers = {ast.Import: self.on_import, ast.ImportFrom: self.on_import_from, ast.Call: self.on_call}
+        for node in _nodes(tree):
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
 
     def add(self, node, severity, rule, message):
         self.findings.append({"rule": rule, "severity": severity, "message": message, "line": getattr(node, "lineno", None)})
@@ -99,18 +127,16 @@ class _Scanner(ast.NodeVisitor):
         elif root in _NETWORK_MODULES:
             self.add(node, "low", "network_import", f"imports {name}: network access")
 
-    def visit_Import(self, node):
+    def on_import(self, node):
         for alias in node.names:
             self._module(node, alias.name)
             self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-        self.generic_visit(node)
 
-    def visit_ImportFrom(self, node):
+    def on_import_from(self, node):
         if node.module and node.level == 0:
             self._module(node, node.module)
             for alias in node.names:
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        self.generic_visit(node)
 
     def _path(self, node, call, what):
         target = call.args[0] if call.args else None
@@ -120,7 +146,7 @@ class _Scanner(ast.NodeVisitor):
         elif os.path.isabs(path) and not path.startswith(_TEMP_ROOTS):
             self.add(node, "blocked", "write_outside_temp", f"{what} {path!r}, outside the temporary directory")
 
-    def visit_Call(self, node):
+    def on_call(self, node):
         name = _dotted(node.func, self.aliases)
         if isinstance(node.func, ast.Name) and node.func.id in _BLOCKED_BUILTINS and node.func.id not in self.aliases:
             self.add(node, "blocked", "dynamic_code", f"calls {node.func.id}(): runs code built at run time")
@@ -130,17 +156,22 @@ class _Scanner(ast.NodeVisitor):
             self._path(node, node, "writes to")
         elif name in _DELETES:
             self._path(node, node, f"{name}() changes")
-        self.generic_visit(node)
 
 
-def scan(code):
-    """Findings of the static scan and the safety ceiling they imply ('high' when there are none)."""
+def parse(code):
+    """The tree of `code`, None when it does not parse: compiling the text then reports why."""
     try:
-        tree = ast.parse(code)
+        return ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return [], "high"  # the compile step reports it
+        return None
+
+
+def scan(tree):
+    """Findings of the static scan of parse()'s tree and the safety ceiling they imply ('high' when there are none)."""
+    if tree is None:
+        return [], "high"
     scanner = _Scanner()
-    scanner.visit(tree)
+    scanner.scan(tree)
     worst = max((_SEVERITY[f["severity"]] for f in scanner.findings), default=0)
     return scanner.findings, _LEVEL_OF[worst]
 
@@ -287,13 +318,28 @@ class Report:
         }
 
 
-def load_module(label, module_name, code, report):
-    """Compile, write and import `code` as a fresh module; None (with an error reported) on failure."""
+def _compile(code, tree, filename):
+    """What compile(code) gives, from parse()'s tree when there is one: parsing is most of a compile's cost."""
+    if tree is not None:
+        try:
+            return compile(tree, filename, "exec", dont_inherit=True)
+        except Exception:  # noqa: BLE001 - e.g. a tree too deep to convert back: the text decides, as it always did
+            pass
+    return compile(code, filename, "exec", dont_inherit=True)
+
+
+def _declares_encoding(code):
+    """Whether the file's bytes may decode other than as UTF-8: a coding declaration can only be in its first two lines."""
+    return any("coding" in line for line in code.split("\n", 2)[:2])
+
+
+def load_module(label, module_name, code, report, tree=None):
+    """Compile, write and import `code` (whose parse() is `tree`) as a fresh module; None (with an error reported) on failure."""
     filename = os.path.abspath(f"{module_name}.py")
     prefix = "" if label == "enhanced" else f"{label} code: "
     report.activity = f"importing the {label} code"
     try:
-        compile(code, filename, "exec", dont_inherit=True)
+        code_object = _compile(code, tree, filename)
     except SyntaxError as exc:
         report.error("compile", f"{prefix}{type(exc).__name__}: {exc.msg}", exc.lineno)
         return None
@@ -309,7 +355,10 @@ def load_module(label, module_name, code, report):
     # dataclasses and pickling look the defining module up in sys.modules.
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        if _declares_encoding(code):
+            spec.loader.exec_module(module)  # compiles the file's bytes, which its declaration decodes
+        else:
+            exec(code_object, module.__dict__)  # what exec_module does, with the code object compiled above
     except HarnessTimeout:
         raise
     except BaseException as exc:  # SystemExit and friends raised by the code under test
@@ -472,13 +521,15 @@ def _json_safe(value):
 
 def validate(request, report):
     function_name = request["function_name"]
-    report.findings, report.ceiling = scan(request["enhanced_code"])
+    tree = parse(request["enhanced_code"])
+    report.findings, report.ceiling = scan(tree)
     if report.ceiling == "blocked":
         for finding in report.findings:
             if finding["severity"] == "blocked":
                 report.error("scan", f"blocked: {finding['message']}", finding["line"])
         return  # never executed
-    enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report)
+    enhanced_module = load_module("enhanced", "enhanced", request["enhanced_code"], report, tree)
+    del tree  # its memory is the code under test's again, as when the scan parsed on its own
     original_module = load_module("original", "original", request["original_code"], report)
     if enhanced_module is None or original_module is None:
         return

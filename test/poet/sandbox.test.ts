@@ -148,6 +148,16 @@ describe.each<[string, SandboxOptions]>([
     expect(existsSync('/tmp/poet-should-not-exist')).toBe(false);
   });
 
+  it('scans and validates an expression nested deeper than the recursion limit', async () => {
+    // a + 0 + 0 + ... nests one level per term: a left operand 2000 levels down
+    const deep = (first: string) => `def f(a: int) -> int:\n    return ${first} + ${Array(2000).fill('0').join(' + ')}\n`;
+    const clean = await runSandbox(request(deep('a'), deep('a')), opts);
+    expect(clean).toMatchObject({ compiled: true, imported: true, samples_run: 3, errors: [], safety_level: 'high' });
+    const hidden = await runSandbox(request(deep('a'), deep('eval("a")')), opts);
+    expect(hidden).toMatchObject({ safety_level: 'blocked', imported: false });
+    expect(hidden.findings.map((f) => [f.rule, f.line])).toEqual([['dynamic_code', 2]]);
+  });
+
   it('rates network imports and writes to run-time paths low, and passes clean code with no findings', async () => {
     const risky = 'import urllib.request\n\ndef f(x: int, path=None) -> int:\n    if path:\n        open(path, "a").write("x")\n    return x\n';
     const result = await runSandbox(request(risky, risky), opts);
