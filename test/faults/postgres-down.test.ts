@@ -35,19 +35,20 @@ describe('PostgreSQL connections killed mid-run', () => {
       (
         await killer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])
       ).rows[0].n as number;
-    // Terminate every backend of the worker's pool, again and again, while the runs store and publish.
-    const chaos = (async () => {
-      while (!stop) {
-        terminated += await terminate();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    let chaos: Promise<void> | undefined;
     let workflowIds: string[];
     try {
       const started = await Promise.all(names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, fn(name), { prefer: 'respond-async' })));
       expect(started.map((s) => s.status)).toEqual([202, 202, 202, 202]);
       workflowIds = started.map((s) => s.body.run.workflow_id);
       await waitFor(async () => (await blocked()) > 0, 20_000, 'a run waiting inside storeVersion');
+      // Terminate every backend of the worker's pool, again and again, while the runs store and publish.
+      chaos = (async () => {
+        while (!stop) {
+          terminated += await terminate();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
       await waitFor(async () => terminated >= 4, 20_000, 'backends terminated mid-run');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
     } finally {
