@@ -4,41 +4,25 @@
 // one at a time, BENCH_VALIDATION_CPU_PASSES times over, on each path: user + system CPU of the python3 processes
 // (reaped one-shot harnesses; the fork server with its reaped children) and of this Node process, per validation.
 // CPU does not depend on what else runs on the machine, as wall time does. No service stack: the sandbox alone.
-const path = require('node:path');
 const { cpuSeconds } = require('./lib/cpu');
+const { loadCorpus } = require('./lib/corpus');
 
-const dist = path.join(__dirname, '..', 'dist');
 const DOMAIN = process.env.BENCH_VALIDATION_DOMAIN ?? 'base_reliability';
 const PASSES = Number(process.env.BENCH_VALIDATION_CPU_PASSES ?? 3);
 
 async function run({ figures }) {
-  const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
-  const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
-  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox-fork-server'));
-  const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
-  const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
-  const { listCases, runCase } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));
-  const python = { pythonBin: process.env.PYTHON_BIN ?? 'python3', scriptDir: path.join(__dirname, '..', 'python'), pathEnv: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  const domain = Object.values(BUILTIN_DOMAINS).find((d) => d.name === DOMAIN);
-  if (!domain) throw new Error(`unknown domain ${DOMAIN}`);
-  const analyzer = new PythonAnalyzer({ ...python, timeoutMs: 10_000 });
-  let cases;
-  try {
-    cases = await listCases(analyzer);
-  } finally {
-    await analyzer.close();
-  }
-  const tools = { enhanceWithTemplate, runSandbox };
+  const corpus = await loadCorpus(DOMAIN);
+  const { cases, python } = corpus;
 
   /** CPU ms of python3 and of Node per validation on one path, after one validation that warms it up. */
   async function measure(path, options) {
     const cold = cpuSeconds(process.pid);
-    await runCase(tools, cases[0], domain, options);
+    await corpus.runCase(cases[0], options);
     const before = cpuSeconds(process.pid);
     const started = performance.now();
     for (let pass = 0; pass < PASSES; pass++) {
       for (const testCase of cases) {
-        const outcome = await runCase(tools, testCase, domain, options);
+        const outcome = await corpus.runCase(testCase, options);
         if (!outcome.preserved) throw new Error(`validation-cpu: ${testCase.name} on the ${path} path: ${outcome.problems.join('; ')}`);
       }
     }
@@ -56,7 +40,7 @@ async function run({ figures }) {
   }
 
   const oneShot = await measure('one-shot', python);
-  const forkServer = new SandboxForkServer(python);
+  const forkServer = corpus.forkServer();
   let forked;
   try {
     forked = await measure('fork server', { ...python, forkServer });

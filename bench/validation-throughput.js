@@ -5,34 +5,17 @@
 // as the worker runs them: in children of the warm fork server, or one-shot with SANDBOX_FORK_SERVER=false.
 // (bench/validation.js reports, per domain, how many enhancements compile, run and preserve behaviour.)
 const os = require('node:os');
-const path = require('node:path');
+const { loadCorpus } = require('./lib/corpus');
 const { percentiles } = require('./lib/stats');
 
-const dist = path.join(__dirname, '..', 'dist');
 const DOMAIN = process.env.BENCH_VALIDATION_DOMAIN ?? 'base_reliability';
 const CONCURRENCY = Number(process.env.BENCH_VALIDATION_CONCURRENCY ?? os.cpus().length);
 const FORK_SERVER = process.env.SANDBOX_FORK_SERVER !== 'false';
 
 async function run({ figures }) {
-  const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
-  const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
-  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox-fork-server'));
-  const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
-  const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
-  const { listCases, runCase } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));
-  const scriptDir = path.join(__dirname, '..', 'python');
-  const pathEnv = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
-  const pythonBin = process.env.PYTHON_BIN ?? 'python3';
-  const domain = Object.values(BUILTIN_DOMAINS).find((d) => d.name === DOMAIN);
-  if (!domain) throw new Error(`unknown domain ${DOMAIN}`);
-  const analyzer = new PythonAnalyzer({ pythonBin, scriptDir, timeoutMs: 10_000, pathEnv });
-  let cases;
-  try {
-    cases = await listCases(analyzer);
-  } finally {
-    await analyzer.close();
-  }
-  const forkServer = FORK_SERVER ? new SandboxForkServer({ pythonBin, scriptDir, pathEnv }) : undefined;
+  const corpus = await loadCorpus(DOMAIN);
+  const { cases, python } = corpus;
+  const forkServer = FORK_SERVER ? corpus.forkServer() : undefined;
   const times = [];
   let preserved = 0;
   let next = 0;
@@ -42,7 +25,7 @@ async function run({ figures }) {
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < cases.length) {
-          const outcome = await runCase({ enhanceWithTemplate, runSandbox }, cases[next++], domain, { pythonBin, scriptDir, pathEnv, forkServer });
+          const outcome = await corpus.runCase(cases[next++], { ...python, forkServer });
           times.push(outcome.duration_ms);
           if (outcome.preserved) preserved++;
         }

@@ -18,7 +18,6 @@ export function createValidateActivity(settings: SandboxSettings) {
   return {
     async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact }): Promise<ValidationReport> {
       const { request, artifact } = input;
-      // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
       const sample = {
         original_code: request.original_code,
         enhanced_code: artifact.python,
@@ -28,9 +27,7 @@ export function createValidateActivity(settings: SandboxSettings) {
         memory_mb: settings.memoryMb,
       };
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
-      const result = await heartbeating(() =>
-        runSandbox(sample, { pythonBin: settings.pythonBin, scriptDir: settings.scriptDir, pathEnv: settings.pathEnv, forkServer: settings.forkServer }),
-      );
+      const result = await heartbeating(() => runSandbox(sample, settings));
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),

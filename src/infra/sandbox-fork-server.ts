@@ -3,7 +3,7 @@ import { open, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from './logger';
-import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, STDOUT_CAP_BYTES, resolveInterpreter, type HarnessExit } from './sandbox';
+import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, STDOUT_CAP_BYTES, killGroup, resolveInterpreter, type HarnessExit } from './sandbox';
 
 export interface SandboxForkServerOptions {
   pythonBin: string;
@@ -24,14 +24,6 @@ interface Pending {
   pid?: number;
   killedFor?: 'timeout';
   timer: NodeJS.Timeout;
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // the group is already gone
-  }
 }
 
 async function readStdout(file: string): Promise<{ text: string; overflow: boolean }> {

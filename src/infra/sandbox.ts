@@ -27,6 +27,16 @@ export interface HarnessExit {
   killedFor?: 'timeout' | 'output';
 }
 
+/** SIGKILL to the process group led by `pid` (the harness and whatever it forked); false when the group is gone. */
+export function killGroup(pid: number): boolean {
+  try {
+    process.kill(-pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const interpreters = new Map<string, Promise<string>>();
 
 /**
@@ -86,11 +96,8 @@ function runHarness(input: string, launch: HarnessLaunch): Promise<HarnessExit> 
     let killedFor: HarnessExit['killedFor'];
     const kill = (reason: NonNullable<HarnessExit['killedFor']>) => {
       killedFor ??= reason;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL'); // the group is already gone; make sure the leader is too
-      }
+      // The group already gone: make sure the leader is too.
+      if (child.pid === undefined || !killGroup(child.pid)) child.kill('SIGKILL');
     };
     const timer = setTimeout(() => kill('timeout'), launch.killAfterMs);
     child.stdout.on('data', (chunk: Buffer) => {
