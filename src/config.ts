@@ -37,7 +37,7 @@ export const ConfigSchema = z.object({
   /** Schema that holds the tables; tests give each file its own. */
   DATABASE_SCHEMA: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public')),
   DATABASE_POOL_MAX: int(10),
-  /** Port of the embedded PGlite server that `poet start` runs when DATABASE_URL is unset. */
+  /** Port (on 127.0.0.1) of the embedded PostgreSQL server that `poet start` runs when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: int(54329),
 
   REDIS_URL: optionalString,

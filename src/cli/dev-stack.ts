@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import { migrate } from '../infra/db';
+import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import type { Logger } from '../infra/logger';
 import { spawnService } from '../infra/processes';
 import { ensureTemporalCli, startDevServer, stopProcess } from '../infra/temporal-dev';
@@ -36,27 +37,26 @@ async function startTemporal(config: Config, env: Env, logger: Logger): Promise<
   return { address: server.address, stop: { name: 'temporal', stop: () => server.stop() } };
 }
 
-async function startEmbeddedPostgres(config: Config, logger: Logger): Promise<{ url: string; stop: Stoppable }> {
-  // Loaded on demand: only the embedded mode needs them.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const dataDir = path.join(config.dataDir, 'pglite');
-  mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: config.EMBEDDED_PG_PORT, maxConnections: 16 });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
-  logger.info('embedded postgres (PGlite) listening', { url, data_dir: dataDir });
-  return {
-    url,
-    stop: {
-      name: 'embedded postgres',
-      async stop() {
-        await server.stop();
-        await db.close();
-      },
-    },
-  };
+/**
+ * The former embedded default kept its database in DATA_DIR/pglite; the real server cannot read that format, so the
+ * user learns why their functions and keys are gone and what to do, rather than finding an empty service.
+ */
+function warnOfPgliteData(config: Config, logger: Logger): void {
+  const old = path.join(config.dataDir, 'pglite');
+  if (!existsSync(old)) return;
+  logger.warn(
+    `${old} holds the database of the former embedded default (PGlite), which this version does not read: ` +
+      `the embedded PostgreSQL keeps its own in ${path.join(config.dataDir, 'postgres')}. Artifacts under ` +
+      `${path.join(config.dataDir, 'functions')} are kept; versions, feedback and API keys start empty. ` +
+      'To carry rows over, run the previous release once and pg_dump its database (127.0.0.1:EMBEDDED_PG_PORT, user postgres), ' +
+      `then psql the dump into this one; otherwise delete ${old} to silence this warning.`,
+  );
+}
+
+async function startPostgres(config: Config, logger: Logger): Promise<{ url: string; stop: Stoppable }> {
+  warnOfPgliteData(config, logger);
+  const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_PG_PORT, logger });
+  return { url: pg.url, stop: { name: 'embedded postgres', stop: pg.stop } };
 }
 
 /**
@@ -91,10 +91,9 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       if (!env.CORS_ALLOWED_ORIGINS) childEnv.CORS_ALLOWED_ORIGINS = `${childEnv.TEMPORAL_UI_URL},http://localhost:${config.TEMPORAL_UI_PORT}`;
     }
     if (!config.DATABASE_URL) {
-      const pg = await startEmbeddedPostgres(config, logger);
+      const pg = await startPostgres(config, logger);
       stops.push(pg.stop);
       childEnv.DATABASE_URL = pg.url;
-      childEnv.DATABASE_POOL_MAX = '4';
     }
     await migrate({ url: childEnv.DATABASE_URL!, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
 

@@ -69,7 +69,8 @@ async function devServerAnswers(address: string, child: ChildProcess): Promise<b
   }
 }
 
-export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void> {
+/** `signal` (SIGTERM unless the program shuts down cleanly on another), then SIGKILL after the grace period. */
+export function stopProcess(child: ChildProcess, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -77,7 +78,7 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 
