@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ServiceError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
+import { databaseFault } from '../infra/db';
 import type { Logger } from '../infra/logger';
 
 /** An answer the client caused or must act on; everything else is a 500 with a generic message. */
@@ -45,8 +46,20 @@ export class ServiceUnavailableError extends HttpError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    code = 'service_unavailable',
+    extra: Partial<ErrorBody['error']> = {},
   ) {
-    super(503, 'service_unavailable', message);
+    super(503, code, message, undefined, extra);
+  }
+}
+
+/**
+ * The database could not serve the request: a wait-and-retry for the client, never a 500, and never a 401 when it
+ * was the key store that could not be read. `fault` names what failed, e.g. `connection_lost`.
+ */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  constructor(readonly fault: string) {
+    super(`the database could not serve this request (${fault}), retry shortly`, 2, 'database_unavailable', { fault });
   }
 }
 
@@ -77,9 +90,15 @@ function fromTemporal(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+function fromDatabase(err: unknown): HttpError | undefined {
+  const fault = databaseFault(err);
+  return fault ? new DatabaseUnavailableError(fault) : undefined;
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err));
+    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err) ?? fromDatabase(err));
+    if (known instanceof DatabaseUnavailableError) logger.warn('database fault answered 503', { method: req.method, path: req.path, fault: known.fault, error: (err as Error).message });
     if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
     // A stream (SSE) already under way cannot turn into an error body: cut it, the client reconnects.
     if (res.headersSent) {

@@ -46,7 +46,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: 'Rate limited; retry after `Retry-After` seconds',
   500: 'Internal error (never with details)',
   502: 'The enhancement run failed (`enhancement_failed`)',
-  503: 'A dependency is unreachable (`service_unavailable`, with `Retry-After`)',
+  503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`',
 };
 
 /** The error body for each status, as every route answers errors in one shape. */

@@ -7,6 +7,8 @@ export const ErrorBody = z.object({
     message: z.string(),
     details: z.array(z.object({ path: z.string(), message: z.string() }).catchall(z.unknown())).optional(),
     run: z.object({ workflow_id: z.string(), run_id: z.string().optional() }).optional(),
+    /** What failed beneath the answer, e.g. the database's fault class on `database_unavailable`. */
+    fault: z.string().optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

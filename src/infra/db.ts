@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, DatabaseError, Pool, type PoolClient } from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from './logger';
 
@@ -91,4 +91,39 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     client.off('error', onError);
     client.release(lost);
   }
+}
+
+/** SQLSTATE classes (the code's first two characters) by their PostgreSQL names. */
+const SQLSTATE_CLASSES: Record<string, string> = {
+  '08': 'connection_exception',
+  '22': 'data_exception',
+  '23': 'integrity_constraint_violation',
+  '25': 'invalid_transaction_state',
+  '40': 'transaction_rollback',
+  '42': 'syntax_error_or_access_rule_violation',
+  '53': 'insufficient_resources',
+  '54': 'program_limit_exceeded',
+  '55': 'object_not_in_prerequisite_state',
+  '57': 'operator_intervention',
+  '58': 'system_error',
+  XX: 'internal_error',
+};
+
+/** What node-postgres raises when it has no server to talk to: no SQLSTATE, only these. */
+const CONNECTION_FAULTS: [RegExp, string][] = [
+  [/timeout exceeded when trying to connect|connection timeout/i, 'connection_timeout'],
+  [/Connection terminated|connection error and is not queryable|Client was closed/i, 'connection_lost'],
+];
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * The fault class of an error PostgreSQL or its client raised (`connection_exception`, `connection_lost`,
+ * `econnrefused`, ...), or undefined when the error did not come from the database.
+ */
+export function databaseFault(err: unknown): string | undefined {
+  if (err instanceof DatabaseError) return SQLSTATE_CLASSES[err.code?.slice(0, 2) ?? ''] ?? `sqlstate_${err.code ?? 'unknown'}`;
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && SOCKET_CODES.has(code)) return code.toLowerCase();
+  return CONNECTION_FAULTS.find(([pattern]) => pattern.test(err.message))?.[1];
 }

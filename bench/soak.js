@@ -1,0 +1,41 @@
+'use strict';
+// `npm run soak -- --minutes N [--clients C] [--production] [--json FILE]`: the soak of bench/lib/soak.js against the
+// `npm start` stack; --production (or SOAK_SHAPE=production) runs it on the machine's PostgreSQL and Redis instead
+// of the embedded database. Exits 1 when a check fails.
+const { writeFileSync } = require('node:fs');
+const { parseArgs } = require('node:util');
+const { runSoak } = require('./lib/soak');
+const { printTable } = require('./lib/stats');
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '2' },
+    clients: { type: 'string', default: '4' },
+    production: { type: 'boolean', default: process.env.SOAK_SHAPE === 'production' },
+    json: { type: 'string' },
+    log: { type: 'boolean', default: false },
+  },
+});
+
+const round = (v) => Math.round(v * 10) / 10;
+
+(async () => {
+  const result = await runSoak({
+    minutes: Number(values.minutes),
+    clients: Number(values.clients),
+    production: values.production,
+    log: values.log ? process.stderr : undefined,
+  });
+  console.log(`soak: ${result.shape}, ${result.minutes} min, ${result.clients} clients, ready in ${round(result.readyMs / 1000)} s`);
+  console.log(`requests ${result.requests} (${round(result.perSecond)}/s) by kind ${JSON.stringify(result.byKind)} by status ${JSON.stringify(result.byStatus)}`);
+  console.log(`latency ms: p50 ${result.latencyMs.p50}, p95 ${result.latencyMs.p95}, p99 ${result.latencyMs.p99}`);
+  printTable('memory after warm-up (MiB; database: PSS of the postmaster and its backends)', Object.entries(result.rss).map(([proc, m]) => ({
+    process: proc, first: round(m.first), last: round(m.last), max: round(m.max), 'slope per 10 min': round(m.slopePer10Min),
+  })));
+  printTable('checks', result.checks.map((c) => ({ check: c.name, ok: c.ok ? 'yes' : 'NO', detail: c.detail })));
+  if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+  process.exit(result.ok ? 0 : 1);
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+import path from 'node:path';
+
+// The soak of `npm run soak` (bench/lib/soak.js), two minutes long, against the `npm start` stack on its embedded
+// defaults: nothing answered 5xx or 401, nothing written went missing, and the stack stops cleanly.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { runSoak } = require(path.join(__dirname, '..', '..', 'bench', 'lib', 'soak.js'));
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+test('two minutes of mixed load on the embedded default lose nothing', async () => {
+  const result = await runSoak({ minutes: 2, clients: 3 });
+  for (const kind of ['hit', 'miss', 'feedback', 'batch', 'read']) expect(result.byKind[kind]).toBeGreaterThan(0);
+  const failed = (result.checks as Check[]).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+  expect(failed).toEqual([]);
+  expect(result.checks.length).toBeGreaterThanOrEqual(8);
+}, 8 * 60_000);
