@@ -2,7 +2,6 @@ import path from 'node:path';
 
 // The soak of `npm run soak` (bench/lib/soak.js), two minutes long, against the `npm start` stack on its embedded
 // defaults: nothing answered 5xx or 401, nothing written went missing, and the stack stops cleanly.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { runSoak } = require(path.join(__dirname, '..', '..', 'bench', 'lib', 'soak.js'));
 
 interface Check {
