@@ -21,7 +21,11 @@ const PROTOCOL_ERRORS =
 
 const SAMPLE_MS = 5_000;
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** JSON with sorted keys: jsonb does not keep the order a file was written in. */
+const canonical = (v) =>
+  Array.isArray(v) ? `[${v.map(canonical).join(',')}]`
+  : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`
+  : JSON.stringify(v);
 
 function childrenOf(pid) {
   try {
@@ -142,11 +146,11 @@ async function startStack({ production, log }) {
     pool: new Pool({ connectionString: dbUrl, options: `-c search_path=${production ? schema : 'public'}`, max: 2 }),
     protocolErrors: lines,
     async stop() {
+      if (production) await this.pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await this.pool.end();
       const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGINT');
       const code = await exited;
-      if (production) await this.pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await this.pool.end();
       rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
@@ -303,7 +307,7 @@ async function verify(stack, load) {
       bad.push(`${v.function_name} v${v.version}: missing files in ${dir}`);
       continue;
     }
-    if (sha256(JSON.stringify(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !== sha256(JSON.stringify(v.params))) {
+    if (sha256(canonical(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !== sha256(canonical(v.params))) {
       bad.push(`${v.function_name} v${v.version}: params.json differs from the row`);
     }
     const expected = answered.get(`${v.function_name}/${v.version}`);
