@@ -122,8 +122,8 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
  */
 export function databaseFault(err: unknown): string | undefined {
   if (err instanceof DatabaseError) return SQLSTATE_CLASSES[err.code?.slice(0, 2) ?? ''] ?? `sqlstate_${err.code ?? 'unknown'}`;
-  if (!(err instanceof Error)) return undefined;
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code && SOCKET_CODES.has(code)) return code.toLowerCase();
-  return CONNECTION_FAULTS.find(([pattern]) => pattern.test(err.message))?.[1];
+  // Socket errors may come from another realm (jest's sandbox), so their shape is checked, not their class.
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && SOCKET_CODES.has(code)) return code.toLowerCase();
+  return typeof message === 'string' ? CONNECTION_FAULTS.find(([pattern]) => pattern.test(message))?.[1] : undefined;
 }

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { freePort, isListening, waitFor } from '../helpers/net';
 import { postJson } from '../helpers/stack';
 
@@ -9,29 +10,28 @@ const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
 
 // `npm start` on embedded defaults: no TEMPORAL_ADDRESS, DATABASE_URL or REDIS_URL, so the stack
-// brings its own Temporal dev server and PGlite. Runs the built CLI (scripts/test.sh builds first).
+// brings its own Temporal dev server and a real PostgreSQL server. Runs the built CLI (scripts/test.sh builds first).
 describe('poet start (npm start)', () => {
   let child: ChildProcess;
   let output = '';
   let dataDir: string;
   const ports: Record<string, number> = {};
+  const env = () => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  });
 
   beforeAll(async () => {
     expect(existsSync(cli)).toBe(true);
     for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT']) ports[name] = await freePort();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-start-'));
-    child = spawn(process.execPath, [cli, 'start'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // What the former embedded default (PGlite) left in a data dir.
+    mkdirSync(path.join(dataDir, 'pglite'));
+    child = spawn(process.execPath, [cli, 'start'], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor(async () => output.includes('POET service is up') || child.exitCode !== null, 90_000, 'stack up');
@@ -73,7 +73,24 @@ describe('poet start (npm start)', () => {
     expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
   });
 
-  test('SIGINT stops every child: API, worker, Temporal and PGlite stop listening', async () => {
+  test('the database is a PostgreSQL server with its cluster in DATA_DIR; a PGlite data dir left behind is explained', () => {
+    expect(existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+    expect(output).toContain('holds the database of the former embedded default (PGlite)');
+  });
+
+  test('`poet keys create` finds the embedded server', async () => {
+    const key = execFileSync(process.execPath, [cli, 'keys', 'create', '--role', 'viewer'], { env: env(), encoding: 'utf8' }).trim();
+    const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:${ports.EMBEDDED_PG_PORT}/postgres` });
+    await db.connect();
+    try {
+      const { rows } = await db.query('SELECT role FROM api_keys WHERE position(id IN $1) > 0', [key]);
+      expect(rows).toEqual([{ role: 'viewer' }]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  test('SIGINT stops every child: API, worker, Temporal and PostgreSQL stop listening', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -9,6 +9,7 @@ import { getJson, startStack, until, type TestStack } from '../helpers/stack';
  */
 async function relay(target: URL): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void> }> {
   const port = await freePort();
+  const [host, upstreamPort] = [target.hostname, Number(target.port || 5432)];
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -16,7 +17,7 @@ async function relay(target: URL): Promise<{ port: number; cut(): Promise<void>;
     socket.on('error', () => socket.destroy());
   };
   const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    const upstream = net.connect(upstreamPort, host);
     track(client);
     track(upstream);
     client.on('close', () => upstream.destroy());
@@ -46,11 +47,14 @@ describe('database faults answer 503 with the fault class, never 500 or 401', ()
     link = await relay(target);
     target.host = `127.0.0.1:${link.port}`;
     stack = await startStack('dberrors', { DATABASE_URL: target.toString() });
+    // The test's own pool goes through the relay too: its idle connections die with the cut.
+    stack.pool.on('error', () => undefined);
     direct = new Pool({ connectionString: process.env.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}`, max: 2 });
   });
   afterAll(async () => {
-    await direct.end();
-    await stack.close();
+    await direct?.end();
+    await stack?.close();
+    await link?.cut();
   });
 
   test('the key store unreachable: a valid key gets 503 with Retry-After, then 200 once PostgreSQL is back', async () => {
