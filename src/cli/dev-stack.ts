@@ -53,9 +53,9 @@ function warnOfPgliteData(config: Config, logger: Logger): void {
   );
 }
 
-async function startPostgres(config: Config, logger: Logger): Promise<{ url: string; stop: Stoppable }> {
+async function startPostgres(config: Config, env: Env, logger: Logger): Promise<{ url: string; stop: Stoppable }> {
   warnOfPgliteData(config, logger);
-  const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_PG_PORT, logger });
+  const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_PG_PORT, env, logger });
   return { url: pg.url, stop: { name: 'embedded postgres', stop: pg.stop } };
 }
 
@@ -91,7 +91,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       if (!env.CORS_ALLOWED_ORIGINS) childEnv.CORS_ALLOWED_ORIGINS = `${childEnv.TEMPORAL_UI_URL},http://localhost:${config.TEMPORAL_UI_PORT}`;
     }
     if (!config.DATABASE_URL) {
-      const pg = await startPostgres(config, logger);
+      const pg = await startPostgres(config, env, logger);
       stops.push(pg.stop);
       childEnv.DATABASE_URL = pg.url;
     }

@@ -64,9 +64,9 @@ function tail(child: ChildProcess, into: string[]): void {
   });
 }
 
-function run(cmd: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<void> {
+function run(cmd: string, args: string[], user: { uid: number; gid: number } | undefined, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...user, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+    const child = spawn(cmd, args, { ...user, stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
@@ -94,7 +94,14 @@ async function answers(url: string, child: ChildProcess, lines: string[]): Promi
  * first start), listening on 127.0.0.1 only, trusting local connections (a laptop's dev database, as `poet keys
  * create` expects). It runs in its own process group, so Ctrl-C reaches only the stack, which stops it last.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+}): Promise<EmbeddedPostgres> {
+  // The C locale keeps the server's messages (and so the tail a failed start reports) in English.
+  const env = { PATH: opts.env.PATH, LC_ALL: 'C' };
   const { initdb, postgres } = serverBinaries();
   const dataDir = path.resolve(opts.dataDir, 'postgres');
   const user = serverUser();
@@ -106,12 +113,12 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (user) ensureReachable(dataDir, user);
   if (fresh) {
     opts.logger.info('creating the embedded PostgreSQL cluster', { data_dir: dataDir });
-    await run(initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'], user);
+    await run(initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'], user, env);
   }
   const child = spawn(
     postgres,
     ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'log_line_prefix=postgres[%p] %m '],
-    { ...user, detached: true, stdio: ['ignore', 'inherit', 'pipe'], env: { PATH: process.env.PATH, LC_ALL: 'C' } },
+    { ...user, detached: true, stdio: ['ignore', 'inherit', 'pipe'], env },
   );
   const lines: string[] = [];
   tail(child, lines);
