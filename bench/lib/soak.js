@@ -97,6 +97,8 @@ async function startStack({ production, log }) {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // e.g. --max-old-space-size, to tell a leak from a lazy garbage collector
+    NODE_OPTIONS: process.env.NODE_OPTIONS ?? '',
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
