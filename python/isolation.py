@@ -59,6 +59,8 @@ _PR_SET_PDEATHSIG = 1
 _SECCOMP_MODE_FILTER = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
+# What the keeper sends once it is in its namespaces; a failure text never starts with it.
+_UNSHARED = b"\x00"
 _DEV_NODES = ("null", "zero", "full", "random", "urandom")
 
 
@@ -364,21 +366,16 @@ def fork_isolated(settings, stdio=None):
     os.close(ready_w)
     os.close(mapped_r)
     try:
-        if os.read(ready_r, 1) != b"u":
-            raise IsolationError(_failure(ready_r, pid, "the sandbox process ended before entering its namespaces"))
-        outer_uid = OUTER_UID_BASE + pid if os.geteuid() == 0 else os.geteuid()
-        outer_gid = OUTER_UID_BASE + pid if os.geteuid() == 0 else os.getegid()
-        try:
-            _write(f"/proc/{pid}/setgroups", "deny")
-            _write(f"/proc/{pid}/uid_map", f"{SANDBOX_ID} {outer_uid} 1\n")
-            _write(f"/proc/{pid}/gid_map", f"{SANDBOX_ID} {outer_gid} 1\n")
-        except OSError as exc:
-            raise IsolationError(f"uid/gid map: {exc.strerror}") from exc
+        first = os.read(ready_r, 1)
+        if first != _UNSHARED:
+            text = first + _read_all(ready_r)
+            raise IsolationError(text.decode("utf-8", "replace") or "the sandbox process ended before entering its namespaces")
+        _write_maps(pid)
         os.write(mapped_w, b"m")
         # The keeper closes its end once PID 1 is isolated and reports a failure before that, if any.
         text = _read_all(ready_r)
         if text:
-            raise IsolationError(_failure_text(text, pid))
+            raise IsolationError(text.decode("utf-8", "replace"))
         return pid
     except BaseException:
         _kill(pid)
@@ -388,6 +385,30 @@ def fork_isolated(settings, stdio=None):
         os.close(mapped_w)
 
 
+def _outer_ids():
+    """(uid, gid) pairs the isolated process may be outside, best first: one of its own when the caller is root,
+    else (or where root's user namespace maps no such uid) the caller's, the only one it may always map."""
+    own = (os.geteuid(), os.getegid())
+    return [(OUTER_UID_BASE + os.getpid(), OUTER_UID_BASE + os.getpid()), own] if own[0] == 0 else [own]
+
+
+def _write_maps(pid):
+    try:
+        _write(f"/proc/{pid}/setgroups", "deny")
+    except OSError as exc:
+        raise IsolationError(f"setgroups deny: {exc.strerror}") from exc
+    failure = None
+    for uid, gid in _outer_ids():
+        # A map that the kernel refuses is not written: the next candidate may be.
+        try:
+            _write(f"/proc/{pid}/uid_map", f"{SANDBOX_ID} {uid} 1\n")
+            _write(f"/proc/{pid}/gid_map", f"{SANDBOX_ID} {gid} 1\n")
+            return
+        except OSError as exc:
+            failure = exc
+    raise IsolationError(f"uid/gid map: {failure.strerror}")
+
+
 def _read_all(fd):
     chunks = []
     while True:
@@ -395,16 +416,6 @@ def _read_all(fd):
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
-
-
-def _failure_text(text, pid):
-    _kill(pid)
-    return text.decode("utf-8", "replace")
-
-
-def _failure(fd, pid, fallback):
-    text = _read_all(fd)
-    return _failure_text(text, pid) if text else fallback
 
 
 def _kill(pid):
@@ -427,6 +438,19 @@ def _only_descriptors(stdio, keep):
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
+def _drop_groups():
+    """Nothing of the worker's supplementary groups, where the caller may drop them (it may not in a user namespace
+    whose setgroups is denied; there the groups give no more than read access within the read-only view)."""
+    if os.geteuid() != 0:
+        return
+    try:
+        os.setgroups([])
+    except PermissionError:
+        with open("/proc/self/setgroups", encoding="ascii") as handle:
+            if handle.read().strip() != "deny":
+                raise
+
+
 def _keeper(settings, stdio, ready_w, mapped_r):
     """Never returns in the keeper; returns in the validation's process once it is isolated.
 
@@ -440,11 +464,9 @@ def _keeper(settings, stdio, ready_w, mapped_r):
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _only_descriptors(stdio, (ready_w, mapped_r))
-        # Nothing of the worker's: supplementary groups go before the maps.
-        if os.geteuid() == 0:
-            os.setgroups([])
+        _drop_groups()
         _check(_lib().unshare(_NAMESPACES), "unshare the namespaces")
-        os.write(ready_w, b"u")
+        os.write(ready_w, _UNSHARED)
         if os.read(mapped_r, 1) != b"m":
             os._exit(1)
         os.close(mapped_r)

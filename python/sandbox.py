@@ -648,10 +648,13 @@ def main(argv):
     settings = json.loads(argv[1])
     if settings.get("isolation", "namespaces") != "none":
         # Beside this file, which `-I` leaves off sys.path: the code under test should not find it there either.
+        # No __pycache__ is written next to the sources, as none is by the fork server.
         sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+        sys.dont_write_bytecode = True
         import isolation  # noqa: PLC0415
 
         del sys.path[0]
+        sys.dont_write_bytecode = False
         try:
             pid = isolation.fork_isolated(isolation.prepare(settings["disk_bytes"], [os.path.dirname(os.path.realpath(__file__))]))
         except isolation.IsolationError as exc:
