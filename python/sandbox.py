@@ -629,6 +629,7 @@ def probe():
 
     facts = {
         "pid": os.getpid(),
+        "ppid": os.getppid(),
         "uid": os.getuid(),
         "gid": os.getgid(),
         "cap_eff": status.get("CapEff", "").strip(),

@@ -9,6 +9,7 @@ export type SandboxState = { status: 'isolated' } | { status: 'disabled'; reason
 /** What `sandbox.py SETTINGS --probe` reports from inside the isolation. */
 const ProbeFacts = z.object({
   pid: z.number(),
+  ppid: z.number(),
   uid: z.number(),
   gid: z.number(),
   cap_eff: z.string(),
@@ -27,7 +28,8 @@ const PROBE_TIMEOUT_MS = 10_000;
 /** Why the facts fall short of the isolation every validation gets; undefined when they do not. */
 export function isolationShortfall(facts: z.infer<typeof ProbeFacts>): string | undefined {
   const wanted: [boolean, string][] = [
-    [facts.pid === 1, `runs as PID ${facts.pid} rather than PID 1 of its own PID namespace`],
+    // PID 1 of the namespace is the reaper; the validation is its first child.
+    [facts.pid === 2 && facts.ppid === 1, `runs as PID ${facts.pid} (parent ${facts.ppid}) rather than PID 2 under the reaper of its own PID namespace`],
     [facts.uid === SANDBOX_ID && facts.gid === SANDBOX_ID, `runs as uid ${facts.uid}, gid ${facts.gid} rather than ${SANDBOX_ID}`],
     [/^0+$/.test(facts.cap_eff), `holds capabilities ${facts.cap_eff}`],
     [facts.no_new_privs === '1', 'no_new_privs is not set'],

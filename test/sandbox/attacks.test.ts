@@ -220,6 +220,24 @@ return hits
     expectVictimUntouched();
   });
 
+  it("does not let it change the interpreter's packages or the harness", async () => {
+    const body = `
+done = []
+for module in ("json", "yaml", "sandbox", "isolation"):
+    spec = call(load("importlib.util"), "find_spec", module)
+    origin = spec.origin if spec else getattr(sys.modules.get(module), "__file__", None)
+    if not origin:
+        continue
+    try:
+        open(origin, "a").write("# pwned")
+        done.append(origin)
+    except OSError:
+        pass
+return done
+`;
+    expectStopped(await attack(opts, body));
+  });
+
   it('does not let it reach Redis over TCP', async () => {
     const key = `poet:attack:${marker}`;
     const body = `
