@@ -194,11 +194,12 @@ def _write(path, text):
         os.close(fd)
 
 
-def read_only_paths(extra=()):
-    """Host paths the sandbox sees read-only: /usr, the interpreter and its sys.path, and `extra`, outermost only."""
+def read_only_paths():
+    """Host paths the sandbox sees read-only: /usr, the interpreter and its sys.path, outermost only.
+
+    Not the harness: it is loaded before the isolation begins."""
     candidates = ["/usr", sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
     candidates += [p for p in sys.path if p]
-    candidates += list(extra)
     paths = []
     for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}):
         if path == "/" or any(path == kept or path.startswith(kept + os.sep) for kept in paths):
@@ -242,6 +243,11 @@ def _build_root(settings):
     os.chdir("/")
     root = "/newroot"
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=256k,mode=0755")
+    # First, so that a read-only path under /tmp (a venv there) is bound inside it rather than hidden by it.
+    os.mkdir(f"{root}/tmp")
+    disk = int(settings["disk_bytes"])
+    _mount("tmpfs", f"{root}/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
+           f"size={disk},nr_inodes={MAX_INODES},mode=0700,uid={SANDBOX_ID},gid={SANDBOX_ID}")
     for source in settings["read_only"]:
         os.makedirs(root + source["path"], exist_ok=True)
         _bind(source, root + source["path"])
@@ -256,10 +262,6 @@ def _build_root(settings):
         handle.write(f"sandbox:x:{SANDBOX_ID}:{SANDBOX_ID}:sandbox:/tmp:/usr/sbin/nologin\n")
     with open(f"{root}/etc/group", "w") as handle:
         handle.write(f"sandbox:x:{SANDBOX_ID}:\n")
-    os.mkdir(f"{root}/tmp")
-    disk = int(settings["disk_bytes"])
-    _mount("tmpfs", f"{root}/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
-           f"size={disk},nr_inodes={MAX_INODES},mode=0700,uid={SANDBOX_ID},gid={SANDBOX_ID}")
     os.mkdir(f"{root}/proc")
     # A proc of this PID namespace only; where the kernel refuses it (a masked /proc in a container), /proc stays empty.
     try:
@@ -307,11 +309,11 @@ def _inside(settings):
     _install_seccomp(settings["seccomp"])
 
 
-def prepare(disk_bytes, extra_read_only=()):
+def prepare(disk_bytes):
     """What fork_isolated needs, computed once by the caller (the warm server) rather than in every child."""
     with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as handle:
         last_cap = int(handle.read())
-    read_only = [_source(path) for path in read_only_paths(extra_read_only)]
+    read_only = [_source(path) for path in read_only_paths()]
     links = []
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         host = "/" + name

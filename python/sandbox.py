@@ -657,7 +657,7 @@ def main(argv):
         del sys.path[0]
         sys.dont_write_bytecode = False
         try:
-            pid = isolation.fork_isolated(isolation.prepare(settings["disk_bytes"], [os.path.dirname(os.path.realpath(__file__))]))
+            pid = isolation.fork_isolated(isolation.prepare(settings["disk_bytes"]))
         except isolation.IsolationError as exc:
             sys.stderr.write(f"{ISOLATION_FAILED_PREFIX}{exc}\n")
             sys.stderr.flush()

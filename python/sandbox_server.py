@@ -130,7 +130,7 @@ def _run_child():
 class Server:
     def __init__(self, settings):
         self.isolated = settings.get("isolation", "namespaces") != "none"
-        self.isolation = isolation.prepare(settings["disk_bytes"], [os.path.dirname(os.path.realpath(__file__))]) if self.isolated else None
+        self.isolation = isolation.prepare(settings["disk_bytes"]) if self.isolated else None
         self.children = {}  # pid -> (id, stdout memfd, stderr memfd)
 
     def start(self, header):

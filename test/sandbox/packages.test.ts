@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { SandboxRequest } from '../../src/contracts/analysis';
 import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
 import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
@@ -35,5 +39,18 @@ describe.each<[string, SandboxOptions]>([
     expect(result.errors).toEqual([
       { stage: 'dependency', message: expect.stringMatching(/^dependency 'no-such-package-poet' is not installed for the sandbox's interpreter/), line: null },
     ]);
+  });
+});
+
+describe('a sandbox interpreter that is a venv under /tmp', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-sandbox-venv-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('validates isolated: its prefix is bound inside the private /tmp rather than hidden by it', async () => {
+    // --system-site-packages: the venv sees the base interpreter's PyYAML, as an operator's venv sees what they install.
+    execFileSync('python3', ['-m', 'venv', '--without-pip', '--system-site-packages', path.join(dir, 'venv')]);
+    const venv = { ...sandboxPython, pythonBin: path.join(dir, 'venv', 'bin', 'python3') };
+    const result = await runSandbox(request({ dependencies: ['PyYAML'] }), venv);
+    expect(result).toMatchObject({ errors: [], mismatches: [], samples_run: 2, safety_level: 'high' });
   });
 });
