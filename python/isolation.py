@@ -348,11 +348,12 @@ def _exit_with(status):
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def fork_isolated(settings, stdio=None):
+def fork_isolated(settings, stdio=None, notify=None):
     """Fork; returns the child's pid in the caller and 0 in the isolated process, where the validation runs.
 
     `stdio`: descriptors that become the isolated process's 0, 1 and 2 (the caller's own stay put when None);
-    every other descriptor of the caller is closed in it.
+    `notify`: a descriptor the isolated process keeps, and to which PID 1 writes its wait status (4 bytes) the
+    moment it ends, before the namespaces are torn down; every other descriptor of the caller is closed in it.
     Raises IsolationError in the caller when the isolation could not be set up: nothing of the validation ran.
     Processes: the caller forks a keeper, which enters the new namespaces (the caller, outside them, writes its
     uid/gid maps) and forks PID 1 of the new PID namespace; the keeper waits for it and exits as it did.
@@ -363,7 +364,7 @@ def fork_isolated(settings, stdio=None):
     if pid == 0:
         os.close(ready_r)
         os.close(mapped_w)
-        _keeper(settings, stdio, ready_w, mapped_r)
+        _keeper(settings, stdio, notify, ready_w, mapped_r)
         return 0
     os.close(ready_w)
     os.close(mapped_r)
@@ -453,7 +454,7 @@ def _drop_groups():
                 raise
 
 
-def _keeper(settings, stdio, ready_w, mapped_r):
+def _keeper(settings, stdio, notify, ready_w, mapped_r):
     """Never returns in the keeper; returns in the validation's process once it is isolated.
 
     Inside the namespaces PID 1 is a reaper (as a PID 1 it would ignore the signals it does not handle, so the code
@@ -465,7 +466,7 @@ def _keeper(settings, stdio, ready_w, mapped_r):
         os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _only_descriptors(stdio, (ready_w, mapped_r))
+        _only_descriptors(stdio, (ready_w, mapped_r) if notify is None else (ready_w, mapped_r, notify))
         _drop_groups()
         _check(_lib().unshare(_NAMESPACES), "unshare the namespaces")
         os.write(ready_w, _UNSHARED)
@@ -497,7 +498,7 @@ def _keeper(settings, stdio, ready_w, mapped_r):
         if validation == 0:
             os.close(status_w)
             return
-        _reap(status_w, validation)
+        _reap((status_w,) if notify is None else (status_w, notify), validation)
     os.close(ready_w)
     os.close(status_w)
     os.closerange(3, status_r)
@@ -515,11 +516,15 @@ def _wait(pid):
             continue
 
 
-def _reap(status_w, validation):
+def _reap(reports, validation):
     """PID 1: reaps every orphan until the validation's process ends, reports how, and ends the namespace."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     while True:
         pid, status = _wait(-1)
         if pid == validation:
-            os.write(status_w, struct.pack("=i", status))
+            for fd in reports:
+                try:
+                    os.write(fd, struct.pack("=i", status))
+                except OSError:
+                    pass  # a caller that went away needs no report
             os._exit(0)

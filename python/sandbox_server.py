@@ -20,6 +20,8 @@ import json
 import os
 import selectors
 import signal
+import socket
+import struct
 import sys
 import traceback
 
@@ -45,6 +47,8 @@ import re  # noqa: E402, F401
 import threading  # noqa: E402, F401
 
 _CHILD_FAILED = 70
+# Isolated processes kept ready: as many as validations usually run at once on a worker.
+_SPARES = 2
 _MAX_HEADER = 256
 _STDOUT_CAP = 1024 * 1024
 _STDERR_TAIL = 8192
@@ -127,11 +131,79 @@ def _run_child():
     os._exit(_CHILD_FAILED)
 
 
+def _run_spare(channel):
+    """In a spare: isolated already, it waits for its request's descriptors, then runs it and never returns."""
+    try:
+        sock = socket.socket(fileno=channel)
+        _, fds, _, _ = socket.recv_fds(sock, 1, 3)
+        # Closed before any submitted code runs: only PID 1 keeps the channel, to report the end.
+        sock.close()
+        if len(fds) != 3:
+            os._exit(0)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        os._exit(_CHILD_FAILED)
+    _run_child()
+
+
+class Running:
+    """A validation the server has started and not yet reported."""
+
+    def __init__(self, rid, out, err, channel=None):
+        self.rid, self.out, self.err, self.channel = rid, out, err, channel
+
+
 class Server:
-    def __init__(self, settings):
+    def __init__(self, settings, selector):
         self.isolated = settings.get("isolation", "namespaces") != "none"
         self.isolation = isolation.prepare(settings["disk_bytes"]) if self.isolated else None
-        self.children = {}  # pid -> (id, stdout memfd, stderr memfd)
+        self.selector = selector
+        self.children = {}  # pid (keeper, or the bare child) -> Running
+        # Isolated processes made ahead of their request: setting up the namespaces is off a validation's path.
+        self.spares = []  # (keeper pid, channel)
+        self.null = os.open(os.devnull, os.O_RDWR)
+
+    def _make_spare(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = ours.detach(), theirs.detach()
+        try:
+            pid = isolation.fork_isolated(self.isolation, (self.null, self.null, self.null), notify=theirs)
+        except BaseException:
+            os.close(ours)
+            os.close(theirs)
+            raise
+        if pid == 0:
+            _run_spare(theirs)
+        os.close(theirs)
+        return pid, ours
+
+    def replenish(self):
+        """Spares up to _SPARES; a refusal is reported by the next request, which makes its own."""
+        while self.isolated and len(self.spares) < _SPARES:
+            try:
+                self.spares.append(self._make_spare())
+            except (isolation.IsolationError, OSError) as exc:
+                sys.stderr.write(f"sandbox server: no spare: {exc}\n")
+                sys.stderr.flush()
+                return
+
+    def _dispatch(self, fds):
+        """The pid and channel of an isolated process now running the request whose descriptors are `fds`."""
+        while True:
+            pid, channel = self.spares.pop(0) if self.spares else self._make_spare()
+            sock = socket.socket(fileno=channel)
+            try:
+                socket.send_fds(sock, [b"r"], fds)
+                return pid, channel
+            except OSError:
+                # A spare that died while it waited: the next one, or a new one.
+                _kill_group(pid)
+                os.close(channel)
+            finally:
+                sock.detach()
 
     def start(self, header):
         try:
@@ -145,8 +217,12 @@ class Server:
         out = os.memfd_create("stdout", os.MFD_CLOEXEC)
         err = os.memfd_create("stderr", os.MFD_CLOEXEC)
         sys.stderr.flush()
+        channel = None
         try:
-            pid = isolation.fork_isolated(self.isolation, (request, out, err)) if self.isolated else _child_bare((request, out, err))
+            if self.isolated:
+                pid, channel = self._dispatch([request, out, err])
+            else:
+                pid = _child_bare((request, out, err))
         except (isolation.IsolationError, OSError) as exc:
             for fd in (request, out, err):
                 os.close(fd)
@@ -156,26 +232,48 @@ class Server:
         if pid == 0:
             _run_child()
         os.close(request)
-        self.children[pid] = (rid, out, err)
+        self.children[pid] = Running(rid, out, err, channel)
+        if channel is not None:
+            self.selector.register(channel, selectors.EVENT_READ, pid)
         _send_message({"id": rid, "pid": pid})
+        self.replenish()
         return True
 
+    def on_channel(self, pid):
+        """PID 1 of `pid`'s namespaces reported the validation's end, or went away without a report."""
+        running = self.children.get(pid)
+        if running is None or running.channel is None:
+            return  # reaped in the same round
+        data = os.read(running.channel, 16)
+        self.selector.unregister(running.channel)
+        os.close(running.channel)
+        running.channel = None
+        if len(data) == 4:
+            del self.children[pid]
+            self._report(running, struct.unpack("=i", data)[0])
+        # Else the keeper's own end, reaped, reports it.
+
     def reap(self):
-        while self.children:
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            entry = self.children.pop(pid, None)
-            if entry is None:
-                continue
             _kill_group(pid)
-            self._report(entry, status)
+            running = self.children.pop(pid, None)
+            if running is not None:
+                if running.channel is not None:
+                    self.selector.unregister(running.channel)
+                    os.close(running.channel)
+                self._report(running, status)
+            for spare in [s for s in self.spares if s[0] == pid]:
+                self.spares.remove(spare)
+                os.close(spare[1])
 
-    def _report(self, entry, status):
-        rid, out, err = entry
+    def _report(self, running, status):
+        out, err = running.out, running.err
         try:
             out_size, err_size = os.fstat(out).st_size, os.fstat(err).st_size
             overflow = out_size > _STDOUT_CAP
@@ -183,7 +281,7 @@ class Server:
             tail = min(err_size, _STDERR_TAIL)
             signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-            _send_message({"id": rid, "code": code, "signal": signal_name, "stdout": sent_out, "stderr": tail, "overflow": overflow})
+            _send_message({"id": running.rid, "code": code, "signal": signal_name, "stdout": sent_out, "stderr": tail, "overflow": overflow})
             _send_file(out, 0, sent_out)
             _send_file(err, err_size - tail, tail)
         finally:
@@ -191,7 +289,7 @@ class Server:
             os.close(err)
 
     def kill_all(self):
-        for pid in self.children:
+        for pid in [*self.children, *(pid for pid, _ in self.spares)]:
             _kill_group(pid)
 
 
@@ -211,17 +309,18 @@ def _drain(fd):
 
 
 def serve(settings):
-    server = Server(settings)
+    selector = selectors.DefaultSelector()
+    server = Server(settings, selector)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
     # Objects alive now are never collected: children skip them instead of touching (copying) their pages.
     gc.freeze()
+    server.replenish()
     _send_message({"ready": True})
     try:
         while True:
@@ -229,6 +328,9 @@ def serve(settings):
                 if key.fd == wake_r:
                     _drain(wake_r)
                     server.reap()
+                    continue
+                if key.fd != 0:
+                    server.on_channel(key.data)
                     continue
                 header = _read_header()
                 if header is None:
