@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -130,6 +130,16 @@ describe('SandboxForkServer', () => {
     const tampered = await probe(opts, `[${state}]`, tamper);
     expect(tampered).toEqual([3, true, '1', true, 64, false, expect.any(Number)]);
     expect(await probe(opts, `[${state}]`, imports)).toEqual(clean);
+    expect(await serverPid(opts)).toBe(server);
+  });
+
+  it('replaces the isolated processes it keeps ready when they die while they wait', async () => {
+    const server = await serverPid(opts);
+    const ready = readdirSync(`/proc/${server}/task`).flatMap((tid) => readFileSync(`/proc/${server}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+    expect(ready.length).toBeGreaterThan(0);
+    for (const pid of ready) process.kill(-Number(pid), 'SIGKILL');
+    await waitUntil(async () => ready.every((pid) => ended(Number(pid))), 5_000, 'the ready processes gone');
+    expect(await serverPid(opts)).toBe(server);
     expect(await serverPid(opts)).toBe(server);
   });
 
