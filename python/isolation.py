@@ -1,16 +1,18 @@
 """Kernel isolation of one validation: namespaces, a private read-only root, no capabilities, seccomp, rlimits.
 
-fork_isolated() forks a process that ends up alone in fresh user, mount, PID, network, IPC and UTS namespaces:
+fork_isolated() forks a process that ends up alone in fresh user, mount, PID, network, IPC, UTS and cgroup
+namespaces:
 - it runs as uid/gid 65534 inside; outside it is a uid of its own (100000 + its pid) when the caller is root,
   else the caller's uid, the only one an unprivileged user namespace may map;
 - its root is a read-only tmpfs holding read-only binds of what the interpreter needs (/usr, the interpreter's
-  prefix, the allowed site-packages, the harness), a few /dev nodes, its own /proc, and a writable /tmp: a fresh
+  prefix and its sys.path, site-packages included), a few /dev nodes, its own /proc, and a writable /tmp: a fresh
   tmpfs capped at `disk_bytes` and `MAX_INODES` files in total. The worker's files, DATA_DIR, other validations
   and the host /proc are not in that view at all;
 - its network namespace holds only its own loopback; abstract sockets and SysV IPC are its own too;
 - it holds no capability, has no_new_privs, and a seccomp filter refuses what an escape needs (mounts, namespaces,
   ptrace, bpf, keyrings, pidfds, io_uring, kernel modules, ...);
-- it is PID 1 of its namespace: when it ends, the kernel kills everything it started.
+- it runs under a reaper that is PID 1 of its PID namespace: when it ends, the reaper exits and the kernel kills
+  everything it started.
 
 Every step either succeeds or raises IsolationError: the caller fails the validation closed, never runs it bare.
 Standard library only (ctypes for the system calls Python does not wrap).
@@ -157,8 +159,8 @@ def _mount(source, target, fstype, flags, data=None):
 
 
 def _pivot_root(new_root, put_old):
-    sys_pivot_root = 155 if platform.machine() in ("x86_64", "AMD64") else 41
-    _check(_lib().syscall(sys_pivot_root, new_root.encode(), put_old.encode()), f"pivot_root {new_root}")
+    # x86_64's number: prepare() refuses other architectures (seccomp_program has no table for them).
+    _check(_lib().syscall(_DENIED_X86_64["pivot_root"], new_root.encode(), put_old.encode()), f"pivot_root {new_root}")
 
 
 def _prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):

@@ -37,7 +37,10 @@ export function createValidateActivity(settings: SandboxSettings) {
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
       const result = await heartbeating(async () => {
         await settings.gate.ensure();
-        return runSandbox(sample, settings);
+        return runSandbox(sample, settings).catch((err: unknown) => {
+          if (err instanceof SandboxUnavailableError) settings.gate.refused(err.message);
+          throw err;
+        });
       }).catch((err: unknown) => {
         throw err instanceof SandboxUnavailableError ? refused(err) : err;
       });

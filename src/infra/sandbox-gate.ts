@@ -74,13 +74,22 @@ export class SandboxGate {
     if (state.status === 'failing') throw new SandboxUnavailableError(`the validation sandbox is not isolated: ${state.reason}`);
   }
 
+  /** A validation the kernel refused to isolate after the probe had passed: readiness says so until a probe passes. */
+  refused(reason: string): void {
+    this.record({ status: 'failing', reason });
+  }
+
   private async runProbe(): Promise<SandboxState> {
     const state = await this.measure();
+    this.record(state);
+    return state;
+  }
+
+  private record(state: SandboxState): void {
     this.state = state;
     this.probedAt = Date.now();
     this.onState?.(state);
     if (state.status === 'failing') this.logger?.error('validation sandbox unavailable: every validation is refused', { reason: state.reason });
-    return state;
   }
 
   private async measure(): Promise<SandboxState> {
