@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { createPool } from '../../src/infra/db';
@@ -47,6 +48,29 @@ describe('a worker whose sandbox is isolated', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ function_name: name, version: 1 });
+  });
+});
+
+describe('a worker with SANDBOX_ISOLATION=none', () => {
+  let stack: TestStack;
+  const logs = new PassThrough();
+  let logged = '';
+  logs.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+
+  beforeAll(async () => {
+    stack = await startStack('sandbox_none', { SANDBOX_ISOLATION: 'none' }, { logger: createLogger({ level: 'warn', service: 'test-sandbox-none', stream: logs }) });
+  }, 90_000);
+  afterAll(() => stack?.close());
+
+  it('warns loudly at start, stays ready with the check disabled, and validates', async () => {
+    expect(logged).toContain('VALIDATION SANDBOX ISOLATION IS OFF');
+    const ready = await getJson(`${stack.worker.http.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.sandbox).toMatchObject({ status: 'disabled', details: { sandbox: 'disabled' } });
+    const metrics = await fetch(`${stack.worker.http.url}/metrics`).then((res) => res.text());
+    expect(metrics).toMatch(/^poet_sandbox_isolated -1$/m);
+    const answer = await postJson(`${stack.url}/api/v1/functions/enhance`, enhanceBody(`trusted_${uniqueSuffix()}`));
+    expect(answer.status).toBe(200);
   });
 });
 
