@@ -12,10 +12,10 @@ const DOMAIN = process.env.BENCH_VALIDATION_DOMAIN ?? 'base_reliability';
 const CONCURRENCY = Number(process.env.BENCH_VALIDATION_CONCURRENCY ?? os.cpus().length);
 const FORK_SERVER = process.env.SANDBOX_FORK_SERVER !== 'false';
 
-async function run({ figures }) {
-  const corpus = await loadCorpus(DOMAIN);
-  const { cases, python } = corpus;
-  const forkServer = FORK_SERVER ? corpus.forkServer() : undefined;
+/** Every corpus case through `python`'s sandbox, CONCURRENCY at once. */
+async function measure(corpus, python) {
+  const { cases } = corpus;
+  const forkServer = FORK_SERVER ? corpus.forkServer(python) : undefined;
   const times = [];
   let preserved = 0;
   let next = 0;
@@ -37,11 +37,20 @@ async function run({ figures }) {
   }
   const p = percentiles(times);
   const perSecond = Math.round((cases.length / seconds) * 10) / 10;
-  figures['validation.per_second'] = { value: perSecond, better: 'higher' };
-  figures['validation.p95_ms'] = { value: p.p95, better: 'lower' };
+  return { isolation: python.harness.isolation, validations: cases.length, 'at once': CONCURRENCY, 'per second': perSecond, 'p50 ms': p.p50, 'p95 ms': p.p95, preserved };
+}
+
+// Isolated (the default) beside the floor without isolation, in the same run: the ratio is what isolation costs.
+async function run({ figures }) {
+  const corpus = await loadCorpus(DOMAIN);
+  const floor = await measure(corpus, corpus.sandbox('none'));
+  const isolated = await measure(corpus, corpus.sandbox('namespaces'));
+  figures['validation.per_second'] = { value: isolated['per second'], better: 'higher' };
+  figures['validation.p95_ms'] = { value: isolated['p95 ms'], better: 'lower' };
+  figures['validation.isolation_p50_added_ms'] = { value: Math.round((isolated['p50 ms'] - floor['p50 ms']) * 10) / 10, better: 'lower' };
   return {
-    title: `Validation sandbox throughput: ${DOMAIN}, ${CONCURRENCY} at once, ${FORK_SERVER ? 'fork server' : 'one-shot'}`,
-    rows: [{ domain: DOMAIN, validations: cases.length, 'at once': CONCURRENCY, 'per second': perSecond, 'p50 ms': p.p50, 'p95 ms': p.p95, preserved }],
+    title: `Validation sandbox throughput: ${DOMAIN}, ${CONCURRENCY} at once, ${FORK_SERVER ? 'fork server' : 'one-shot'}; isolated against the floor without isolation`,
+    rows: [floor, { ...isolated, 'throughput ratio': Math.round((isolated['per second'] / floor['per second']) * 100) / 100 }],
   };
 }
 

@@ -1,6 +1,6 @@
 """Validation harness: does the enhanced code behave like the original?
 
-Run as `python3 -I -S sandbox.py`, one JSON request on stdin, one JSON result on
+Run as `python3 -I sandbox.py SETTINGS`, one JSON request on stdin, one JSON result on
 stdout (protocol in src/contracts/analysis.ts). Standard library only.
 sandbox_server.py imports it and calls run() in a child forked per validation.
 """
@@ -24,6 +24,9 @@ import types
 import typing
 
 MAX_GENERATOR_ITEMS = 1000
+# Exit code and stderr prefix of a run the kernel refused to isolate: nothing of the request ran.
+ISOLATION_FAILED = 71
+ISOLATION_FAILED_PREFIX = "sandbox isolation failed: "
 MAX_REPR = 500
 MAX_MESSAGE = 2000
 FILE_SIZE_LIMIT = 16 * 1024 * 1024
@@ -519,8 +522,35 @@ def _json_safe(value):
     return json.loads(json.dumps(value, default=_safe_repr))
 
 
+def _importable(name):
+    """Whether `name`, a module or a distribution (PyYAML for yaml), is installed for this interpreter."""
+    import importlib.metadata  # noqa: PLC0415 - only requests that declare dependencies need it
+
+    module = name.strip()
+    try:
+        if importlib.util.find_spec(module) is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    try:
+        importlib.metadata.distribution(module)
+        return True
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+
+
+def check_dependencies(dependencies, report):
+    """Each declared dependency, checked before any code runs: a missing one fails with its name."""
+    for name in dependencies:
+        if not _importable(name):
+            report.error("dependency", f"dependency {name!r} is not installed for the sandbox's interpreter ({sys.version.split()[0]})")
+    return not report.errors
+
+
 def validate(request, report):
     function_name = request["function_name"]
+    if not check_dependencies(request.get("dependencies") or [], report):
+        return
     tree = parse(request["enhanced_code"])
     report.findings, report.ceiling = scan(tree)
     if report.ceiling == "blocked":
@@ -558,7 +588,7 @@ def run(load_request):
         timeout_s = float(request.get("timeout_s", 5.0))
         set_limits(timeout_s, int(request.get("memory_mb", 256)))
         _deny_network()
-        workdir = tempfile.mkdtemp(prefix="poet-sandbox-", dir=os.getcwd())
+        workdir = tempfile.mkdtemp(prefix="poet-sandbox-")
         os.chdir(workdir)
         _guard(workdir)
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -579,5 +609,66 @@ def run(load_request):
     os._exit(0)
 
 
+def read_request():
+    """The request on fd 0, read to its end."""
+    chunks = []
+    while chunk := os.read(0, 1 << 16):
+        chunks.append(chunk)
+    return json.loads(b"".join(chunks).decode("utf-8"))
+
+
+def probe():
+    """What the isolation gave this process, as JSON on fd 1: the worker checks it before any validation."""
+    status = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
+    except OSError:
+        pass
+    import socket  # noqa: PLC0415 - only the probe needs it
+
+    facts = {
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "cap_eff": status.get("CapEff", "").strip(),
+        "no_new_privs": status.get("NoNewPrivs", "").strip(),
+        "seccomp": status.get("Seccomp", "").strip(),
+        "interfaces": sorted(name for _, name in socket.if_nameindex()),
+        "root": sorted(os.listdir("/")),
+        "tmp_writable": os.access(tempfile.gettempdir(), os.W_OK),
+    }
+    sys.stdout.write(json.dumps(facts))
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def main(argv):
+    """`sandbox.py SETTINGS [--probe]`: one validation (or the probe), isolated unless SETTINGS say otherwise."""
+    settings = json.loads(argv[1])
+    if settings.get("isolation", "namespaces") != "none":
+        # Beside this file, which `-I` leaves off sys.path: the code under test should not find it there either.
+        # No __pycache__ is written next to the sources, as none is by the fork server.
+        sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+        sys.dont_write_bytecode = True
+        import isolation  # noqa: PLC0415
+
+        del sys.path[0]
+        sys.dont_write_bytecode = False
+        try:
+            pid = isolation.fork_isolated(isolation.prepare(settings["disk_bytes"]))
+        except isolation.IsolationError as exc:
+            sys.stderr.write(f"{ISOLATION_FAILED_PREFIX}{exc}\n")
+            sys.stderr.flush()
+            os._exit(ISOLATION_FAILED)
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    if "--probe" in argv:
+        probe()
+    run(read_request)
+
+
 if __name__ == "__main__":
-    run(lambda: json.loads(sys.stdin.buffer.read().decode("utf-8")))
+    main(sys.argv)

@@ -1,15 +1,18 @@
 """Warm fork server for sandbox.py: one python3 that has done the imports forks a child per validation.
 
-Run as `python3 -I -S sandbox_server.py` with the environment a one-shot sandbox.py gets. Requests on stdin, one
-JSON object a line: {"id": n, "workdir": dir}, where workdir/request.json holds what sandbox.py reads on its stdin.
-The server never reads a request itself: its memory, which every child inherits, holds no one else's code.
-Answers on stdout, one JSON object a line: {"ready": true} once the imports are done; per request
-{"id": n, "pid": p} as soon as its child exists, then {"id": n, "code": c, "signal": name} when the child has
-ended, or {"id": n, "error": message} when it could not be forked.
-The child is a one-shot sandbox.py in all but its start: its own session, `workdir` as its working directory,
-stdin /dev/null, stdout and stderr in the files workdir/stdout and workdir/stderr, no other descriptor of the
-server. When a child ends the server kills what is left of its session's process group. When stdin closes the
-server kills every child's group and exits.
+Run as `python3 -I sandbox_server.py SETTINGS` (SETTINGS: the JSON that sandbox.py takes) with the environment a
+one-shot sandbox.py gets. Every child is isolated as a one-shot run is (isolation.py), unless SETTINGS say
+"isolation": "none".
+
+Requests on stdin: a line {"id": n, "size": bytes}, then that many bytes, the request sandbox.py reads on its
+stdin. The server moves those bytes into a memory file of that request alone with splice(2): they never enter the
+server's memory, which every later child inherits, and no other validation can name that file.
+Answers on stdout: a line {"ready": true} once the imports are done; per request {"id": n, "pid": p} as soon as its
+child exists, then {"id": n, "code": c, "signal": name, "stdout": a, "stderr": b, "overflow": bool} followed by
+a bytes of the child's stdout and b bytes (the tail) of its stderr, when it has ended;
+{"id": n, "isolation": message} when the kernel refused the isolation, {"id": n, "error": message} when it could
+not be forked. When a child ends the server kills what is left of its session. When stdin closes the server kills
+every child and exits.
 """
 
 import gc
@@ -17,13 +20,16 @@ import json
 import os
 import selectors
 import signal
+import socket
+import struct
 import sys
 import traceback
 
 # -I leaves the script's directory out of sys.path; the code under test should not find it there either.
 # No __pycache__ is written next to the sources, as none is by the one-shot run.
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import isolation  # noqa: E402
 import sandbox  # noqa: E402
 
 del sys.path[0]
@@ -41,57 +47,250 @@ import re  # noqa: E402, F401
 import threading  # noqa: E402, F401
 
 _CHILD_FAILED = 70
-_OUTPUT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+# Isolated processes kept ready: as many as validations usually run at once on a worker.
+_SPARES = 2
+_MAX_HEADER = 256
+_STDOUT_CAP = 1024 * 1024
+_STDERR_TAIL = 8192
 
 
-def _send(message):
-    data = (json.dumps(message) + "\n").encode("utf-8")
+def _send(data):
     while data:
         data = data[os.write(1, data):]
 
 
-def _load_request():
-    with open("request.json", encoding="utf-8") as handle:
-        return json.load(handle)
+def _send_message(message):
+    _send((json.dumps(message) + "\n").encode("utf-8"))
 
 
-def _child(workdir):
-    """Runs in the forked child and never returns."""
+def _send_file(fd, offset, count):
+    while count > 0:
+        sent = os.sendfile(1, fd, offset, count)
+        if sent == 0:
+            raise OSError("the child's output shrank while it was sent")
+        offset, count = offset + sent, count - sent
+
+
+def _read_header():
+    """One request line, read a byte at a time: what follows it is the request, which only splice may move."""
+    line = bytearray()
+    while len(line) < _MAX_HEADER:
+        byte = os.read(0, 1)
+        if not byte:
+            return None
+        if byte == b"\n":
+            return bytes(line)
+        line += byte
+    raise ValueError("request header too long")
+
+
+def _splice_request(size):
+    """The next `size` bytes of stdin in a fresh memory file, positioned at its start."""
+    memfd = os.memfd_create("request", os.MFD_CLOEXEC)
+    pipe_r, pipe_w = os.pipe()
     try:
-        os.setsid()
-        os.chdir(workdir)
-        streams = (os.open(os.devnull, os.O_RDONLY), os.open("stdout", _OUTPUT_FLAGS, 0o600), os.open("stderr", _OUTPUT_FLAGS, 0o600))
-        for target, fd in enumerate(streams):
-            os.dup2(fd, target)
-        # Nothing of the server's (its pipes to Node, the wakeup pipe, the selector) stays reachable.
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        sandbox.run(_load_request)
-    except BaseException:  # noqa: BLE001 - whatever happens, this process must not return into the server's loop
+        remaining = size
+        while remaining:
+            moved = os.splice(0, pipe_w, min(remaining, 1 << 16))
+            if moved == 0:
+                raise EOFError("stdin closed inside a request")
+            remaining -= moved
+            while moved:
+                moved -= os.splice(pipe_r, memfd, moved)
+    except BaseException:
+        os.close(memfd)
+        raise
+    finally:
+        os.close(pipe_r)
+        os.close(pipe_w)
+    os.lseek(memfd, 0, os.SEEK_SET)
+    return memfd
+
+
+def _child_bare(stdio):
+    """The child without isolation (SANDBOX_ISOLATION=none): own session, the request's descriptors only."""
+    pid = os.fork()
+    if pid:
+        return pid
+    os.setsid()
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target)
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    return 0
+
+
+def _run_child():
+    """In the (isolated) child, which never returns into the server's loop."""
+    try:
+        sandbox.run(sandbox.read_request)
+    except BaseException:  # noqa: BLE001
         traceback.print_exc()
         sys.stderr.flush()
     os._exit(_CHILD_FAILED)
 
 
-def _start(line, children):
+def _run_spare(channel):
+    """In a spare: isolated already, it waits for its request's descriptors, then runs it and never returns."""
     try:
-        message = json.loads(line)
-        rid, workdir = message["id"], message["workdir"]
-    except (ValueError, KeyError, TypeError) as exc:
-        sys.stderr.write(f"sandbox server: unreadable request: {exc}\n")
+        sock = socket.socket(fileno=channel)
+        _, fds, _, _ = socket.recv_fds(sock, 1, 3)
+        # Closed before any submitted code runs: only PID 1 keeps the channel, to report the end.
+        sock.close()
+        if len(fds) != 3:
+            os._exit(0)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        os._exit(_CHILD_FAILED)
+    _run_child()
+
+
+class Running:
+    """A validation the server has started and not yet reported."""
+
+    def __init__(self, rid, out, err, channel=None):
+        self.rid, self.out, self.err, self.channel = rid, out, err, channel
+
+
+class Server:
+    def __init__(self, settings, selector):
+        self.isolated = settings.get("isolation", "namespaces") != "none"
+        self.isolation = isolation.prepare(settings["disk_bytes"]) if self.isolated else None
+        self.selector = selector
+        self.children = {}  # pid (keeper, or the bare child) -> Running
+        # Isolated processes made ahead of their request: setting up the namespaces is off a validation's path.
+        self.spares = []  # (keeper pid, channel)
+        self.null = os.open(os.devnull, os.O_RDWR)
+
+    def _make_spare(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = ours.detach(), theirs.detach()
+        try:
+            pid = isolation.fork_isolated(self.isolation, (self.null, self.null, self.null), notify=theirs)
+        except BaseException:
+            os.close(ours)
+            os.close(theirs)
+            raise
+        if pid == 0:
+            _run_spare(theirs)
+        os.close(theirs)
+        return pid, ours
+
+    def replenish(self):
+        """Spares up to _SPARES; a refusal is reported by the next request, which makes its own."""
+        while self.isolated and len(self.spares) < _SPARES:
+            try:
+                self.spares.append(self._make_spare())
+            except (isolation.IsolationError, OSError) as exc:
+                sys.stderr.write(f"sandbox server: no spare: {exc}\n")
+                sys.stderr.flush()
+                return
+
+    def _dispatch(self, fds):
+        """The pid and channel of an isolated process now running the request whose descriptors are `fds`."""
+        while True:
+            pid, channel = self.spares.pop(0) if self.spares else self._make_spare()
+            sock = socket.socket(fileno=channel)
+            try:
+                socket.send_fds(sock, [b"r"], fds)
+                return pid, channel
+            except OSError:
+                # A spare that died while it waited: the next one, or a new one.
+                _kill_group(pid)
+                os.close(channel)
+            finally:
+                sock.detach()
+
+    def start(self, header):
+        try:
+            message = json.loads(header)
+            rid, size = message["id"], int(message["size"])
+        except (ValueError, KeyError, TypeError) as exc:
+            sys.stderr.write(f"sandbox server: unreadable request: {exc}\n")
+            sys.stderr.flush()
+            return False
+        request = _splice_request(size)
+        out = os.memfd_create("stdout", os.MFD_CLOEXEC)
+        err = os.memfd_create("stderr", os.MFD_CLOEXEC)
         sys.stderr.flush()
-        return
-    sys.stderr.flush()
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        _send({"id": rid, "error": f"fork failed: {exc}"})
-        return
-    if pid == 0:
-        _child(workdir)
-    children[pid] = rid
-    _send({"id": rid, "pid": pid})
+        channel = None
+        try:
+            if self.isolated:
+                pid, channel = self._dispatch([request, out, err])
+            else:
+                pid = _child_bare((request, out, err))
+        except (isolation.IsolationError, OSError) as exc:
+            for fd in (request, out, err):
+                os.close(fd)
+            refused = isinstance(exc, isolation.IsolationError)
+            _send_message({"id": rid, "isolation": str(exc)} if refused else {"id": rid, "error": f"fork failed: {exc}"})
+            return True
+        if pid == 0:
+            _run_child()
+        os.close(request)
+        self.children[pid] = Running(rid, out, err, channel)
+        if channel is not None:
+            self.selector.register(channel, selectors.EVENT_READ, pid)
+        _send_message({"id": rid, "pid": pid})
+        self.replenish()
+        return True
+
+    def on_channel(self, pid):
+        """PID 1 of `pid`'s namespaces reported the validation's end, or went away without a report."""
+        running = self.children.get(pid)
+        if running is None or running.channel is None:
+            return  # reaped in the same round
+        data = os.read(running.channel, 16)
+        self.selector.unregister(running.channel)
+        os.close(running.channel)
+        running.channel = None
+        if len(data) == 4:
+            del self.children[pid]
+            self._report(running, struct.unpack("=i", data)[0])
+        # Else the keeper's own end, reaped, reports it.
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            _kill_group(pid)
+            running = self.children.pop(pid, None)
+            if running is not None:
+                if running.channel is not None:
+                    self.selector.unregister(running.channel)
+                    os.close(running.channel)
+                self._report(running, status)
+            for spare in [s for s in self.spares if s[0] == pid]:
+                self.spares.remove(spare)
+                os.close(spare[1])
+
+    def _report(self, running, status):
+        out, err = running.out, running.err
+        try:
+            out_size, err_size = os.fstat(out).st_size, os.fstat(err).st_size
+            overflow = out_size > _STDOUT_CAP
+            sent_out = 0 if overflow else out_size
+            tail = min(err_size, _STDERR_TAIL)
+            signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+            _send_message({"id": running.rid, "code": code, "signal": signal_name, "stdout": sent_out, "stderr": tail, "overflow": overflow})
+            _send_file(out, 0, sent_out)
+            _send_file(err, err_size - tail, tail)
+        finally:
+            os.close(out)
+            os.close(err)
+
+    def kill_all(self):
+        for pid in [*self.children, *(pid for pid, _ in self.spares)]:
+            _kill_group(pid)
 
 
 def _kill_group(pid):
@@ -109,57 +308,38 @@ def _drain(fd):
         pass
 
 
-def _reap(children):
-    while children:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        rid = children.pop(pid, None)
-        if rid is None:
-            continue
-        # Whatever the code under test forked dies with it, as the one-shot harness's group dies with Node's kill.
-        _kill_group(pid)
-        if os.WIFSIGNALED(status):
-            _send({"id": rid, "code": None, "signal": signal.Signals(os.WTERMSIG(status)).name})
-        else:
-            _send({"id": rid, "code": os.WEXITSTATUS(status), "signal": None})
-
-
-def serve():
+def serve(settings):
+    selector = selectors.DefaultSelector()
+    server = Server(settings, selector)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
-    children = {}
-    buffered = b""
     # Objects alive now are never collected: children skip them instead of touching (copying) their pages.
     gc.freeze()
-    _send({"ready": True})
+    server.replenish()
+    _send_message({"ready": True})
     try:
         while True:
             for key, _ in selector.select():
                 if key.fd == wake_r:
                     _drain(wake_r)
-                    _reap(children)
+                    server.reap()
                     continue
-                data = os.read(0, 1 << 16)
-                if not data:
+                if key.fd != 0:
+                    server.on_channel(key.data)
+                    continue
+                header = _read_header()
+                if header is None:
                     return
-                *lines, buffered = (buffered + data).split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        _start(line, children)
+                if header.strip() and not server.start(header):
+                    return
     finally:
-        for pid in children:
-            _kill_group(pid)
+        server.kill_all()
 
 
 if __name__ == "__main__":
-    serve()
+    serve(json.loads(sys.argv[1]))

@@ -179,6 +179,13 @@ export const ConfigSchema = z.object({
   ANALYZER_TIMEOUT_MS: int(5_000),
   /** Set: validations run in children forked from one warm python3 per worker (one-shot when it fails). Unset: one python3 per validation. */
   SANDBOX_FORK_SERVER: flag(true),
+  /**
+   * `namespaces`: every validation runs under kernel isolation (python/isolation.py) and is refused when the kernel
+   * will not give it. `none`: no isolation, for single-tenant trusted code only; the worker warns at every start.
+   */
+  SANDBOX_ISOLATION: z.preprocess(emptyToUndefined, z.enum(['namespaces', 'none']).default('namespaces')),
+  /** Bytes one validation may write in all (its private /tmp), and the largest file. */
+  SANDBOX_DISK_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1 << 20).default(64 << 20)),
 
   // ---- LLM provider chain (issue 4); the offline template enhancer always follows these providers ----
   /** JSON list of ProviderSettings (src/contracts/generation.ts); unset or []: the template enhancer alone. */

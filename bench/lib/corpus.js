@@ -13,11 +13,14 @@ async function loadCorpus(domainName) {
   const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
   const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
   const { listCases, runCase } = require(path.join(root, 'test', 'corpus', 'corpus.js'));
-  const python = {
+  /** The sandbox as the worker runs it, with kernel isolation or (the floor of what isolation costs) without. */
+  const sandbox = (isolation) => ({
     pythonBin: process.env.PYTHON_BIN ?? 'python3',
     scriptDir: path.join(root, 'python'),
     pathEnv: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-  };
+    harness: { isolation, disk_bytes: 64 << 20 },
+  });
+  const python = sandbox(process.env.SANDBOX_ISOLATION ?? 'namespaces');
   const domain = Object.values(BUILTIN_DOMAINS).find((d) => d.name === domainName);
   if (!domain) throw new Error(`unknown domain ${domainName}`);
   const analyzer = new PythonAnalyzer({ ...python, timeoutMs: 10_000 });
@@ -32,9 +35,10 @@ async function loadCorpus(domainName) {
     cases,
     domain,
     python,
+    sandbox,
     /** The validation of one case; `options` are the sandbox's (python3, and the fork server if any). */
     runCase: (testCase, options) => runCase(tools, testCase, domain, options),
-    forkServer: () => new SandboxForkServer(python),
+    forkServer: (options = python) => new SandboxForkServer(options),
   };
 }
 

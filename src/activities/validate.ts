@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
 import { FailureType } from '../contracts/failure-types';
-import { runSandbox } from '../infra/sandbox';
+import { SandboxUnavailableError, runSandbox, type HarnessSettings } from '../infra/sandbox';
 import type { SandboxForkServer } from '../infra/sandbox-fork-server';
+import type { SandboxGate } from '../infra/sandbox-gate';
 import { heartbeating } from './heartbeat';
 
 export interface SandboxSettings {
@@ -11,7 +12,13 @@ export interface SandboxSettings {
   timeoutSeconds: number;
   memoryMb: number;
   pathEnv: string;
+  harness: HarnessSettings;
   forkServer?: SandboxForkServer;
+  gate: SandboxGate;
+}
+
+function refused(err: SandboxUnavailableError): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.SandboxUnavailable, nonRetryable: true, message: err.message });
 }
 
 export function createValidateActivity(settings: SandboxSettings) {
@@ -23,11 +30,29 @@ export function createValidateActivity(settings: SandboxSettings) {
         enhanced_code: artifact.python,
         function_name: request.function_name,
         samples: request.context?.samples,
+        dependencies: request.context?.dependencies ?? [],
         timeout_s: settings.timeoutSeconds,
         memory_mb: settings.memoryMb,
       };
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
-      const result = await heartbeating(() => runSandbox(sample, settings));
+      const result = await heartbeating(async () => {
+        await settings.gate.ensure();
+        return runSandbox(sample, settings).catch((err: unknown) => {
+          if (err instanceof SandboxUnavailableError) settings.gate.refused(err.message);
+          throw err;
+        });
+      }).catch((err: unknown) => {
+        throw err instanceof SandboxUnavailableError ? refused(err) : err;
+      });
+      const missing = result.errors.filter((e) => e.stage === 'dependency');
+      if (missing.length > 0) {
+        throw ApplicationFailure.create({
+          type: FailureType.DependencyUnavailable,
+          nonRetryable: true,
+          message: missing.map((e) => e.message).join('; '),
+          details: [{ errors: missing }],
+        });
+      }
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),

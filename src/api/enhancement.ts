@@ -74,6 +74,9 @@ async function checkRequest(request: EnhanceRequest, tenantId: string, deps: Enh
 }
 
 /** Checks a schema-valid request and derives its cache keys and workflow id (batches use them for their child runs). */
+/** A failed run answers 422 (the input cannot be enhanced) unless the fault is ours. */
+const FAILED_RUN_STATUS: Partial<Record<string, number>> = { enhancement_failed: 502, sandbox_unavailable: 503 };
+
 export async function prepareRun(
   deps: EnhancementDeps,
   request: EnhanceRequest,
@@ -110,5 +113,5 @@ export async function startAndWait(deps: EnhancementDeps, request: EnhanceReques
   if (!outcome) return { status: 'running', run };
   if (outcome.status === 'completed') return outcome;
   const { code, message } = outcome.error;
-  throw new HttpError(code === 'enhancement_failed' ? 502 : 422, code, message, undefined, { run });
+  throw new HttpError(FAILED_RUN_STATUS[code] ?? 422, code, message, undefined, { run });
 }

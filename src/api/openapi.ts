@@ -42,11 +42,11 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'The caller lacks the role this action needs',
   404: 'No such resource',
   413: 'Body or code over its size limit (`payload_too_large`)',
-  422: 'Understood but not processable (`invalid_python`, `function_not_found`, `validation_failed`)',
+  422: 'Understood but not processable (`invalid_python`, `function_not_found`, `validation_failed`, `dependency_unavailable`)',
   429: 'Rate limited; retry after `Retry-After` seconds',
   500: 'Internal error (never with details)',
   502: 'The enhancement run failed (`enhancement_failed`)',
-  503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`',
+  503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`, or no worker can isolate the validation (`sandbox_unavailable`)',
 };
 
 /** The error body for each status, as every route answers errors in one shape. */

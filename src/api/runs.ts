@@ -53,6 +53,12 @@ export function runError(err: unknown, workflowId: string): RunError {
   if (cause instanceof ApplicationFailure && cause.type === FailureType.ValidationFailed) {
     return { code: 'validation_failed', message: cause.message, run };
   }
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.DependencyUnavailable) {
+    return { code: 'dependency_unavailable', message: cause.message, run };
+  }
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.SandboxUnavailable) {
+    return { code: 'sandbox_unavailable', message: cause.message, run };
+  }
   return { code: 'enhancement_failed', message: 'the enhancement run failed; see its history in the Temporal UI', run };
 }
 

@@ -73,12 +73,14 @@ export const SandboxRequest = z.object({
   function_name: FunctionName,
   /** Absent: the harness derives a few samples from type hints and defaults. */
   samples: z.array(Sample).optional(),
+  /** Packages the code imports; each must be importable by the sandbox's interpreter before anything runs. */
+  dependencies: z.array(z.string()).default([]),
   timeout_s: z.number().positive().max(600),
   memory_mb: z.number().int().min(32).max(16384),
 });
 export type SandboxRequest = z.input<typeof SandboxRequest>;
 
-export const SandboxStage = z.enum(['scan', 'compile', 'import', 'resolve', 'run']);
+export const SandboxStage = z.enum(['dependency', 'scan', 'compile', 'import', 'resolve', 'run']);
 export type SandboxStage = z.infer<typeof SandboxStage>;
 
 export const SandboxError = z.object({

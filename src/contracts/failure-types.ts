@@ -9,6 +9,10 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** The enhanced code failed validation: it does not compile, import or preserve behaviour. */
   ValidationFailed: 'ValidationFailed',
+  /** The validation sandbox cannot be isolated on this worker: validations are refused rather than run bare. */
+  SandboxUnavailable: 'SandboxUnavailable',
+  /** A package the function declares (context.dependencies) is not importable by the sandbox's interpreter. */
+  DependencyUnavailable: 'DependencyUnavailable',
   /** An LLM provider cannot answer this request now (auth, 4xx, context or content policy, unknown model, open circuit): next provider. */
   ProviderUnavailable: 'ProviderUnavailable',
   /** The model answered, but not with the JSON asked for: a repair round follows. */

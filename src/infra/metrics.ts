@@ -69,6 +69,7 @@ export class Metrics {
   readonly stageDuration = this.histogram('poet_stage_duration_seconds', 'Duration of each workflow stage (activity), retries counted separately.', ['stage'] as const);
   readonly taskQueueBacklog = this.gauge('poet_task_queue_backlog', 'Approximate tasks waiting on the worker task queue, by type (workflow, activity); set by workers on scrape.', ['type'] as const);
   readonly webhookDeliveries = this.counter('poet_webhook_deliveries_total', 'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).', ['outcome'] as const);
+  readonly sandboxIsolated = this.gauge('poet_sandbox_isolated', 'Validation sandbox at its last probe: 1 isolated, 0 failing (validations refused), -1 isolation turned off (SANDBOX_ISOLATION=none).', [] as const);
   readonly ready = this.gauge('poet_ready', 'Readiness of this process at the last scrape: 1 ready (possibly degraded), 0 a required check is failing.', [] as const);
   readonly healthCheck = this.gauge('poet_health_check_status', 'Readiness checks at the last scrape: 1 ok or disabled, 0.5 degraded, 0 failing.', ['check'] as const);
 
@@ -98,6 +99,10 @@ export class Metrics {
 
   setCircuitState(provider: string, state: CircuitState): void {
     this.circuitState.set({ provider: bounded(provider, this.providers) }, CIRCUIT_STATES[state]);
+  }
+
+  setSandboxState(status: 'isolated' | 'failing' | 'disabled'): void {
+    this.sandboxIsolated.set({ isolated: 1, failing: 0, disabled: -1 }[status]);
   }
 
   recordWebhookAttempt(outcome: string): void {

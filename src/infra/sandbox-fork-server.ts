@@ -1,15 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { open, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from './logger';
-import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, STDOUT_CAP_BYTES, killGroup, resolveInterpreter, type HarnessExit } from './sandbox';
+import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, SandboxUnavailableError, killGroup, resolveInterpreter, type HarnessExit, type HarnessSettings } from './sandbox';
 
 export interface SandboxForkServerOptions {
   pythonBin: string;
   scriptDir: string;
   /** PATH of the server and so of every child, whose environment holds nothing else. */
   pathEnv: string;
+  harness: HarnessSettings;
   logger?: Logger;
 }
 
@@ -20,64 +19,42 @@ const SERVER_STDERR_TAIL_CHARS = 4096;
 interface Pending {
   resolve(exit: HarnessExit): void;
   reject(error: Error): void;
-  workdir: string;
   pid?: number;
   killedFor?: 'timeout';
   timer: NodeJS.Timeout;
 }
 
-async function readStdout(file: string): Promise<{ text: string; overflow: boolean }> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return { text: '', overflow: false };
-  try {
-    const { size } = await handle.stat();
-    if (size > STDOUT_CAP_BYTES) return { text: '', overflow: true };
-    return { text: (await handle.readFile()).toString('utf8'), overflow: false };
-  } finally {
-    await handle.close();
-  }
+interface Ended {
+  id: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: number;
+  stderr: number;
+  overflow: boolean;
 }
 
-async function readTail(file: string): Promise<string> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return '';
-  try {
-    const { size } = await handle.stat();
-    // UTF-8 takes at most 4 bytes a character.
-    const length = Math.min(size, STDERR_TAIL_CHARS * 4);
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
-    return buffer.subarray(0, bytesRead).toString('utf8').slice(-STDERR_TAIL_CHARS);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** What a child left in its working directory, as the one-shot harness's pipes would have delivered it. */
-async function childExit(pending: Pending, code: number | null, signal: NodeJS.Signals | null): Promise<HarnessExit> {
-  const [stdout, stderrTail] = await Promise.all([readStdout(path.join(pending.workdir, 'stdout')), readTail(path.join(pending.workdir, 'stderr'))]);
-  const killedFor = pending.killedFor ?? (stdout.overflow ? 'output' : undefined);
-  return { stdout: stdout.text, stderrTail, code, signal, killedFor };
-}
-
-type ServerMessage = { ready: true } | { id: number; pid: number } | { id: number; code: number | null; signal: NodeJS.Signals | null } | { id: number; error: string };
+type ServerMessage = { ready: true } | { id: number; pid: number } | Ended | { id: number; error: string } | { id: number; isolation: string };
 
 /** One running python/sandbox_server.py and the requests it has not finished. */
 class ServerProcess {
   private readonly pending = new Map<number, Pending>();
-  private stdoutBuffer = '';
+  private stdoutBuffer: Buffer = Buffer.alloc(0);
+  /** An ended child's report whose output bytes are still arriving. */
+  private ended: Ended | undefined;
   private stderrTail = '';
   private stopReason: Error | undefined;
   private gone: Error | undefined;
   ready = false;
   readonly exited: Promise<void>;
+  readonly pid: number | undefined;
 
   constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     onExit: (server: ServerProcess, reason: Error) => void,
   ) {
-    child.stdout.setEncoding('utf8');
+    this.pid = child.pid;
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.onStdout(chunk));
+    child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
     child.stderr.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-SERVER_STDERR_TAIL_CHARS);
     });
@@ -103,12 +80,13 @@ class ServerProcess {
     });
   }
 
-  /** The request is read by the child from workdir/request.json, written by the caller. */
-  request(id: number, workdir: string, killAfterMs: number): Promise<HarnessExit> {
+  /** The request goes as a header line and its bytes; the server moves them into a memory file of the child's. */
+  request(id: number, payload: string, killAfterMs: number): Promise<HarnessExit> {
     if (this.gone) return Promise.reject(this.gone);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, workdir, timer: setTimeout(() => this.overrun(id), killAfterMs) });
-      this.child.stdin.write(`${JSON.stringify({ id, workdir })}\n`);
+      this.pending.set(id, { resolve, reject, timer: setTimeout(() => this.overrun(id), killAfterMs) });
+      const body = Buffer.from(payload, 'utf8');
+      this.child.stdin.write(Buffer.concat([Buffer.from(`${JSON.stringify({ id, size: body.length })}\n`), body]));
     });
   }
 
@@ -136,10 +114,25 @@ class ServerProcess {
     entry.timer = setTimeout(() => this.stop(new Error(`the sandbox fork server did not report request ${id} after killing it`)), KILL_MARGIN_MS);
   }
 
-  private onStdout(chunk: string): void {
-    const lines = (this.stdoutBuffer + chunk).split('\n');
-    this.stdoutBuffer = lines.pop() ?? '';
-    for (const line of lines) {
+  /** Lines of the protocol, each report of an ended child followed by its output bytes. */
+  private onStdout(chunk: Buffer): void {
+    this.stdoutBuffer = this.stdoutBuffer.length ? Buffer.concat([this.stdoutBuffer, chunk]) : chunk;
+    for (;;) {
+      if (this.ended) {
+        const { stdout, stderr } = this.ended;
+        if (this.stdoutBuffer.length < stdout + stderr) return;
+        const output = this.stdoutBuffer.subarray(0, stdout).toString('utf8');
+        const tail = this.stdoutBuffer.subarray(stdout, stdout + stderr).toString('utf8');
+        this.stdoutBuffer = this.stdoutBuffer.subarray(stdout + stderr);
+        const ended = this.ended;
+        this.ended = undefined;
+        this.finish(ended, output, tail);
+        continue;
+      }
+      const newline = this.stdoutBuffer.indexOf(0x0a);
+      if (newline < 0) return;
+      const line = this.stdoutBuffer.subarray(0, newline).toString('utf8');
+      this.stdoutBuffer = this.stdoutBuffer.subarray(newline + 1);
       let message: ServerMessage;
       try {
         message = JSON.parse(line) as ServerMessage;
@@ -156,6 +149,10 @@ class ServerProcess {
       this.ready = true;
       return;
     }
+    if ('stdout' in message) {
+      this.ended = message;
+      return;
+    }
     const entry = this.pending.get(message.id);
     if (!entry) return;
     if ('pid' in message) {
@@ -165,18 +162,28 @@ class ServerProcess {
     }
     this.pending.delete(message.id);
     clearTimeout(entry.timer);
-    if ('error' in message) entry.reject(new Error(`the sandbox fork server could not run request ${message.id}: ${message.error}`));
-    else childExit(entry, message.code, message.signal).then(entry.resolve, entry.reject);
+    if ('isolation' in message) entry.reject(new SandboxUnavailableError(message.isolation));
+    else entry.reject(new Error(`the sandbox fork server could not run request ${message.id}: ${message.error}`));
+  }
+
+  private finish(ended: Ended, stdout: string, stderr: string): void {
+    const entry = this.pending.get(ended.id);
+    if (!entry) return;
+    this.pending.delete(ended.id);
+    clearTimeout(entry.timer);
+    const killedFor = entry.killedFor ?? (ended.overflow ? 'output' : undefined);
+    entry.resolve({ stdout, stderrTail: stderr.slice(-STDERR_TAIL_CHARS), code: ended.code, signal: ended.signal, killedFor });
   }
 }
 
 /**
- * A warm `python3 -I -S sandbox_server.py`, started on first use and again after it dies, that forks one child per
- * validation: the child does what a one-shot sandbox.py does (own session, the fresh working directory, rlimits,
+ * A warm `python3 -I sandbox_server.py SETTINGS`, started on first use and again after it dies, that forks one
+ * child per validation: the child does what a one-shot sandbox.py does (the same kernel isolation, rlimits,
  * wall-clock guard, its JSON result) without paying for an interpreter start and the imports each time.
- * The request reaches the child as a file in its working directory, never through the server, whose memory every
- * child inherits. The child's stdout and stderr are files there too, read when it has ended: the stdout cap is
- * checked on the file's size (RLIMIT_FSIZE bounds both files) and the stderr tail is the file's end.
+ * The request reaches the child in a memory file of its own, spliced there without passing through the server's
+ * memory, which every child inherits. The child's stdout and stderr are memory files of its own too, sent back
+ * when it has ended: the stdout cap is checked on the file's size (RLIMIT_FSIZE bounds both) and the stderr tail
+ * is the file's end. Nothing of a validation is ever a file another validation could name.
  */
 export class SandboxForkServer {
   private current: ServerProcess | undefined;
@@ -187,16 +194,23 @@ export class SandboxForkServer {
 
   constructor(private readonly opts: SandboxForkServerOptions) {}
 
+  /** The running server's pid, for diagnostics; undefined before its first use and after it ended. */
+  get pid(): number | undefined {
+    return this.current?.pid;
+  }
+
   /**
    * The harness's exit for one validation in a forked child, or undefined when the server cannot run it (closed,
    * not starting, died meanwhile): the caller runs the validation one-shot instead.
    */
-  async run(payload: object, workdir: string, killAfterMs: number): Promise<HarnessExit | undefined> {
+  async run(payload: string, killAfterMs: number): Promise<HarnessExit | undefined> {
     if (this.closed || Date.now() < this.retryAt) return undefined;
     try {
-      const [server] = await Promise.all([this.server(), writeFile(path.join(workdir, 'request.json'), JSON.stringify(payload), { mode: 0o600 })]);
-      return await server.request(this.nextId++, workdir, killAfterMs);
+      const server = await this.server();
+      return await server.request(this.nextId++, payload, killAfterMs);
     } catch (error) {
+      // A one-shot run would meet the same refusal: fail closed at once.
+      if (error instanceof SandboxUnavailableError) throw error;
       this.opts.logger?.warn('validation runs one-shot: the sandbox fork server could not run it', { error: (error as Error).message });
       return undefined;
     }
@@ -217,7 +231,7 @@ export class SandboxForkServer {
   }
 
   private async start(): Promise<ServerProcess> {
-    const { pythonBin, scriptDir, pathEnv } = this.opts;
+    const { pythonBin, scriptDir, pathEnv, harness } = this.opts;
     let python: string;
     try {
       python = await resolveInterpreter(pythonBin, pathEnv);
@@ -225,8 +239,8 @@ export class SandboxForkServer {
       this.retryAt = Date.now() + RETRY_START_MS;
       throw error;
     }
-    const child = spawn(python, ['-I', '-S', path.join(scriptDir, 'sandbox_server.py')], {
-      cwd: os.tmpdir(),
+    const child = spawn(python, ['-I', path.join(scriptDir, 'sandbox_server.py'), JSON.stringify(harness)], {
+      cwd: '/',
       env: { PATH: pathEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C meant for the service does not reach it; it ends when its stdin closes.

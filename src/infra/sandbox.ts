@@ -1,17 +1,42 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { SandboxRequest, SandboxResult } from '../contracts/analysis';
 import type { SandboxForkServer } from './sandbox-fork-server';
+
+export type SandboxIsolation = 'namespaces' | 'none';
+
+/** What python/sandbox.py and python/sandbox_server.py take as their first argument. */
+export interface HarnessSettings {
+  isolation: SandboxIsolation;
+  /** The isolated run's whole writable space (its /tmp) and the largest file it may write. */
+  disk_bytes: number;
+}
 
 export interface SandboxOptions {
   pythonBin: string;
   scriptDir: string;
   /** PATH of the child, whose environment holds nothing else. */
   pathEnv: string;
+  harness: HarnessSettings;
   /** Runs the validation in a child forked from a warm python3; absent, or when it cannot, a one-shot harness. */
   forkServer?: SandboxForkServer;
+}
+
+/** The kernel refused the isolation a validation needs: nothing of the code under test ran. */
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+}
+
+/** python/sandbox.py's exit code and stderr prefix when the isolation could not be set up. */
+export const ISOLATION_FAILED_CODE = 71;
+const ISOLATION_FAILED_PREFIX = 'sandbox isolation failed: ';
+
+/** The isolation failure a one-shot harness reported, if that is how it ended. */
+export function isolationFailure(exit: Pick<HarnessExit, 'code' | 'stderrTail'>): SandboxUnavailableError | undefined {
+  if (exit.code !== ISOLATION_FAILED_CODE) return undefined;
+  const at = exit.stderrTail.lastIndexOf(ISOLATION_FAILED_PREFIX);
+  if (at < 0) return undefined;
+  return new SandboxUnavailableError(exit.stderrTail.slice(at + ISOLATION_FAILED_PREFIX.length).trim());
 }
 
 export const STDOUT_CAP_BYTES = 1024 * 1024;
@@ -77,14 +102,20 @@ interface HarnessLaunch {
   python: string;
   script: string;
   pathEnv: string;
-  cwd: string;
+  harness: HarnessSettings;
   killAfterMs: number;
+  probe?: boolean;
 }
 
-function runHarness(input: string, launch: HarnessLaunch): Promise<HarnessExit> {
+/**
+ * One `python3 -I sandbox.py SETTINGS`: site-packages of the interpreter importable (read-only once isolated),
+ * nothing else of the environment. Its stdin, stdout and stderr are pipes of this run alone.
+ */
+export function runHarness(input: string, launch: HarnessLaunch): Promise<HarnessExit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(launch.python, ['-I', '-S', launch.script], {
-      cwd: launch.cwd,
+    const args = ['-I', launch.script, JSON.stringify(launch.harness), ...(launch.probe ? ['--probe'] : [])];
+    const child = spawn(launch.python, args, {
+      cwd: '/',
       env: { PATH: launch.pathEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so a kill also reaches anything the code under test forked.
@@ -144,30 +175,27 @@ function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): San
 
 /**
  * Validates enhanced code against the original in a process of its own: a child of the fork server when one is
- * given and can run it, else a one-shot `python3 -I -S sandbox.py`. Either way an empty environment (PATH only),
- * a fresh working directory removed afterwards, rlimits and a wall-clock guard inside the harness, and a SIGKILL
- * of its process group from here if the harness itself overruns.
- * Failures caused by the code under test come back as a result with safety "low"; only a harness that
- * cannot be started at all rejects.
+ * given and can run it, else a one-shot `python3 -I sandbox.py`. Either way kernel isolation (python/isolation.py)
+ * unless the operator turned it off, an empty environment (PATH only), rlimits and a wall-clock guard inside the
+ * harness, and a SIGKILL of its process group from here if the harness itself overruns.
+ * Failures caused by the code under test come back as a result with safety "low"; a harness that cannot be
+ * started rejects, and one the kernel would not isolate rejects with SandboxUnavailableError.
  */
 export async function runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> {
   const request = SandboxRequest.parse(req);
-  const payload = { ...request, samples: request.samples ?? null };
+  const payload = JSON.stringify({ ...request, samples: request.samples ?? null });
   const killAfterMs = request.timeout_s * 1000 + KILL_MARGIN_MS;
-  const workdir = await mkdtemp(path.join(os.tmpdir(), 'poet-sandbox-'));
   const started = performance.now();
-  try {
-    const exit =
-      (await opts.forkServer?.run(payload, workdir, killAfterMs)) ??
-      (await runHarness(JSON.stringify(payload), {
-        python: await resolveInterpreter(opts.pythonBin, opts.pathEnv),
-        script: path.join(opts.scriptDir, 'sandbox.py'),
-        pathEnv: opts.pathEnv,
-        cwd: workdir,
-        killAfterMs,
-      }));
-    return interpret(exit, request.timeout_s, Math.round(performance.now() - started));
-  } finally {
-    await rm(workdir, { recursive: true, force: true });
-  }
+  const exit =
+    (await opts.forkServer?.run(payload, killAfterMs)) ??
+    (await runHarness(payload, {
+      python: await resolveInterpreter(opts.pythonBin, opts.pathEnv),
+      script: path.join(opts.scriptDir, 'sandbox.py'),
+      pathEnv: opts.pathEnv,
+      harness: opts.harness,
+      killAfterMs,
+    }));
+  const refused = isolationFailure(exit);
+  if (refused) throw refused;
+  return interpret(exit, request.timeout_s, Math.round(performance.now() - started));
 }

@@ -16,6 +16,7 @@ import type { CircuitState, Metrics } from '../infra/metrics';
 import { createAnalyzer } from '../infra/python-analyzer';
 import { createRedis } from '../infra/redis';
 import { SandboxForkServer } from '../infra/sandbox-fork-server';
+import { SandboxGate } from '../infra/sandbox-gate';
 import { DomainsRepo } from '../infra/domains-repo';
 import { LlmUsageRepo } from '../infra/llm-usage-repo';
 import { ProviderChain } from '../infra/providers';
@@ -29,6 +30,8 @@ export interface WorkerDeps extends ActivityDeps {
   redis?: Redis;
   /** The worker's metrics registry: LLM adapters record tokens, cost and circuit states on it. */
   metrics: Metrics;
+  /** Whether validations may run: probed at start, on readiness as the `sandbox` check. */
+  sandboxGate: SandboxGate;
   /** States of the LLM providers' circuit breakers, for readiness and metrics. */
   circuits: () => Record<string, CircuitState>;
   close(): Promise<void>;
@@ -44,8 +47,14 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
-  const sandboxPython = { pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, pathEnv: config.PATH };
+  const sandboxPython = {
+    pythonBin: config.PYTHON_BIN,
+    scriptDir: config.pythonDir,
+    pathEnv: config.PATH,
+    harness: { isolation: config.SANDBOX_ISOLATION, disk_bytes: config.SANDBOX_DISK_BYTES },
+  };
   const forkServer = config.SANDBOX_FORK_SERVER ? new SandboxForkServer({ ...sandboxPython, logger }) : undefined;
+  const sandboxGate = new SandboxGate(sandboxPython, logger, (state) => metrics.setSandboxState(state.status));
   const providers = new ProviderChain(config);
   const artifacts = createArtifactStore(config, logger);
   const cache = new EnhancementCache({
@@ -107,7 +116,9 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       timeoutSeconds: config.VALIDATION_TIMEOUT_SECONDS,
       memoryMb: config.VALIDATION_MEMORY_MB,
       forkServer,
+      gate: sandboxGate,
     },
+    sandboxGate,
     versions: new VersionsRepo(pool, artifacts.store),
     feedback: new FeedbackRepo(pool),
     events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger, webhooks }),

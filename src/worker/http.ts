@@ -8,6 +8,7 @@ import { httpMetrics, metricsEndpoint, requestContext } from '../api/observabili
 import type { Config } from '../config';
 import { CHECK_TIMEOUT_MS, circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, type Check } from '../infra/health';
 import type { Logger } from '../infra/logger';
+import { sandboxCheck } from '../infra/sandbox-gate';
 import type { Metrics } from '../infra/metrics';
 import type { WorkerDeps } from './deps';
 
@@ -29,6 +30,7 @@ function workerChecks(config: Config, worker: Worker, connection: NativeConnecti
     postgres: postgresCheck(deps.pool),
     redis: redisCheck(deps.redis),
     llm: circuitsCheck(deps.circuits),
+    sandbox: sandboxCheck(deps.sandboxGate),
     disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
     memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
   };

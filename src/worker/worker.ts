@@ -56,6 +56,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   // Starts the webhook delivery runs of the events the activities publish.
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   const deps = createWorkerDeps(config, logger, metrics, client);
+  // Before the first task: a worker whose sandbox is not isolated says so on readiness and refuses validations.
+  const sandbox = await deps.sandboxGate.probe();
+  if (sandbox.status === 'disabled') logger.warn('VALIDATION SANDBOX ISOLATION IS OFF: submitted code runs with the worker\'s access; for trusted single-tenant code only', { reason: sandbox.reason });
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
@@ -91,7 +94,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     await claimCheck.close();
     await connection.close();
   });
-  logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, tracing: tracing !== undefined });
+  logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, tracing: tracing !== undefined, sandbox: sandbox.status });
   return {
     worker,
     deps,

@@ -1,5 +1,6 @@
 import type { FunctionAnalysis } from '../../src/contracts/analysis';
 import type { SandboxRequest, SandboxResult } from '../../src/contracts/analysis';
+import type { SandboxOptions } from '../../src/infra/sandbox';
 import type { DomainSettings } from '../../src/poet/domains';
 import type { TemplateInput, TemplateOutput } from '../../src/poet/template';
 
@@ -23,8 +24,8 @@ export interface CaseOutcome {
 
 export function listCases(analyzer: { analyze(code: string): Promise<unknown> }): Promise<CorpusCase[]>;
 export function runCase(
-  tools: { enhanceWithTemplate(input: TemplateInput): TemplateOutput; runSandbox(req: SandboxRequest, opts: { pythonBin: string; scriptDir: string; pathEnv: string }): Promise<SandboxResult> },
+  tools: { enhanceWithTemplate(input: TemplateInput): TemplateOutput; runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> },
   testCase: CorpusCase,
   domain: DomainSettings,
-  sandboxOptions: { pythonBin: string; scriptDir: string; pathEnv: string },
+  sandboxOptions: SandboxOptions,
 ): Promise<CaseOutcome>;

@@ -1,3 +1,4 @@
+import { sandboxPython } from '../helpers/sandbox';
 import path from 'node:path';
 import { PythonAnalyzer } from '../../src/infra/python-analyzer';
 import { runSandbox } from '../../src/infra/sandbox';
@@ -8,7 +9,7 @@ import { enhanceWithTemplate } from '../../src/poet/template';
 const { listCases, runCase } = require('./corpus.js') as typeof import('./corpus.js');
 
 const scriptDir = path.join(__dirname, '../../python');
-const sandboxOptions = { pythonBin: 'python3', scriptDir, pathEnv: process.env.PATH! };
+const sandboxOptions = sandboxPython;
 const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 10_000, pathEnv: process.env.PATH! });
 afterAll(() => analyzer.close());
 

@@ -29,6 +29,9 @@ interface Service {
   deploy?: { replicas?: number | string };
   stop_grace_period?: string;
   init?: boolean;
+  security_opt?: string[];
+  cap_drop?: string[];
+  privileged?: boolean;
 }
 interface Compose {
   services: Record<string, Service>;
@@ -201,6 +204,16 @@ describe('docker-compose.temporal.yml', () => {
     expect(s.init).toBe(true);
   });
 
+  test("worker runs validations under the worker's own seccomp profile, with no capabilities", () => {
+    const worker = service('worker');
+    const seccomp = (worker.security_opt ?? []).find((option: string) => option.startsWith('seccomp='));
+    expect(seccomp).toBeDefined();
+    expect(fs.existsSync(path.join(root, seccomp!.slice('seccomp='.length)))).toBe(true);
+    expect(worker.security_opt).toContain('apparmor=unconfined');
+    expect(worker.cap_drop).toEqual(['ALL']);
+    expect(worker.privileged).toBeUndefined();
+  });
+
   test('worker can be scaled: replicas set, no fixed container name, no host ports', () => {
     const worker = service('worker');
     expect(worker.deploy?.replicas).toBeDefined();
@@ -292,8 +305,10 @@ describe('deploy/Dockerfile', () => {
     }
   });
 
-  test('worker installs python3 from Debian; api does not', () => {
+  test('worker installs python3 from Debian and a sandbox venv the operator adds packages to; api does not', () => {
     expect(instructions('worker', 'RUN').join('\n')).toMatch(/apt-get install[^&]*\bpython3\b/);
+    expect(instructions('worker', 'RUN').join('\n')).toMatch(/python3 -m venv \/opt\/sandbox[\s\S]*pip install[^&]*\$SANDBOX_PACKAGES/);
+    expect(instructions('worker', 'ENV')).toContain('PYTHON_BIN=/opt/sandbox/bin/python3');
     expect(instructions('api', 'RUN').join('\n')).not.toContain('python3');
   });
 

@@ -145,6 +145,20 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     }
   });
 
+  test('the worker runs validations isolated, as non-root and unprivileged, under the Localhost seccomp profile deploy/ ships', () => {
+    const pod = find('Deployment', 'poet-worker').spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'Localhost' }, appArmorProfile: { type: 'Unconfined' } });
+    expect(container('poet-worker').securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(container('poet-worker').securityContext.privileged).toBeUndefined();
+    const profileFile = path.join(root, 'deploy/seccomp', path.basename(pod.securityContext.seccompProfile.localhostProfile));
+    const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as { defaultAction: string; syscalls: { names: string[]; action: string }[] };
+    const denied = new Set(profile.syscalls.filter((rule) => rule.action === 'SCMP_ACT_ERRNO').flatMap((rule) => rule.names));
+    // What python/isolation.py needs to build a validation's namespaces is allowed; what an escape needs is not.
+    expect(profile.defaultAction).toBe('SCMP_ACT_ALLOW');
+    for (const needed of ['unshare', 'clone', 'mount', 'umount2', 'pivot_root', 'sethostname']) expect(denied.has(needed)).toBe(false);
+    for (const escape of ['bpf', 'ptrace', 'keyctl', 'setns', 'kexec_load', 'init_module', 'open_by_handle_at', 'userfaultfd', 'io_uring_setup']) expect(denied.has(escape)).toBe(true);
+  });
+
   test('API autoscales on CPU and on poet_active_enhancements per pod; its budget keeps pods up during drains', () => {
     const hpa = find('HorizontalPodAutoscaler', 'poet-api');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'poet-api' });

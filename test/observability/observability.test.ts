@@ -94,11 +94,12 @@ describe('metrics', () => {
 
 describe('health', () => {
   test('the API and the worker report each check with status and latency', async () => {
-    for (const url of [stack.url, stack.worker.http.url]) {
+    // The worker also runs the validation sandbox, and reports whether it is isolated.
+    for (const [url, own] of [[stack.url, []], [stack.worker.http.url, ['sandbox']]] as const) {
       expect((await getJson(`${url}/health/live`)).body).toEqual({ status: 'ok' });
       const ready = await getJson(`${url}/health/ready`);
       expect(ready.status).toBe(200);
-      expect(Object.keys(ready.body.checks).sort()).toEqual(['disk', 'llm', 'memory', 'postgres', 'redis', 'temporal']);
+      expect(Object.keys(ready.body.checks).sort()).toEqual(['disk', 'llm', 'memory', 'postgres', 'redis', ...own, 'temporal'].sort());
       expect(ready.body.checks).toMatchObject({
         temporal: { status: 'ok' },
         postgres: { status: 'ok' },

@@ -1,3 +1,4 @@
+import { sandboxPython } from '../helpers/sandbox';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -143,7 +144,7 @@ describe('built-in domains', () => {
 
     const validation = await runSandbox(
       { original_code: c.code, enhanced_code: python, function_name: c.name, timeout_s: 5, memory_mb: 256 },
-      { pythonBin: 'python3', scriptDir, pathEnv },
+      sandboxPython,
     );
     expect(validation).toMatchObject({ errors: [], mismatches: [] });
   });

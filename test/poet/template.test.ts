@@ -1,3 +1,4 @@
+import { sandboxPython } from '../helpers/sandbox';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,7 +68,7 @@ async function drive(python: string, driver: string, env: Record<string, string>
 const sandbox = (original: string, enhanced: string, functionName: string, samples?: SandboxRequest['samples']) =>
   runSandbox(
     { original_code: original, enhanced_code: enhanced, function_name: functionName, samples, timeout_s: 5, memory_mb: 256 },
-    { pythonBin: 'python3', scriptDir, pathEnv },
+    sandboxPython,
   );
 
 describe('enhanceWithTemplate output', () => {
