@@ -26,6 +26,7 @@ import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
 import { WebhooksRepo } from '../infra/webhooks-repo';
 import { errorHandler, NotFoundError } from './errors';
 import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
+import { jsonBody } from './json-body';
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps): Express {
   // Order: per-IP budget, then credentials and roles, and only then is a body read.
   app.use(limits.perIp());
   app.use(authenticate({ config, keys, partner: deps.partner, limits }));
-  app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));
+  app.use(jsonBody(config.BODY_LIMIT_BYTES));
 
   const domains = new DomainsRepo(deps.pool);
   const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
