@@ -10,7 +10,6 @@ import { AuditRepo } from '../infra/audit-repo';
 import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
-import type { PayloadCodec } from '@temporalio/common';
 import type { CircuitStates } from '../infra/health';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
@@ -26,6 +25,7 @@ import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
 import { WebhooksRepo } from '../infra/webhooks-repo';
 import { errorHandler, NotFoundError } from './errors';
 import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
+import type { ClaimCheckCodec } from '../infra/claim-check';
 import { jsonBody } from './json-body';
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
@@ -65,7 +65,7 @@ export interface AppDeps {
   /** States of the LLM providers' circuit breakers as the workers report them, for readiness and the dashboard. */
   circuits?: CircuitStates;
   /** Resolves the claim check's references: the Temporal UI's codec endpoint. */
-  codec: PayloadCodec;
+  codec: ClaimCheckCodec;
   artifacts: ArtifactStore;
 }
 
@@ -134,7 +134,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(webhooksRouter({ config, repo: new WebhooksRepo(deps.pool) }));
   app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
   app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
-  app.use(codecRouter(deps.codec));
+  app.use(codecRouter({ codec: deps.codec, operatorTenant: config.OPERATOR_TENANT }));
   app.use(schedulesRouter({ schedules: new Schedules(deps.client, config), operatorTenant: config.OPERATOR_TENANT }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);

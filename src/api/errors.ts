@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ServiceError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
+import { PayloadNotFoundError } from '../infra/claim-check';
 import type { Logger } from '../infra/logger';
 
 /** An answer the client caused or must act on; everything else is a 500 with a generic message. */
@@ -71,6 +72,12 @@ function fromRouter(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** A payload reference the caller may not read answers like one that never existed. */
+function fromPayloadStore(err: unknown): HttpError | undefined {
+  if (err instanceof PayloadNotFoundError) return new NotFoundError('payload_not_found', err.message);
+  return undefined;
+}
+
 /** Temporal unreachable is a wait-and-retry for the client, not our crash. */
 function fromTemporal(err: unknown): HttpError | undefined {
   if (err instanceof ServiceError) return new ServiceUnavailableError('workflow service unavailable, retry shortly', 5);
@@ -79,7 +86,7 @@ function fromTemporal(err: unknown): HttpError | undefined {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err));
+    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromPayloadStore(err) ?? fromTemporal(err));
     if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
     // A stream (SSE) already under way cannot turn into an error body: cut it, the client reconnects.
     if (res.headersSent) {
