@@ -144,6 +144,8 @@ export const ConfigSchema = z.object({
   /** Express `trust proxy`: number of proxy hops whose X-Forwarded-For is believed (0: the socket address is the client). */
   TRUST_PROXY_HOPS: int(0),
   RATE_LIMIT_ENHANCE_PER_MINUTE: int(10),
+  /** Enhance budget of a whole tenant, across all of its keys (a batch item counts as one enhance). */
+  RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: int(60),
   RATE_LIMIT_KEY_PER_MINUTE: int(600),
   RATE_LIMIT_IP_PER_MINUTE: int(300),
   /** Partner endpoint POST /v1/aitomatic/enhance: RS256 JWTs checked against one of these two. */

@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): Express {
   const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
   app.use(['/api/v1/functions/enhance', '/v1/external/enhance'], enhancementMetrics(deps.metrics));
   app.use(enhanceRouter(enhancement));
-  app.use(batchRouter(enhancement));
+  app.use(batchRouter({ ...enhancement, limits }));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
   app.use(runsRouter({ runs, pollMs: config.RUN_EVENTS_POLL_MS, heartbeatMs: config.RUN_EVENTS_HEARTBEAT_MS, shutdown: deps.shutdown }));
