@@ -153,6 +153,8 @@ export const ConfigSchema = z.object({
   PARTNER_JWKS_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
   PARTNER_JWT_ISSUER: z.preprocess(emptyToUndefined, z.string().default('aitomatic')),
   PARTNER_JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('poet-service')),
+  /** Seconds: a partner token issued (`iat`) longer ago, or living longer from iat to exp, is refused. */
+  PARTNER_JWT_MAX_AGE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3600)),
   /** Tenant that owns every function the partner endpoint enhances. */
   PARTNER_TENANT: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('aitomatic')),
   /** Admins of this tenant also read audit entries no tenant could be attributed to (failed logins with unknown keys). */

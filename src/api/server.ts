@@ -78,7 +78,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
-  const partner = await createPartnerVerifier(config);
+  const partner = await createPartnerVerifier(config, redis);
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant\'s admin; never expose this API');
   }

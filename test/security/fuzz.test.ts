@@ -128,6 +128,7 @@ beforeAll(async () => {
   stack = await startStack('fuzz', { PARTNER_JWT_PUBLIC_KEY: await exportSPKI(partner.publicKey), BODY_LIMIT_BYTES: '65536', ENHANCE_WAIT_SECONDS: '2' });
   const token = await new SignJWT({ service: 'aitomatic_transpilation', iss: 'aitomatic', aud: 'poet-service' })
     .setProtectedHeader({ alg: 'RS256' })
+    .setIssuedAt()
     .setExpirationTime('10m')
     .sign(partner.privateKey);
   const viewer = await stack.createKey('default', 'viewer');
