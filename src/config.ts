@@ -15,7 +15,8 @@ const flag = (fallback: boolean) =>
  */
 export const ConfigSchema = z.object({
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
-  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  /** Interface the API listens on. Unset: all interfaces, or loopback only while AUTH_MODE=disabled. */
+  HOST: optionalString,
   PORT: int(8080),
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['error', 'warn', 'info', 'http', 'debug']).default('info')),
 
@@ -163,7 +164,8 @@ export const ConfigSchema = z.object({
   // Observability (issue 7): worker HTTP server, Temporal runtime metrics, readiness thresholds, LangSmith.
   /** Port of the worker's own HTTP server (/health/live, /health/ready, /metrics); 0 picks a free one. */
   WORKER_HTTP_PORT: int(9464),
-  WORKER_HTTP_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  /** Interface of the worker's HTTP server; unset: as for HOST. */
+  WORKER_HTTP_HOST: optionalString,
   /** host:port where the Temporal runtime exports its Prometheus metrics; the worker's /metrics includes them. Unset: off. */
   TEMPORAL_METRICS_BIND_ADDRESS: optionalString,
   /** Readiness fails when DATA_DIR's filesystem has less free space than this. */
@@ -205,10 +207,34 @@ export const ConfigSchema = z.object({
   LLM_RETRY_MAX_MS: int(30_000),
   /** Each tenant's LLM spend per UTC day, in US dollars; once reached, the template enhancer serves until midnight. Unset: no cap. */
   LLM_DAILY_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().positive().optional()),
-}).refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
-  path: ['AUTH_MODE'],
-  message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',
-});
+})
+  .refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
+    path: ['AUTH_MODE'],
+    message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUTH_MODE !== 'disabled') return;
+    // Without authentication every caller is admin: only this machine may be a caller.
+    for (const key of ['HOST', 'WORKER_HTTP_HOST'] as const) {
+      const host = c[key];
+      if (host !== undefined && !isLoopback(host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key}=${host} would expose an unauthenticated service (AUTH_MODE=disabled) to the network: use 127.0.0.1, ::1 or localhost, or set AUTH_MODE=api_keys`,
+        });
+      }
+    }
+  })
+  .transform((c) => {
+    // Containers run with authentication on and are reached through their network: all interfaces by default.
+    const all = c.AUTH_MODE === 'disabled' ? '127.0.0.1' : '0.0.0.0';
+    return { ...c, HOST: c.HOST ?? all, WORKER_HTTP_HOST: c.WORKER_HTTP_HOST ?? all };
+  });
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** A configured provider with its key read from the variable it names. */
 export type ResolvedProvider = ProviderSettings & { api_key: string | undefined };
