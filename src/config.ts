@@ -183,6 +183,9 @@ export const ConfigSchema = z.object({
   VALIDATION_TIMEOUT_SECONDS: int(10),
   VALIDATION_MEMORY_MB: int(512),
   ANALYZER_TIMEOUT_MS: int(5_000),
+  /** Python analyzer children working at once, and requests that may wait for one (more: 503 with Retry-After). */
+  ANALYZER_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(2)),
+  ANALYZER_QUEUE_MAX: int(64),
   /** Set: validations run in children forked from one warm python3 per worker (one-shot when it fails). Unset: one python3 per validation. */
   SANDBOX_FORK_SERVER: flag(true),
   /**
