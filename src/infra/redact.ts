@@ -38,7 +38,7 @@ function redactPrivateKeys(text: string): string {
 }
 
 /** Longest string a log line carries: redaction and serialization stay bounded whatever a request sent. */
-export const MAX_LOGGED_STRING = 4096;
+const MAX_LOGGED_STRING = 4096;
 
 const TOKEN_END = /[\s"',;]/;
 

@@ -74,7 +74,7 @@ export function activityObservability(deps: { logger: Logger; metrics: Metrics }
 }
 
 /** Longest failure message an activity hands on: it is logged, stored in history and answered to the client. */
-export const MAX_FAILURE_MESSAGE = 4096;
+const MAX_FAILURE_MESSAGE = 4096;
 
 /** A failure embedding what a request sent (a validation mismatch quotes the sample) stays a few KiB. */
 function capFailureMessage(err: unknown): void {
