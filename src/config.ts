@@ -15,7 +15,8 @@ const flag = (fallback: boolean) =>
  */
 export const ConfigSchema = z.object({
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
-  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  /** Interface the API listens on. Unset: all interfaces, or loopback only while AUTH_MODE=disabled. */
+  HOST: optionalString,
   PORT: int(8080),
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['error', 'warn', 'info', 'http', 'debug']).default('info')),
 
@@ -144,6 +145,8 @@ export const ConfigSchema = z.object({
   /** Express `trust proxy`: number of proxy hops whose X-Forwarded-For is believed (0: the socket address is the client). */
   TRUST_PROXY_HOPS: int(0),
   RATE_LIMIT_ENHANCE_PER_MINUTE: int(10),
+  /** Enhance budget of a whole tenant, across all of its keys (a batch item counts as one enhance). */
+  RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: int(60),
   RATE_LIMIT_KEY_PER_MINUTE: int(600),
   RATE_LIMIT_IP_PER_MINUTE: int(300),
   /** Partner endpoint POST /v1/aitomatic/enhance: RS256 JWTs checked against one of these two. */
@@ -151,6 +154,8 @@ export const ConfigSchema = z.object({
   PARTNER_JWKS_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
   PARTNER_JWT_ISSUER: z.preprocess(emptyToUndefined, z.string().default('aitomatic')),
   PARTNER_JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('poet-service')),
+  /** Seconds: a partner token issued (`iat`) longer ago, or living longer from iat to exp, is refused. */
+  PARTNER_JWT_MAX_AGE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(3600)),
   /** Tenant that owns every function the partner endpoint enhances. */
   PARTNER_TENANT: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('aitomatic')),
   /** Admins of this tenant also read audit entries no tenant could be attributed to (failed logins with unknown keys). */
@@ -159,7 +164,8 @@ export const ConfigSchema = z.object({
   // Observability (issue 7): worker HTTP server, Temporal runtime metrics, readiness thresholds, LangSmith.
   /** Port of the worker's own HTTP server (/health/live, /health/ready, /metrics); 0 picks a free one. */
   WORKER_HTTP_PORT: int(9464),
-  WORKER_HTTP_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  /** Interface of the worker's HTTP server; unset: as for HOST. */
+  WORKER_HTTP_HOST: optionalString,
   /** host:port where the Temporal runtime exports its Prometheus metrics; the worker's /metrics includes them. Unset: off. */
   TEMPORAL_METRICS_BIND_ADDRESS: optionalString,
   /** Readiness fails when DATA_DIR's filesystem has less free space than this. */
@@ -177,6 +183,9 @@ export const ConfigSchema = z.object({
   VALIDATION_TIMEOUT_SECONDS: int(10),
   VALIDATION_MEMORY_MB: int(512),
   ANALYZER_TIMEOUT_MS: int(5_000),
+  /** Python analyzer children working at once, and requests that may wait for one (more: 503 with Retry-After). */
+  ANALYZER_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(2)),
+  ANALYZER_QUEUE_MAX: int(64),
   /** Set: validations run in children forked from one warm python3 per worker (one-shot when it fails). Unset: one python3 per validation. */
   SANDBOX_FORK_SERVER: flag(true),
   /**
@@ -201,10 +210,34 @@ export const ConfigSchema = z.object({
   LLM_RETRY_MAX_MS: int(30_000),
   /** Each tenant's LLM spend per UTC day, in US dollars; once reached, the template enhancer serves until midnight. Unset: no cap. */
   LLM_DAILY_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().positive().optional()),
-}).refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
-  path: ['AUTH_MODE'],
-  message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',
-});
+})
+  .refine((c) => !(c.NODE_ENV === 'production' && c.AUTH_MODE === 'disabled'), {
+    path: ['AUTH_MODE'],
+    message: 'AUTH_MODE=disabled is refused when NODE_ENV=production',
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUTH_MODE !== 'disabled') return;
+    // Without authentication every caller is admin: only this machine may be a caller.
+    for (const key of ['HOST', 'WORKER_HTTP_HOST'] as const) {
+      const host = c[key];
+      if (host !== undefined && !isLoopback(host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key}=${host} would expose an unauthenticated service (AUTH_MODE=disabled) to the network: use 127.0.0.1, ::1 or localhost, or set AUTH_MODE=api_keys`,
+        });
+      }
+    }
+  })
+  .transform((c) => {
+    // Containers run with authentication on and are reached through their network: all interfaces by default.
+    const all = c.AUTH_MODE === 'disabled' ? '127.0.0.1' : '0.0.0.0';
+    return { ...c, HOST: c.HOST ?? all, WORKER_HTTP_HOST: c.WORKER_HTTP_HOST ?? all };
+  });
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** A configured provider with its key read from the variable it names. */
 export type ResolvedProvider = ProviderSettings & { api_key: string | undefined };

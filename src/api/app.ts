@@ -10,7 +10,6 @@ import { AuditRepo } from '../infra/audit-repo';
 import { DomainsRepo } from '../infra/domains-repo';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
-import type { PayloadCodec } from '@temporalio/common';
 import type { CircuitStates } from '../infra/health';
 import type { PythonAnalyzer } from '../infra/python-analyzer';
 import { authenticate } from './auth';
@@ -26,6 +25,8 @@ import { WebhookDispatcher, webhookRetry } from '../infra/webhook-dispatch';
 import { WebhooksRepo } from '../infra/webhooks-repo';
 import { errorHandler, NotFoundError } from './errors';
 import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from './observability';
+import type { ClaimCheckCodec } from '../infra/claim-check';
+import { jsonBody } from './json-body';
 import { RateLimits } from './rate-limit';
 import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
@@ -64,7 +65,7 @@ export interface AppDeps {
   /** States of the LLM providers' circuit breakers as the workers report them, for readiness and the dashboard. */
   circuits?: CircuitStates;
   /** Resolves the claim check's references: the Temporal UI's codec endpoint. */
-  codec: PayloadCodec;
+  codec: ClaimCheckCodec;
   artifacts: ArtifactStore;
 }
 
@@ -97,13 +98,13 @@ export function createApp(deps: AppDeps): Express {
   // Order: per-IP budget, then credentials and roles, and only then is a body read.
   app.use(limits.perIp());
   app.use(authenticate({ config, keys, partner: deps.partner, limits }));
-  app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));
+  app.use(jsonBody(config.BODY_LIMIT_BYTES));
 
   const domains = new DomainsRepo(deps.pool);
   const enhancement = { config, client: deps.client, analyzer: deps.analyzer, runs, domains, shutdown: deps.shutdown };
   app.use(['/api/v1/functions/enhance', '/v1/external/enhance'], enhancementMetrics(deps.metrics));
   app.use(enhanceRouter(enhancement));
-  app.use(batchRouter(enhancement));
+  app.use(batchRouter({ ...enhancement, limits }));
   app.use(partnerRouter(enhancement));
   app.use(domainsRouter(domains));
   app.use(runsRouter({ runs, pollMs: config.RUN_EVENTS_POLL_MS, heartbeatMs: config.RUN_EVENTS_HEARTBEAT_MS, shutdown: deps.shutdown }));
@@ -133,7 +134,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(webhooksRouter({ config, repo: new WebhooksRepo(deps.pool) }));
   app.use(eventsRouter({ versions, events: new EventsRepo(deps.pool) }));
   app.use(cacheRouter({ pool: deps.pool, invalidator: new CacheInvalidator({ redis: deps.redis, prefix: config.REDIS_PREFIX }) }));
-  app.use(codecRouter(deps.codec));
+  app.use(codecRouter({ codec: deps.codec, operatorTenant: config.OPERATOR_TENANT }));
   app.use(schedulesRouter({ schedules: new Schedules(deps.client, config), operatorTenant: config.OPERATOR_TENANT }));
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { ApiKeysRepo } from '../infra/api-keys-repo';
 import type { PartnerVerifier } from './auth-partner';
 import { HttpError } from './errors';
-import { DEV_PRINCIPAL, ForbiddenError, hasRole, setPrincipal, type Principal } from './principal';
+import { callerOf, DEV_PRINCIPAL, ForbiddenError, hasRole, setPrincipal, type Principal } from './principal';
 import type { RateLimits } from './rate-limit';
 import { matchRoute, type RouteMatch } from './route-roles';
 
@@ -86,7 +86,7 @@ export function authenticate(deps: AuthDeps): RequestHandler {
     const principal = rule.auth === 'partner_jwt' ? await partnerPrincipal(req, res, deps) : await apiKeyPrincipal(req, res, deps);
     setPrincipal(res, principal);
     if (rule.role && !hasRole(principal, rule.role)) throw new ForbiddenError(rule.role);
-    await deps.limits.perCaller(res, principal.keyId ?? `tenant:${principal.tenantId}`, rule.rate);
+    await deps.limits.perCaller(res, callerOf(principal), rule.rate);
     next();
   };
 }

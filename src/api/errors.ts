@@ -2,7 +2,9 @@ import type { ErrorRequestHandler } from 'express';
 import { ServiceError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
+import { PayloadNotFoundError } from '../infra/claim-check';
 import { databaseFault } from '../infra/db';
+import { PythonAnalyzerError } from '../infra/python-analyzer';
 import type { Logger } from '../infra/logger';
 
 /** An answer the client caused or must act on; everything else is a 500 with a generic message. */
@@ -84,6 +86,22 @@ function fromRouter(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** A payload reference the caller may not read answers like one that never existed. */
+function fromPayloadStore(err: unknown): HttpError | undefined {
+  if (err instanceof PayloadNotFoundError) return new NotFoundError('payload_not_found', err.message);
+  return undefined;
+}
+
+/**
+ * The code's own analysis ran out of time: the request's fault, since its timeout counts only its own work.
+ * Anything else (a busy pool, a child lost) is a wait-and-retry.
+ */
+function fromAnalyzer(err: unknown): HttpError | undefined {
+  if (!(err instanceof PythonAnalyzerError)) return undefined;
+  if (err.code === 'timeout') return new UnprocessableError('analysis_timeout', 'original_code took too long to parse');
+  return new ServiceUnavailableError('python analysis is busy, retry shortly', 1);
+}
+
 /** Temporal unreachable is a wait-and-retry for the client, not our crash. */
 function fromTemporal(err: unknown): HttpError | undefined {
   if (err instanceof ServiceError) return new ServiceUnavailableError('workflow service unavailable, retry shortly', 5);
@@ -97,7 +115,7 @@ function fromDatabase(err: unknown): HttpError | undefined {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromTemporal(err) ?? fromDatabase(err));
+    const known = err instanceof HttpError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromPayloadStore(err) ?? fromAnalyzer(err) ?? fromTemporal(err) ?? fromDatabase(err));
     if (known instanceof DatabaseUnavailableError) logger.warn('database fault answered 503', { method: req.method, path: req.path, fault: known.fault, error: (err as Error).message });
     if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
     // A stream (SSE) already under way cannot turn into an error body: cut it, the client reconnects.

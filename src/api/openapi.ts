@@ -383,9 +383,9 @@ export const paths: ZodOpenApiPathsObject = {
   '/api/v1/codec/decode': {
     post: operation({
       tags: ['observability'],
-      summary: 'The Temporal UI\'s remote codec: payloads in proto JSON, decoded (claim-check references resolved; admin role)',
+      summary: 'The Temporal UI\'s remote codec: payloads in proto JSON, decoded (claim-check references of the caller\'s tenant resolved, every tenant\'s for OPERATOR_TENANT; admin role; any other reference is a 404)',
       requestBody: { content: { 'application/json': { schema: CodecRequest } } },
-      responses: { 200: json(CodecRequest, 'The same payloads, decoded'), ...errors(400, 403) },
+      responses: { 200: json(CodecRequest, 'The same payloads, decoded'), ...errors(400, 403, 404) },
     }),
   },
   '/api/v1/runs': {

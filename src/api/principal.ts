@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { ROLES, type Role } from '../contracts/security';
 import { HttpError } from './errors';
+import type { Caller } from './rate-limit';
 
 export { ROLES, type Role };
 
@@ -24,6 +25,11 @@ export function setPrincipal(res: Response, principal: Principal): void {
 /** The principal when authentication has run; undefined before it or on public routes. */
 export function maybePrincipalOf(res: Response): Principal | undefined {
   return res.locals[PRINCIPAL as unknown as string] as Principal | undefined;
+}
+
+/** The rate-limit budgets a principal spends: its key's (its tenant's without a key) and its tenant's. */
+export function callerOf(principal: Principal): Caller {
+  return { caller: principal.keyId ?? `tenant:${principal.tenantId}`, tenantId: principal.tenantId };
 }
 
 export function principalOf(res: Response): Principal {

@@ -42,40 +42,59 @@ function setHeaders(res: Response, limit: Limit, state: RateLimiterRes): void {
   res.setHeader('RateLimit-Reset', String(Math.ceil(state.msBeforeNext / 1000)));
 }
 
+/** Whose budgets a call spends: its key's (or `tenant:<id>` without a key) and its tenant's. */
+export interface Caller {
+  caller: string;
+  tenantId: string;
+}
+
 export class RateLimits {
   private readonly ip?: Limit;
   private readonly key?: Limit;
   private readonly classes: Partial<Record<RateClass, Limit>>;
+  /** Bind across all of a tenant's keys: an admin minting keys does not multiply the tenant's budget. */
+  private readonly tenantClasses: Partial<Record<RateClass, Limit>>;
 
   constructor(config: Config, redis: Redis | undefined, private readonly logger: Logger) {
     this.ip = createLimit('ip', config.RATE_LIMIT_IP_PER_MINUTE, config, redis);
     this.key = createLimit('key', config.RATE_LIMIT_KEY_PER_MINUTE, config, redis);
     this.classes = { enhance: createLimit('enhance', config.RATE_LIMIT_ENHANCE_PER_MINUTE, config, redis) };
+    this.tenantClasses = { enhance: createLimit('tenant-enhance', config.RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE, config, redis) };
   }
 
   /** Before authentication, so floods of bad keys are limited too. */
   perIp(): RequestHandler {
     return async (req, res, next) => {
-      await this.consume(res, [[this.ip, req.ip ?? 'unknown']]);
+      await this.consume(res, [[this.ip, req.ip ?? 'unknown']], 1);
       next();
     };
   }
 
-  /** After authentication: every caller's budget, plus the route's class budget (enhance: 10 a minute by default). */
-  async perCaller(res: Response, caller: string, rate: RateClass | undefined): Promise<void> {
-    await this.consume(res, [
-      [this.key, caller],
-      [rate ? this.classes[rate] : undefined, caller],
-    ]);
+  /** After authentication: every caller's budget, plus the route's class budgets per key and per tenant (enhance: 10 and 60 a minute by default). */
+  async perCaller(res: Response, who: Caller, rate: RateClass | undefined): Promise<void> {
+    await this.consume(res, [[this.key, who.caller], ...this.classBudgets(who, rate)], 1);
   }
 
-  private async consume(res: Response, budgets: Array<[Limit | undefined, string]>): Promise<void> {
+  /** What a request costs beyond the one point it paid on arrival: a batch pays for every further item. */
+  async charge(res: Response, who: Caller, rate: RateClass, points: number): Promise<void> {
+    if (points > 0) await this.consume(res, this.classBudgets(who, rate), points);
+  }
+
+  private classBudgets(who: Caller, rate: RateClass | undefined): Array<[Limit | undefined, string]> {
+    if (!rate) return [];
+    return [
+      [this.classes[rate], who.caller],
+      [this.tenantClasses[rate], who.tenantId],
+    ];
+  }
+
+  private async consume(res: Response, budgets: Array<[Limit | undefined, string]>, points: number): Promise<void> {
     let tightest: { limit: Limit; state: RateLimiterRes } | undefined;
     for (const [limit, subject] of budgets) {
       if (!limit) continue;
       let state: RateLimiterRes;
       try {
-        state = await limit.limiter.consume(subject);
+        state = await limit.limiter.consume(subject, points);
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) {
           // Both stores failed: answering is worth more than counting.

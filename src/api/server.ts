@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { createArtifactStore } from '../infra/artifact-store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { CircuitStatesRepo } from '../infra/circuit-states-repo';
-import { createClaimCheck } from '../infra/claim-check';
+import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo } from '../infra/claim-check';
 import { createPool } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createAnalyzer } from '../infra/python-analyzer';
@@ -69,15 +69,16 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     connection,
     dataConverter: claimCheck.dataConverter,
     namespace: config.TEMPORAL_NAMESPACE,
-    interceptors: { workflow: [correlationClientInterceptor()] },
+    interceptors: { workflow: [correlationClientInterceptor(), payloadTenantInterceptor(claimCheck.codec)] },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
   });
+  claimCheck.codec.resolveTenantsWith(tenantFromMemo(client));
   const metrics = new Metrics({ domains: listDomainNames(), stages: [], defaultMetrics: true });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'api' });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
-  const partner = await createPartnerVerifier(config);
+  const partner = await createPartnerVerifier(config, redis);
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant\'s admin; never expose this API');
   }

@@ -9,9 +9,13 @@ export interface PythonAnalyzerOptions {
   timeoutMs: number;
   /** PATH of the child, whose environment holds nothing else. */
   pathEnv: string;
+  /** Children working at once, one request each (default 2). */
+  poolSize?: number;
+  /** Requests waiting for a child (default 64); one more is refused at once ('overloaded'). */
+  queueMax?: number;
 }
 
-export type PythonAnalyzerErrorCode = 'timeout' | 'exited' | 'closed' | 'protocol';
+export type PythonAnalyzerErrorCode = 'timeout' | 'exited' | 'closed' | 'protocol' | 'overloaded';
 
 export class PythonAnalyzerError extends Error {
   override readonly name = 'PythonAnalyzerError';
@@ -37,6 +41,7 @@ class AnalyzerProcess {
   private stdoutBuffer = '';
   private stderrTail = '';
   private stopReason: PythonAnalyzerError | undefined;
+  private dead = false;
   readonly exited: Promise<void>;
 
   constructor(
@@ -53,11 +58,13 @@ class AnalyzerProcess {
     child.stdin.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
       child.once('error', (error) => {
+        this.dead = true;
         this.rejectAll(this.stopReason ?? new PythonAnalyzerError('exited', `python analyzer failed to start: ${error.message}`));
         onExit();
         resolve();
       });
       child.once('close', (code, signal) => {
+        this.dead = true;
         const detail = this.stderrTail.trim();
         this.rejectAll(
           this.stopReason ??
@@ -82,6 +89,11 @@ class AnalyzerProcess {
       this.pending.set(id, { resolve, reject, timer });
       this.child.stdin.write(`${JSON.stringify({ id, code })}\n`);
     });
+  }
+
+  /** False once stopped or exited: it takes no more requests. */
+  get alive(): boolean {
+    return !this.dead && this.stopReason === undefined;
   }
 
   /** Rejects what is still pending with `reason` and kills the child. */
@@ -128,51 +140,92 @@ class AnalyzerProcess {
   }
 }
 
+interface Job {
+  code: string;
+  resolve(result: AnalyzeResult): void;
+  reject(error: PythonAnalyzerError): void;
+}
+
 /**
- * Parses Python source with a persistent `python3 -I -S analyze.py`, started on first use and again after it dies.
- * The child answers in order, so a timed-out request means the child is stuck: it is killed and the requests
- * queued behind it fail with code 'exited'.
+ * Parses Python source with a pool of persistent `python3 -I -S analyze.py` children, started on demand and again
+ * after one dies. A child works on one request at a time, so a request's timeout counts only its own work, and a
+ * request that times out kills only its own child: nothing queued or running elsewhere fails with it. Requests
+ * beyond the pool wait in a bounded queue; past it they are refused at once ('overloaded').
  */
 export class PythonAnalyzer {
-  private current: AnalyzerProcess | undefined;
+  private readonly children = new Set<AnalyzerProcess>();
+  private readonly idle: AnalyzerProcess[] = [];
+  private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  private readonly poolSize: number;
+  private readonly queueMax: number;
 
-  constructor(private readonly opts: PythonAnalyzerOptions) {}
+  constructor(private readonly opts: PythonAnalyzerOptions) {
+    this.poolSize = opts.poolSize ?? 2;
+    this.queueMax = opts.queueMax ?? 64;
+  }
 
   analyze(code: string): Promise<AnalyzeResult> {
     if (this.closed) return Promise.reject(new PythonAnalyzerError('closed', 'python analyzer is closed'));
-    const proc = this.ensureProcess();
-    const id = this.nextId++;
-    return proc.request(id, code, this.opts.timeoutMs, () => {
-      if (this.current === proc) this.current = undefined;
-      proc.stop(new PythonAnalyzerError('exited', `python analyzer restarted: request ${id} timed out ahead of this one`));
+    if (this.queue.length >= this.queueMax) {
+      return Promise.reject(new PythonAnalyzerError('overloaded', `python analyzer is busy: ${this.queue.length} requests are waiting`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ code, resolve, reject });
+      this.dispatch();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const proc = this.current;
-    if (!proc) return;
-    proc.stop(new PythonAnalyzerError('closed', 'python analyzer closed'));
-    await proc.exited;
+    for (const job of this.queue.splice(0)) job.reject(new PythonAnalyzerError('closed', 'python analyzer closed'));
+    const children = [...this.children];
+    for (const child of children) child.stop(new PythonAnalyzerError('closed', 'python analyzer closed'));
+    await Promise.all(children.map((child) => child.exited));
   }
 
-  private ensureProcess(): AnalyzerProcess {
-    if (this.current) return this.current;
-    const child = spawn(this.opts.pythonBin, ['-I', '-S', path.join(this.opts.scriptDir, 'analyze.py')], {
+  /** Hands waiting requests to idle children, starting children up to the pool size. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const child = this.idle.pop() ?? (this.children.size < this.poolSize ? this.spawn() : undefined);
+      if (!child) return;
+      const job = this.queue.shift()!;
+      const id = this.nextId++;
+      child
+        .request(id, job.code, this.opts.timeoutMs, () => child.stop(new PythonAnalyzerError('exited', `python analyzer child stopped: request ${id} timed out`)))
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          if (child.alive && !this.closed) this.idle.push(child);
+          this.dispatch();
+        });
+    }
+  }
+
+  private spawn(): AnalyzerProcess {
+    const proc = spawn(this.opts.pythonBin, ['-I', '-S', path.join(this.opts.scriptDir, 'analyze.py')], {
       env: { PATH: this.opts.pathEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const proc: AnalyzerProcess = new AnalyzerProcess(child, () => {
-      if (this.current === proc) this.current = undefined;
+    const child: AnalyzerProcess = new AnalyzerProcess(proc, () => {
+      this.children.delete(child);
+      const at = this.idle.indexOf(child);
+      if (at >= 0) this.idle.splice(at, 1);
+      if (!this.closed) this.dispatch();
     });
-    this.current = proc;
-    return proc;
+    this.children.add(child);
+    return child;
   }
 }
 
 /** The analyzer as every process configures it. */
 export function createAnalyzer(config: Config): PythonAnalyzer {
-  return new PythonAnalyzer({ pythonBin: config.PYTHON_BIN, scriptDir: config.pythonDir, timeoutMs: config.ANALYZER_TIMEOUT_MS, pathEnv: config.PATH });
+  return new PythonAnalyzer({
+    pythonBin: config.PYTHON_BIN,
+    scriptDir: config.pythonDir,
+    timeoutMs: config.ANALYZER_TIMEOUT_MS,
+    pathEnv: config.PATH,
+    poolSize: config.ANALYZER_POOL_SIZE,
+    queueMax: config.ANALYZER_QUEUE_MAX,
+  });
 }

@@ -3,6 +3,7 @@ import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } fro
 import { FailureType } from '../contracts/failure-types';
 import { requestIdFrom } from '../infra/correlation';
 import { withLogContext, type Logger } from '../infra/logger';
+import { capString } from '../infra/redact';
 import type { Metrics } from '../infra/metrics';
 
 /** What an activity's own result says for the domain metrics (cache outcomes, validation results). */
@@ -58,6 +59,7 @@ export function activityObservability(deps: { logger: Logger; metrics: Metrics }
             logger.info('activity completed', { attempt: info.attempt, duration_ms: sinceMs(started) });
             return output;
           } catch (err) {
+            capFailureMessage(err);
             observer?.failed?.(metrics, err);
             logger.warn('activity failed', { attempt: info.attempt, duration_ms: sinceMs(started), error: (err as Error).message });
             throw err;
@@ -69,6 +71,16 @@ export function activityObservability(deps: { logger: Logger; metrics: Metrics }
     };
     return { inbound };
   };
+}
+
+/** Longest failure message an activity hands on: it is logged, stored in history and answered to the client. */
+const MAX_FAILURE_MESSAGE = 4096;
+
+/** A failure embedding what a request sent (a validation mismatch quotes the sample) stays a few KiB. */
+function capFailureMessage(err: unknown): void {
+  if (!(err instanceof Error) || err.message.length <= MAX_FAILURE_MESSAGE) return;
+  const details = err instanceof ApplicationFailure && (err.details?.length ?? 0) > 0;
+  err.message = capString(err.message, MAX_FAILURE_MESSAGE, details ? "this failure's details in the run's history" : 'nowhere: the activity attached no details');
 }
 
 function sinceMs(started: number): number {

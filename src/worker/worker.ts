@@ -4,7 +4,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
-import { createClaimCheck } from '../infra/claim-check';
+import { createClaimCheck, tenantFromMemo } from '../infra/claim-check';
 import { migrate } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics';
@@ -55,6 +55,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const { dataConverter } = claimCheck;
   // Starts the webhook delivery runs of the events the activities publish.
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
+  claimCheck.codec.resolveTenantsWith(tenantFromMemo(client));
   const deps = createWorkerDeps(config, logger, metrics, client);
   // Before the first task: a worker whose sandbox is not isolated says so on readiness and refuses validations.
   const sandbox = await deps.sandboxGate.probe();

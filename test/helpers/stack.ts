@@ -71,6 +71,7 @@ export async function startStack(name: string, env: Record<string, string> = {},
     DATABASE_POOL_MAX: '4',
     // Test files send many requests from one key and one address; test/security/rate-limit.test.ts sets real limits.
     RATE_LIMIT_ENHANCE_PER_MINUTE: '100000',
+    RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '100000',
     RATE_LIMIT_KEY_PER_MINUTE: '100000',
     RATE_LIMIT_IP_PER_MINUTE: '100000',
     WORKER_HTTP_HOST: '127.0.0.1',

@@ -82,3 +82,40 @@ test('small payloads stay inline; a reference round-trips in and across processe
   await expect(fresh.codec.decode([reference!])).rejects.toThrow(`payload ${id} is not in the payload store`);
   await Promise.all([other.close(), fresh.close()]);
 });
+
+test("payload rows record their tenant; the codec endpoint decodes only the caller's tenant's, every tenant's for operators", async () => {
+  const acme = await stack.createKey(`acme_${uniqueSuffix()}`, 'admin');
+  const other = await stack.createKey(`other_${uniqueSuffix()}`, 'admin');
+  const name = `tenanted_${uniqueSuffix()}`;
+  const marker = `MARKER_${uniqueSuffix()}`;
+  const code = `def ${name}(x: int) -> int:\n    """${marker} ${'a long explanation. '.repeat(300)}"""\n    return x + 1\n`;
+  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code }, { authorization: `Bearer ${acme}` });
+  expect(res.status).toBe(200);
+
+  const raw = new Client({ connection: stack.client.connection, namespace: stack.config.TEMPORAL_NAMESPACE });
+  const history = await raw.workflow.getHandle(res.body.run.workflow_id).fetchHistory();
+  const references = (history.events ?? [])
+    .flatMap((e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => ({ metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') }, data: Buffer.from(p.data!).toString('base64') }));
+  expect(references).toHaveLength(1);
+  const { id } = JSON.parse(Buffer.from(references[0]!.data, 'base64').toString()) as { id: string };
+  const rows = await stack.pool.query<{ tenant_id: string }>('SELECT tenant_id FROM payloads WHERE id = $1', [id]);
+  expect(rows.rows.map((r) => r.tenant_id)).toEqual([expect.stringMatching(/^acme_/)]);
+
+  const decode = (key: string, payloads: unknown) => postJson(`${stack.url}/api/v1/codec/decode`, { payloads }, { authorization: `Bearer ${key}` });
+  const own = await decode(acme, references);
+  expect(own.status).toBe(200);
+  expect(Buffer.from(own.body.payloads[0].data, 'base64').toString()).toContain(marker);
+  const operator = await decode(stack.apiKey, references);
+  expect(operator.status).toBe(200);
+  expect(Buffer.from(operator.body.payloads[0].data, 'base64').toString()).toContain(marker);
+
+  const foreign = await decode(other, references);
+  expect(foreign).toMatchObject({ status: 404, body: { error: { code: 'payload_not_found' } } });
+  expect(JSON.stringify(foreign.body)).not.toContain(marker);
+  const unknown = (data: string) => [{ metadata: references[0]!.metadata, data: Buffer.from(data).toString('base64') }];
+  // An unknown id and a malformed reference answer exactly like a foreign one: no oracle for what exists.
+  for (const payloads of [unknown(JSON.stringify({ id: '0'.repeat(64), bytes: 10 })), unknown('not json')]) {
+    for (const key of [acme, stack.apiKey]) expect((await decode(key, payloads)).status).toBe(404);
+  }
+});

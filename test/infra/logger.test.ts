@@ -77,3 +77,26 @@ describe('JSON logs', () => {
     expect(redactString(text)).toBe(text);
   });
 });
+
+describe('bounded redaction', () => {
+  test('a logged string is cut to a few KiB before redaction, dropping the token the cut falls in, and says so', async () => {
+    const { lines, logger } = capture();
+    const key = `sk-${'x'.repeat(40)}`;
+    logger.warn('long', { detail: `${'word '.repeat(819)}${key} tail` });
+    await flush();
+    const detail = lines[0]!.detail as string;
+    expect(detail.length).toBeLessThan(4300);
+    expect(detail).not.toContain('sk-xxx');
+    expect(detail).toMatch(/… \[\d+ more characters; the whole text is in /);
+  });
+
+  test('PEM private keys are masked, with or without an end marker further on', () => {
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----';
+    expect(redactString(`a ${pem} b ${pem} c`)).toBe('a [redacted-private-key] b [redacted-private-key] c');
+    expect(redactString('-----BEGIN PRIVATE KEY-----\nMIIB')).toBe('-----BEGIN PRIVATE KEY-----\nMIIB');
+  });
+
+  test('the patterns still mask what they masked when a match starts after punctuation', () => {
+    expect(redactString('to:jane@example.com,(eyJa.b.c) x=postgres://u:p@h/db')).toBe('to:[redacted-email],([redacted-jwt]) x=postgres://u:[redacted]@h/db');
+  });
+});

@@ -92,15 +92,38 @@ describe('PythonAnalyzer', () => {
 });
 
 describe('PythonAnalyzer lifecycle', () => {
-  it('times out a stuck request with a typed error, then serves the next one from a fresh child', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 2_000, pathEnv });
+  it('a stuck request times out alone: requests queued behind it, even on a pool of one, wait for their own turn and succeed', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 2_000, pathEnv, poolSize: 1, queueMax: 8 });
     try {
       expectOk(await analyzer.analyze('def warm():\n    pass\n'));
       const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000));
       const queued = analyzer.analyze('def queued():\n    pass\n');
       await expect(slow).rejects.toMatchObject({ name: 'PythonAnalyzerError', code: 'timeout' });
-      await expect(queued).rejects.toMatchObject({ code: 'exited' });
+      expect(expectOk(await queued).functions[0]?.name).toBe('queued');
       expect(expectOk(await analyzer.analyze('def after():\n    pass\n')).functions[0]?.name).toBe('after');
+    } finally {
+      await analyzer.close();
+    }
+  });
+
+  it('with a stuck request on one child, another child answers the others meanwhile', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 3_000, pathEnv, poolSize: 2, queueMax: 8 });
+    try {
+      const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000));
+      const small = await Promise.all(['a', 'b', 'c'].map((name) => analyzer.analyze(`def ${name}():\n    pass\n`)));
+      expect(small.map((r) => expectOk(r).functions[0]?.name)).toEqual(['a', 'b', 'c']);
+      await expect(slow).rejects.toMatchObject({ code: 'timeout' });
+    } finally {
+      await analyzer.close();
+    }
+  });
+
+  it('past the queue bound a request is refused at once as overloaded', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 5_000, pathEnv, poolSize: 1, queueMax: 2 });
+    try {
+      const accepted = [1, 2, 3].map((i) => analyzer.analyze(`def f${i}():\n    pass\n`));
+      await expect(analyzer.analyze('def f4():\n    pass\n')).rejects.toMatchObject({ code: 'overloaded' });
+      expect((await Promise.all(accepted)).map((r) => r.ok)).toEqual([true, true, true]);
     } finally {
       await analyzer.close();
     }

@@ -67,6 +67,9 @@ const bodies = fc.oneof(
   fc.jsonValue(),
   fc.constant('{"__proto__": {"role": "admin"}, "constructor": {"prototype": {"admin": true}}}'),
   fc.constant(`${'['.repeat(2000)}${']'.repeat(2000)}`),
+  fc.integer({ min: 65, max: 10_000 }).map((depth) => `{"function_name":"f","original_code":"def f(x):\\n    return x\\n","context":{"samples":[${'['.repeat(depth)}${']'.repeat(depth)}]}}`),
+  fc.constantFrom('1e400', '-1e400', '9'.repeat(5000), `{"limit": ${'9'.repeat(400)}}`, '{"retries": 1e309, "timeout_s": -1e-400}'),
+  fc.constantFrom('"\\ud800"', '{"function_name": "f\\udc00", "original_code": "def f(x):\\n    return \'\\ud83d\'\\n"}'),
   hostileString.map((s) => `{"function_name": ${s}`),
   fc.constant(undefined),
 );
@@ -125,6 +128,7 @@ beforeAll(async () => {
   stack = await startStack('fuzz', { PARTNER_JWT_PUBLIC_KEY: await exportSPKI(partner.publicKey), BODY_LIMIT_BYTES: '65536', ENHANCE_WAIT_SECONDS: '2' });
   const token = await new SignJWT({ service: 'aitomatic_transpilation', iss: 'aitomatic', aud: 'poet-service' })
     .setProtectedHeader({ alg: 'RS256' })
+    .setIssuedAt()
     .setExpirationTime('10m')
     .sign(partner.privateKey);
   const viewer = await stack.createKey('default', 'viewer');
@@ -177,6 +181,30 @@ describe('hostile input on every route', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  test('bodies the parser refuses: too deep, not UTF-8; huge numbers and lone surrogates answer 4xx', async () => {
+    const enhance = `${stack.url}/api/v1/functions/enhance`;
+    const send = async (body: string | Uint8Array) => {
+      const res = await fetch(enhance, { method: 'POST', headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' }, body });
+      cases++;
+      return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+    };
+    const code = 'def ident(x):\n    return x\n';
+    const deep = await send(`{"function_name":"ident","original_code":${JSON.stringify(code)},"context":{"samples":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}}`);
+    expect(deep).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', message: 'request body nests deeper than 64 levels' } } });
+    // "é" as Latin-1 (0xe9) and a truncated sequence (0xc3): not UTF-8, so never stored as U+FFFD.
+    for (const bad of [[0xe9], [0xc3, 0x28], [0xff]]) {
+      const head = Buffer.from(`{"function_name":"ident","original_code":"def ident(x):\\n    return '`);
+      const tail = Buffer.from(`'\\n"}`);
+      const res = await send(Buffer.concat([head, Buffer.from(bad), tail]));
+      expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_json', message: 'request body is not valid UTF-8' } } });
+    }
+    for (const body of ['{"function_name":"ident","original_code":"x","context":{"samples":[[1e400]]}}', `[${'9'.repeat(10_000)}]`, '{"function_name":"\\ud800","original_code":"x"}']) {
+      const { status } = await send(body);
+      expect([status >= 400, status < 500]).toEqual([true, true]);
+    }
+    expect(await stack.pool.query('SELECT 1 FROM functions WHERE name = $1', ['ident'])).toMatchObject({ rowCount: 0 });
   });
 
   test('the service is still up and answering', async () => {

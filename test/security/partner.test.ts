@@ -68,6 +68,9 @@ describe('POST /v1/aitomatic/enhance', () => {
     ['expired', () => sign(claims({ exp: now() - 5, iat: now() - 600 }))],
     ['not yet valid (nbf)', () => sign(claims({ nbf: now() + 600 }))],
     ['without exp', () => sign(claims({ exp: undefined }))],
+    ['without iat', () => sign(claims({ iat: undefined }))],
+    ['issued longer ago than PARTNER_JWT_MAX_AGE (1 h)', () => sign(claims({ iat: now() - 3700 }))],
+    ['expiring 10 years out', () => sign(claims({ exp: now() + 10 * 365 * 86_400 }))],
     ['wrong service', () => sign(claims({ service: 'something_else' }))],
     ['missing service', () => sign(claims({ service: undefined }))],
     ['wrong issuer', () => sign(claims({ iss: 'mallory' }))],
@@ -101,6 +104,20 @@ describe('POST /v1/aitomatic/enhance', () => {
         )).rowCount === 1,
       5_000,
       `audit row for ${label}`,
+    );
+  });
+
+  test('a token with a jti is accepted once: the replay is a 401, audited as such', async () => {
+    const token = await sign(claims({ jti: `jti-${uniqueSuffix()}` }));
+    const name = `once_${uniqueSuffix()}`;
+    expect((await postJson(url, body(name), { authorization: `Bearer ${token}` })).status).toBe(200);
+    const requestId = `req-${uniqueSuffix()}`;
+    const replay = await postJson(url, body(`again_${uniqueSuffix()}`), { authorization: `Bearer ${token}`, 'x-request-id': requestId });
+    expect(replay.status).toBe(401);
+    await waitUntil(
+      async () => (await stack.pool.query(`SELECT 1 FROM audit_log WHERE request_id = $1 AND details->>'reason' = 'jwt:replayed'`, [requestId])).rowCount === 1,
+      5_000,
+      'audit row of the replay',
     );
   });
 

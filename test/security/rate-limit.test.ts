@@ -59,6 +59,58 @@ describe('enhance budget per key (RATE_LIMIT_ENHANCE_PER_MINUTE=3 here; 10 by de
   });
 });
 
+describe('every batch item costs one enhance; a tenant-wide budget binds across all of its keys', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack('ratelimit_tenant', {
+      RATE_LIMIT_ENHANCE_PER_MINUTE: '10',
+      RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '15',
+      RATE_LIMIT_KEY_PER_MINUTE: '1000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000',
+    });
+  });
+  afterAll(() => stack.close());
+
+  const item = (i: number) => ({ function_name: `f${i}`, original_code: `def f${i}(x):\n    return x\n` });
+
+  test('a batch of 30 on a budget of 10 is a 429 with Retry-After', async () => {
+    const key = await stack.createKey(`batch_${uniqueSuffix()}`, 'agent');
+    const res = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions: Array.from({ length: 30 }, (_, i) => item(i)) }, { 'x-api-key': key });
+    expect(res.status).toBe(429);
+    expect(res.body.error.code).toBe('rate_limited');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(res.headers.get('ratelimit-remaining')).toBe('0');
+    expect(res.headers.get('ratelimit-limit')).toBe('10');
+  });
+
+  test('a batch of 3 leaves 7 of the key\'s 10', async () => {
+    const key = await stack.createKey(`batch_${uniqueSuffix()}`, 'agent');
+    // Three items that fail their checks (not Python): charged before anything is checked, and quick.
+    const bad = Array.from({ length: 3 }, (_, i) => ({ function_name: `g${i}`, original_code: 'def (:' }));
+    const res = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions: bad }, { 'x-api-key': key });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('ratelimit-remaining')).toBe('7');
+    expect(res.headers.get('ratelimit-policy')).toBe('10;w=60');
+  });
+
+  test('keys of one tenant share its budget of 15; another tenant keeps its own', async () => {
+    const tenant = `t_${uniqueSuffix()}`;
+    const url = `${stack.url}/api/v1/functions/enhance`;
+    const first = await stack.createKey(tenant, 'agent');
+    for (let i = 0; i < 10; i++) expect((await postJson(url, { nope: i }, { 'x-api-key': first })).status).toBe(400);
+    const second = await stack.createKey(tenant, 'agent');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await postJson(url, { nope: i }, { 'x-api-key': second })).status);
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+    const third = await stack.createKey(tenant, 'admin');
+    const limited = await postJson(url, { nope: 0 }, { 'x-api-key': third });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-limit')).toBe('15');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await postJson(url, { nope: 0 }, { 'x-api-key': await stack.createKey(`other_${uniqueSuffix()}`, 'agent') })).status).toBe(400);
+  });
+});
+
 describe('per-IP budget, and the in-memory insurance when Redis is away', () => {
   async function limitedApp(redis: Redis | undefined) {
     const config = loadConfig({ REDIS_PREFIX: `test:rl-${uniqueSuffix()}:`, RATE_LIMIT_IP_PER_MINUTE: '2' });

@@ -4,21 +4,26 @@ import { canonicalJson, sha256 } from '../../infra/hash';
 import { enhanceBatch } from '../../workflows';
 import { prepareRun, type EnhancementDeps } from '../enhancement';
 import { BadRequestError, HttpError, UnprocessableError, zodDetails } from '../errors';
-import { principalOf } from '../principal';
+import { callerOf, principalOf } from '../principal';
+import type { RateLimits } from '../rate-limit';
 
 /**
  * POST /api/v1/functions/enhance:batch (the colon is escaped: in Express 5 paths `:name` is a parameter).
+ * Every item costs what a single enhance costs: the request paid one point on arrival, the other items are charged
+ * here, before any of them is checked or started.
  * Every item is checked before anything starts: a batch with a bad item is a 422 naming each bad item.
  * Failures while running (validation, providers) are per-item outcomes of the batch run instead.
  */
-export function batchRouter(deps: EnhancementDeps): Router {
+export function batchRouter(deps: EnhancementDeps & { limits: RateLimits }): Router {
   const router = Router();
 
   router.post('/api/v1/functions/enhance\\:batch', async (req, res) => {
     const parsed = BatchRequest.safeParse(req.body);
     if (!parsed.success) throw new BadRequestError('request body does not match the batch schema', zodDetails(parsed.error));
-    const tenantId = principalOf(res).tenantId;
+    const principal = principalOf(res);
+    const { tenantId } = principal;
     const { functions } = parsed.data;
+    await deps.limits.charge(res, callerOf(principal), 'enhance', functions.length - 1);
     const batchId = `batch-${sha256(canonicalJson({ tenant: tenantId, functions })).slice(0, 12)}`;
 
     const checked = await Promise.all(

@@ -1,6 +1,8 @@
 import { Router } from 'express';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import { CodecRequest } from '../../contracts/codec';
+import type { ClaimCheckCodec } from '../../infra/claim-check';
+import { principalOf } from '../principal';
 import { BadRequestError, zodDetails } from '../errors';
 
 const toPayload = (p: CodecRequest['payloads'][number]): Payload => ({
@@ -15,15 +17,16 @@ const toJson = (p: Payload) => ({
 
 /**
  * The Temporal UI's remote codec endpoint (`--ui-codec-endpoint <API>/api/v1/codec`): the UI posts the payloads it
- * shows and gets them decoded, so operators read the code the claim check keeps out of histories. It reads any
- * tenant's payloads in the namespace, hence the admin role.
+ * shows and gets them decoded, so admins read the code the claim check keeps out of histories: their own tenant's
+ * payloads only, every tenant's for the operator tenant's admins.
  */
-export function codecRouter(codec: PayloadCodec): Router {
+export function codecRouter(deps: { codec: ClaimCheckCodec; operatorTenant: string }): Router {
   const router = Router();
   router.post('/api/v1/codec/decode', async (req, res) => {
     const parsed = CodecRequest.safeParse(req.body);
     if (!parsed.success) throw new BadRequestError('request body is not {"payloads": [...]} in proto JSON', zodDetails(parsed.error));
-    const decoded = await codec.decode(parsed.data.payloads.map(toPayload));
+    const { tenantId } = principalOf(res);
+    const decoded = await deps.codec.decodeFor(parsed.data.payloads.map(toPayload), tenantId === deps.operatorTenant ? undefined : tenantId);
     res.json({ payloads: decoded.map(toJson) });
   });
   return router;
