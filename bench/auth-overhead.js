@@ -29,6 +29,7 @@ async function main() {
     // Nothing here talks to Temporal; the API's connection is lazy.
     TEMPORAL_ADDRESS: '127.0.0.1:1',
     RATE_LIMIT_ENHANCE_PER_MINUTE: '1000000',
+    RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '1000000',
     RATE_LIMIT_KEY_PER_MINUTE: '1000000',
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
   };

@@ -66,6 +66,7 @@ async function main() {
     // Sequential latency of the enhancement itself: no credentials check, no budgets.
     AUTH_MODE: 'disabled',
     RATE_LIMIT_ENHANCE_PER_MINUTE: '0',
+    RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '0',
     RATE_LIMIT_KEY_PER_MINUTE: '0',
   });
   const logger = createLogger({ level: 'error', service: 'bench', silent: true });

@@ -106,6 +106,7 @@ async function startStack({ production, log }) {
     RATE_LIMIT_ENHANCE_PER_MINUTE: '1000000',
     RATE_LIMIT_KEY_PER_MINUTE: '1000000',
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
+    RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '1000000',
     ...ports,
     ...(production
       ? {

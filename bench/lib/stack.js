@@ -61,6 +61,7 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     WORKFLOW_BUNDLE_PATH: path.join(dist, 'workflow-bundle.js'),
     // Benchmarks exceed the per-key and per-IP budgets on purpose; authentication stays on (production mode).
     RATE_LIMIT_ENHANCE_PER_MINUTE: '0',
+    RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '0',
     RATE_LIMIT_KEY_PER_MINUTE: '0',
     RATE_LIMIT_IP_PER_MINUTE: '0',
     ...extra,
