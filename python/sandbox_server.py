@@ -164,6 +164,8 @@ class Server:
         self.children = {}  # pid (keeper, or the bare child) -> Running
         # Isolated processes made ahead of their request: setting up the namespaces is off a validation's path.
         self.spares = []  # (keeper pid, channel)
+        # Set when making one failed: no more attempts in the idle loop, requests then make their own.
+        self.spare_failed = False
         self.null = os.open(os.devnull, os.O_RDWR)
 
     def _make_spare(self):
@@ -180,20 +182,23 @@ class Server:
         os.close(theirs)
         return pid, ours
 
+    def short_of_spares(self):
+        return self.isolated and len(self.spares) < _SPARES and not self.spare_failed
+
     def replenish(self):
-        """Spares up to _SPARES; a refusal is reported by the next request, which makes its own."""
-        while self.isolated and len(self.spares) < _SPARES:
-            try:
-                self.spares.append(self._make_spare())
-            except (isolation.IsolationError, OSError) as exc:
-                sys.stderr.write(f"sandbox server: no spare: {exc}\n")
-                sys.stderr.flush()
-                return
+        """One more spare; a refusal is reported by the next request, which makes its own."""
+        try:
+            self.spares.append(self._make_spare())
+        except (isolation.IsolationError, OSError) as exc:
+            self.spare_failed = True
+            sys.stderr.write(f"sandbox server: no spare: {exc}\n")
+            sys.stderr.flush()
 
     def _dispatch(self, fds):
         """The pid and channel of an isolated process now running the request whose descriptors are `fds`."""
         while True:
             pid, channel = self.spares.pop(0) if self.spares else self._make_spare()
+            self.spare_failed = False
             sock = socket.socket(fileno=channel)
             try:
                 socket.send_fds(sock, [b"r"], fds)
@@ -236,7 +241,6 @@ class Server:
         if channel is not None:
             self.selector.register(channel, selectors.EVENT_READ, pid)
         _send_message({"id": rid, "pid": pid})
-        self.replenish()
         return True
 
     def on_channel(self, pid):
@@ -320,11 +324,14 @@ def serve(settings):
     selector.register(wake_r, selectors.EVENT_READ)
     # Objects alive now are never collected: children skip them instead of touching (copying) their pages.
     gc.freeze()
-    server.replenish()
     _send_message({"ready": True})
     try:
         while True:
-            for key, _ in selector.select():
+            # Spares are made only when nothing else waits: a report or a request never queues behind one.
+            events = selector.select(timeout=0 if server.short_of_spares() else None)
+            if not events and server.short_of_spares():
+                server.replenish()
+            for key, _ in events:
                 if key.fd == wake_r:
                     _drain(wake_r)
                     server.reap()

@@ -135,8 +135,10 @@ describe('SandboxForkServer', () => {
 
   it('replaces the isolated processes it keeps ready when they die while they wait', async () => {
     const server = await serverPid(opts);
-    const ready = readdirSync(`/proc/${server}/task`).flatMap((tid) => readFileSync(`/proc/${server}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
-    expect(ready.length).toBeGreaterThan(0);
+    const children = () => readdirSync(`/proc/${server}/task`).flatMap((tid) => readFileSync(`/proc/${server}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+    // Made while the server is idle, after the validation above.
+    await waitUntil(async () => children().length === 2, 5_000, 'two isolated processes ready');
+    const ready = children();
     for (const pid of ready) process.kill(-Number(pid), 'SIGKILL');
     await waitUntil(async () => ready.every((pid) => ended(Number(pid))), 5_000, 'the ready processes gone');
     expect(await serverPid(opts)).toBe(server);
