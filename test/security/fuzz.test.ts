@@ -8,7 +8,7 @@ import { getJson, requestJson, startStack, type JsonAnswer, type TestStack } fro
  * query strings. Properties: no 5xx, the process stays up, error bodies are the documented shape without stack
  * traces, and a rejected request writes nothing (functions, versions, events, api keys, domains; audit rows are expected).
  */
-const RUNS_PER_ROUTE = 100;
+const RUNS_PER_ROUTE = 200;
 
 let stack: TestStack;
 let credentials: Array<Record<string, string>>;
