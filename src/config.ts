@@ -101,7 +101,7 @@ export const ConfigFields = z.object({
   /** Cron expression (UTC) of the schedule. */
   REEVALUATION_CRON: z.preprocess(emptyToUndefined, z.string().min(1).default('0 */6 * * *')).describe('when the re-evaluation schedule fires (cron, UTC)'),
   /** Each action starts up to this much later, at random, so many deployments do not hit the database at once. */
-  REEVALUATION_JITTER: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(ms|s|m|h)$/).default('5m')).describe('random delay of up to this much per action (`<n>ms\\|s\\|m\\|h`)'),
+  REEVALUATION_JITTER: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(ms|s|m|h)$/).default('5m')).describe('random delay of up to this much per action (`<n>ms|s|m|h`)'),
   /** Regenerations one re-evaluation runs at once. */
   REEVALUATION_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(50).default(4)).describe('regenerations one re-evaluation runs at once (1 to 50)'),
   /** Functions evaluated per page; each page is one workflow run (continue-as-new between pages). */
@@ -211,7 +211,7 @@ export const ConfigFields = z.object({
   LLM_RETRY_BASE_MS: int(1_000).describe('first delay of the jittered exponential backoff between attempts'),
   LLM_RETRY_MAX_MS: int(30_000).describe('longest delay of that backoff'),
   /** Each tenant's LLM spend per UTC day, in US dollars; once reached, the template enhancer serves until midnight. Unset: no cap. */
-  LLM_DAILY_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().positive().optional()).describe('unset: no cap. each tenant\'s LLM spend per UTC day in dollars (from the `costs` table); once reached, its runs skip the providers (`over_budget` in `metadata.attempts`, no call, no cost) and the template enhancer serves until midnight UTC. Checked before each call, so calls already in flight may pass it by their own cost'),
+  LLM_DAILY_BUDGET_USD: z.preprocess(emptyToUndefined, z.coerce.number().positive().optional()).describe('each tenant\'s LLM spend per UTC day in dollars (from the `costs` table); once reached, its runs skip the providers (`over_budget` in `metadata.attempts`, no call, no cost) and the template enhancer serves until midnight UTC. Checked before each call, so calls already in flight may pass it by their own cost; unset: no cap'),
 });
 
 export const ConfigSchema = ConfigFields
