@@ -2,7 +2,7 @@ import type { Role } from '../contracts/security';
 
 /**
  * How each route authenticates and the least role it needs: the ONE table the authentication middleware enforces
- * (README "Who may call what" mirrors it). A route missing here needs an API key with the admin role (fail closed),
+ * (docs/api.md "Who may call what" mirrors it). A route missing here needs an API key with the admin role (fail closed),
  * and test/security/route-roles.test.ts fails until it is added.
  */
 export type AuthScheme = 'public' | 'api_key' | 'partner_jwt';
@@ -22,7 +22,7 @@ export interface RouteRule {
 export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/health/live', auth: 'public' },
   { method: 'GET', path: '/health/ready', auth: 'public' },
-  // Prometheus scrapes without credentials; keep the port off the public internet (README, Observability).
+  // Prometheus scrapes without credentials; keep the port off the public internet (docs/operations.md, Observability).
   { method: 'GET', path: '/metrics', auth: 'public' },
   { method: 'GET', path: '/openapi.json', auth: 'public' },
   { method: 'GET', path: '/docs', auth: 'public' },

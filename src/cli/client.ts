@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../contracts/errors';
 
-/** Exit codes of the REST commands, distinct per kind of failure so scripts can branch on them (README, CLI). */
+/** Exit codes of the REST commands, distinct per kind of failure so scripts can branch on them (docs/api.md, the `poet` CLI). */
 export const EXIT = {
   ok: 0,
   /** A bad flag, argument or input file: nothing was sent. */

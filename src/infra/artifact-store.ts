@@ -98,7 +98,7 @@ export interface S3Settings {
 
 /**
  * S3-compatible bucket, same layout under `prefix`; `current` is an object holding the active version number.
- * The bucket's versioning and lifecycle rules are the operator's (README: Artifact storage).
+ * The bucket's versioning and lifecycle rules are the operator's (docs/operations.md: Artifact storage).
  */
 export class S3ArtifactStore implements ArtifactStore {
   readonly client: S3Client;

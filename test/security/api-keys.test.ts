@@ -40,8 +40,8 @@ describe('the route table (src/api/route-roles.ts)', () => {
     expect(servedRoutes(app)).toEqual(table);
   });
 
-  test('the README\'s "Who may call what" table says the same', () => {
-    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  test('docs/api.md\'s "Who may call what" table says the same', () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');
     const section = readme.split('### Who may call what')[1]!.split('\n\n').find((block) => block.startsWith('| route'))!;
     const rows = section.split('\n').slice(2).map((line) => line.split('|').map((cell) => cell.trim()));
     const fromReadme = rows.map(([, route, credentials, role]) => ({ route: route!.replace(/`/g, ''), credentials, role }));
