@@ -2,7 +2,9 @@
 
 Run as `python3 -I sandbox_server.py SETTINGS` (SETTINGS: the JSON that sandbox.py takes) with the environment a
 one-shot sandbox.py gets. Every child is isolated as a one-shot run is (isolation.py), unless SETTINGS say
-"isolation": "none".
+"isolation": "none". While idle the server makes up to _SPARES isolated processes ahead of their request; each gets
+its request's descriptors over a socketpair (SCM_RIGHTS), and its PID 1 reports the end on that channel the moment
+it reaps the validation, before the namespaces are torn down.
 
 Requests on stdin: a line {"id": n, "size": bytes}, then that many bytes, the request sandbox.py reads on its
 stdin. The server moves those bytes into a memory file of that request alone with splice(2): they never enter the
@@ -11,8 +13,9 @@ Answers on stdout: a line {"ready": true} once the imports are done; per request
 child exists, then {"id": n, "code": c, "signal": name, "stdout": a, "stderr": b, "overflow": bool} followed by
 a bytes of the child's stdout and b bytes (the tail) of its stderr, when it has ended;
 {"id": n, "isolation": message} when the kernel refused the isolation, {"id": n, "error": message} when it could
-not be forked. When a child ends the server kills what is left of its session. When stdin closes the server kills
-every child and exits.
+not be forked; `pid` is the keeper of the child's namespaces (isolation.py), whose process group a kill reaches.
+When a child ends the server kills what is left of its session. When stdin closes the server kills every child and
+every spare, and exits.
 """
 
 import gc
