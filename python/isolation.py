@@ -340,7 +340,8 @@ def _report_failure(fd, exc):
         pass
 
 
-def _exit_with(status):
+def exit_as(status):
+    """Ends this process the way a child with wait status `status` ended: by the same signal, or with its code."""
     if os.WIFSIGNALED(status):
         # The same death, as seen from outside the namespace (SIGKILL and SIGSTOP have no handler to reset).
         number = os.WTERMSIG(status)
@@ -431,6 +432,15 @@ def _kill(pid):
         pass
 
 
+def detach(stdio, keep=()):
+    """In a child of the caller: a session of its own, default signal handling, `stdio` on 0, 1, 2 (the
+    caller's own when None) and no other descriptor of the caller's but `keep`."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _only_descriptors(stdio, keep)
+
+
 def _only_descriptors(stdio, keep):
     """dup2 `stdio` onto 0, 1, 2 and close every other descriptor but `keep`."""
     if stdio is not None:
@@ -465,10 +475,7 @@ def _keeper(settings, stdio, notify, ready_w, mapped_r):
     """
     caller = os.getppid()
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _only_descriptors(stdio, (ready_w, mapped_r) if notify is None else (ready_w, mapped_r, notify))
+        detach(stdio, (ready_w, mapped_r) if notify is None else (ready_w, mapped_r, notify))
         _drop_groups()
         _check(_lib().unshare(_NAMESPACES), "unshare the namespaces")
         os.write(ready_w, _UNSHARED)
@@ -501,28 +508,17 @@ def _keeper(settings, stdio, notify, ready_w, mapped_r):
             os.close(status_w)
             return
         _reap((status_w,) if notify is None else (status_w, notify), validation)
-    os.close(ready_w)
-    os.close(status_w)
-    os.closerange(3, status_r)
-    os.closerange(status_r + 1, os.sysconf("SC_OPEN_MAX"))
-    _, status = _wait(init)
+    _only_descriptors(None, (status_r,))
+    _, status = os.waitpid(init, 0)
     reported = _read_all(status_r)
-    _exit_with(struct.unpack("=i", reported)[0] if len(reported) == 4 else status)
-
-
-def _wait(pid):
-    while True:
-        try:
-            return os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
+    exit_as(struct.unpack("=i", reported)[0] if len(reported) == 4 else status)
 
 
 def _reap(reports, validation):
     """PID 1: reaps every orphan until the validation's process ends, reports how, and ends the namespace."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     while True:
-        pid, status = _wait(-1)
+        pid, status = os.waitpid(-1, 0)
         if pid == validation:
             for fd in reports:
                 try:

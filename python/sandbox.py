@@ -636,7 +636,6 @@ def probe():
         "no_new_privs": status.get("NoNewPrivs", "").strip(),
         "seccomp": status.get("Seccomp", "").strip(),
         "interfaces": sorted(name for _, name in socket.if_nameindex()),
-        "root": sorted(os.listdir("/")),
         "tmp_writable": os.access(tempfile.gettempdir(), os.W_OK),
     }
     sys.stdout.write(json.dumps(facts))
@@ -663,8 +662,7 @@ def main(argv):
             sys.stderr.flush()
             os._exit(ISOLATION_FAILED)
         if pid:
-            _, status = os.waitpid(pid, 0)
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+            isolation.exit_as(os.waitpid(pid, 0)[1])
     if "--probe" in argv:
         probe()
     run(read_request)

@@ -113,15 +113,9 @@ def _splice_request(size):
 def _child_bare(stdio):
     """The child without isolation (SANDBOX_ISOLATION=none): own session, the request's descriptors only."""
     pid = os.fork()
-    if pid:
-        return pid
-    os.setsid()
-    for target, fd in enumerate(stdio):
-        os.dup2(fd, target)
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    return 0
+    if pid == 0:
+        isolation.detach(stdio)
+    return pid
 
 
 def _run_child():

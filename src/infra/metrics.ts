@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SandboxState } from './sandbox-gate';
 
 /**
  * Every Prometheus metric of the service, in one registry per process (API or worker).
@@ -101,7 +102,7 @@ export class Metrics {
     this.circuitState.set({ provider: bounded(provider, this.providers) }, CIRCUIT_STATES[state]);
   }
 
-  setSandboxState(status: 'isolated' | 'failing' | 'disabled'): void {
+  setSandboxState(status: SandboxState['status']): void {
     this.sandboxIsolated.set({ isolated: 1, failing: 0, disabled: -1 }[status]);
   }
 

@@ -16,7 +16,6 @@ const ProbeFacts = z.object({
   no_new_privs: z.string(),
   seccomp: z.string(),
   interfaces: z.array(z.string()),
-  root: z.array(z.string()),
   tmp_writable: z.boolean(),
 });
 

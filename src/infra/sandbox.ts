@@ -28,7 +28,7 @@ export class SandboxUnavailableError extends Error {
 }
 
 /** python/sandbox.py's exit code and stderr prefix when the isolation could not be set up. */
-export const ISOLATION_FAILED_CODE = 71;
+const ISOLATION_FAILED_CODE = 71;
 const ISOLATION_FAILED_PREFIX = 'sandbox isolation failed: ';
 
 /** The isolation failure a one-shot harness reported, if that is how it ended. */
