@@ -1,6 +1,7 @@
 """Warm fork server for sandbox.py: one python3 that has done the imports forks a child per validation.
 
-Run as `python3 -I sandbox_server.py SETTINGS` (SETTINGS: the JSON that sandbox.py takes) with the environment a
+Run as `python3 -I sandbox_server.py SETTINGS` (SETTINGS: the JSON that sandbox.py takes, plus `stdout_cap` and
+`stderr_tail`, the bytes of a child's output the worker reads) with the environment a
 one-shot sandbox.py gets. Every child is isolated as a one-shot run is (isolation.py), unless SETTINGS say
 "isolation": "none". While idle the server makes up to _SPARES isolated processes ahead of their request; each gets
 its request's descriptors over a socketpair (SCM_RIGHTS), and its PID 1 reports the end on that channel the moment
@@ -53,8 +54,6 @@ _CHILD_FAILED = 70
 # Isolated processes kept ready: as many as validations usually run at once on a worker.
 _SPARES = 2
 _MAX_HEADER = 256
-_STDOUT_CAP = 1024 * 1024
-_STDERR_TAIL = 8192
 
 
 def _send(data):
@@ -157,6 +156,8 @@ class Server:
     def __init__(self, settings, selector):
         self.isolated = settings.get("isolation", "namespaces") != "none"
         self.isolation = isolation.prepare(settings["disk_bytes"]) if self.isolated else None
+        # The worker's limits on what it reads of a child's output: the one-shot path applies them to its pipes.
+        self.stdout_cap, self.stderr_tail = settings["stdout_cap"], settings["stderr_tail"]
         self.selector = selector
         self.children = {}  # pid (keeper, or the bare child) -> Running
         # Isolated processes made ahead of their request: setting up the namespaces is off a validation's path.
@@ -277,9 +278,9 @@ class Server:
         out, err = running.out, running.err
         try:
             out_size, err_size = os.fstat(out).st_size, os.fstat(err).st_size
-            overflow = out_size > _STDOUT_CAP
+            overflow = out_size > self.stdout_cap
             sent_out = 0 if overflow else out_size
-            tail = min(err_size, _STDERR_TAIL)
+            tail = min(err_size, self.stderr_tail)
             signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
             _send_message({"id": running.rid, "code": code, "signal": signal_name, "stdout": sent_out, "stderr": tail, "overflow": overflow})

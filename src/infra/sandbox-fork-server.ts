@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from './logger';
-import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, SandboxUnavailableError, killGroup, resolveInterpreter, type HarnessExit, type HarnessSettings } from './sandbox';
+import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, STDOUT_CAP_BYTES, SandboxUnavailableError, killGroup, resolveInterpreter, type HarnessExit, type HarnessSettings } from './sandbox';
 
 export interface SandboxForkServerOptions {
   pythonBin: string;
@@ -239,7 +239,9 @@ export class SandboxForkServer {
       this.retryAt = Date.now() + RETRY_START_MS;
       throw error;
     }
-    const child = spawn(python, ['-I', path.join(scriptDir, 'sandbox_server.py'), JSON.stringify(harness)], {
+    // UTF-8 takes at most 4 bytes a character: the tail's bytes hold STDERR_TAIL_CHARS characters.
+    const settings = { ...harness, stdout_cap: STDOUT_CAP_BYTES, stderr_tail: STDERR_TAIL_CHARS * 4 };
+    const child = spawn(python, ['-I', path.join(scriptDir, 'sandbox_server.py'), JSON.stringify(settings)], {
       cwd: '/',
       env: { PATH: pathEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
