@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -10,6 +10,7 @@ import { createClaimCheck, type ClaimCheck } from '../../src/infra/claim-check';
 import { createPool } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
 import { freePort, waitFor } from '../helpers/net';
+import { childrenOf, ended } from '../helpers/processes';
 import { postJson, uniqueSuffix } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..');
@@ -59,23 +60,13 @@ class NodeProcess {
 
 /** Live children of `pid` running python/sandbox_server.py (the worker's sandbox fork server). */
 function sandboxServers(pid: number): number[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
-  return children.map(Number).filter((child) => {
+  return childrenOf(pid).filter((child) => {
     try {
       return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('sandbox_server.py');
     } catch {
       return false;
     }
   });
-}
-
-/** Gone, or a zombie nobody reaps: either way nothing runs any more. */
-function ended(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
 }
 
 function isolatedEnv(name: string): { env: Record<string, string>; schema: string; dataDir: string } {

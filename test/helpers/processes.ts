@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnService as spawnBuilt } from '../../src/infra/processes';
 import { stopProcess } from '../../src/infra/temporal-dev';
@@ -22,4 +23,18 @@ export function spawnService(name: 'api' | 'worker', env: Record<string, string>
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited, stop: (graceMs) => stopProcess(child, graceMs) };
+}
+
+/** Gone, or a zombie nobody reaps: either way nothing runs any more. */
+export function ended(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
+/** The pids of the live children of `pid`, from every one of its threads. */
+export function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
 }

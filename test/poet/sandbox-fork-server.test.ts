@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -7,6 +7,7 @@ import { createLogger } from '../../src/infra/logger';
 import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
 import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
 import { waitUntil } from '../../src/infra/wait';
+import { childrenOf, ended } from '../helpers/processes';
 import { sandboxPython, scriptDir } from '../helpers/sandbox';
 
 const python = sandboxPython;
@@ -45,15 +46,6 @@ const forked = async (opts: SandboxOptions) => (await probe(opts, '"asyncio" in 
 async function serverPid(opts: SandboxOptions & { forkServer: SandboxForkServer }): Promise<number> {
   expect(await forked(opts)).toBe(true);
   return opts.forkServer.pid!;
-}
-
-/** Gone, or a zombie nobody reaps: either way nothing runs any more. */
-function ended(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
 }
 
 // What the guard denies cannot be undone from the code under test: its list and functions are bound in the hook.
@@ -135,12 +127,11 @@ describe('SandboxForkServer', () => {
 
   it('replaces the isolated processes it keeps ready when they die while they wait', async () => {
     const server = await serverPid(opts);
-    const children = () => readdirSync(`/proc/${server}/task`).flatMap((tid) => readFileSync(`/proc/${server}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
     // Made while the server is idle, after the validation above.
-    await waitUntil(async () => children().length === 2, 5_000, 'two isolated processes ready');
-    const ready = children();
-    for (const pid of ready) process.kill(-Number(pid), 'SIGKILL');
-    await waitUntil(async () => ready.every((pid) => ended(Number(pid))), 5_000, 'the ready processes gone');
+    await waitUntil(async () => childrenOf(server).length === 2, 5_000, 'two isolated processes ready');
+    const ready = childrenOf(server);
+    for (const pid of ready) process.kill(-pid, 'SIGKILL');
+    await waitUntil(async () => ready.every(ended), 5_000, 'the ready processes gone');
     expect(await serverPid(opts)).toBe(server);
     expect(await serverPid(opts)).toBe(server);
   });

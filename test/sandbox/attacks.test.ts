@@ -9,6 +9,7 @@ import type { SandboxRequest, SandboxResult } from '../../src/contracts/analysis
 import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
 import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
 import { waitUntil } from '../../src/infra/wait';
+import { ended } from '../helpers/processes';
 import { sandboxPython } from '../helpers/sandbox';
 
 // Each test is an attack by submitted code that holds only what any tenant holds: its own source. The code first
@@ -92,14 +93,6 @@ function processesWith(needle: string): number[] {
       }
     })
     .map(Number);
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
-  } catch {
-    return false;
-  }
 }
 
 // What an attacker would go after on a worker: a tenant's stored code in DATA_DIR (world-writable here, so that
@@ -316,7 +309,7 @@ except OSError:
 return done
 `;
     expectStopped(await attack(opts, body));
-    expect(alive(target.pid!)).toBe(true);
+    expect(ended(target.pid!)).toBe(false);
   });
 
   it('stops a fork bomb at its task limit, and nothing of it outlives the validation', async () => {
