@@ -8,9 +8,9 @@ const autocannon = require('autocannon');
 
 const dist = path.join(__dirname, '..', 'dist');
 const { loadConfig } = require(path.join(dist, 'config'));
-const { createLogger } = require(path.join(dist, 'infra', 'logger'));
-const { createPool, migrate } = require(path.join(dist, 'infra', 'db'));
-const { ApiKeysRepo } = require(path.join(dist, 'infra', 'api-keys-repo'));
+const { createLogger } = require(path.join(dist, 'infra', 'observability', 'logger'));
+const { createPool, migrate } = require(path.join(dist, 'infra', 'db', 'pool'));
+const { ApiKeysRepo } = require(path.join(dist, 'infra', 'db', 'api-keys-repo'));
 const { startApi } = require(path.join(dist, 'api', 'server'));
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);

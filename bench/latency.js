@@ -12,12 +12,12 @@ const { DefaultLogger, Runtime } = require('@temporalio/worker');
 
 const dist = path.join(__dirname, '..', 'dist');
 const { loadConfig } = require(path.join(dist, 'config'));
-const { createLogger } = require(path.join(dist, 'infra', 'logger'));
-const { createPool } = require(path.join(dist, 'infra', 'db'));
+const { createLogger } = require(path.join(dist, 'infra', 'observability', 'logger'));
+const { createPool } = require(path.join(dist, 'infra', 'db', 'pool'));
 const { startApi } = require(path.join(dist, 'api', 'server'));
 const { startWorker } = require(path.join(dist, 'worker', 'worker'));
 const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
-const { devServerExtraArgs, ensureTemporalCli } = require(path.join(dist, 'infra', 'temporal-dev'));
+const { devServerExtraArgs, ensureTemporalCli } = require(path.join(dist, 'cli', 'temporal-dev'));
 
 const N = Number(process.env.BENCH_N ?? 20);
 

@@ -5,9 +5,9 @@ const { Writable } = require('node:stream');
 const autocannon = require('autocannon');
 const express = require('express');
 const { defaultPayloadConverter } = require('@temporalio/common');
-const { requestContext, httpMetrics } = require('../dist/api/observability');
-const { createLogger } = require('../dist/infra/logger');
-const { Metrics } = require('../dist/infra/metrics');
+const { requestContext, httpMetrics } = require('../dist/http/observability');
+const { createLogger } = require('../dist/infra/observability/logger');
+const { Metrics } = require('../dist/infra/observability/metrics');
 const { activityObservability } = require('../dist/worker/activity-observability');
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);

@@ -49,8 +49,8 @@ async function setup() {
 
 async function run({ stack, figures }) {
   const { loadConfig } = require(path.join(dist, 'config'));
-  const { createLogger } = require(path.join(dist, 'infra', 'logger'));
-  const { Metrics } = require(path.join(dist, 'infra', 'metrics'));
+  const { createLogger } = require(path.join(dist, 'infra', 'observability', 'logger'));
+  const { Metrics } = require(path.join(dist, 'infra', 'observability', 'metrics'));
   const { createWorkerDeps } = require(path.join(dist, 'worker', 'deps'));
   const { createActivities } = require(path.join(dist, 'activities'));
   const config = loadConfig(stack.env);

@@ -7,8 +7,8 @@
 const path = require('node:path');
 
 const dist = path.join(__dirname, '..', 'dist');
-const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
-const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
+const { PythonAnalyzer } = require(path.join(dist, 'infra', 'sandbox', 'python-analyzer'));
+const { runSandbox } = require(path.join(dist, 'infra', 'sandbox', 'harness'));
 const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
 const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
 const { listCases, runCase } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));

@@ -7,9 +7,9 @@ const root = path.join(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
 
 async function loadCorpus(domainName) {
-  const { PythonAnalyzer } = require(path.join(dist, 'infra', 'python-analyzer'));
-  const { runSandbox } = require(path.join(dist, 'infra', 'sandbox'));
-  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox-fork-server'));
+  const { PythonAnalyzer } = require(path.join(dist, 'infra', 'sandbox', 'python-analyzer'));
+  const { runSandbox } = require(path.join(dist, 'infra', 'sandbox', 'run'));
+  const { SandboxForkServer } = require(path.join(dist, 'infra', 'sandbox', 'fork-server'));
   const { BUILTIN_DOMAINS } = require(path.join(dist, 'poet', 'domains'));
   const { enhanceWithTemplate } = require(path.join(dist, 'poet', 'template'));
   const { listCases, runCase } = require(path.join(root, 'test', 'corpus', 'corpus.js'));

@@ -12,8 +12,8 @@ const { percentiles } = require('./stats');
 
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
-const { freePort } = require(path.join(root, 'dist', 'infra', 'processes'));
-const { waitUntil } = require(path.join(root, 'dist', 'infra', 'wait'));
+const { freePort } = require(path.join(root, 'dist', 'cli', 'processes'));
+const { waitUntil } = require(path.join(root, 'dist', 'cli', 'wait'));
 
 /** What PostgreSQL's wire protocol interleaved between connections looks like in the logs, and lost writes. */
 const PROTOCOL_ERRORS =

@@ -8,10 +8,10 @@ const { randomBytes } = require('node:crypto');
 
 const root = path.join(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
-const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dist, 'infra', 'temporal-dev'));
+const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dist, 'cli', 'temporal-dev'));
 const { SEARCH_ATTRIBUTE_NAMES } = require(path.join(dist, 'workflows', 'search-attributes'));
-const { waitUntil } = require(path.join(dist, 'infra', 'wait'));
-const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'infra', 'processes'));
+const { waitUntil } = require(path.join(dist, 'cli', 'wait'));
+const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'cli', 'processes'));
 const { cpuSeconds } = require('./cpu');
 
 /** Resident memory of a process in MiB, from /proc. */
@@ -113,8 +113,8 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     throw err;
   }
   // An agent key of the default tenant, as a client would hold.
-  const { ApiKeysRepo } = require(path.join(dist, 'infra', 'api-keys-repo'));
-  const { createPool } = require(path.join(dist, 'infra', 'db'));
+  const { ApiKeysRepo } = require(path.join(dist, 'infra', 'db', 'api-keys-repo'));
+  const { createPool } = require(path.join(dist, 'infra', 'db', 'pool'));
   const keyPool = createPool({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });
   const { key } = await new ApiKeysRepo(keyPool).create({ tenantId: 'default', role: 'agent', name: 'bench', createdBy: 'bench' });
   await keyPool.end();

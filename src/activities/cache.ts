@@ -1,8 +1,8 @@
 import type { CachedEnhancement } from '../contracts/enhance';
-import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache';
+import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache/enhancement-cache';
 import { canonicalJson, sha256 } from '../infra/hash';
-import type { ProviderChain } from '../infra/providers';
-import type { VersionsRepo } from '../infra/versions-repo';
+import type { ProviderChain } from '../infra/llm/provider-chain';
+import type { VersionsRepo } from '../infra/db/versions-repo';
 import { ENHANCER_VERSION } from '../poet/template';
 
 /** What answers a request besides its input: the enhancer version and the provider chain (name and model each, template last). */

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../contracts/failure-types';
 import type { ActivateInput, Assessment, RegenerateInput } from '../contracts/feedback';
-import type { FeedbackRepo } from '../infra/feedback-repo';
+import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import { canonicalJson, sha256 } from '../infra/hash';
-import type { VersionsRepo } from '../infra/versions-repo';
+import type { VersionsRepo } from '../infra/db/versions-repo';
 import { getDomain } from '../poet/domains';
 import { decide, operateFromParams } from '../poet/train';
 

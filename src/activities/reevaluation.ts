@@ -1,10 +1,10 @@
 import type { PublishedEvent } from '../contracts/events';
 import type { FunctionKey, RecordEvaluationsInput, ReevaluationPage } from '../contracts/reevaluation';
-import type { EventPublisher } from '../infra/events';
-import type { FeedbackRepo } from '../infra/feedback-repo';
-import type { ReevaluationRepo } from '../infra/reevaluation-repo';
-import type { VersionsRepo } from '../infra/versions-repo';
-import { regenerateWorkflowId } from '../infra/workflow-ids';
+import type { EventPublisher } from '../infra/events/publisher';
+import type { FeedbackRepo } from '../infra/db/feedback-repo';
+import type { ReevaluationRepo } from '../infra/db/reevaluation-repo';
+import type { VersionsRepo } from '../infra/db/versions-repo';
+import { regenerateWorkflowId } from '../infra/temporal/workflow-ids';
 import { assessVersion } from './feedback';
 
 export interface ReevaluationDeps {

@@ -1,5 +1,5 @@
 import type { EnhancedArtifact, EnhanceRequest, EnhanceMetadata, Guidance } from '../contracts/enhance';
-import type { StoredVersion, VersionsRepo } from '../infra/versions-repo';
+import type { StoredVersion, VersionsRepo } from '../infra/db/versions-repo';
 
 export interface StoreVersionInput {
   tenant_id: string;

@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
 import { FailureType } from '../contracts/failure-types';
-import { SandboxUnavailableError, runSandbox, type HarnessSettings } from '../infra/sandbox';
-import type { SandboxForkServer } from '../infra/sandbox-fork-server';
-import type { SandboxGate } from '../infra/sandbox-gate';
+import { SandboxUnavailableError, type HarnessSettings } from '../infra/sandbox/harness';
+import { runSandbox } from '../infra/sandbox/run';
+import type { SandboxForkServer } from '../infra/sandbox/fork-server';
+import type { SandboxGate } from '../infra/sandbox/gate';
 import { heartbeating } from './heartbeat';
 
 export interface SandboxSettings {

@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../contracts/failure-types';
 import type { DeliverWebhookInput, DeliveryResult } from '../contracts/webhooks';
-import { sendWebhook } from '../infra/webhook-http';
-import { attemptRecord, deliveryIdOf, type WebhooksRepo } from '../infra/webhooks-repo';
+import { sendWebhook } from '../infra/events/webhook-http';
+import { attemptRecord, deliveryIdOf, type WebhooksRepo } from '../infra/db/webhooks-repo';
 
 /** Counted per attempt: `retry` is a failed attempt another one follows; `failed` one that ends the delivery. */
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'blocked';

@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import type { AuditOutcome } from '../contracts/security';
-import type { AuditRepo } from '../infra/audit-repo';
-import type { Logger } from '../infra/logger';
+import type { AuditRepo } from '../infra/db/audit-repo';
+import type { Logger } from '../infra/observability/logger';
 import { authFailureOf, routeOf } from './auth';
 import { maybePrincipalOf } from './principal';
 import { requestIdOf } from './request-id';

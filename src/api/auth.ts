@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
-import type { ApiKeysRepo } from '../infra/api-keys-repo';
+import type { ApiKeysRepo } from '../infra/db/api-keys-repo';
 import type { PartnerVerifier } from './auth-partner';
 import { HttpError } from './errors';
 import { callerOf, DEV_PRINCIPAL, ForbiddenError, hasRole, setPrincipal, type Principal } from './principal';

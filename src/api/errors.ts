@@ -2,10 +2,10 @@ import type { ErrorRequestHandler } from 'express';
 import { ServiceError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
-import { PayloadNotFoundError } from '../infra/claim-check';
-import { databaseFault } from '../infra/db';
-import { PythonAnalyzerError } from '../infra/python-analyzer';
-import type { Logger } from '../infra/logger';
+import { PayloadNotFoundError } from '../infra/temporal/claim-check';
+import { databaseFault } from '../infra/db/pool';
+import { PythonAnalyzerError } from '../infra/sandbox/python-analyzer';
+import type { Logger } from '../infra/observability/logger';
 
 /** An answer the client caused or must act on; everything else is a 500 with a generic message. */
 export class HttpError extends Error {

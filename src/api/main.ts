@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { createLogger } from '../infra/logger';
+import { createLogger } from '../infra/observability/logger';
 import { startApi } from './server';
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config';
-import type { Logger } from '../infra/logger';
+import type { Logger } from '../infra/observability/logger';
 import { HttpError } from './errors';
 import type { RateClass } from './route-roles';
 

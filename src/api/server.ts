@@ -2,21 +2,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Express } from 'express';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
-import { createArtifactStore } from '../infra/artifact-store';
-import { temporalConnectionOptions } from '../infra/temporal-connection';
-import { CircuitStatesRepo } from '../infra/circuit-states-repo';
-import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo } from '../infra/claim-check';
-import { createPool } from '../infra/db';
-import type { Logger } from '../infra/logger';
-import { createAnalyzer } from '../infra/python-analyzer';
-import { correlationClientInterceptor } from '../infra/correlation';
-import { Metrics } from '../infra/metrics';
-import { createRedis } from '../infra/redis';
-import { createTracing } from '../infra/tracing';
+import { createArtifactStore } from '../infra/storage/artifact-store';
+import { temporalConnectionOptions } from '../infra/temporal/connection';
+import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
+import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo } from '../infra/temporal/claim-check';
+import { createPool } from '../infra/db/pool';
+import type { Logger } from '../infra/observability/logger';
+import { createAnalyzer } from '../infra/sandbox/python-analyzer';
+import { correlationClientInterceptor } from '../infra/temporal/correlation';
+import { Metrics } from '../infra/observability/metrics';
+import { createRedis } from '../infra/cache/redis';
+import { createTracing } from '../infra/observability/tracing';
 import { listDomainNames } from '../poet/domains';
 import { createApp } from './app';
 import { createPartnerVerifier } from './auth-partner';
-import { listen } from './listen';
+import { listen } from '../http/listen';
 
 export interface RunningApi {
   url: string;

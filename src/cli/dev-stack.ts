@@ -2,12 +2,12 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
-import { migrate } from '../infra/db';
-import { startEmbeddedPostgres } from '../infra/embedded-postgres';
-import type { Logger } from '../infra/logger';
-import { spawnService } from '../infra/processes';
-import { ensureTemporalCli, startDevServer, stopProcess } from '../infra/temporal-dev';
-import { waitUntil } from '../infra/wait';
+import { migrate } from '../infra/db/pool';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import type { Logger } from '../infra/observability/logger';
+import { spawnService } from './processes';
+import { ensureTemporalCli, startDevServer, stopProcess } from './temporal-dev';
+import { waitUntil } from './wait';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 
 type Env = Record<string, string | undefined>;

@@ -1,8 +1,8 @@
 import type { Config } from '../config';
 import { Role, TenantId } from '../contracts/security';
-import { ApiKeysRepo } from '../infra/api-keys-repo';
-import { createPool, migrate } from '../infra/db';
-import type { Logger } from '../infra/logger';
+import { ApiKeysRepo } from '../infra/db/api-keys-repo';
+import { createPool, migrate } from '../infra/db/pool';
+import type { Logger } from '../infra/observability/logger';
 
 export interface CreateKeyOptions {
   tenant: string;

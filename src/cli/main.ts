@@ -2,10 +2,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config';
-import { temporalConnectionOptions } from '../infra/temporal-connection';
-import { migrate } from '../infra/db';
-import { applySchedules } from '../infra/schedules';
-import { createLogger } from '../infra/logger';
+import { temporalConnectionOptions } from '../infra/temporal/connection';
+import { migrate } from '../infra/db/pool';
+import { applySchedules } from '../infra/temporal/schedules';
+import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';

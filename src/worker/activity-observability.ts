@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { FailureType } from '../contracts/failure-types';
-import { requestIdFrom } from '../infra/correlation';
-import { withLogContext, type Logger } from '../infra/logger';
-import { capString } from '../infra/redact';
-import type { Metrics } from '../infra/metrics';
+import { requestIdFrom } from '../infra/temporal/correlation';
+import { withLogContext, type Logger } from '../infra/observability/logger';
+import { capString } from '../infra/observability/redact';
+import type { Metrics } from '../infra/observability/metrics';
 
 /** What an activity's own result says for the domain metrics (cache outcomes, validation results). */
 type Observer = { done?: (metrics: Metrics, output: unknown) => void; failed?: (metrics: Metrics, err: unknown) => void };

@@ -2,14 +2,14 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { temporal } from '@temporalio/proto';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { listen } from '../api/listen';
-import { healthRouter } from '../api/routes/health';
-import { httpMetrics, metricsEndpoint, requestContext } from '../api/observability';
+import { listen } from '../http/listen';
+import { healthRouter } from '../http/health';
+import { httpMetrics, metricsEndpoint, requestContext } from '../http/observability';
 import type { Config } from '../config';
-import { CHECK_TIMEOUT_MS, circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, type Check } from '../infra/health';
-import type { Logger } from '../infra/logger';
-import { sandboxCheck } from '../infra/sandbox-gate';
-import type { Metrics } from '../infra/metrics';
+import { CHECK_TIMEOUT_MS, circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, type Check } from '../infra/observability/health';
+import type { Logger } from '../infra/observability/logger';
+import { sandboxCheck } from '../infra/sandbox/gate';
+import type { Metrics } from '../infra/observability/metrics';
 import type { WorkerDeps } from './deps';
 
 export interface WorkerHttp {

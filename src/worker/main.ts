@@ -1,6 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config';
-import { createLogger } from '../infra/logger';
+import { createLogger } from '../infra/observability/logger';
 import { runtimeTelemetry } from './runtime';
 import { startWorker } from './worker';
 

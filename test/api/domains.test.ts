@@ -1,4 +1,4 @@
-import { DomainsRepo } from '../../src/infra/domains-repo';
+import { DomainsRepo } from '../../src/infra/db/domains-repo';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;

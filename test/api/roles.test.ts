@@ -3,9 +3,9 @@ import express from 'express';
 import { errorHandler } from '../../src/api/errors';
 import { setPrincipal, type Role } from '../../src/api/principal';
 import { cacheRouter } from '../../src/api/routes/cache';
-import { createLogger } from '../../src/infra/logger';
-import { CacheInvalidator } from '../../src/infra/cache';
-import { createPool } from '../../src/infra/db';
+import { createLogger } from '../../src/infra/observability/logger';
+import { CacheInvalidator } from '../../src/infra/cache/enhancement-cache';
+import { createPool } from '../../src/infra/db/pool';
 
 /**
  * The operator-only routes refuse lesser roles before touching anything. Until API keys land (issue 6) the app's

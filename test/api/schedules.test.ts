@@ -1,6 +1,6 @@
 import type { FeedbackRequest } from '../../src/contracts/feedback';
-import { FeedbackRepo } from '../../src/infra/feedback-repo';
-import { regenerateWorkflowId } from '../../src/infra/workflow-ids';
+import { FeedbackRepo } from '../../src/infra/db/feedback-repo';
+import { regenerateWorkflowId } from '../../src/infra/temporal/workflow-ids';
 import { regenerateFromFeedback } from '../../src/workflows';
 import { waitFor } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';

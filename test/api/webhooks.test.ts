@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkWebhookUrl, isForbiddenAddress, sendWebhook } from '../../src/infra/webhook-http';
+import { checkWebhookUrl, isForbiddenAddress, sendWebhook } from '../../src/infra/events/webhook-http';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
 /**

@@ -1,6 +1,6 @@
 import type { FunctionAnalysis } from '../../src/contracts/analysis';
 import type { SandboxRequest, SandboxResult } from '../../src/contracts/analysis';
-import type { SandboxOptions } from '../../src/infra/sandbox';
+import type { SandboxOptions } from '../../src/infra/sandbox/run';
 import type { DomainSettings } from '../../src/poet/domains';
 import type { TemplateInput, TemplateOutput } from '../../src/poet/template';
 

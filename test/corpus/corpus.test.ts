@@ -1,7 +1,7 @@
 import { sandboxPython } from '../helpers/sandbox';
 import path from 'node:path';
-import { PythonAnalyzer } from '../../src/infra/python-analyzer';
-import { runSandbox } from '../../src/infra/sandbox';
+import { PythonAnalyzer } from '../../src/infra/sandbox/python-analyzer';
+import { runSandbox } from '../../src/infra/sandbox/run';
 import { getDomain } from '../../src/poet/domains';
 import { enhanceWithTemplate } from '../../src/poet/template';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config';
-import { Metrics } from '../../src/infra/metrics';
+import { Metrics } from '../../src/infra/observability/metrics';
 
 const root = path.join(__dirname, '..', '..');
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, isListening, waitFor } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 import { startWorker } from '../../src/worker/worker';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger } from '../../src/infra/observability/logger';
 
 /** A redis-server of the test's own, so killing it touches nobody else. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger } from '../../src/infra/observability/logger';
 import { freePort } from '../helpers/net';
 import { getJson, postJson } from '../helpers/stack';
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-export { freePort } from '../../src/infra/processes';
+export { freePort } from '../../src/cli/processes';
 
 export async function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -12,4 +12,4 @@ export async function isListening(port: number): Promise<boolean> {
   });
 }
 
-export { waitUntil as waitFor } from '../../src/infra/wait';
+export { waitUntil as waitFor } from '../../src/cli/wait';

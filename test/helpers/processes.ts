@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawnService as spawnBuilt } from '../../src/infra/processes';
-import { stopProcess } from '../../src/infra/temporal-dev';
+import { spawnService as spawnBuilt } from '../../src/cli/processes';
+import { stopProcess } from '../../src/cli/temporal-dev';
 
 const DIST = path.join(__dirname, '..', '..', 'dist');
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { SandboxOptions } from '../../src/infra/sandbox';
+import type { SandboxOptions } from '../../src/infra/sandbox/run';
 
 export const scriptDir = path.join(__dirname, '../../python');
 

@@ -8,10 +8,10 @@ import type { Pool } from 'pg';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/config';
 import type { Role } from '../../src/contracts/security';
-import { ApiKeysRepo } from '../../src/infra/api-keys-repo';
-import { createClaimCheck } from '../../src/infra/claim-check';
-import { createPool } from '../../src/infra/db';
-import { createLogger, type Logger } from '../../src/infra/logger';
+import { ApiKeysRepo } from '../../src/infra/db/api-keys-repo';
+import { createClaimCheck } from '../../src/infra/temporal/claim-check';
+import { createPool } from '../../src/infra/db/pool';
+import { createLogger, type Logger } from '../../src/infra/observability/logger';
 import { runtimeTelemetry } from '../../src/worker/runtime';
 import { startWorker, type RunningWorker } from '../../src/worker/worker';
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FallbackArtifactStore, FilesystemArtifactStore, S3ArtifactStore, type VersionFiles } from '../../src/infra/artifact-store';
-import { createLogger } from '../../src/infra/logger';
+import { FallbackArtifactStore, FilesystemArtifactStore, S3ArtifactStore, type VersionFiles } from '../../src/infra/storage/artifact-store';
+import { createLogger } from '../../src/infra/observability/logger';
 import { freePort } from '../helpers/net';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
 import { getJson, postJson, startStack } from '../helpers/stack';

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
-import { EnhancementCache } from '../../src/infra/cache';
-import { createLogger } from '../../src/infra/logger';
-import { createRedis } from '../../src/infra/redis';
+import { EnhancementCache } from '../../src/infra/cache/enhancement-cache';
+import { createLogger } from '../../src/infra/observability/logger';
+import { createRedis } from '../../src/infra/cache/redis';
 import { uniqueSuffix } from '../helpers/stack';
 import type { CachedEnhancement } from '../../src/contracts/enhance';
 

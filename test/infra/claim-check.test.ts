@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { CLAIM_CHECK_ENCODING, createClaimCheck, type ClaimCheck } from '../../src/infra/claim-check';
+import { CLAIM_CHECK_ENCODING, createClaimCheck, type ClaimCheck } from '../../src/infra/temporal/claim-check';
 import { postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 /** Large payloads leave the history (DESIGN: claim check): stored once in PostgreSQL, referenced, decoded by every process. */

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { EventsQuery } from '../../src/contracts/events';
-import { createPool, migrate } from '../../src/infra/db';
-import { EventPublisher } from '../../src/infra/events';
-import { EventsRepo, InvalidPageToken } from '../../src/infra/events-repo';
-import { createLogger } from '../../src/infra/logger';
+import { createPool, migrate } from '../../src/infra/db/pool';
+import { EventPublisher } from '../../src/infra/events/publisher';
+import { EventsRepo, InvalidPageToken } from '../../src/infra/db/events-repo';
+import { createLogger } from '../../src/infra/observability/logger';
 import { uniqueSuffix } from '../helpers/stack';
 
 const logger = createLogger({ level: 'error', service: 'test', silent: true });

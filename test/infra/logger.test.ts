@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { createLogger, withLogContext } from '../../src/infra/logger';
-import { redactString } from '../../src/infra/redact';
+import { createLogger, withLogContext } from '../../src/infra/observability/logger';
+import { redactString } from '../../src/infra/observability/redact';
 
 function capture(level = 'debug') {
   const lines: Record<string, unknown>[] = [];

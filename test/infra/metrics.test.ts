@@ -1,4 +1,4 @@
-import { Metrics } from '../../src/infra/metrics';
+import { Metrics } from '../../src/infra/observability/metrics';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus';
 
 const scrape = async (metrics: Metrics) => parsePrometheus((await metrics.exposition()).body);

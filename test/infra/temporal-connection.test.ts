@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
-import { temporalConnectionOptions } from '../../src/infra/temporal-connection';
+import { temporalConnectionOptions } from '../../src/infra/temporal/connection';
 
 describe('temporalConnectionOptions', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-tls-'));

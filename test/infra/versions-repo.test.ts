@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import { FilesystemArtifactStore } from '../../src/infra/artifact-store';
-import { createPool, migrate } from '../../src/infra/db';
-import { EventPublisher } from '../../src/infra/events';
-import { createLogger } from '../../src/infra/logger';
-import { VersionsRepo, type NewVersion } from '../../src/infra/versions-repo';
+import { FilesystemArtifactStore } from '../../src/infra/storage/artifact-store';
+import { createPool, migrate } from '../../src/infra/db/pool';
+import { EventPublisher } from '../../src/infra/events/publisher';
+import { createLogger } from '../../src/infra/observability/logger';
+import { VersionsRepo, type NewVersion } from '../../src/infra/db/versions-repo';
 import { uniqueSuffix } from '../helpers/stack';
 
 const logger = createLogger({ level: 'error', service: 'test', silent: true });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config';
-import { createTracing } from '../../src/infra/tracing';
+import { createTracing } from '../../src/infra/observability/tracing';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { waitFor } from '../helpers/net';
 import { postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { startApi } from '../../src/api/server';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger } from '../../src/infra/observability/logger';
 import { freePort } from '../helpers/net';
 import { sampleValue, scrape } from '../helpers/prometheus';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PythonAnalyzer, PythonAnalyzerError } from '../../src/infra/python-analyzer';
+import { PythonAnalyzer, PythonAnalyzerError } from '../../src/infra/sandbox/python-analyzer';
 import type { AnalyzeResult, AnalyzeSuccess } from '../../src/contracts/analysis';
 
 const scriptDir = path.join(__dirname, '../../python');

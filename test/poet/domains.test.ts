@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PythonAnalyzer } from '../../src/infra/python-analyzer';
-import { runSandbox } from '../../src/infra/sandbox';
+import { PythonAnalyzer } from '../../src/infra/sandbox/python-analyzer';
+import { runSandbox } from '../../src/infra/sandbox/run';
 import { BUILTIN_DOMAINS, DomainSettings, getDomain } from '../../src/poet/domains';
 import { enhanceWithTemplate } from '../../src/poet/template';
 

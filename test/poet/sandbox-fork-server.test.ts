@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { SandboxRequest } from '../../src/contracts/analysis';
-import { createLogger } from '../../src/infra/logger';
-import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
-import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
-import { waitUntil } from '../../src/infra/wait';
+import { createLogger } from '../../src/infra/observability/logger';
+import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox/run';
+import { SandboxForkServer } from '../../src/infra/sandbox/fork-server';
+import { waitUntil } from '../../src/cli/wait';
 import { childrenOf, ended } from '../helpers/processes';
 import { sandboxPython, scriptDir } from '../helpers/sandbox';
 

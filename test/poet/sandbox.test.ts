@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/infra/logger';
-import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
-import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
+import { createLogger } from '../../src/infra/observability/logger';
+import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox/run';
+import { SandboxForkServer } from '../../src/infra/sandbox/fork-server';
 import type { SandboxRequest } from '../../src/contracts/analysis';
 import { sandboxPython } from '../helpers/sandbox';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { OptimizeFor } from '../../src/contracts/enhance';
 import type { SandboxRequest } from '../../src/contracts/analysis';
-import { PythonAnalyzer } from '../../src/infra/python-analyzer';
-import { runSandbox } from '../../src/infra/sandbox';
+import { PythonAnalyzer } from '../../src/infra/sandbox/python-analyzer';
+import { runSandbox } from '../../src/infra/sandbox/run';
 import { applyOptimizeFor, DomainSettings, getDomain, listDomainNames } from '../../src/poet/domains';
 import { ENHANCER_VERSION, enhanceWithTemplate } from '../../src/poet/template';
 

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import type { SandboxRequest, SandboxResult } from '../../src/contracts/analysis';
-import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
-import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
-import { waitUntil } from '../../src/infra/wait';
+import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox/run';
+import { SandboxForkServer } from '../../src/infra/sandbox/fork-server';
+import { waitUntil } from '../../src/cli/wait';
 import { ended } from '../helpers/processes';
 import { sandboxPython } from '../helpers/sandbox';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SandboxRequest } from '../../src/contracts/analysis';
-import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox';
-import { SandboxForkServer } from '../../src/infra/sandbox-fork-server';
+import { runSandbox, type SandboxOptions } from '../../src/infra/sandbox/run';
+import { SandboxForkServer } from '../../src/infra/sandbox/fork-server';
 import { sandboxPython } from '../helpers/sandbox';
 
 // The interpreter's own packages are importable inside the isolation (read-only); PyYAML is installed for the

@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isolationShortfall } from '../../src/infra/sandbox-gate';
+import { isolationShortfall } from '../../src/infra/sandbox/gate';
 import { scriptDir } from '../helpers/sandbox';
 
 // Production workers run as an ordinary user (the image's `node`): the isolation must not need root. As root here,

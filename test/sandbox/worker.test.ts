@@ -5,8 +5,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
-import { createPool } from '../../src/infra/db';
-import { createLogger } from '../../src/infra/logger';
+import { createPool } from '../../src/infra/db/pool';
+import { createLogger } from '../../src/infra/observability/logger';
 import { freePort, waitFor } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 

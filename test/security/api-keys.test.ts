@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../src/api/app';
 import { ROUTE_RULES } from '../../src/api/route-roles';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger } from '../../src/infra/observability/logger';
 import { getJson, postJson, requestJson, startStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;

@@ -1,4 +1,4 @@
-import { waitUntil } from '../../src/infra/wait';
+import { waitUntil } from '../../src/cli/wait';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { redactSecrets } from '../../src/infra/redact';
+import { redactSecrets } from '../../src/infra/observability/redact';
 import { getJson, postJson, requestJson, startStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;

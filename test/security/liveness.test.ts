@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger } from '../../src/infra/observability/logger';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
 import { createPartnerVerifier } from '../../src/api/auth-partner';
 import { loadConfig } from '../../src/config';
-import { waitUntil } from '../../src/infra/wait';
+import { waitUntil } from '../../src/cli/wait';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 // Keys made here, in the test: the partner's signing key and an attacker's.

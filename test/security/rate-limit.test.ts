@@ -4,8 +4,8 @@ import Redis from 'ioredis';
 import { errorHandler } from '../../src/api/errors';
 import { RateLimits } from '../../src/api/rate-limit';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/infra/logger';
-import { createRedis } from '../../src/infra/redis';
+import { createLogger } from '../../src/infra/observability/logger';
+import { createRedis } from '../../src/infra/cache/redis';
 import { freePort } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 

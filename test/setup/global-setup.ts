@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerExtraArgs, ensureTemporalCli } from '../../src/infra/temporal-dev';
+import { devServerExtraArgs, ensureTemporalCli } from '../../src/cli/temporal-dev';
 import { writeWorkflowBundle } from '../../src/worker/bundle';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
 

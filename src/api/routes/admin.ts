@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Config } from '../../config';
 import { ApiKeyId, AuditQuery, CreateApiKeyRequest } from '../../contracts/security';
-import type { ApiKeysRepo } from '../../infra/api-keys-repo';
-import type { AuditRepo } from '../../infra/audit-repo';
+import type { ApiKeysRepo } from '../../infra/db/api-keys-repo';
+import type { AuditRepo } from '../../infra/db/audit-repo';
 import { setAuditTarget } from '../auth-audit';
 import { BadRequestError, NotFoundError, zodDetails } from '../errors';
 import { principalOf } from '../principal';

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { FunctionName } from '../../contracts/enhance';
-import { readCacheStats, type CacheInvalidator } from '../../infra/cache';
+import { readCacheStats, type CacheInvalidator } from '../../infra/cache/enhancement-cache';
 import { ServiceUnavailableError } from '../errors';
 import { principalOf, requireRole } from '../principal';
 import { parseParam } from './functions';

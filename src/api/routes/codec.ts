@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Payload } from '@temporalio/common';
 import { CodecRequest } from '../../contracts/codec';
-import type { ClaimCheckCodec } from '../../infra/claim-check';
+import type { ClaimCheckCodec } from '../../infra/temporal/claim-check';
 import { principalOf } from '../principal';
 import { BadRequestError, zodDetails } from '../errors';
 

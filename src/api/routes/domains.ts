@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { DomainName } from '../../contracts/enhance';
-import type { DomainEntry, DomainsRepo } from '../../infra/domains-repo';
+import type { DomainEntry, DomainsRepo } from '../../infra/db/domains-repo';
 import { DomainSettings, getDomain } from '../../poet/domains';
 import { BadRequestError, HttpError, NotFoundError, zodDetails } from '../errors';
 import { principalOf, requireRole } from '../principal';

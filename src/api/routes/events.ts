@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { EventsQuery } from '../../contracts/events';
-import { InvalidPageToken, type EventsRepo } from '../../infra/events-repo';
-import type { VersionsRepo } from '../../infra/versions-repo';
+import { InvalidPageToken, type EventsRepo } from '../../infra/db/events-repo';
+import type { VersionsRepo } from '../../infra/db/versions-repo';
 import { BadRequestError } from '../errors';
 import { principalOf } from '../principal';
 import { functionNameOf, functionNotFound, parseParam } from './functions';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { FeedbackRequest } from '../../contracts/feedback';
-import type { FeedbackRepo } from '../../infra/feedback-repo';
-import { regenerateWorkflowId } from '../../infra/workflow-ids';
+import type { FeedbackRepo } from '../../infra/db/feedback-repo';
+import { regenerateWorkflowId } from '../../infra/temporal/workflow-ids';
 import { regenerateFromFeedback } from '../../workflows';
 import { FunctionNameKey } from '../../workflows/search-attributes';
 import { BadRequestError, zodDetails } from '../errors';

@@ -1,9 +1,8 @@
-import { Router } from 'express';
 import type { Connection } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
-import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, runChecks, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../../infra/health';
+import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../../infra/observability/health';
 
 export interface HealthDeps {
   config: Config;
@@ -25,17 +24,4 @@ export function apiChecks(deps: HealthDeps): Record<string, Check> {
     disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
     memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
   };
-}
-
-/** `/health/live` and `/health/ready` over a set of checks: the API and the worker serve the same two. */
-export function healthRouter(checks: Record<string, Check>): Router {
-  const router = Router();
-  router.get('/health/live', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/health/ready', async (_req, res) => {
-    const readiness = await runChecks(checks);
-    res.status(readiness.status === 'failing' ? 503 : 200).json(readiness);
-  });
-  return router;
 }

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { ScheduleNoteBody } from '../../contracts/reevaluation';
-import type { Schedules } from '../../infra/schedules';
+import type { Schedules } from '../../infra/temporal/schedules';
 import { BadRequestError, HttpError, NotFoundError, zodDetails } from '../errors';
 import { principalOf, requireRole } from '../principal';
 

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { z } from 'zod';
 import { CostsQuery } from '../../contracts/dashboard';
 import { StatsQuery } from '../../contracts/stats';
-import { dailyCosts, generationStats } from '../../infra/stats-repo';
+import { dailyCosts, generationStats } from '../../infra/db/stats-repo';
 import { BadRequestError, zodDetails } from '../errors';
 import { principalOf } from '../principal';
 

@@ -1,0 +1,286 @@
+import type { Pool, PoolClient } from 'pg';
+import type { EnhancedArtifact, EnhanceRequest, JsonValue } from '../../contracts/enhance';
+import type { FunctionSummary, VersionDetail, VersionSummary } from '../../contracts/versions';
+import { ARTIFACT_FILES, type ArtifactFile, type ArtifactStore, type StorageKind, type VersionRef } from '../storage/artifact-store';
+import { withTransaction } from './pool';
+
+export interface NewVersion {
+  tenantId: string;
+  functionName: string;
+  /** Unique per run: a retried store finds the row its first attempt committed. */
+  idempotencyKey: string;
+  inputHash: string;
+  request: EnhanceRequest;
+  domain: string;
+  optimizeFor: string | null;
+  safetyLevel: string;
+  artifact: EnhancedArtifact;
+  metadata: Record<string, JsonValue>;
+}
+
+export interface StoredVersion {
+  version: number;
+  /** False when the run found its own earlier row, or the active version already holds this exact input. */
+  created: boolean;
+  deprecated: number | null;
+}
+
+/** The active version's row as regeneration needs it. */
+export interface VersionSource {
+  status: 'active' | 'deprecated';
+  request: EnhanceRequest | null;
+  input_hash: string;
+  params: Record<string, JsonValue>;
+}
+
+interface VersionRow {
+  version: number;
+  status: 'active' | 'deprecated';
+  created_at: Date;
+  domain: string;
+  provider: string;
+  safety_level: string;
+  storage: StorageKind;
+  feedback_count: number;
+  success_rate: number | null;
+  avg_duration: number | null;
+  error_rate: number | null;
+}
+
+const SUMMARY_COLUMNS = `v.version, v.status, v.created_at, v.domain, v.provider, v.safety_level, v.storage,
+  COALESCE(m.feedback_count, 0)::int AS feedback_count, m.success_rate, m.avg_duration, m.error_rate`;
+// Feedback metrics per version: means of what clients reported; a duplicate report is one row, counted once.
+const METRICS_JOIN = `LEFT JOIN (
+    SELECT version, count(*) AS feedback_count,
+           avg((metrics->>'success_rate')::float8) AS success_rate,
+           avg((metrics->>'avg_duration')::float8) AS avg_duration,
+           avg((metrics->>'error_rate')::float8) AS error_rate
+      FROM feedback WHERE tenant_id = $1 AND function_name = $2 GROUP BY version
+  ) m ON m.version = v.version`;
+
+function summary(row: VersionRow): VersionSummary {
+  return {
+    version: row.version,
+    status: row.status,
+    created_at: row.created_at.toISOString(),
+    domain: row.domain,
+    provider: row.provider,
+    safety_level: row.safety_level,
+    storage: row.storage,
+    metrics: {
+      success_rate: row.success_rate,
+      avg_duration: row.avg_duration,
+      error_rate: row.error_rate,
+      feedback_count: row.feedback_count,
+    },
+  };
+}
+
+export class VersionsRepo {
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: ArtifactStore,
+  ) {}
+
+  /**
+   * The active version's number when it was made from this exact input by this enhancer (what storeVersion would
+   * answer without writing), else null. One read, no lock: a miss here only sends the run to storeVersion.
+   */
+  async activeVersionFor(q: { tenantId: string; functionName: string; inputHash: string; enhancerVersion: string }): Promise<number | null> {
+    const { rows } = await this.pool.query<{ version: number }>(
+      `SELECT v.version FROM functions f
+         JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
+        WHERE f.tenant_id = $1 AND f.name = $2 AND v.input_hash = $3 AND v.enhancer_version = $4`,
+      [q.tenantId, q.functionName, q.inputHash, q.enhancerVersion],
+    );
+    return rows[0]?.version ?? null;
+  }
+
+  async storeVersion(v: NewVersion): Promise<StoredVersion> {
+    const stored = await withTransaction(this.pool, async (tx) => {
+      const own = await tx.query<{ version: number; current_version: number; replaced_version: number | null }>(
+        `SELECT v.version, f.current_version, v.replaced_version FROM versions v
+           JOIN functions f ON f.tenant_id = v.tenant_id AND f.name = v.function_name
+          WHERE v.idempotency_key = $1`,
+        [v.idempotencyKey],
+      );
+      if (own.rows[0]) {
+        // A retry after this run's own commit (the worker died before reporting): answer as the first attempt did.
+        const { version, current_version, replaced_version } = own.rows[0];
+        return { version, created: true, deprecated: replaced_version, isCurrent: version === current_version };
+      }
+
+      await tx.query('INSERT INTO functions (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [v.tenantId, v.functionName]);
+      const current = await this.lockFunction(tx, v.tenantId, v.functionName);
+      if (current !== null) {
+        const active = await tx.query<{ input_hash: string; enhancer_version: string }>(
+          `SELECT input_hash, enhancer_version FROM versions
+            WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
+          [v.tenantId, v.functionName, current],
+        );
+        const row = active.rows[0];
+        if (row && row.input_hash === v.inputHash && row.enhancer_version === v.artifact.enhancer_version) {
+          return { version: current, created: false, deprecated: null, isCurrent: true };
+        }
+      }
+
+      const next = await tx.query<{ next: number }>(
+        'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE tenant_id = $1 AND function_name = $2',
+        [v.tenantId, v.functionName],
+      );
+      const version = next.rows[0]!.next;
+      const written = await this.store.writeVersion(
+        { tenantId: v.tenantId, functionName: v.functionName, version },
+        {
+          'code.py': v.artifact.python,
+          'code.dana': v.artifact.dana,
+          'params.json': `${JSON.stringify(v.artifact.params, null, 2)}\n`,
+          'metadata.json': `${JSON.stringify({ version, ...v.metadata }, null, 2)}\n`,
+        },
+      );
+      await tx.query(
+        `UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`,
+        [v.tenantId, v.functionName],
+      );
+      await tx.query(
+        `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, optimize_for,
+                               provider, enhancer_version, safety_level, params, metadata, artifact_path, request, storage,
+                               activated_at, replaced_version)
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16)`,
+        [
+          v.tenantId,
+          v.functionName,
+          version,
+          v.idempotencyKey,
+          v.inputHash,
+          v.domain,
+          v.optimizeFor,
+          v.artifact.provider,
+          v.artifact.enhancer_version,
+          v.safetyLevel,
+          JSON.stringify(v.artifact.params),
+          JSON.stringify(v.metadata),
+          written.location,
+          JSON.stringify(v.request),
+          written.storage,
+          current,
+        ],
+      );
+      await this.setCurrentVersion(tx, v.tenantId, v.functionName, version);
+      return { version, created: true, deprecated: current, isCurrent: true };
+    });
+    // After commit, on every path: a crash between commit and link is mended by the activity's retry.
+    if (stored.isCurrent) await this.store.setCurrent({ tenantId: v.tenantId, functionName: v.functionName, version: stored.version });
+    return { version: stored.version, created: stored.created, deprecated: stored.deprecated };
+  }
+
+  /**
+   * Makes `version` the active one (rollback or roll forward); exactly one version stays active.
+   * Undefined when the function or version does not exist.
+   */
+  async activate(ref: VersionRef): Promise<{ current: number; previous: number | null } | undefined> {
+    const result = await withTransaction(this.pool, async (tx) => {
+      const previous = await this.lockFunction(tx, ref.tenantId, ref.functionName);
+      const exists = await tx.query('SELECT 1 FROM versions WHERE tenant_id = $1 AND function_name = $2 AND version = $3', [
+        ref.tenantId,
+        ref.functionName,
+        ref.version,
+      ]);
+      if (exists.rowCount === 0) return undefined;
+      if (previous !== ref.version) {
+        await tx.query(`UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`, [
+          ref.tenantId,
+          ref.functionName,
+        ]);
+        await tx.query(
+          `UPDATE versions SET status = 'active', activated_at = now() WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
+          [ref.tenantId, ref.functionName, ref.version],
+        );
+        await this.setCurrentVersion(tx, ref.tenantId, ref.functionName, ref.version);
+      }
+      return { current: ref.version, previous };
+    });
+    if (result) await this.store.setCurrent(ref);
+    return result;
+  }
+
+  async listFunctions(tenantId: string, opts: { limit: number; after?: string }): Promise<FunctionSummary[]> {
+    const res = await this.pool.query<{ name: string; current_version: number | null; version_count: number; created_at: Date; updated_at: Date }>(
+      `SELECT f.name, f.current_version, f.created_at, f.updated_at,
+              (SELECT count(*) FROM versions v WHERE v.tenant_id = f.tenant_id AND v.function_name = f.name)::int AS version_count
+         FROM functions f
+        WHERE f.tenant_id = $1 AND ($2::text IS NULL OR f.name > $2)
+        ORDER BY f.name LIMIT $3`,
+      [tenantId, opts.after ?? null, opts.limit],
+    );
+    return res.rows.map((r) => ({
+      function_name: r.name,
+      current_version: r.current_version,
+      version_count: r.version_count,
+      created_at: r.created_at.toISOString(),
+      updated_at: r.updated_at.toISOString(),
+    }));
+  }
+
+  async getFunction(tenantId: string, name: string): Promise<(FunctionSummary & { versions: VersionSummary[] }) | undefined> {
+    const fn = await this.pool.query<{ current_version: number | null; created_at: Date; updated_at: Date }>(
+      'SELECT current_version, created_at, updated_at FROM functions WHERE tenant_id = $1 AND name = $2',
+      [tenantId, name],
+    );
+    const row = fn.rows[0];
+    if (!row) return undefined;
+    const versions = await this.pool.query<VersionRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM versions v ${METRICS_JOIN}
+        WHERE v.tenant_id = $1 AND v.function_name = $2 ORDER BY v.version`,
+      [tenantId, name],
+    );
+    return {
+      function_name: name,
+      current_version: row.current_version,
+      version_count: versions.rows.length,
+      created_at: row.created_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+      versions: versions.rows.map(summary),
+    };
+  }
+
+  async getVersion(ref: VersionRef): Promise<VersionDetail | undefined> {
+    const res = await this.pool.query<VersionRow & { params: Record<string, JsonValue>; metadata: Record<string, JsonValue> }>(
+      `SELECT ${SUMMARY_COLUMNS}, v.params, v.metadata FROM versions v ${METRICS_JOIN}
+        WHERE v.tenant_id = $1 AND v.function_name = $2 AND v.version = $3`,
+      [ref.tenantId, ref.functionName, ref.version],
+    );
+    const row = res.rows[0];
+    if (!row) return undefined;
+    const [python, dana] = await Promise.all([
+      this.store.readFile(ref, 'code.py', row.storage),
+      this.store.readFile(ref, 'code.dana', row.storage),
+    ]);
+    const urls = await Promise.all(ARTIFACT_FILES.map((file) => this.store.downloadUrl(ref, file, row.storage)));
+    const downloads = urls.every((u): u is string => u !== null)
+      ? (Object.fromEntries(ARTIFACT_FILES.map((file, i) => [file, urls[i]])) as Record<ArtifactFile, string>)
+      : null;
+    return { ...summary(row), function_name: ref.functionName, code: { python, dana }, params: row.params, metadata: row.metadata, downloads };
+  }
+
+  async versionSource(ref: VersionRef): Promise<VersionSource | undefined> {
+    const res = await this.pool.query<VersionSource>(
+      'SELECT status, request, input_hash, params FROM versions WHERE tenant_id = $1 AND function_name = $2 AND version = $3',
+      [ref.tenantId, ref.functionName, ref.version],
+    );
+    return res.rows[0];
+  }
+
+  /** The row lock serializes version changes per function: concurrent runs never share or skip a number. */
+  private async lockFunction(tx: PoolClient, tenantId: string, name: string): Promise<number | null> {
+    const fn = await tx.query<{ current_version: number | null }>(
+      'SELECT current_version FROM functions WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
+      [tenantId, name],
+    );
+    return fn.rows[0]?.current_version ?? null;
+  }
+
+  private async setCurrentVersion(tx: PoolClient, tenantId: string, name: string, version: number): Promise<void> {
+    await tx.query('UPDATE functions SET current_version = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2', [tenantId, name, version]);
+  }
+}

@@ -1,0 +1,231 @@
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Config } from '../../config';
+import type { Logger } from '../observability/logger';
+
+export interface VersionFiles {
+  'code.py': string;
+  'code.dana': string;
+  'params.json': string;
+  'metadata.json': string;
+}
+export type { ArtifactFile, StorageKind } from '../../contracts/versions';
+import type { ArtifactFile, StorageKind } from '../../contracts/versions';
+export const ARTIFACT_FILES: ArtifactFile[] = ['code.py', 'code.dana', 'params.json', 'metadata.json'];
+
+
+export interface VersionRef {
+  tenantId: string;
+  functionName: string;
+  version: number;
+}
+
+export interface ArtifactStore {
+  /** Writes every file of a version; writing the same version again replaces it whole. */
+  writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }>;
+  setCurrent(ref: VersionRef): Promise<void>;
+  readFile(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string>;
+  /** A time-limited URL a client can download the file from, when the storage offers one. */
+  downloadUrl(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string | null>;
+}
+
+/**
+ * Where a tenant's function lives in the artifact store: `<name>` for the default tenant (the single-tenant layout),
+ * `<name>@<tenant>` for the others, so two tenants' functions of one name never share files. `@` is in no Python
+ * identifier and tenant ids are [a-z0-9_-], so no two pairs map to one name.
+ */
+export function artifactName(tenantId: string, functionName: string): string {
+  return tenantId === 'default' ? functionName : `${functionName}@${tenantId}`;
+}
+
+/** Layout: <root>/functions/<artifactName>/v<N>/{code.py,code.dana,params.json,metadata.json} and a `current` link. */
+export class FilesystemArtifactStore implements ArtifactStore {
+  constructor(
+    private readonly root: string,
+    private readonly kind: StorageKind = 'filesystem',
+  ) {}
+
+  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+    const dir = this.versionDir(ref);
+    // Stage beside the target and rename, so a reader never sees half a version.
+    const staging = `${dir}.staging-${process.pid}-${Date.now()}`;
+    await mkdir(staging, { recursive: true });
+    await Promise.all(Object.entries(files).map(([name, content]) => writeFile(path.join(staging, name), content)));
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    return { location: dir, storage: this.kind };
+  }
+
+  async setCurrent(ref: VersionRef): Promise<void> {
+    const link = path.join(this.functionDir(ref), 'current');
+    await mkdir(path.dirname(link), { recursive: true });
+    const staging = `${link}.staging-${process.pid}-${Date.now()}`;
+    await symlink(`v${ref.version}`, staging);
+    await rename(staging, link);
+  }
+
+  readFile(ref: VersionRef, file: ArtifactFile): Promise<string> {
+    return readFile(path.join(this.versionDir(ref), file), 'utf8');
+  }
+
+  async downloadUrl(): Promise<null> {
+    return null;
+  }
+
+  private functionDir(ref: VersionRef): string {
+    return path.join(this.root, 'functions', artifactName(ref.tenantId, ref.functionName));
+  }
+
+  private versionDir(ref: VersionRef): string {
+    return path.join(this.functionDir(ref), `v${ref.version}`);
+  }
+}
+
+export interface S3Settings {
+  bucket: string;
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  presignSeconds: number;
+  /** Bound on one request, so an unreachable endpoint falls back quickly instead of stalling the activity. */
+  requestTimeoutMs: number;
+}
+
+/**
+ * S3-compatible bucket, same layout under `prefix`; `current` is an object holding the active version number.
+ * The bucket's versioning and lifecycle rules are the operator's (docs/operations.md: Artifact storage).
+ */
+export class S3ArtifactStore implements ArtifactStore {
+  readonly client: S3Client;
+
+  constructor(private readonly s3: S3Settings) {
+    this.client = new S3Client({
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      // One attempt: the activity's retry policy is the only retry loop.
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: s3.requestTimeoutMs, requestTimeout: s3.requestTimeoutMs },
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      ...(s3.accessKeyId && s3.secretAccessKey
+        ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
+        : {}),
+    });
+  }
+
+  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+    await Promise.all(
+      Object.entries(files).map(([name, content]) =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.s3.bucket,
+            Key: this.key(ref, name),
+            Body: content,
+            ContentType: name.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8',
+          }),
+        ),
+      ),
+    );
+    return { location: `s3://${this.s3.bucket}/${this.key(ref, '')}`, storage: 's3' };
+  }
+
+  async setCurrent(ref: VersionRef): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.s3.bucket, Key: this.functionKey(ref, 'current'), Body: String(ref.version), ContentType: 'text/plain' }),
+    );
+  }
+
+  async readFile(ref: VersionRef, file: ArtifactFile): Promise<string> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: this.key(ref, file) }));
+    return (await res.Body?.transformToString('utf-8')) ?? '';
+  }
+
+  downloadUrl(ref: VersionRef, file: ArtifactFile): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.s3.bucket, Key: this.key(ref, file) }), {
+      expiresIn: this.s3.presignSeconds,
+    });
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  private functionKey(ref: VersionRef, rest: string): string {
+    return [this.s3.prefix.replace(/\/+$/, ''), 'functions', artifactName(ref.tenantId, ref.functionName), rest]
+      .filter(Boolean)
+      .join('/');
+  }
+
+  private key(ref: VersionRef, file: string): string {
+    return this.functionKey(ref, `v${ref.version}/${file}`);
+  }
+}
+
+/**
+ * S3 first; when it cannot be reached the version goes to DATA_DIR instead, recorded as `filesystem-fallback`
+ * on the version row and in a warning, so the service keeps making versions while storage is down.
+ */
+export class FallbackArtifactStore implements ArtifactStore {
+  fallbacks = 0;
+
+  constructor(
+    private readonly primary: S3ArtifactStore,
+    private readonly fallback: FilesystemArtifactStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+    try {
+      return await this.primary.writeVersion(ref, files);
+    } catch (err) {
+      this.fallbacks += 1;
+      this.logger.warn('artifact storage unreachable, version written to the filesystem', {
+        function_name: ref.functionName,
+        version: ref.version,
+        error: (err as Error).message,
+      });
+      return this.fallback.writeVersion(ref, files);
+    }
+  }
+
+  async setCurrent(ref: VersionRef): Promise<void> {
+    await this.fallback.setCurrent(ref);
+    await this.primary.setCurrent(ref).catch((err: Error) =>
+      this.logger.warn('artifact storage unreachable, current pointer kept on the filesystem only', { error: err.message }),
+    );
+  }
+
+  readFile(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string> {
+    return storage === 's3' ? this.primary.readFile(ref, file) : this.fallback.readFile(ref, file);
+  }
+
+  async downloadUrl(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string | null> {
+    return storage === 's3' ? this.primary.downloadUrl(ref, file) : null;
+  }
+}
+
+/** The store a process uses, from config: the filesystem, or S3 with the filesystem as its fallback. */
+export function createArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
+  const filesystem = new FilesystemArtifactStore(config.dataDir);
+  if (config.ARTIFACT_STORE === 'filesystem') return { store: filesystem, close: () => undefined };
+  if (!config.S3_BUCKET) throw new Error('S3_BUCKET is required when ARTIFACT_STORE=s3');
+  const s3 = new S3ArtifactStore({
+    bucket: config.S3_BUCKET,
+    prefix: config.S3_PREFIX,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    presignSeconds: config.S3_PRESIGN_SECONDS,
+    requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
+  });
+  return {
+    store: new FallbackArtifactStore(s3, new FilesystemArtifactStore(config.dataDir, 'filesystem-fallback'), logger),
+    close: () => s3.close(),
+  };
+}

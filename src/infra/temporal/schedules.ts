@@ -1,0 +1,171 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Config } from '../../config';
+import type { ScheduleView } from '../../contracts/reevaluation';
+
+/** src/workflows/reevaluate.ts (by name: infra does not import workflow code). */
+const WORKFLOW_TYPE = 'reevaluateFunctions';
+
+/** What the schedule was applied from, kept in its action's memo: the server turns cron strings into calendars. */
+interface Definition {
+  cron: string;
+  /** A duration as REEVALUATION_JITTER checks it: `<n>ms|s|m|h`. */
+  jitter: Duration & string;
+  concurrency: number;
+}
+
+const definitionOf = (config: Config): Definition => ({
+  cron: config.REEVALUATION_CRON,
+  jitter: config.REEVALUATION_JITTER as Duration & string,
+  concurrency: config.REEVALUATION_CONCURRENCY,
+});
+
+/** The one definition of the re-evaluation schedule: the worker at start and `poet schedules apply` both apply it. */
+export function reevaluationSchedule(config: Config): ScheduleOptions {
+  const definition = definitionOf(config);
+  return {
+    scheduleId: config.reevaluationScheduleId,
+    spec: { cronExpressions: [definition.cron], jitter: definition.jitter },
+    action: {
+      type: 'startWorkflow',
+      workflowType: WORKFLOW_TYPE,
+      // The server appends the scheduled time to it: one id per action.
+      workflowId: config.reevaluationScheduleId,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ concurrency: definition.concurrency }],
+      memo: { schedule: definition },
+      staticSummary: 'scheduled re-evaluation: regenerate the functions whose feedback crossed the Train thresholds',
+    },
+    // A re-evaluation still running when the next is due: the next is skipped, never stacked.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    state: { note: 'applied by poet (worker start or poet schedules apply)' },
+  };
+}
+
+/** The schedule ids this deployment owns; the API answers 404 for any other. */
+export const scheduleIds = (config: Config): string[] => [config.reevaluationScheduleId];
+
+const appliedDefinition = (d: ScheduleDescription): Partial<Definition> =>
+  ((d.action.memo as { schedule?: Partial<Definition> } | undefined)?.schedule ?? {});
+
+function matches(current: ScheduleDescription, config: Config): boolean {
+  const wanted = definitionOf(config);
+  const applied = appliedDefinition(current);
+  return (
+    current.action.type === 'startWorkflow' &&
+    current.action.workflowType === WORKFLOW_TYPE &&
+    current.action.taskQueue === config.TEMPORAL_TASK_QUEUE &&
+    applied.cron === wanted.cron &&
+    applied.concurrency === wanted.concurrency &&
+    (current.spec.jitter ?? 0) === msToNumber(wanted.jitter) &&
+    current.policies.overlap === ScheduleOverlapPolicy.SKIP
+  );
+}
+
+export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
+
+/**
+ * Creates the schedule when missing, updates it when its cron, jitter, concurrency, task queue or overlap policy
+ * differ from the configuration, and otherwise leaves it alone (paused stays paused). Safe to run from every worker
+ * at once: the one that loses the race to create it compares and updates instead.
+ */
+export async function applySchedules(client: Client, config: Config): Promise<{ id: string; outcome: ApplyOutcome }[]> {
+  const options = reevaluationSchedule(config);
+  const handle = client.schedule.getHandle(options.scheduleId);
+  let current: ScheduleDescription | undefined = await describeOrUndefined(client, options.scheduleId);
+  if (!current) {
+    try {
+      await client.schedule.create(options);
+      return [{ id: options.scheduleId, outcome: 'created' }];
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      current = await handle.describe();
+    }
+  }
+  if (matches(current, config)) return [{ id: options.scheduleId, outcome: 'unchanged' }];
+  await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: { ...prev.policies, ...options.policies } }));
+  return [{ id: options.scheduleId, outcome: 'updated' }];
+}
+
+async function describeOrUndefined(client: Client, id: string): Promise<ScheduleDescription | undefined> {
+  try {
+    return await client.schedule.getHandle(id).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** A schedule's state as GET /api/v1/schedules answers it. */
+export function scheduleView(d: ScheduleDescription): ScheduleView {
+  const applied = appliedDefinition(d);
+  return {
+    id: d.scheduleId,
+    workflow_type: d.action.workflowType,
+    cron: applied.cron ?? null,
+    jitter: applied.jitter ?? null,
+    // Unset is the server's default, SKIP.
+    overlap: d.policies.overlap ?? ScheduleOverlapPolicy.SKIP,
+    paused: d.state.paused,
+    note: d.state.note ?? null,
+    next_action_times: d.info.nextActionTimes.map((t) => t.toISOString()),
+    recent_actions: d.info.recentActions.map((a) => ({
+      scheduled_at: a.scheduledAt.toISOString(),
+      taken_at: a.takenAt.toISOString(),
+      workflow_id: a.action.workflow.workflowId,
+      run_id: a.action.workflow.firstExecutionRunId,
+    })),
+    running: d.info.runningActions.map((a) => ({ workflow_id: a.workflow.workflowId, run_id: a.workflow.firstExecutionRunId })),
+  };
+}
+
+/** The deployment's schedules as operators see and steer them; undefined for an id that is not one of ours or is gone. */
+export class Schedules {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+  ) {}
+
+  async list(): Promise<ScheduleView[]> {
+    const found = await Promise.all(scheduleIds(this.config).map((id) => this.view(id)));
+    return found.filter((v): v is ScheduleView => v !== undefined);
+  }
+
+  async view(id: string): Promise<ScheduleView | undefined> {
+    if (!scheduleIds(this.config).includes(id)) return undefined;
+    const d = await describeOrUndefined(this.client, id);
+    return d && scheduleView(d);
+  }
+
+  pause(id: string, note: string): Promise<ScheduleView | undefined> {
+    return this.act(id, (h) => h.pause(note));
+  }
+
+  unpause(id: string, note: string): Promise<ScheduleView | undefined> {
+    return this.act(id, (h) => h.unpause(note));
+  }
+
+  /** Starts an action now; one still running makes it a no-op, as the schedule's own overlap policy would. */
+  trigger(id: string): Promise<ScheduleView | undefined> {
+    return this.act(id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP));
+  }
+
+  private async act(id: string, action: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<void>): Promise<ScheduleView | undefined> {
+    if (!scheduleIds(this.config).includes(id)) return undefined;
+    try {
+      await action(this.client.schedule.getHandle(id));
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return undefined;
+      throw err;
+    }
+    return this.view(id);
+  }
+}
