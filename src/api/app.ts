@@ -28,7 +28,7 @@ import { enhancementMetrics, httpMetrics, metricsEndpoint, requestContext } from
 import type { ClaimCheckCodec } from '../infra/temporal/claim-check';
 import { jsonBody } from './json-body';
 import { RateLimits } from './rate-limit';
-import { requestId } from './request-id';
+import { requestId } from '../http/request-id';
 import { adminRouter } from './routes/admin';
 import { batchRouter } from './routes/batch';
 import { dashboardRouter } from './routes/dashboard';

@@ -4,7 +4,7 @@ import type { AuditRepo } from '../infra/db/audit-repo';
 import type { Logger } from '../infra/observability/logger';
 import { authFailureOf, routeOf } from './auth';
 import { maybePrincipalOf } from './principal';
-import { requestIdOf } from './request-id';
+import { requestIdOf } from '../http/request-id';
 
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 const TARGET = 'poetAuditTarget';

@@ -3,7 +3,7 @@ import { EnhanceRequest } from '../contracts/enhance';
 import { runChecks, type Check } from '../infra/observability/health';
 import { withLogContext, type Logger } from '../infra/observability/logger';
 import { bounded, HTTP_METHODS, type Metrics } from '../infra/observability/metrics';
-import { requestIdOf } from '../api/request-id';
+import { requestIdOf } from './request-id';
 
 /** The route template that answered (`/api/v1/runs/:id`), or `unmatched`: never the raw path, so labels stay bounded. */
 export function routeOf(req: Request): string {
