@@ -5,7 +5,8 @@ import type { EnhanceRequest, EnhanceResult, RunRef } from '../contracts/enhance
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { DomainEntry, DomainsRepo } from '../infra/db/domains-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
-import { enhanceSearchAttributes } from '../workflows/search-attributes';
+import { enhanceSearchAttributes } from '../definitions/search-attributes';
+import { enhanceWorkflowId } from '../definitions/workflow-ids';
 import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableError } from './errors';
 import type { EnhanceStartOptions, Runs } from './runs';
 
@@ -89,7 +90,7 @@ export async function prepareRun(
   const inputHash = keyed(request);
   // The L2 cache key: the same input with the code replaced by its AST hash (comments, layout, docstrings ignored).
   const normalizedInputHash = keyed({ ...request, original_code: `ast:${normalizedHash}` });
-  return { inputHash, normalizedInputHash, workflowId: `enhance-${request.function_name}-${inputHash.slice(0, 12)}` };
+  return { inputHash, normalizedInputHash, workflowId: enhanceWorkflowId(request.function_name, inputHash) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { RunSummary } from '../contracts/dashboard';
-import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../workflows/search-attributes';
+import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../definitions/search-attributes';
 import { STATUS } from './runs';
 
 export interface RunListOptions {

@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { BatchRequest, type BatchWorkflowInput } from '../../contracts/progress';
 import { canonicalJson, sha256 } from '../../infra/hash';
-import { enhanceBatch } from '../../workflows';
+import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
+import { batchItemWorkflowId, batchWorkflowId } from '../../definitions/workflow-ids';
+import type { enhanceBatch } from '../../workflows/batch';
 import { prepareRun, type EnhancementDeps } from '../enhancement';
 import { BadRequestError, HttpError, UnprocessableError, zodDetails } from '../errors';
 import { callerOf, principalOf } from '../principal';
@@ -24,7 +26,7 @@ export function batchRouter(deps: EnhancementDeps & { limits: RateLimits }): Rou
     const { tenantId } = principal;
     const { functions } = parsed.data;
     await deps.limits.charge(res, callerOf(principal), 'enhance', functions.length - 1);
-    const batchId = `batch-${sha256(canonicalJson({ tenant: tenantId, functions })).slice(0, 12)}`;
+    const batchId = batchWorkflowId(sha256(canonicalJson({ tenant: tenantId, functions })));
 
     const checked = await Promise.all(
       functions.map((request, index) =>
@@ -33,7 +35,7 @@ export function batchRouter(deps: EnhancementDeps & { limits: RateLimits }): Rou
             request,
             input_hash: inputHash,
             normalized_input_hash: normalizedInputHash,
-            workflow_id: `${batchId}.${index}`,
+            workflow_id: batchItemWorkflowId(batchId, index),
           }),
           (err: unknown) => {
             if (err instanceof HttpError) return { path: `functions.${index}`, message: `${err.code}: ${err.message}` };
@@ -50,7 +52,7 @@ export function batchRouter(deps: EnhancementDeps & { limits: RateLimits }): Rou
       items: checked.filter((c): c is BatchWorkflowInput['items'][number] => !('path' in c)),
       concurrency: deps.config.BATCH_CONCURRENCY,
     };
-    const handle = await deps.client.workflow.start(enhanceBatch, {
+    const handle = await deps.client.workflow.start<typeof enhanceBatch>(WORKFLOW_TYPES.batch, {
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       workflowId: batchId,
       // An identical batch submitted again while running joins it.

@@ -6,10 +6,12 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { FunctionName } from '../../contracts/enhance';
 import { VersionNumber } from '../../contracts/feedback';
-import { tenantTag } from '../../infra/temporal/workflow-ids';
 import type { VersionsRepo } from '../../infra/db/versions-repo';
-import { activateVersion } from '../../workflows';
-import { FunctionNameKey } from '../../workflows/search-attributes';
+import { sha256 } from '../../infra/hash';
+import { FunctionNameKey } from '../../definitions/search-attributes';
+import { activateWorkflowId } from '../../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
+import type { activateVersion } from '../../workflows/regenerate';
 import { BadRequestError, NotFoundError, zodDetails } from '../errors';
 import { waitMsOf } from '../enhancement';
 import { principalOf, requireRole } from '../principal';
@@ -107,8 +109,8 @@ export function functionsRouter(deps: FunctionsRouteDeps): Router {
     const tenantId = principalOf(res).tenantId;
     const source = await versions.versionSource({ tenantId, functionName: name, version });
     if (!source) throw versionNotFound(name, version);
-    const workflowId = `activate-${name}-v${version}-${tenantTag(tenantId)}`;
-    const handle = await client.workflow.start(activateVersion, {
+    const workflowId = activateWorkflowId(sha256(tenantId), name, version);
+    const handle = await client.workflow.start<typeof activateVersion>(WORKFLOW_TYPES.activate, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId,
       workflowIdConflictPolicy: 'USE_EXISTING',
