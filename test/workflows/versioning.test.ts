@@ -39,7 +39,7 @@ describe('worker versioning', () => {
   test('new runs go to the current build; a run pinned to the old build finishes there, activities included', async () => {
     const taskQueue = `wf-versioned-${Date.now()}`;
     const deployment = `poet-test-${Date.now()}`;
-    const configOf = (buildId: string) => loadConfig({ TEMPORAL_DEPLOYMENT_NAME: deployment, TEMPORAL_BUILD_ID: buildId, TEMPORAL_TASK_QUEUE: taskQueue });
+    const configOf = (buildId: string) => loadConfig({ TEMPORAL_DEPLOYMENT_NAME: deployment, TEMPORAL_BUILD_ID: buildId });
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let generating!: () => void;
