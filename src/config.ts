@@ -30,6 +30,9 @@ export const ConfigFields = z.object({
   TEMPORAL_TLS_CERT_PATH: optionalString.describe('mTLS client certificate, a PEM file (turns TLS on, with `TEMPORAL_TLS_KEY_PATH`)'),
   TEMPORAL_TLS_KEY_PATH: optionalString.describe('mTLS client key, a PEM file (turns TLS on, with `TEMPORAL_TLS_CERT_PATH`)'),
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyToUndefined, z.string().default('poet-enhance')).describe('task queue of the worker'),
+  /** Worker Versioning: workers of one deployment name, each version a build id; the deployment's current version gets new runs. */
+  TEMPORAL_DEPLOYMENT_NAME: optionalString.describe('worker deployment the worker belongs to (Worker Versioning); unset: an unversioned worker. `npm start` sets `poet` and makes each new build current'),
+  TEMPORAL_BUILD_ID: optionalString.describe('build id of the worker\'s deployment version; unset: `<package version>-<first 12 hex of the workflow bundle\'s SHA-256>`, so changed workflow code is a new version'),
   TEMPORAL_UI_URL: optionalString.describe('base URL of the Temporal UI; the runs list and the dashboard link each run there (unset: no link)'),
   TEMPORAL_CLI_PATH: optionalString.describe('an existing `temporal` binary to use'),
   /** Attempts of one API call to Temporal before the API answers 503 (the SDK's default of 10 holds a caller ~20 s). */
@@ -256,6 +259,8 @@ export type Config = z.infer<typeof ConfigSchema> & {
   llmProviders: ResolvedProvider[];
   /** REEVALUATION_SCHEDULE_ID, or the one derived from the task queue and schema. */
   reevaluationScheduleId: string;
+  /** WORKFLOW_BUNDLE_PATH, or where `npm run build` writes the bundle. */
+  workflowBundlePath: string;
 };
 
 export class ConfigError extends Error {
@@ -276,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pythonDir: path.join(rootDir, 'python'),
     migrationsDir: path.join(rootDir, 'migrations'),
     dataDir: path.resolve(parsed.data.DATA_DIR),
+    workflowBundlePath: path.resolve(parsed.data.WORKFLOW_BUNDLE_PATH ?? path.join(rootDir, 'dist', 'workflow-bundle.js')),
     reevaluationScheduleId:
       parsed.data.REEVALUATION_SCHEDULE_ID ?? reevaluationScheduleId(parsed.data.TEMPORAL_TASK_QUEUE, parsed.data.DATABASE_SCHEMA),
   };

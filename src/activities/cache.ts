@@ -43,7 +43,6 @@ export function createCacheActivities(cache: EnhancementCache, providers: Provid
   };
 
   return {
-    cacheLookup,
     /**
      * The lookup and, on a hit, the active version if it holds this input already: what a hit needs, in one
      * local activity (each one more is a round trip between the workflow and the worker before the answer).

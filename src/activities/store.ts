@@ -34,13 +34,5 @@ export function createStoreActivity(versions: VersionsRepo) {
         },
       });
     },
-    activeVersion(input: { tenant_id: string; function_name: string; input_hash: string; enhancer_version: string }): Promise<number | null> {
-      return versions.activeVersionFor({
-        tenantId: input.tenant_id,
-        functionName: input.function_name,
-        inputHash: input.input_hash,
-        enhancerVersion: input.enhancer_version,
-      });
-    },
   };
 }

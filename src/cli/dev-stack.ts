@@ -1,16 +1,34 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { Config } from '../config';
 import { migrate } from '../infra/db/pool';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import type { Logger } from '../infra/observability/logger';
+import { temporalConnectionOptions } from '../infra/temporal/connection';
+import { deploymentVersion, setCurrentVersion } from '../infra/temporal/worker-deployments';
 import { spawnService } from './processes';
 import { ensureTemporalCli, startDevServer, stopProcess } from './temporal-dev';
 import { waitUntil } from './wait';
 import { SEARCH_ATTRIBUTE_NAMES } from '../definitions/search-attributes';
 
 type Env = Record<string, string | undefined>;
+
+/** The worker deployment of `npm start` when TEMPORAL_DEPLOYMENT_NAME is unset: the stack runs versioned, as production should. */
+const DEV_DEPLOYMENT_NAME = 'poet';
+
+/** The worker's build becomes current once it polls, so new runs reach it (runs pinned to an earlier build wait for it). */
+async function makeCurrent(config: Config, address: string, version: WorkerDeploymentVersion, logger: Logger): Promise<void> {
+  const connection = await Connection.connect(temporalConnectionOptions({ ...config, TEMPORAL_ADDRESS: address }));
+  try {
+    await setCurrentVersion(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), version, 60_000);
+    logger.info('worker deployment version is current', { deployment: version.deploymentName, build_id: version.buildId });
+  } finally {
+    await connection.close();
+  }
+}
 
 interface Stoppable {
   name: string;
@@ -96,6 +114,10 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       childEnv.DATABASE_URL = pg.url;
     }
     await migrate({ url: childEnv.DATABASE_URL!, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
+    const deploymentName = childEnv.TEMPORAL_DEPLOYMENT_NAME || DEV_DEPLOYMENT_NAME;
+    childEnv.TEMPORAL_DEPLOYMENT_NAME = deploymentName;
+    // The version the worker will serve: the same config, the same bundle, the same build id.
+    const version = deploymentVersion({ ...config, TEMPORAL_DEPLOYMENT_NAME: deploymentName })!;
 
     const distDir = path.join(config.rootDir, 'dist');
     for (const name of ['worker', 'api'] as const) {
@@ -111,12 +133,14 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     const api = `http://127.0.0.1:${config.PORT}`;
     const apiReady = () => fetch(`${api}/health/ready`).then((res) => res.ok, () => false);
     await waitUntil(apiReady, 60_000, `${api}/health/ready answering 200`, 300);
+    await makeCurrent(config, childEnv.TEMPORAL_ADDRESS!, version, logger);
     const lines = [
       '',
       'POET service is up.',
       `  API          ${api}   (POST /api/v1/functions/enhance, GET /api/v1/runs/{id})`,
       `  health       ${api}/health/ready`,
       ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
+      `  worker       deployment ${version.deploymentName}, build ${version.buildId} (current)`,
       `  artifacts    ${config.dataDir}/functions`,
       childEnv.AUTH_MODE === 'disabled'
         ? '  auth         DISABLED: every caller is admin (AUTH_MODE=api_keys and `poet keys create` to require keys)'

@@ -24,11 +24,9 @@ const heartbeatTimeout = '10s';
 
 /** Every activity's timeouts and retries, declared once; src/workflows/activities.ts builds the proxies from it. */
 export const ACTIVITY_OPTIONS = {
-  cacheLookup: { ...inProcess, summary: 'look up the enhancement cache (in-process, then Redis)' },
   cacheLookupWithVersion: { ...inProcess, summary: 'look up the enhancement cache and, on a hit, the active version' },
   // The cache only saves work: a write that keeps failing is given up on quickly.
   cacheStore: { ...inProcess, summary: 'keep the validated enhancement in the cache' },
-  activeVersion: { ...inProcess, summary: 'read the active version: does it hold this input already?' },
   // Reads the worker's own settings: nothing to wait for.
   generationPlan: { ...inProcess, summary: 'read the LLM provider chain of this worker' },
   // The template enhancer is offline and deterministic: only infrastructure faults are worth a retry.

@@ -9,16 +9,13 @@ import type { Metrics } from '../infra/observability/metrics';
 /** What an activity's own result says for the domain metrics (cache outcomes, validation results). */
 type Observer = { done?: (metrics: Metrics, output: unknown) => void; failed?: (metrics: Metrics, err: unknown) => void };
 
-const cacheLookup: Observer = {
-  done(metrics, output) {
-    const hit = (output as { hit?: { layer?: string } | null }).hit;
-    metrics.cacheRequests.inc(hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' });
-  },
-};
-
 const observers: Record<string, Observer> = {
-  cacheLookup,
-  cacheLookupWithVersion: cacheLookup,
+  cacheLookupWithVersion: {
+    done(metrics, output) {
+      const hit = (output as { hit?: { layer?: string } | null }).hit;
+      metrics.cacheRequests.inc(hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' });
+    },
+  },
   validate: {
     done(metrics, output) {
       metrics.validationResults.inc({ outcome: 'passed', safety_level: (output as { safety_level: string }).safety_level });

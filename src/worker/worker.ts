@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -10,6 +9,7 @@ import type { Logger } from '../infra/observability/logger';
 import { Metrics } from '../infra/observability/metrics';
 import { applySchedules } from '../infra/temporal/schedules';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
+import { workerDeploymentOptions } from '../infra/temporal/worker-deployments';
 import { createTracing } from '../infra/observability/tracing';
 import { listDomainNames } from '../poet/domains';
 import { activityObservability } from './activity-observability';
@@ -34,7 +34,7 @@ export interface RunningWorker {
  * compiled in, the workflows are bundled at start (a few seconds).
  */
 function workflowSource(config: Config, bundleAtStart: boolean): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  const bundle = config.WORKFLOW_BUNDLE_PATH ?? path.join(config.rootDir, 'dist', 'workflow-bundle.js');
+  const bundle = config.workflowBundlePath;
   return existsSync(bundle) && !bundleAtStart ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
 }
 
@@ -63,6 +63,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
+  const deployment = workerDeploymentOptions(config);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -72,6 +73,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     interceptors: { activity: [activityObservability({ logger, metrics })], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
+    ...(deployment ? { workerDeploymentOptions: deployment } : {}),
     ...workflowSource(config, tracing !== undefined),
   });
   if (config.REEVALUATION_SCHEDULE_APPLY) {
@@ -95,7 +97,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     await claimCheck.close();
     await connection.close();
   });
-  logger.info('worker started', { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, tracing: tracing !== undefined, sandbox: sandbox.status });
+  logger.info('worker started', {
+    task_queue: config.TEMPORAL_TASK_QUEUE,
+    namespace: config.TEMPORAL_NAMESPACE,
+    tracing: tracing !== undefined,
+    sandbox: sandbox.status,
+    deployment_version: deployment ? `${deployment.version.deploymentName}:${deployment.version.buildId}` : 'unversioned',
+  });
   return {
     worker,
     deps,

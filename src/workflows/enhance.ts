@@ -5,7 +5,6 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -15,46 +14,29 @@ import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
 import { CacheOutcomeKey, OutcomeKey, ProviderKey } from '../definitions/search-attributes';
-import { activity, localActivity } from './activities';
-import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';
+import { localActivity } from './activities';
+import { generateValidated, type GenerateValidatedOutput } from './generation';
 import { StageHistory } from './progress';
-
-/** Marks runs that walk the LLM provider chain; histories recorded before it take the template-only path on replay. */
-export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
-/** Marks runs whose cache hit reads the active version (a local activity) instead of calling storeVersion. */
-export const HIT_READS_ACTIVE_VERSION_PATCH = 'hit-reads-active-version';
-/**
- * Marks runs that store their version and publish their events as local activities, in the workflow task that
- * decided them: a miss has two activity tasks and two workflow tasks fewer, a hit one of each. Task dispatches are
- * most of the dev server's and the worker's CPU per run, the limit under load (bench/RESULTS.md, issue 10).
- */
-export const COMMITS_LOCALLY_PATCH = 'commits-locally';
-/**
- * Marks runs with fewer local-activity rounds: a hit looks up the cache and the active version in one local activity,
- * a miss stores the cache entry alongside the version. Each round is a trip between the workflow thread and the
- * worker's main thread through the SDK core, ~4 ms here (bench floor).
- */
-export const FEWER_LOCAL_ROUNDS_PATCH = 'fewer-local-rounds';
 
 const NO_USAGE: GenerationUsage = { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
 
-const cacheLookup = localActivity('cacheLookup');
+// The whole run is in-process work but for generate and validate: the lookup, the cache write, the version and the
+// events are local activities, run in the workflow task that decided them. Task dispatches are most of the server's
+// and the worker's CPU per run (bench/RESULTS.md): a hit is one workflow task, a miss three. Each local round is a trip
+// between the workflow thread and the worker's main thread (~4 ms here), so a hit reads the cache and the active
+// version in one, and a miss writes the cache alongside the version.
 const cacheLookupWithVersion = localActivity('cacheLookupWithVersion');
 const cacheStore = localActivity('cacheStore');
-const activeVersion = localActivity('activeVersion');
-const storeVersion = activity('storeVersion');
-const publish = activity('publish');
-// The same calls in-process (both are idempotent per run: a replayed attempt changes nothing).
-const storeVersionLocally = localActivity('storeVersion');
-const publishLocally = localActivity('publish');
+const storeVersion = localActivity('storeVersion');
+const publish = localActivity('publish');
 
 /** Perceive-Operate-Enforce-Train enhancement of one function: cache → generate → validate → store → publish. */
 export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<EnhanceResult> {
   const { request, input_hash, normalized_input_hash, tenant_id } = input;
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
-  const publishEvents = (events: PublishedEvent[], via = publish) =>
-    via({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
+  const publishEvents = (events: PublishedEvent[]) =>
+    publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
   const stages = new StageHistory();
   setHandler(progressQuery, () => ({ kind: 'single', stage: stages.stage, history: stages.history }));
 
@@ -68,26 +50,20 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
   try {
     stages.enter('cache');
-    const fewerRounds = patched(FEWER_LOCAL_ROUNDS_PATCH);
-    const lookupInput = { input_hash, normalized_input_hash, tenant_id, function_name: request.function_name };
-    const lookup = fewerRounds ? await cacheLookupWithVersion(lookupInput) : { ...(await cacheLookup(lookupInput)), active_version: null };
+    const lookup = await cacheLookupWithVersion({ input_hash, normalized_input_hash, tenant_id, function_name: request.function_name });
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
     let cached: Promise<void> | undefined;
     if (lookup.hit) {
       enhancement = lookup.hit.value;
     } else {
-      if (patched(PROVIDER_CHAIN_PATCH)) {
-        generation = await generateValidated({ request, tenant_id }, (stage, detail) => stages.enter(stage, detail));
-        enhancement = generation.enhancement;
-      } else {
-        enhancement = await generateTemplateOnly(request);
-      }
-      const storeInCache = () => cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name });
-      if (!fewerRounds) await storeInCache();
+      generation = await generateValidated({ request, tenant_id }, (stage, detail) => stages.enter(stage, detail));
+      enhancement = generation.enhancement;
       // Written alongside the version (the commit point below), so like it not canceled half-way; the cache only
       // saves work, so a failure to write it is logged and does not fail a run whose version is stored.
-      else cached = CancellationScope.nonCancellable(storeInCache).catch((err: unknown) => log.warn('enhancement not cached', { error: failureMessage(err) }));
+      cached = CancellationScope.nonCancellable(() =>
+        cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name }),
+      ).catch((err: unknown) => log.warn('enhancement not cached', { error: failureMessage(err) }));
     }
     const cache = lookup.hit ? 'hit' : 'miss';
     const { artifact, validation } = enhancement;
@@ -98,21 +74,12 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
     const metadata = metadataOf(request, enhancement, cache, generation);
     stages.enter('store');
-    // A hit whose input is the active version already needs no write: reading it keeps the hit path in-process.
-    const existing = !lookup.hit
-      ? null
-      : fewerRounds
-        ? lookup.active_version
-        : patched(HIT_READS_ACTIVE_VERSION_PATCH)
-          ? await activeVersion({ tenant_id, function_name: request.function_name, input_hash, enhancer_version: artifact.enhancer_version })
-          : null;
-    const local = patched(COMMITS_LOCALLY_PATCH);
-    const store = local ? storeVersionLocally : storeVersion;
+    // A hit whose input is the active version already needs no write: the lookup read it, so the hit stays in-process.
     // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
     const stored =
-      existing !== null
-        ? { version: existing, created: false, deprecated: null }
-        : await CancellationScope.nonCancellable(() => store({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+      lookup.active_version !== null
+        ? { version: lookup.active_version, created: false, deprecated: null }
+        : await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
     await cached;
     const result: EnhanceResult = {
       function_name: request.function_name,
@@ -121,9 +88,9 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       metadata,
       run,
     };
-    // A hit answers before it publishes: its callers wait for nothing but in-process work (with local commits the
-    // answer leaves with the workflow task, after the local publish). A miss answers once its events are out, so a
-    // 200 means the run's effects are all visible.
+    // A hit answers before it publishes: its callers wait for nothing but in-process work (the answer leaves with the
+    // workflow task, after the local publish). A miss answers once its events are out, so a 200 means the run's effects
+    // are all visible.
     if (lookup.hit) answer = { result };
 
     const events: PublishedEvent[] = [];
@@ -132,12 +99,13 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
     events.push({ type: 'enhancement.completed', payload: { version: stored.version, cache, safety_level: validation.safety_level } });
     stages.enter('publish');
-    await CancellationScope.nonCancellable(() => publishEvents(events, local ? publishLocally : publish));
+    await CancellationScope.nonCancellable(() => publishEvents(events));
 
     upsertSearchAttributes([{ key: OutcomeKey, value: 'completed' }]);
     stages.enter('completed');
     answer ??= { result };
-    await condition(allHandlersFinished);
+    // Past the commit point a cancellation no longer ends the run as canceled: its version and events are out.
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return result;
   } catch (err) {
     const outcome = isCancellation(err) ? 'canceled' : 'failed';

@@ -129,10 +129,3 @@ export async function generateValidated(input: GenerateValidatedInput, onStage: 
   attempts.push(blankAttempt('template', 0, 'accepted', null));
   return done({ artifact, validation }, 'template');
 }
-
-/** The shape before the provider chain (template only), kept so that runs recorded before it replay unchanged. */
-export async function generateTemplateOnly(request: EnhanceRequest): Promise<CachedEnhancement> {
-  const artifact = await generate({ request });
-  const validation = await validate({ request, artifact });
-  return { artifact, validation };
-}

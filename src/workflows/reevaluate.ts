@@ -10,6 +10,7 @@ import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTo
 import { FunctionNameKey, OutcomeKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { regenerateFromFeedback } from './regenerate';
+import { autoUpgrades } from './versioning';
 import { rootMessage, slidingWindow } from './window';
 
 const findReevaluations = activity('findReevaluations');
@@ -39,6 +40,9 @@ async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {
     return { ...evaluated, outcome: 'failed', error: rootMessage(err) };
   }
 }
+
+// Its pages chain by continue-as-new and wait for child regenerations: pinned, it would hold an old build up as long.
+autoUpgrades(reevaluateFunctions);
 
 /**
  * Started by the re-evaluation Schedule: finds the functions (of every tenant in the worker's schema) whose feedback

@@ -1,9 +1,13 @@
 import { isCancellation } from '@temporalio/workflow';
 import type { DeliverWebhooksInput, DeliveryResult } from '../contracts/webhooks';
 import { activity } from './activities';
+import { autoUpgrades } from './versioning';
 
 /** Margin over the HTTP timeout for the activity's own reads and writes. */
 const ACTIVITY_MARGIN_MS = 10_000;
+
+// Deliveries retry with backoff for hours: pinned, a run would hold an old build up as long.
+autoUpgrades(deliverWebhooks);
 
 /**
  * One outbox event to each webhook that subscribed to it, in parallel; each delivery retries on its own with

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { freePort, isListening, waitFor } from '../helpers/net';
 import { postJson } from '../helpers/stack';
@@ -43,9 +44,10 @@ describe('poet start (npm start)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('prints the API and Temporal UI URLs', () => {
+  test('prints the API and Temporal UI URLs, and the worker deployment version it made current', () => {
     expect(output).toContain(`http://127.0.0.1:${ports.PORT}`);
     expect(output).toContain(`Temporal UI  http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
+    expect(output).toMatch(/worker {7}deployment poet, build \d+\.\d+\.\d+-[0-9a-f]{12} \(current\)/);
   });
 
   test('the Temporal UI decodes payloads through the API, which lets its origin call cross-origin', async () => {
@@ -67,6 +69,15 @@ describe('poet start (npm start)', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 1, metadata: { safety_level: 'high', cache: 'miss' } });
+    // Worker Versioning end to end: the run went to the current build and is pinned to it.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` });
+    try {
+      const described = await new TemporalClient({ connection }).workflow.getHandle(res.body.run.workflow_id).describe();
+      const buildId = /deployment poet, build (\S+) \(current\)/.exec(output)?.[1];
+      expect(described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject({ deploymentName: 'poet', buildId });
+    } finally {
+      await connection.close();
+    }
     expect(readlinkSync(path.join(dataDir, 'functions', name, 'current'))).toBe('v1');
     // Temporal's state is in the data dir, written ahead (WAL): the dev server's CPU per run roughly halves.
     expect(existsSync(path.join(dataDir, 'temporal.sqlite'))).toBe(true);

@@ -1,0 +1,11 @@
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+
+/**
+ * Declares a long-lived workflow AUTO_UPGRADE (the worker's default is PINNED): a running execution moves to the
+ * deployment's current build at its next workflow task instead of holding an old build up, so a change to it must
+ * still replay its in-flight histories. Declared only on a versioned worker: the server refuses a versioning
+ * behaviour from an unversioned worker (whose version, if any, has no deployment name).
+ */
+export function autoUpgrades<A extends unknown[], R>(workflow: (...args: A) => Promise<R>): void {
+  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), workflow);
+}
