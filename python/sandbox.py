@@ -18,12 +18,21 @@ import resource
 import shutil
 import signal
 import sys
+import random
 import tempfile
 import time
 import types
 import typing
+import zlib
 
 MAX_GENERATOR_ITEMS = 1000
+# Evidence beyond the samples: inputs generated per validation, the agreeing inputs "high" needs, the default time
+# for doctests and generated inputs together, and what one such input may take before it counts as inconclusive.
+GENERATED_INPUTS = 200
+HIGH_EVIDENCE = 100
+EVIDENCE_BUDGET_S = 2.0
+CALL_BUDGET_S = 0.1
+MAX_FINDINGS = 20
 # Exit code and stderr prefix of a run the kernel refused to isolate: nothing of the request ran.
 ISOLATION_FAILED = 71
 ISOLATION_FAILED_PREFIX = "sandbox isolation failed: "
@@ -225,8 +234,33 @@ class HarnessTimeout(BaseException):
     """BaseException so that the code under test cannot swallow it with `except Exception`."""
 
 
+class CallTimeout(BaseException):
+    """One doctest or generated input ran past its share of the budget: that input proves nothing either way."""
+
+
+# Set while one bounded call runs: the alarm then ends that call, not the validation.
+_bounded = {"on": False}
+
+
 def _on_alarm(_signum, _frame):
+    if _bounded["on"]:
+        raise CallTimeout()
     raise HarnessTimeout()
+
+
+def bounded(call, budget_s):
+    """call() with at most `budget_s` of the validation's remaining wall clock; CallTimeout when it runs past it."""
+    remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+    if remaining <= budget_s:
+        return call()  # the validation's own limit comes first
+    started = time.monotonic()
+    _bounded["on"] = True
+    signal.setitimer(signal.ITIMER_REAL, budget_s)
+    try:
+        return call()
+    finally:
+        _bounded["on"] = False
+        signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 0.001))
 
 
 def _user_tasks(uid):
@@ -285,12 +319,27 @@ def _error_line(exc, filename):
     return line
 
 
+def _runtime():
+    """poet_runtime as the harness imported it, before any code under test could touch it; None where it is absent."""
+    return sys.modules.get("poet_runtime")
+
+
 class Report:
     def __init__(self):
         self.started = time.monotonic()
         self.compiled = False
         self.imported = False
         self.samples_run = 0
+        self.runtime_version = getattr(_runtime(), "__version__", None)
+        # Inputs compared per source, and what became of them.
+        self.inputs = {"samples": 0, "doctests": 0, "generated": 0, "feedback": 0}
+        self.agreed = 0
+        self.inconclusive = 0
+        # Every distinct input the generator can make was tried (no parameters, or only booleans).
+        self.exhaustive = False
+        self.evidence_ms = 0.0
+        # Refusals by a rule the settings declared (poet_runtime.PoetRuleError): reported, not behaviour changes.
+        self.declared_rules = []
         self.mismatches = []
         self.errors = []
         self.findings = []
@@ -300,10 +349,26 @@ class Report:
     def error(self, stage, message, line=None):
         self.errors.append({"stage": stage, "message": _truncate(message, MAX_MESSAGE), "line": line})
 
+    def compared(self, source, sample, expected, actual, rule_error):
+        """Records one input of `source` on which original and enhanced gave `expected` and `actual`."""
+        self.inputs[source] += 1
+        if source == "samples":
+            self.samples_run += 1
+        if same_outcome(expected, actual):
+            self.agreed += 1
+            return True
+        finding = {"sample": sample, "original": _describe(expected), "enhanced": _describe(actual)}
+        if rule_error is not None and actual[0] == "raised" and isinstance(actual[1], rule_error):
+            if len(self.declared_rules) < MAX_FINDINGS:
+                self.declared_rules.append(finding)
+        else:
+            self.mismatches.append(finding)
+        return False
+
     def result(self):
         if self.errors or self.mismatches:
             safety = "low"
-        elif self.samples_run == 0:
+        elif self.agreed < HIGH_EVIDENCE and not (self.exhaustive and self.agreed and not self.inconclusive):
             safety = "medium"
         else:
             safety = "high"
@@ -313,6 +378,15 @@ class Report:
             "compiled": self.compiled,
             "imported": self.imported,
             "samples_run": self.samples_run,
+            "runtime_version": self.runtime_version,
+            "declared_rules": self.declared_rules,
+            "evidence": {
+                "inputs": self.inputs,
+                "agreed": self.agreed,
+                "inconclusive": self.inconclusive,
+                "exhaustive": self.exhaustive,
+                "duration_ms": round(self.evidence_ms, 3),
+            },
             "mismatches": self.mismatches,
             "errors": self.errors,
             "findings": self.findings,
@@ -451,7 +525,7 @@ def invoke(func, sample):
         elif inspect.isasyncgen(result):
             result = _asyncio().run(_collect_async(result))
         return ("ok", result)
-    except HarnessTimeout:
+    except (HarnessTimeout, CallTimeout):
         raise
     except BaseException as exc:  # SystemExit/KeyboardInterrupt from the code under test are outcomes too
         return ("raised", exc)
@@ -504,6 +578,7 @@ def _exhausted(outcome, label, index, report):
 
 
 def run_samples(original, enhanced, samples, report):
+    rule_error = getattr(_runtime(), "PoetRuleError", None)
     for index, sample in enumerate(samples):
         report.activity = f"running the original on sample {index}"
         expected = invoke(original, sample)
@@ -511,11 +586,330 @@ def run_samples(original, enhanced, samples, report):
         report.activity = f"running the enhanced code on sample {index}"
         actual = invoke(enhanced, sample)
         _exhausted(actual, "enhanced", index, report)
-        report.samples_run += 1
-        if not same_outcome(expected, actual):
-            report.mismatches.append(
-                {"sample": sample, "original": _describe(expected), "enhanced": _describe(actual)}
-            )
+        report.compared("samples", sample, expected, actual, rule_error)
+
+
+def _expected_outcome(example, outcome):
+    """Whether `outcome` is what a feedback example expects: an equal JSON value, or an exception of that class
+    (or a subclass) with that message."""
+    if "raises" in example:
+        wanted = example["raises"]
+        return (
+            outcome[0] == "raised"
+            and any(cls.__name__ == wanted["type"] for cls in type(outcome[1]).__mro__)
+            and ("message" not in wanted or str(outcome[1]) == wanted["message"])
+        )
+    if outcome[0] != "ok":
+        return False
+    try:
+        # JSON has no tuples: a result is compared as JSON would carry it.
+        return json.loads(json.dumps(outcome[1], allow_nan=False)) == example["expected"]
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def run_examples(enhanced, examples, report):
+    """Feedback examples: regression tests from users, each of which the enhanced function must pass."""
+    for index, example in enumerate(examples):
+        report.activity = f"running feedback example {index}"
+        call = {"args": example.get("args", []), "kwargs": example.get("kwargs", {})}
+        actual = invoke(enhanced, call)
+        report.inputs["feedback"] += 1
+        if _expected_outcome(example, actual):
+            report.agreed += 1
+            continue
+        wanted = example.get("expected") if "raises" not in example else example["raises"]
+        report.mismatches.append({
+            "sample": {"feedback_example": index, **call},
+            "original": _truncate(f"expected {_safe_repr(wanted)}" if "raises" not in example else f"expected to raise {_safe_repr(wanted)}", MAX_REPR),
+            "enhanced": _describe(actual),
+        })
+
+
+# ---- evidence: doctests and generated inputs ---------------------------------------------------------
+
+def _optionflags(example):
+    flags = 0
+    for flag, enabled in example.options.items():
+        flags = flags | flag if enabled else flags & ~flag
+    return flags
+
+
+def _run_example(example, globs):
+    """('ok', printed) or ('raised', exception, printed) of one doctest example run in `globs`."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        try:
+            exec(compile(example.source, "<doctest>", "single", dont_inherit=True), globs)
+        except (HarnessTimeout, CallTimeout):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - an example's exception is its outcome
+            return ("raised", exc, printed.getvalue())
+    return ("ok", None, printed.getvalue())
+
+
+def _example_passes(example, outcome):
+    """What doctest itself would decide: the printed output, or the exception line, against the expected text."""
+    import doctest  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+
+    checker, flags = doctest.OutputChecker(), _optionflags(example)
+    if outcome[0] == "ok":
+        return example.exc_msg is None and checker.check_output(example.want, outcome[2], flags)
+    if example.exc_msg is None or isinstance(outcome[1], CallTimeout):
+        return False
+    got = traceback.format_exception_only(type(outcome[1]), outcome[1])[-1]
+    if checker.check_output(example.exc_msg, got, flags):
+        return True
+    # IGNORE_EXCEPTION_DETAIL: the exception's name alone
+    detail = flags & doctest.IGNORE_EXCEPTION_DETAIL
+    return bool(detail) and got.split(":")[0].split(".")[-1] == example.exc_msg.split(":")[0].split(".")[-1]
+
+
+def _doctest_calls(examples, function_name):
+    """Literal calls of the function in the examples ({args, kwargs}): their values seed the generated inputs."""
+    calls = []
+    for example in examples:
+        try:
+            tree = ast.parse(example.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function_name:
+                try:
+                    args = [ast.literal_eval(a) for a in node.args]
+                    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg is not None}
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+                calls.append({"args": args, "kwargs": kwargs})
+    return calls
+
+
+def run_doctests(original_module, enhanced_module, original, report, deadline):
+    """The function's own doctests on both modules: an example that passes on the original must pass on the
+    enhanced code. Returns the literal calls found in them."""
+    doc = getattr(original, "__doc__", None)
+    if not isinstance(doc, str) or ">>>" not in doc:
+        return []
+    import doctest  # noqa: PLC0415
+
+    try:
+        examples = doctest.DocTestParser().get_examples(doc)
+    except ValueError:
+        return []
+    report.activity = "running the doctests"
+    globs = {"original": dict(original_module.__dict__), "enhanced": dict(enhanced_module.__dict__)}
+    for index, example in enumerate(examples):
+        if time.monotonic() > deadline:
+            break
+        outcomes = {}
+        for label, namespace in globs.items():
+            try:
+                outcomes[label] = bounded(lambda: _run_example(example, namespace), CALL_BUDGET_S * 4)
+            except CallTimeout as exc:
+                outcomes[label] = ("raised", exc, "")
+        report.inputs["doctests"] += 1
+        passed = {label: _example_passes(example, outcome) for label, outcome in outcomes.items()}
+        if passed["original"] and not passed["enhanced"]:
+            got = outcomes["enhanced"]
+            report.mismatches.append({
+                "sample": {"doctest": index, "source": _truncate(example.source.strip(), MAX_REPR)},
+                "original": _truncate(example.want or example.exc_msg or "", MAX_REPR),
+                "enhanced": _truncate(got[2] if got[0] == "ok" else f"raised {_safe_repr(got[1])}", MAX_REPR),
+            })
+        else:
+            report.agreed += 1
+    return _doctest_calls(examples, original.__name__)
+
+
+_NAN, _INF = float("nan"), float("inf")
+_EDGES = {
+    "int": [0, 1, -1, 2, 7, -13, 255, 10**6, -(10**6), 2**31, 2**63, -(2**63)],
+    "float": [0.0, -0.0, 0.5, -2.5, 1.0, 3.14159, 1e-9, 1e300, -1e300, _NAN, _INF, -_INF],
+    "str": ["", "a", "abc", "Hello, World!", "100", "3.5", " ", "  padded  ", "\u00e9\u65e5\u672c", "a" * 300, "None", "-1"],
+    "bool": [False, True],
+    "list": [[], [0], [1, 2, 3], [-5, 5, 0], [1.5, -2.5], ["a", "b"], [[1], [2]], [None]],
+    "dict": [{}, {"a": 1}, {"x": 1.5, "y": -2}, {"": None}],
+    "tuple": [(), (1,), (1, 2), ("a", 1)],
+    "set": [set(), {1, 2}],
+    "bytes": [b"", b"abc", b"\x00\xff"],
+}
+# Values of every kind, for parameters without a usable annotation and as wrong types for those with one.
+_ANY = [0, 1, -1, 2.5, _NAN, "", "abc", [], [1, 2], {}, {"a": 1}, (), None, True, b"x"]
+
+
+def _kind(annotation):
+    """('int', allows_none) for what an annotation names simply; (None, True) when nothing usable is named."""
+    if isinstance(annotation, str):
+        text = annotation.replace("typing.", "").strip()
+        optional = text.startswith("Optional[") or "None" in text
+        name = text.removeprefix("Optional[").rstrip("]").split("|")[0].split("[")[0].strip()
+        return (name if name in _EDGES else None), optional or name not in _EDGES
+    origin = typing.get_origin(annotation) or annotation
+    if origin is typing.Union or origin is types.UnionType:
+        arms = [a for a in typing.get_args(annotation) if a is not type(None)]
+        kind = _kind(arms[0])[0] if len(arms) == 1 else None
+        return kind, True
+    name = getattr(origin, "__name__", None) if isinstance(origin, type) else None
+    return (name if name in _EDGES else None), name not in _EDGES
+
+
+_ALPHABET = "abcXYZ019 _-.,:/@\u00e9\u00df\u4e2d"
+
+
+def _random_value(kind, rng):
+    """A random value of a kind _EDGES names; of a random simple kind when `kind` is None."""
+    kind = kind or rng.choice(("int", "float", "str", "list"))
+    if kind == "int":
+        # Huge values are among the edge values already; drawn often, they would spend the budget on slow calls.
+        return rng.choice((rng.randint(-10, 10), rng.randint(-1000, 1000)))
+    if kind == "float":
+        return rng.choice((rng.uniform(-1, 1), rng.uniform(-1000, 1000), rng.gauss(0, 1e6)))
+    if kind == "str":
+        return "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 12)))
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "bytes":
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 8)))
+    items = [_random_value(rng.choice(("int", "int", "float", "str")), rng) for _ in range(rng.randint(0, 6))]
+    if kind == "dict":
+        return {str(item): index for index, item in enumerate(items)}
+    if kind == "set":
+        return {rng.randint(-50, 50) for _ in items}
+    return tuple(items) if kind == "tuple" else items
+
+
+def _pools(func, seeds):
+    """Per parameter: (param, values to draw from, kind), edge values first; None when the signature cannot be read."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # noqa: BLE001 - unresolved forward references: the raw annotations
+        hints = {}
+    positions = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    pools = []
+    for param in signature.parameters.values():
+        if param.kind is param.VAR_KEYWORD:
+            continue
+        kind, allows_none = _kind(hints.get(param.name, param.annotation)) if param.annotation is not param.empty else (None, True)
+        values = list(_EDGES[kind]) + [v for v in _ANY if not isinstance(v, type(_EDGES[kind][0]))][:5] if kind else list(_ANY)
+        if allows_none or kind is None:
+            values.append(None)
+        if param.default is not param.empty:
+            values.insert(0, param.default)
+        index = positions.index(param) if param in positions else None
+        for call in seeds:
+            if index is not None and index < len(call["args"]):
+                values.insert(0, call["args"][index])
+            if param.name in call["kwargs"]:
+                values.insert(0, call["kwargs"][param.name])
+        pools.append((param, values, kind))
+    return pools
+
+
+def _call_of(pools, choose, only=None):
+    """One call drawn from the pools. An optional parameter is left out (it keeps its default) half the time, or,
+    with `only`, unless it is that parameter."""
+    args, kwargs, by_name = [], {}, False
+    for index, (param, values) in enumerate(pools):
+        if param.kind is param.VAR_POSITIONAL:
+            if not by_name:
+                args.extend(choose(values) for _ in range(choose((0, 1, 2))))
+            continue
+        if param.default is not param.empty and (index != only if only is not None else choose((False, True))):
+            # Positional parameters after a left-out one can only be passed by name.
+            by_name = by_name or param.kind is not param.KEYWORD_ONLY
+            continue
+        if param.kind is param.KEYWORD_ONLY or (by_name and param.kind is param.POSITIONAL_OR_KEYWORD):
+            kwargs[param.name] = choose(values)
+        elif not by_name:
+            args.append(choose(values))
+        # else: positional-only after a left-out one, which has a default too and keeps it
+    return {"args": args, "kwargs": kwargs}
+
+
+def _generated_calls(pools, rng, samples):
+    """Edge values first (each parameter through its pool, the others at their first value), then random draws;
+    none that repeats a sample."""
+    seen = {_safe_repr({"args": list(s.get("args", [])), "kwargs": dict(s.get("kwargs", {}))}) for s in samples}
+
+    def fresh(call):
+        key = _safe_repr(call)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for index, (_, values, _) in enumerate(pools):
+        for value in values:
+            call = _call_of([(p, [value] if i == index else v[:1]) for i, (p, v, _) in enumerate(pools)], lambda options: options[0], index)
+            if fresh(call):
+                yield call
+    # Then the pools half the time, fresh random values of the parameter's kind the other half.
+    for _ in range(GENERATED_INPUTS * 5):
+        call = _call_of([(p, v if rng.random() < 0.5 else [_random_value(k, rng)]) for p, v, k in pools], rng.choice)
+        if fresh(call):
+            yield call
+
+
+def _call_text(name, call):
+    parts = [_safe_repr(a) for a in call["args"]] + [f"{k}={_safe_repr(v)}" for k, v in call["kwargs"].items()]
+    return _truncate(f"{name}({', '.join(parts)})", MAX_REPR)
+
+
+def _reproducible(original, call, expected):
+    try:
+        return same_outcome(expected, bounded(lambda: invoke(original, call), CALL_BUDGET_S))
+    except CallTimeout:
+        return False
+
+
+def _limit_hit(outcome):
+    return outcome[0] == "raised" and isinstance(outcome[1], (MemoryError, RecursionError))
+
+
+def run_generated(original, enhanced, samples, seeds, report, deadline):
+    """Up to GENERATED_INPUTS calls from the type hints, defaults and doctest values, edge values and wrong types
+    among them; original and enhanced must agree on each. One mismatch is kept: the one with the shortest call."""
+    pools = _pools(original, seeds)
+    if pools is None:
+        return
+    rule_error = getattr(_runtime(), "PoetRuleError", None)
+    rng = random.Random(zlib.crc32(original.__name__.encode()))
+    report.activity = "running generated inputs"
+    failing, smallest = 0, None
+    report.exhaustive = True
+    for call in _generated_calls(pools, rng, samples):
+        if report.inputs["generated"] >= GENERATED_INPUTS or time.monotonic() > deadline:
+            report.exhaustive = False
+            break
+        try:
+            expected = bounded(lambda: invoke(original, call), CALL_BUDGET_S)
+            actual = None if _limit_hit(expected) else bounded(lambda: invoke(enhanced, call), CALL_BUDGET_S * 2)
+        except CallTimeout:
+            actual = None
+        if actual is None or _limit_hit(actual):
+            report.inconclusive += 1
+            continue
+        if not same_outcome(expected, actual) and not _reproducible(original, call, expected):
+            # The original itself answers otherwise the second time (state, descriptors, time): no evidence.
+            report.inconclusive += 1
+            continue
+        before = len(report.mismatches)
+        if not report.compared("generated", {"generated": _call_text(original.__name__, call)}, expected, actual, rule_error) and len(report.mismatches) > before:
+            failing += 1
+            finding = report.mismatches.pop()
+            if smallest is None or len(finding["sample"]["generated"]) < len(smallest["sample"]["generated"]):
+                smallest = finding
+    if smallest is not None:
+        smallest["sample"]["failing_inputs"] = failing
+        report.mismatches.append(smallest)
 
 
 def _json_safe(value):
@@ -572,6 +966,14 @@ def validate(request, report):
     if samples is None:
         samples = derive_samples(original)
     run_samples(original, enhanced, samples, report)
+    run_examples(enhanced, request.get("examples") or [], report)
+    # Doctests and generated inputs share a budget, within what the validation's own wall clock leaves.
+    started = time.monotonic()
+    budget = float(request.get("evidence_budget_s") or EVIDENCE_BUDGET_S)
+    deadline = started + min(budget, max(signal.getitimer(signal.ITIMER_REAL)[0] - 1.0, 0.0))
+    seeds = run_doctests(original_module, enhanced_module, original, report, deadline)
+    run_generated(original, enhanced, samples, seeds, report, deadline)
+    report.evidence_ms = (time.monotonic() - started) * 1000
 
 
 def run(load_request):
@@ -603,6 +1005,7 @@ def run(load_request):
     except Exception as exc:  # a broken request still gets a JSON answer
         report.error("run", f"harness failure: {type(exc).__name__}: {exc}")
     report.mismatches = _json_safe(report.mismatches)
+    report.declared_rules = _json_safe(report.declared_rules)
     real_stdout.write(json.dumps(report.result()))
     real_stdout.flush()
     # Threads left running by a timed-out call would otherwise block interpreter exit.
@@ -646,15 +1049,19 @@ def probe():
 def main(argv):
     """`sandbox.py SETTINGS [--probe]`: one validation (or the probe), isolated unless SETTINGS say otherwise."""
     settings = json.loads(argv[1])
-    if settings.get("isolation", "namespaces") != "none":
-        # Beside this file, which `-I` leaves off sys.path: the code under test should not find it there either.
-        # No __pycache__ is written next to the sources, as none is by the fork server.
-        sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-        sys.dont_write_bytecode = True
-        import isolation  # noqa: PLC0415
+    isolated = settings.get("isolation", "namespaces") != "none"
+    # Beside this file, which `-I` leaves off sys.path: the code under test should not find it there either.
+    # poet_runtime is imported now, while the directory is on the path: the enhanced module finds it in sys.modules.
+    # No __pycache__ is written next to the sources, as none is by the fork server.
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+    sys.dont_write_bytecode = True
+    import poet_runtime  # noqa: PLC0415, F401
 
-        del sys.path[0]
-        sys.dont_write_bytecode = False
+    if isolated:
+        import isolation  # noqa: PLC0415
+    del sys.path[0]
+    sys.dont_write_bytecode = False
+    if isolated:
         try:
             pid = isolation.fork_isolated(isolation.prepare(settings["disk_bytes"]))
         except isolation.IsolationError as exc:

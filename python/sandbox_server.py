@@ -34,21 +34,16 @@ import traceback
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import isolation  # noqa: E402
+# What every enhanced module imports, with the standard modules it imports: imported here, before the isolation
+# hides this directory, each child finds it in sys.modules.
+import poet_runtime  # noqa: E402, F401
 import sandbox  # noqa: E402
 
 del sys.path[0]
 sys.dont_write_bytecode = False
 
-# What every template enhancement imports (PYTHON_IMPORTS in src/poet/template.ts) and what the harness imports
-# only on first need: imported once here, each child finds them in sys.modules instead of importing them again.
+# What the harness and the runtime import only on first need (async functions): imported once here instead.
 import asyncio  # noqa: E402, F401
-import collections  # noqa: E402, F401
-import contextlib  # noqa: E402, F401
-import contextvars  # noqa: E402, F401
-import functools  # noqa: E402, F401
-import logging  # noqa: E402, F401
-import re  # noqa: E402, F401
-import threading  # noqa: E402, F401
 
 _CHILD_FAILED = 70
 # Isolated processes kept ready: as many as validations usually run at once on a worker.

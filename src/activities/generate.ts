@@ -7,9 +7,9 @@ import { LlmError, type Completion } from '../infra/llm/provider';
 import type { LlmUsageRepo } from '../infra/db/llm-usage-repo';
 import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
-import { applyOptimizeFor } from '../poet/domains';
-import { buildMessages, parseAnswer } from '../poet/prompt';
-import { ENHANCER_VERSION, enhanceWithTemplate } from '../poet/template';
+import { applyOptimizeFor, DomainSettings } from '../poet/domains';
+import { buildMessages, parseAnswer, type ModelAnswer } from '../poet/prompt';
+import { ENHANCER_VERSION, enhanceWithTemplate, strictTypes } from '../poet/template';
 import { heartbeating } from './heartbeat';
 
 export interface LlmSettings {
@@ -56,6 +56,13 @@ function backoffMs(attempt: number, llm: LlmSettings): number {
   return Math.round(step * (0.5 + Math.random() / 2));
 }
 
+/** The domain with the model's Operate settings, checked as a domain's own are (bounds, never-retried classes). */
+function withSettings(domain: DomainSettings, answer: ModelAnswer): { ok: true; domain: DomainSettings } | { ok: false; reason: string } {
+  const checked = DomainSettings.safeParse({ ...domain, operate: { ...domain.operate, ...answer.settings } });
+  if (checked.success) return { ok: true, domain: checked.data };
+  return { ok: false, reason: `the settings are refused: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` };
+}
+
 export function createGenerateActivities(deps: GenerateDeps) {
   const { analyzer, domains, providers, usage, llm } = deps;
 
@@ -78,14 +85,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
     const domain = guidance
       ? { ...shifted, operate: { ...shifted.operate, ...guidance.operate }, perceive: { ...shifted.perceive, ...guidance.perceive } }
       : shifted;
-    const template = enhanceWithTemplate({
+    const templateInput = {
       functionName: request.function_name,
       originalCode: request.original_code,
       analysis: fn,
       domain,
       optimizeFor: request.optimize_for ?? null,
-    });
-    return { domain, template };
+      strict: strictTypes(request, guidance?.perceive),
+    };
+    return { domain, templateInput, template: enhanceWithTemplate(templateInput) };
   }
 
   return {
@@ -107,7 +115,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
      * Every call is recorded with its tokens, cost and latency, and every failure carries the calls so far.
      */
     async generateWithLlm(input: GenerateWithLlmInput): Promise<LlmGeneration> {
-      const { domain, template } = await prepare(input);
+      const { domain, templateInput, template } = await prepare(input);
       const settings = providers.get(input.provider)?.settings;
       if (!settings) {
         throw ApplicationFailure.create({ type: FailureType.ProviderUnavailable, nonRetryable: true, message: `provider ${input.provider} is not configured on this worker`, details: [{ attempts: [] }] });
@@ -177,21 +185,19 @@ export function createGenerateActivities(deps: GenerateDeps) {
         latencyMs: completion.latency_ms,
       });
       const attempts = await callsSoFar();
-      if (!parsed.ok) {
+      const chosen = parsed.ok ? withSettings(domain, parsed.answer) : parsed;
+      if (!chosen.ok) {
         throw ApplicationFailure.create({
           type: FailureType.ProviderBadAnswer,
           nonRetryable: true,
-          message: `${input.provider}: ${parsed.reason}`,
+          message: `${input.provider}: ${chosen.reason}`,
           details: [{ attempts, previous: completion.content.slice(0, 16_000) }],
         });
       }
-      const { answer } = parsed;
+      const hooks = parsed.ok ? parsed.answer.hooks : {};
       return {
         artifact: {
-          python: answer.python,
-          dana: answer.dana || template.dana,
-          params: template.params,
-          optimizations: answer.optimizations.length > 0 ? answer.optimizations : template.optimizations,
+          ...enhanceWithTemplate({ ...templateInput, domain: chosen.domain, hooks }),
           provider: input.provider,
           enhancer_version: `llm:${completion.model}`,
         },

@@ -1,5 +1,6 @@
 import type { EnhancedArtifact, EnhanceRequest, EnhanceMetadata, Guidance } from '../contracts/enhance';
 import type { StoredVersion, VersionsRepo } from '../infra/db/versions-repo';
+import { poetRuntime } from '../poet/runtime';
 
 export interface StoreVersionInput {
   tenant_id: string;
@@ -16,6 +17,12 @@ export interface StoreVersionInput {
 export function createStoreActivity(versions: VersionsRepo) {
   return {
     storeVersion(input: StoreVersionInput): Promise<StoredVersion> {
+      const wanted = input.artifact.runtime_version;
+      const runtime = wanted === undefined ? undefined : poetRuntime();
+      if (runtime && runtime.version !== wanted) {
+        // Retryable: a worker of the release that wrote and validated the module ships that runtime.
+        throw new Error(`the module needs poet_runtime ${wanted}; this worker ships ${runtime.version}`);
+      }
       return versions.storeVersion({
         tenantId: input.tenant_id,
         functionName: input.request.function_name,
@@ -26,8 +33,10 @@ export function createStoreActivity(versions: VersionsRepo) {
         optimizeFor: input.metadata.optimize_for,
         safetyLevel: input.metadata.safety_level,
         artifact: input.artifact,
+        runtimeSource: runtime?.source,
         metadata: {
           ...input.metadata,
+          ...(wanted !== undefined ? { runtime_version: wanted } : {}),
           ...(input.guidance ? { guidance: input.guidance } : {}),
           workflow_id: input.workflow_id,
           run_id: input.run_id,

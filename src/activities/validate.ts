@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
+import type { EnhanceRequest, EnhancedArtifact, FeedbackExample, ValidationReport } from '../contracts/enhance';
 import { FailureType } from '../contracts/failure-types';
 import { SandboxUnavailableError, type HarnessSettings } from '../infra/sandbox/harness';
 import { runSandbox } from '../infra/sandbox/run';
@@ -24,7 +24,8 @@ function refused(err: SandboxUnavailableError): ApplicationFailure {
 
 export function createValidateActivity(settings: SandboxSettings) {
   return {
-    async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact }): Promise<ValidationReport> {
+    /** `examples`: the feedback examples stored for the function, which every later version must pass. */
+    async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact; examples?: FeedbackExample[] }): Promise<ValidationReport> {
       const { request, artifact } = input;
       const sample = {
         original_code: request.original_code,
@@ -32,6 +33,7 @@ export function createValidateActivity(settings: SandboxSettings) {
         function_name: request.function_name,
         samples: request.context?.samples,
         dependencies: request.context?.dependencies ?? [],
+        examples: input.examples ?? [],
         timeout_s: settings.timeoutSeconds,
         memory_mb: settings.memoryMb,
       };
@@ -54,6 +56,14 @@ export function createValidateActivity(settings: SandboxSettings) {
           details: [{ errors: missing }],
         });
       }
+      if (artifact.runtime_version !== undefined && result.imported && result.runtime_version !== artifact.runtime_version) {
+        // The folder ships the runtime it was validated with: a worker whose sandbox loads another one must not pass it.
+        result.errors.push({
+          stage: 'import',
+          message: `the module is written for poet_runtime ${artifact.runtime_version}, the sandbox imported ${result.runtime_version ?? 'none'}`,
+          line: null,
+        });
+      }
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
@@ -66,7 +76,15 @@ export function createValidateActivity(settings: SandboxSettings) {
           details: [{ errors: result.errors, mismatches: result.mismatches, findings: result.findings, safety_level: result.safety_level }],
         });
       }
-      return { safety_level: result.safety_level, findings: result.findings, samples_run: result.samples_run, duration_ms: result.duration_ms };
+      return {
+        safety_level: result.safety_level,
+        findings: result.findings,
+        samples_run: result.samples_run,
+        duration_ms: result.duration_ms,
+        ...(artifact.runtime_version !== undefined ? { runtime_version: artifact.runtime_version } : {}),
+        declared_rules: result.declared_rules.length,
+        evidence: result.evidence,
+      };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FunctionName, JsonValue, Sample, SafetyLevel } from './enhance';
+import { FeedbackExample, FunctionName, JsonValue, Sample, SafetyLevel, ValidationEvidence } from './enhance';
 import { ScanFinding } from './scan';
 
 /** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one request, one
@@ -77,6 +77,10 @@ export const SandboxRequest = z.object({
   dependencies: z.array(z.string()).default([]),
   timeout_s: z.number().positive().max(600),
   memory_mb: z.number().int().min(32).max(16384),
+  /** Outcomes users expect (feedback examples): the enhanced function must give each one, or the version is not stored. */
+  examples: z.array(FeedbackExample).max(200).default([]),
+  /** Seconds for the doctests and generated inputs together, within timeout_s; absent: the harness's 2 s. */
+  evidence_budget_s: z.number().min(0).max(600).optional(),
 });
 export type SandboxRequest = z.input<typeof SandboxRequest>;
 
@@ -102,6 +106,11 @@ export const SandboxResult = z.object({
   compiled: z.boolean(),
   imported: z.boolean(),
   samples_run: z.number().int().min(0),
+  /** The poet_runtime the harness imported for the enhanced code; null where it has none. */
+  runtime_version: z.string().nullable().default(null),
+  /** Calls a declared rule refused (poet_runtime.PoetRuleError) where the original answered otherwise: no behaviour change. */
+  declared_rules: z.array(SandboxMismatch).default([]),
+  evidence: ValidationEvidence.default({ inputs: { samples: 0, doctests: 0, generated: 0, feedback: 0 }, agreed: 0, inconclusive: 0, exhaustive: false, duration_ms: 0 }),
   mismatches: z.array(SandboxMismatch),
   errors: z.array(SandboxError),
   findings: z.array(ScanFinding).default([]),

@@ -30,6 +30,20 @@ export const Sample = z.union([
 ]);
 export type Sample = z.output<typeof Sample>;
 
+/**
+ * A call with the outcome a user expects: what feedback examples become, a regression test every later version of
+ * the function must pass. `raises.message`, when given, must equal str() of the exception.
+ */
+export const FeedbackExample = z.union([
+  z.strictObject({ args: z.array(JsonValue).default([]), kwargs: z.record(z.string(), JsonValue).default({}), expected: JsonValue }),
+  z.strictObject({
+    args: z.array(JsonValue).default([]),
+    kwargs: z.record(z.string(), JsonValue).default({}),
+    raises: z.strictObject({ type: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), message: z.string().max(2_000).optional() }),
+  }),
+]);
+export type FeedbackExample = z.output<typeof FeedbackExample>;
+
 export const EnhanceContext = z.strictObject({
   imports: z.array(z.string().max(200)).max(50).optional(),
   dependencies: z.array(z.string().max(200)).max(50).optional(),
@@ -50,6 +64,8 @@ export const EnhanceRequest = z.strictObject({
   domain: DomainName.default('base_reliability'),
   /** Absent: the domain's own settings; present: shifted toward that goal. */
   optimize_for: OptimizeFor.optional(),
+  /** Annotation mismatches raise instead of being observed; absent: strict only under optimize_for reliability. */
+  strict: z.boolean().optional(),
   context: EnhanceContext.optional(),
 });
 export type EnhanceRequest = z.output<typeof EnhanceRequest>;
@@ -68,8 +84,23 @@ export const EnhancedArtifact = z.object({
   optimizations: z.array(z.string()),
   provider: z.string(),
   enhancer_version: z.string(),
+  /** The poet_runtime the module imports, shipped beside it; absent on modules that embed their runtime. */
+  runtime_version: z.string().optional(),
 });
 export type EnhancedArtifact = z.infer<typeof EnhancedArtifact>;
+
+/** What validation tried beyond the interface: inputs per source, how many agreed, and its time. */
+export const ValidationEvidence = z.object({
+  inputs: z.object({ samples: z.number().int(), doctests: z.number().int(), generated: z.number().int(), feedback: z.number().int() }),
+  /** Inputs on which original and enhanced gave the same result or exception; `high` needs at least 100. */
+  agreed: z.number().int(),
+  /** Doctest or generated inputs that ran past their share of the budget or the sandbox's limits: no evidence either way. */
+  inconclusive: z.number().int(),
+  /** Every distinct input the generator could make was tried (no parameters, or only booleans): high with fewer than 100. */
+  exhaustive: z.boolean(),
+  duration_ms: z.number(),
+});
+export type ValidationEvidence = z.infer<typeof ValidationEvidence>;
 
 export const ValidationReport = z.object({
   safety_level: SafetyLevel,
@@ -77,6 +108,11 @@ export const ValidationReport = z.object({
   findings: z.array(ScanFinding).optional(),
   samples_run: z.number().int(),
   duration_ms: z.number(),
+  /** The poet_runtime the sandbox validated the module with; absent for modules that embed their runtime. */
+  runtime_version: z.string().optional(),
+  /** Calls refused by a declared rule (a domain range, strict types, the timeout) where the original answered otherwise. */
+  declared_rules: z.number().int().optional(),
+  evidence: ValidationEvidence.optional(),
 });
 export type ValidationReport = z.infer<typeof ValidationReport>;
 
@@ -101,6 +137,10 @@ export const EnhanceMetadata = z.object({
   usage: GenerationUsage,
   /** Static-scan findings of the enhanced code (python3 ast), with line numbers. */
   findings: z.array(ScanFinding),
+  /** The poet_runtime shipped beside the version (poet_runtime.py); absent on versions that embed their runtime. */
+  runtime_version: z.string().optional(),
+  /** What validation tried: inputs per source, agreement, time. Absent on versions validated before it was reported. */
+  validation: ValidationEvidence.optional(),
 });
 export type EnhanceMetadata = z.infer<typeof EnhanceMetadata>;
 

@@ -2,39 +2,57 @@ import { z } from 'zod';
 import type { EnhanceRequest, Guidance, JsonValue } from '../contracts/enhance';
 import type { RepairRequest } from '../contracts/generation';
 import type { DomainSettings } from './domains';
+import { HOOK_NAMES } from './template';
 
-/** What the model must answer: one JSON object. */
+const HookSource = z.string().min(1).max(8_000);
+
+/**
+ * What the model must answer: one JSON object of settings and optional hooks. The service writes the module from
+ * them (the template), so a model configures the runtime and never writes a wrapper.
+ */
 export const ModelAnswer = z.object({
-  python: z.string().min(1),
-  dana: z.string().default(''),
-  optimizations: z.array(z.string().max(200)).max(50).default([]),
+  /** Operate settings that override the domain's; checked against the domain schema (retry_on included). */
+  settings: z
+    .strictObject({
+      retries: z.number().int(),
+      timeout_s: z.number(),
+      backoff_base_s: z.number(),
+      backoff_max_s: z.number(),
+      retry_on: z.array(z.string()),
+    })
+    .partial()
+    .default({}),
+  hooks: z.strictObject({ perceive: HookSource, enforce: HookSource }).partial().default({}),
 });
 export type ModelAnswer = z.infer<typeof ModelAnswer>;
 
 export interface PromptInput {
   request: EnhanceRequest;
   domain: DomainSettings;
-  /** POET_PARAMS the module must carry, exactly as the template enhancer would write them. */
+  /** POET_PARAMS the template would write with the domain's own settings. */
   params: Record<string, JsonValue>;
   guidance?: Guidance;
   repair?: RepairRequest;
 }
 
-const SYSTEM = `You are the POET enhancer. You receive one plain Python function and return it POET-enhanced:
-Perceive (check arguments), Operate (retries with backoff under an enforced timeout), Enforce (check the result),
-Train (a train_<name>(feedback) function that adapts retries and timeout).
+const SYSTEM = `You are the POET enhancer. You receive one plain Python function and configure the POET runtime around it:
+Perceive (argument checks), Operate (retries with backoff under an enforced timeout), Enforce (result checks), Train.
+The service writes the module itself: the original code verbatim, then \`name = poet(POET_PARAMS)(name)\`.
 
-Answer with ONE JSON object and nothing else: {"python": "<module source>", "dana": "<Dana source>", "optimizations": ["<short tag>", ...]}.
+Answer with ONE JSON object and nothing else:
+{"settings": {"retries": int, "timeout_s": number, "backoff_base_s": number, "backoff_max_s": number, "retry_on": ["ExceptionClassName", ...]},
+ "hooks": {"perceive": "<python source>", "enforce": "<python source>"}}
+Every key is optional: leave out what the domain settings already get right.
 
-Rules for "python", all of them checked by a sandbox before anything is used:
-- Keep the original code verbatim in the module and rebind the public name to a wrapper made with functools.wraps:
-  the same name, signature, docstring and return values as the original, for every input the original accepts.
-- Exceptions the function raises itself (ValueError, TypeError, KeyError, ...) propagate unchanged and at once.
-  Operate retries only the exception classes listed in retry_on, never ValueError or TypeError.
-- Define POET_PARAMS as the exact dict given below and read every setting from it.
-- Python standard library only. No eval, exec, compile, __import__, subprocess, os.system, sockets, network access,
-  pickle or marshal loads, and no file writes: code that uses them is refused.
-"dana" mirrors the settings on the original definition under an @poet(...) decorator.`;
+Rules, all checked before anything is used:
+- settings: retries 0-10, timeout_s up to 3600; retry_on names transient exception classes only, never ValueError,
+  TypeError, KeyError or any other error the function raises about its own inputs.
+- hooks observe, they never decide: "perceive" defines \`def ${HOOK_NAMES.perceive}(args, kwargs)\` and "enforce" defines
+  \`def ${HOOK_NAMES.enforce}(result)\`; what they return is ignored and what they raise is only counted. They must not
+  change their arguments.
+- Python standard library only in hooks. No eval, exec, compile, __import__, subprocess, os.system, sockets, network
+  access, pickle or marshal loads, and no file writes: code that uses them is refused.
+- The enhanced function must return and raise exactly what the original does: a sandbox compares them.`;
 
 function userMessage(input: PromptInput): string {
   const { request, domain, params, guidance } = input;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { localActivityOf } from '../helpers/history';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { poetRuntime } from '../../src/poet/runtime';
 
 const addCode = (name: string) => `def ${name}(a: int, b: int = 2) -> int:
     """Add two integers."""
@@ -64,11 +65,16 @@ describe('POST /api/v1/functions/enhance', () => {
     expect(res.body.run.workflow_id).toMatch(new RegExp(`^enhance-${name}-[0-9a-f]{12}$`));
     expect(res.body.enhanced_code.dana).toContain(name);
 
-    // The enhanced module runs under a plain python3 and behaves like the original, errors included.
+    // The version folder runs on its own under a plain python3 (its poet_runtime.py beside code.py), and behaves
+    // like the original, errors included.
+    const versionDir = path.join(stack.config.dataDir, 'functions', name, 'v1');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-run-'));
-    writeFileSync(path.join(dir, 'enhanced.py'), res.body.enhanced_code.python);
+    for (const file of ['code.py', 'poet_runtime.py']) writeFileSync(path.join(dir, file), readFileSync(path.join(versionDir, file)));
     const script = [
-      `import enhanced`,
+      'import importlib.util',
+      'spec = importlib.util.spec_from_file_location("enhanced", "code.py")',
+      'enhanced = importlib.util.module_from_spec(spec)',
+      'spec.loader.exec_module(enhanced)',
       `f = enhanced.${name}`,
       `print(f(2, 3), f(4), f.__name__, f.__doc__)`,
       `try:\n    f(-1)\nexcept ValueError as e:\n    print("ValueError", e)`,
@@ -76,11 +82,11 @@ describe('POST /api/v1/functions/enhance', () => {
     const out = execFileSync('python3', ['-c', script], { cwd: dir, encoding: 'utf8' });
     expect(out.trim().split('\n')).toEqual([`5 6 ${name} Add two integers.`, 'ValueError a must be non-negative']);
 
-    const versionDir = path.join(stack.config.dataDir, 'functions', name, 'v1');
     expect(readFileSync(path.join(versionDir, 'code.py'), 'utf8')).toBe(res.body.enhanced_code.python);
     expect(readFileSync(path.join(versionDir, 'code.dana'), 'utf8')).toBe(res.body.enhanced_code.dana);
     expect(JSON.parse(readFileSync(path.join(versionDir, 'params.json'), 'utf8'))).toEqual(res.body.metadata.params);
-    expect(JSON.parse(readFileSync(path.join(versionDir, 'metadata.json'), 'utf8'))).toMatchObject({ version: 1, safety_level: 'high' });
+    expect(JSON.parse(readFileSync(path.join(versionDir, 'metadata.json'), 'utf8'))).toMatchObject({ version: 1, safety_level: 'high', runtime_version: poetRuntime().version });
+    expect(readFileSync(path.join(versionDir, 'poet_runtime.py'), 'utf8')).toBe(poetRuntime().source);
     expect(readlinkSync(path.join(stack.config.dataDir, 'functions', name, 'current'))).toBe('v1');
     expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
 

@@ -28,7 +28,7 @@ async function listCases(analyzer) {
  */
 async function runCase(tools, testCase, domain, sandboxOptions) {
   const { enhanceWithTemplate, runSandbox } = tools;
-  const enhanced = enhanceWithTemplate({ functionName: testCase.name, originalCode: testCase.code, analysis: testCase.analysis, domain, optimizeFor: null });
+  const enhanced = enhanceWithTemplate({ functionName: testCase.name, originalCode: testCase.code, analysis: testCase.analysis, domain, optimizeFor: null, strict: false });
   const started = performance.now();
   const result = await runSandbox(
     { original_code: testCase.code, enhanced_code: enhanced.python, function_name: testCase.name, samples: testCase.samples, timeout_s: 10, memory_mb: 512 },

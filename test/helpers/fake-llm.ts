@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * How the fake provider behaves; each mode is a path prefix (`<url>/<mode>/v1`), so one server plays several providers.
- * good: a working enhancement. repair: broken code first, working code once the prompt carries validation errors.
- * ratelimit: 429 with Retry-After on the first call of each function, then good. error500: always 500.
- * hang: never answers. malformed: prose instead of JSON. blocked: code that calls eval. auth: 401.
- * byname: the mode named by the function name's prefix (`repair_x` behaves as repair), good otherwise.
+ * good: working settings and an observer hook. repair: a hook that does not compile first, a working one once the
+ * prompt carries validation errors. ratelimit: 429 with Retry-After on the first call of each function, then good.
+ * error500: always 500. hang: never answers. malformed: prose instead of JSON. blocked: a hook that calls eval.
+ * auth: 401. byname: the mode named by the function name's prefix (`repair_x` behaves as repair), good otherwise.
  */
 const MODES = ['good', 'repair', 'ratelimit', 'error500', 'hang', 'malformed', 'blocked', 'auth'] as const;
 export type FakeMode = (typeof MODES)[number] | 'byname';
@@ -27,49 +27,31 @@ export interface FakeLlm {
 
 const between = (text: string, tag: string) => text.match(new RegExp(`<${tag}>\\n?([\\s\\S]*?)\\n?</${tag}>`))?.[1];
 
-/** A minimal enhancement, as a model would write it: the original verbatim, rebound to a functools.wraps wrapper. */
-function goodPython(name: string, original: string): string {
-  return [
-    'import functools',
-    '',
-    original.trimEnd(),
-    '',
-    '',
-    'def _poet_wrap(fn):',
-    '    @functools.wraps(fn)',
-    '    def wrapper(*args, **kwargs):',
-    '        return fn(*args, **kwargs)',
-    '    return wrapper',
-    '',
-    '',
-    `${name} = _poet_wrap(${name})`,
-    '',
-  ].join('\n');
-}
+/** What a model configures: Operate settings and a hook that observes the arguments, as the prompt asks. */
+const GOOD_HOOK = 'def poet_perceive_hook(args, kwargs):\n    return len(args) + len(kwargs)\n';
 
 function answerFor(requested: FakeMode, body: FakeCall['body'], seen: Map<string, number>): { status: number; headers?: Record<string, string>; content?: string } {
   const task = body.messages.find((m) => m.role === 'user')?.content ?? '';
   const name = between(task, 'function_name') ?? 'f';
   const prefix = name.split('_')[0] as (typeof MODES)[number];
   const mode = requested !== 'byname' ? requested : MODES.includes(prefix) ? prefix : 'good';
-  const original = between(task, 'original_code') ?? '';
   const repairing = body.messages.some((m) => m.content.includes('<validation_errors>'));
   const count = (seen.get(`${mode}/${name}`) ?? 0) + 1;
   seen.set(`${mode}/${name}`, count);
-  const json = (python: string) => JSON.stringify({ python, dana: `@poet(domain="fake")\n${original}`, optimizations: ['fake:wrapped'] });
+  const json = (perceive: string) => JSON.stringify({ settings: { retries: 2 }, hooks: { perceive } });
   switch (mode) {
     case 'good':
-      return { status: 200, content: json(goodPython(name, original)) };
+      return { status: 200, content: json(GOOD_HOOK) };
     case 'repair':
-      return { status: 200, content: json(repairing ? goodPython(name, original) : `def ${name}(:\n    pass\n`) };
+      return { status: 200, content: json(repairing ? GOOD_HOOK : 'def poet_perceive_hook(:\n    pass\n') };
     case 'ratelimit':
-      return count === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200, content: json(goodPython(name, original)) };
+      return count === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200, content: json(GOOD_HOOK) };
     case 'error500':
       return { status: 500 };
     case 'malformed':
       return { status: 200, content: 'Sure! Here is your enhanced function: def f(): ...' };
     case 'blocked':
-      return { status: 200, content: json(`${original.trimEnd()}\n\n_unused = eval("1 + 1")\n`) };
+      return { status: 200, content: json('def poet_perceive_hook(args, kwargs):\n    return eval("1 + 1")\n') };
     case 'auth':
       return { status: 401 };
     case 'hang':

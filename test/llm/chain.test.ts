@@ -50,7 +50,9 @@ describe('LLM provider chain', () => {
     expect(res.status).toBe(200);
     const { metadata } = res.body;
     expect(metadata).toMatchObject({ provider: 'primary', fallback: false, safety_level: 'high', enhancer_version: 'llm:fake-large' });
-    expect(res.body.enhanced_code.python).toContain('functools.wraps');
+    // the model configures: its settings and its hook are in the module the service wrote around the original
+    expect(res.body.enhanced_code.python).toContain('"retries": 2,');
+    expect(res.body.enhanced_code.python).toContain(' = poet(POET_PARAMS, perceive=poet_perceive_hook)(');
     expect(outcomes(metadata.attempts)).toEqual(['primary:accepted']);
     const [attempt] = metadata.attempts;
     expect(attempt.prompt_tokens).toBeGreaterThan(100);

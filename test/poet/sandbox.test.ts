@@ -35,17 +35,31 @@ describe.each<[string, SandboxOptions]>([
     expect(result).toMatchObject({ compiled: true, imported: true, samples_run: 3, mismatches: [], errors: [], safety_level: 'high' });
   });
 
-  it('rates code without derivable samples as medium', async () => {
+  it('rates code without derivable samples by its generated inputs', async () => {
     const untyped = 'def f(a, b):\n    return a + b\n';
     const result = await runSandbox(request(untyped, untyped), opts);
-    expect(result).toMatchObject({ samples_run: 0, errors: [], safety_level: 'medium' });
+    expect(result).toMatchObject({ samples_run: 0, errors: [], safety_level: 'high' });
+    expect(result.evidence.inputs.generated).toBeGreaterThanOrEqual(100);
+    expect(result.evidence.agreed).toBeGreaterThanOrEqual(100);
+  });
+
+  it('rates code as medium when under 100 inputs could be compared within the budget', async () => {
+    const slow = 'import time\n\ndef f(a, b):\n    time.sleep(0.01)\n    return a\n';
+    const result = await runSandbox(request(slow, slow, { evidence_budget_s: 0.3 }), opts);
+    expect(result).toMatchObject({ samples_run: 0, errors: [], mismatches: [], safety_level: 'medium' });
+    expect(result.evidence.agreed).toBeLessThan(100);
+    expect(result.evidence.agreed).toBeGreaterThan(0);
   });
 
   it('reports a mismatch when the enhanced code returns something else', async () => {
     const enhanced = 'def f(a: int, b: float = 1.5) -> float:\n    return a * b + (1 if a == 7 else 0)\n';
     const result = await runSandbox(request(TYPED, enhanced), opts);
     expect(result.safety_level).toBe('low');
-    expect(result.mismatches).toEqual([{ sample: { args: [7], kwargs: {} }, original: '10.5', enhanced: '11.5' }]);
+    // the derived sample, and the shortest failing generated call (the extra `+ 0` breaks on strings as well)
+    expect(result.mismatches).toEqual([
+      { sample: { args: [7], kwargs: {} }, original: '10.5', enhanced: '11.5' },
+      { sample: { generated: expect.any(String), failing_inputs: expect.any(Number) }, original: expect.any(String), enhanced: expect.any(String) },
+    ]);
   });
 
   it('compares exceptions by type and message', async () => {
@@ -53,7 +67,10 @@ describe.each<[string, SandboxOptions]>([
     const same = await runSandbox(request(original, original, { samples: [[1], { args: [2] }] }), opts);
     expect(same).toMatchObject({ samples_run: 2, safety_level: 'high' });
     const other = await runSandbox(request(original, 'def f(x):\n    raise ValueError("bad")\n', { samples: [[1]] }), opts);
-    expect(other.mismatches).toEqual([{ sample: { args: [1], kwargs: {} }, original: "raised ValueError('bad 1')", enhanced: "raised ValueError('bad')" }]);
+    expect(other.mismatches).toEqual([
+      { sample: { args: [1], kwargs: {} }, original: "raised ValueError('bad 1')", enhanced: "raised ValueError('bad')" },
+      { sample: { generated: 'f(0)', failing_inputs: expect.any(Number) }, original: "raised ValueError('bad 0')", enhanced: "raised ValueError('bad')" },
+    ]);
   });
 
   it('reports a compile error of the enhanced code with its line', async () => {
@@ -118,12 +135,16 @@ describe.each<[string, SandboxOptions]>([
     const asyncResult = await runSandbox(request(code, code.replace('i * i', 'i + i')), opts);
     expect(asyncResult.mismatches.map((m) => m.sample)).toEqual([
       { args: [7], kwargs: {} },
+      { generated: 'f(2)', failing_inputs: expect.any(Number) },
     ]);
     const genResult = await runSandbox(
       request(code, code.replace('yield i', 'yield -i'), { function_name: 'g', samples: [[3]] }),
       opts,
     );
-    expect(genResult.mismatches).toEqual([{ sample: { args: [3], kwargs: {} }, original: '[0, 1, 2]', enhanced: '[0, -1, -2]' }]);
+    expect(genResult.mismatches).toEqual([
+      { sample: { args: [3], kwargs: {} }, original: '[0, 1, 2]', enhanced: '[0, -1, -2]' },
+      { sample: { generated: 'g(2)', failing_inputs: expect.any(Number) }, original: '[0, 1]', enhanced: '[0, -1]' },
+    ]);
   });
 
   it('blocks dangerous code statically, with findings and line numbers, and never runs it', async () => {
@@ -192,7 +213,8 @@ describe.each<[string, SandboxOptions]>([
     expect(result.safety_level).toBe('blocked');
     const dynamic = probe.replaceAll('importlib.import_module', '__builtins__["__imp" + "ort__"]').replace('import importlib\n', '');
     const run = await runSandbox(request('def f(kind: str):\n    return "allowed"\n', dynamic, { samples: [['net'], ['proc'], ['file']] }), opts);
-    expect(run.mismatches.map((m) => m.enhanced)).toEqual(["'PermissionError'", "'PermissionError'", "'PermissionError'"]);
+    // the three samples, then the shortest generated call, which takes the file branch
+    expect(run.mismatches.map((m) => m.enhanced)).toEqual(["'PermissionError'", "'PermissionError'", "'PermissionError'", "'PermissionError'"]);
     expect(existsSync('/tmp/poet-sandbox-escape')).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,8 @@ describe('the isolation as an unprivileged user', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-unprivileged-'));
   beforeAll(() => {
     chmodSync(dir, 0o755);
-    for (const file of ['sandbox.py', 'isolation.py']) copyFileSync(path.join(scriptDir, file), path.join(dir, file));
+    mkdirSync(path.join(dir, 'poet_runtime'), { mode: 0o755 });
+    for (const file of ['sandbox.py', 'isolation.py', 'poet_runtime/__init__.py']) copyFileSync(path.join(scriptDir, file), path.join(dir, file));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

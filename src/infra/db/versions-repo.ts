@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { EnhancedArtifact, EnhanceRequest, JsonValue } from '../../contracts/enhance';
 import type { FunctionSummary, VersionDetail, VersionSummary } from '../../contracts/versions';
-import { ARTIFACT_FILES, type ArtifactFile, type ArtifactStore, type StorageKind, type VersionRef } from '../storage/artifact-store';
+import { ARTIFACT_FILES, RUNTIME_FILE, type ArtifactFile, type ArtifactStore, type StorageKind, type VersionRef } from '../storage/artifact-store';
 import { withTransaction } from './pool';
 
 export interface NewVersion {
@@ -15,6 +15,8 @@ export interface NewVersion {
   optimizeFor: string | null;
   safetyLevel: string;
   artifact: EnhancedArtifact;
+  /** The poet_runtime the module imports, written beside it; absent for modules that embed their runtime. */
+  runtimeSource?: string;
   metadata: Record<string, JsonValue>;
 }
 
@@ -136,6 +138,7 @@ export class VersionsRepo {
           'code.dana': v.artifact.dana,
           'params.json': `${JSON.stringify(v.artifact.params, null, 2)}\n`,
           'metadata.json': `${JSON.stringify({ version, ...v.metadata }, null, 2)}\n`,
+          ...(v.runtimeSource !== undefined ? { [RUNTIME_FILE]: v.runtimeSource } : {}),
         },
       );
       await tx.query(

@@ -5,11 +5,16 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../../config';
 import type { Logger } from '../observability/logger';
 
+/** Where a version keeps the poet_runtime its code.py imports, so the folder runs on its own. */
+export const RUNTIME_FILE = 'poet_runtime.py';
+
 export interface VersionFiles {
   'code.py': string;
   'code.dana': string;
   'params.json': string;
   'metadata.json': string;
+  /** Absent on versions whose code.py embeds its runtime (written before the runtime became a package). */
+  [RUNTIME_FILE]?: string;
 }
 export type { ArtifactFile, StorageKind } from '../../contracts/versions';
 import type { ArtifactFile, StorageKind } from '../../contracts/versions';
@@ -40,7 +45,7 @@ export function artifactName(tenantId: string, functionName: string): string {
   return tenantId === 'default' ? functionName : `${functionName}@${tenantId}`;
 }
 
-/** Layout: <root>/functions/<artifactName>/v<N>/{code.py,code.dana,params.json,metadata.json} and a `current` link. */
+/** Layout: <root>/functions/<artifactName>/v<N>/{code.py,code.dana,params.json,metadata.json,poet_runtime.py} and a `current` link. */
 export class FilesystemArtifactStore implements ArtifactStore {
   constructor(
     private readonly root: string,
