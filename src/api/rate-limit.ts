@@ -2,9 +2,9 @@ import type { RequestHandler, Response } from 'express';
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config';
-import type { Logger } from '../infra/observability/logger';
+import type { Logger } from '../http/observability';
 import { HttpError } from './errors';
-import type { RateClass } from './route-roles';
+import type { RateClass } from './route';
 
 const WINDOW_SECONDS = 60;
 

@@ -5,6 +5,8 @@ import { withLogContext, type Logger } from '../infra/observability/logger';
 import { bounded, HTTP_METHODS, type Metrics } from '../infra/observability/metrics';
 import { requestIdOf } from './request-id';
 
+export type { Logger, Metrics };
+
 /** The route template that answered (`/api/v1/runs/:id`), or `unmatched`: never the raw path, so labels stay bounded. */
 export function routeOf(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
