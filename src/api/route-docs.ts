@@ -25,5 +25,6 @@ export function withRouteTable(markdown: string, routes: readonly AnyRoute[]): s
   const start = markdown.indexOf(BEGIN_MARKER);
   const end = markdown.indexOf(END_MARKER);
   if (start < 0 || end < start) throw new Error(`docs/api.md lacks the markers ${BEGIN_MARKER} ... ${END_MARKER}`);
-  return `${markdown.slice(0, start + BEGIN_MARKER.length)}\n${renderRouteTable(routes)}\n${markdown.slice(end)}`;
+  // Blank lines around the table: Markdown needs them, and so do readers that split the document into blocks.
+  return `${markdown.slice(0, start + BEGIN_MARKER.length)}\n\n${renderRouteTable(routes)}\n\n${markdown.slice(end)}`;
 }

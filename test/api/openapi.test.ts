@@ -116,6 +116,26 @@ test('the document is OpenAPI 3.1 with the shared error body and request id on e
   }
 });
 
+test('every operation carries what tools need: a unique operationId, tags, security of a declared scheme, its errors', () => {
+  expect(doc.servers).toEqual([expect.objectContaining({ url: expect.any(String) })]);
+  const schemes = Object.keys(doc.components.securitySchemes);
+  const ids = new Set<string>();
+  for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(ops)) {
+      const label = `${method.toUpperCase()} ${path}`;
+      expect({ label, id: typeof op.operationId, tags: op.tags?.length > 0 }).toEqual({ label, id: 'string', tags: true });
+      ids.add(op.operationId);
+      for (const requirement of op.security) for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme);
+      if (op.security.length > 0) expect({ label, has401: op.responses['401'] !== undefined }).toEqual({ label, has401: true });
+      for (const answer of Object.values<any>(op.responses)) {
+        // Header schemas are JSON Schema, not serialized zod internals.
+        for (const header of Object.values<any>(answer.headers ?? {})) expect(header.schema.def).toBeUndefined();
+      }
+    }
+  }
+  expect(ids.size).toBe(Object.values<Record<string, unknown>>(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0));
+});
+
 test('real answers of every route match the document', async () => {
   const name = `oa_${uniqueSuffix()}`;
   const good = { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x * 2\n` };

@@ -31,7 +31,7 @@ export const docsRoutes = [
     method: 'GET',
     path: '/openapi.json',
     tags: ['observability'],
-    summary: 'This document',
+    summary: 'The OpenAPI 3.1 document of this API',
     auth: 'public',
     responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') },
     handler: (_ctx, deps) => openApiDocument(deps.routes),
