@@ -64,6 +64,11 @@ export class Functions {
     return detail;
   }
 
+  /** The stored source of a version in one language: its code.py or code.dana. */
+  async code(tenantId: string, name: string, version: number, language: 'python' | 'dana'): Promise<string> {
+    return (await this.version(tenantId, name, version)).code[language];
+  }
+
   /** Unified diffs of the code and params of two versions. */
   async diff(tenantId: string, name: string, from: number, to: number) {
     const [a, b] = await Promise.all([from, to].map((version) => this.deps.versions.getVersion({ tenantId, functionName: name, version })));

@@ -261,7 +261,13 @@ test('real answers of every route match the document', async () => {
     { method: 'DELETE', route: '/api/v1/cache', url: `/api/v1/cache?function_name=${name}`, expect: 200 },
     { method: 'DELETE', route: '/api/v1/cache', url: '/api/v1/cache?function_name=1x', expect: 400 },
   ]).then((answers) => answers.slice(9, 10));
-  await run([{ method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 }]);
+  await run([
+    { method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/python`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/dana`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/rust`, expect: 400 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/9/code/dana`, expect: 404 },
+  ]);
 
   // Webhooks (issue 8): the receiver is never called here (a ping to an unknown webhook is a 404).
   const hooks = '/api/v1/webhooks';

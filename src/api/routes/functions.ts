@@ -4,7 +4,7 @@ import { ActivateResult, FeedbackRequest } from '../../contracts/feedback';
 import { EnhanceAccepted } from '../../contracts/http';
 import { EventsPage, FeedbackAnswer, FunctionDetail, FunctionList, VersionDetail, VersionDiff, VersionList } from '../../contracts/versions';
 import { answerSettled, FunctionNameParams, VersionParam, WaitQuery, waitMsOf } from '../http-input';
-import { json, route } from '../route';
+import { json, route, text } from '../route';
 
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -64,6 +64,22 @@ export const functionsRoutes = [
     responses: { 200: json(VersionDetail, 'The version') },
     errors: [404],
     handler: ({ params, principal }, deps) => deps.app.functions.version(principal.tenantId, params.name, params.v),
+  }),
+  route({
+    operationId: 'getVersionCode',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions/:v/code/:language',
+    tags: ['versions'],
+    summary: "One version's enhanced source as text: its code.py (python) or code.dana (dana)",
+    auth: 'api_key',
+    role: 'viewer',
+    params: VersionParams.extend({ language: z.enum(['python', 'dana']) }),
+    responses: { 200: text(['text/x-python', 'text/plain'], 'The source: text/x-python for python, text/plain for dana') },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      const code = await deps.app.functions.code(principal.tenantId, params.name, params.v, params.language);
+      res.type(params.language === 'python' ? 'text/x-python' : 'text/plain').send(code);
+    },
   }),
   route({
     operationId: 'diffVersions',
