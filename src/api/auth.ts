@@ -3,7 +3,7 @@ import type { ApiKeys } from '../app/access';
 import type { Config } from '../config';
 import type { PartnerVerifier } from '../contracts/security';
 import { HttpError } from './errors';
-import { callerOf, DEV_PRINCIPAL, ForbiddenError, hasRole, setPrincipal, type Principal } from './principal';
+import { callerOf, DEV_PRINCIPAL, MissingRoleError, hasRole, setPrincipal, type Principal } from './principal';
 import type { RateLimits } from './rate-limit';
 import { matchRoute, type AnyRoute, type RouteMatch } from './route';
 
@@ -87,7 +87,7 @@ export function authenticate(deps: AuthDeps): RequestHandler {
     if (rule.auth === 'public') return next();
     const principal = rule.auth === 'partner_jwt' ? await partnerPrincipal(req, res, deps) : await apiKeyPrincipal(req, res, deps);
     setPrincipal(res, principal);
-    if (rule.role && !hasRole(principal, rule.role)) throw new ForbiddenError(rule.role);
+    if (rule.role && !hasRole(principal, rule.role)) throw new MissingRoleError(rule.role);
     await deps.limits.perCaller(res, callerOf(principal), rule.rate);
     next();
   };

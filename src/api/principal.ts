@@ -43,7 +43,7 @@ export function hasRole(principal: Principal, needed: Role): boolean {
   return ROLES.indexOf(principal.role) >= ROLES.indexOf(needed);
 }
 
-export class ForbiddenError extends HttpError {
+export class MissingRoleError extends HttpError {
   constructor(needed: Role) {
     super(403, 'forbidden', `this action needs the ${needed} role`);
   }

@@ -7,7 +7,7 @@ import type { Checks } from '../http/health';
 import type { Metrics } from '../http/observability';
 import { InvalidInputError } from '../app/errors';
 import { zodDetails } from './errors';
-import { ForbiddenError, hasRole, principalOf, type Principal } from './principal';
+import { MissingRoleError, hasRole, principalOf, type Principal } from './principal';
 import type { RateLimits } from './rate-limit';
 
 /**
@@ -115,7 +115,7 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: keyof typeo
 }
 
 /** In Express 5 paths `:name` is a parameter anywhere; a colon inside a segment is escaped to stay literal. */
-export const expressPath = (path: string) => path.replace(/([^/]):/g, '$1\\:');
+const expressPath = (path: string) => path.replace(/([^/]):/g, '$1\\:');
 
 /** The routes as an Express router: role, then params, query and body, then the handler. */
 export function mountRoutes(routes: readonly AnyRoute[], deps: RouteDeps): Router {
@@ -124,7 +124,7 @@ export function mountRoutes(routes: readonly AnyRoute[], deps: RouteDeps): Route
     const method = declared.method.toLowerCase() as Lowercase<Method>;
     router[method](expressPath(declared.path), async (req: Request, res: Response) => {
       // Authentication enforced the role already; this keeps a router mounted on its own just as strict.
-      if (declared.role && !hasRole(principalOf(res), declared.role)) throw new ForbiddenError(declared.role);
+      if (declared.role && !hasRole(principalOf(res), declared.role)) throw new MissingRoleError(declared.role);
       const ctx = {
         params: parse(declared.params, req.params, 'params'),
         query: parse(declared.query, req.query, 'query'),

@@ -3,8 +3,6 @@ import type { ApiKeysRepo } from '../infra/db/api-keys-repo';
 import type { AuditRecord, AuditRepo } from '../infra/db/audit-repo';
 import { NotFoundError } from './errors';
 
-export type { AuditRecord };
-
 /** API keys of a tenant: made (the secret shown once), listed without secrets, revoked, and checked on every call. */
 export class ApiKeys {
   constructor(private readonly repo: ApiKeysRepo) {}

@@ -96,7 +96,7 @@ async function until<T>(work: Promise<T>, waitMs: number, cutShort?: AbortSignal
   }
 }
 
-export interface RunListOptions {
+interface RunListOptions {
   tenantId: string;
   taskQueue: string;
   namespace: string;
@@ -108,7 +108,7 @@ export interface RunListOptions {
 }
 
 /** The run's history page in the Temporal UI (the UI's own URL scheme). */
-export function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string): string | null {
+function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string): string | null {
   if (!base) return null;
   const part = encodeURIComponent;
   return `${base.replace(/\/+$/, '')}/namespaces/${part(namespace)}/workflows/${part(workflowId)}/${part(runId)}/history`;
@@ -133,7 +133,7 @@ function summary(info: WorkflowExecutionInfo, opts: RunListOptions): RunSummary 
  * The tenant's most recent runs on the service's task queue, newest first, from Temporal's visibility store.
  * The tenant is the run's memo (as GET /api/v1/runs/{id} checks it): runs of other tenants are skipped.
  */
-export async function listRuns(client: Client, opts: RunListOptions): Promise<RunSummary[]> {
+async function listRuns(client: Client, opts: RunListOptions): Promise<RunSummary[]> {
   const scanLimit = opts.scanLimit ?? 1_000;
   const query = `TaskQueue = '${opts.taskQueue.replace(/'/g, "\\'")}'`;
   const runs: RunSummary[] = [];
