@@ -16,7 +16,7 @@ const { createLogger } = require(path.join(dist, 'infra', 'observability', 'logg
 const { createPool } = require(path.join(dist, 'infra', 'db', 'pool'));
 const { startApi } = require(path.join(dist, 'api', 'server'));
 const { startWorker } = require(path.join(dist, 'worker', 'worker'));
-const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'workflows', 'search-attributes'));
+const { SEARCH_ATTRIBUTE_KEYS } = require(path.join(dist, 'definitions', 'search-attributes'));
 const { devServerExtraArgs, ensureTemporalCli } = require(path.join(dist, 'cli', 'temporal-dev'));
 
 const N = Number(process.env.BENCH_N ?? 20);

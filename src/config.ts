@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ProviderSettings } from './contracts/generation';
+import { reevaluationScheduleId } from './definitions/workflow-ids';
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -276,7 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrationsDir: path.join(rootDir, 'migrations'),
     dataDir: path.resolve(parsed.data.DATA_DIR),
     reevaluationScheduleId:
-      parsed.data.REEVALUATION_SCHEDULE_ID ?? `reevaluate-${parsed.data.TEMPORAL_TASK_QUEUE}-${parsed.data.DATABASE_SCHEMA}`,
+      parsed.data.REEVALUATION_SCHEDULE_ID ?? reevaluationScheduleId(parsed.data.TEMPORAL_TASK_QUEUE, parsed.data.DATABASE_SCHEMA),
   };
 }
 

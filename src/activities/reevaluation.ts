@@ -4,7 +4,8 @@ import type { EventPublisher } from '../infra/events/publisher';
 import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { ReevaluationRepo } from '../infra/db/reevaluation-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
-import { regenerateWorkflowId } from '../infra/temporal/workflow-ids';
+import { regenerateWorkflowId } from '../definitions/workflow-ids';
+import { sha256 } from '../infra/hash';
 import { assessVersion } from './feedback';
 
 export interface ReevaluationDeps {
@@ -31,7 +32,7 @@ export function createReevaluationActivities(deps: ReevaluationDeps) {
           status: assessment.status,
           reasons: assessment.reasons,
           feedback_count: assessment.feedback_count,
-          workflow_id: regenerateWorkflowId(row.tenant_id, row.function_name, row.version),
+          workflow_id: regenerateWorkflowId(sha256(row.tenant_id), row.function_name, row.version),
         });
       }
       const last = page[page.length - 1];

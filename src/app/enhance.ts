@@ -6,8 +6,10 @@ import type { PartnerEnhanceRequest, PartnerEnhanceResult } from '../contracts/s
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { DomainEntry, DomainsRepo } from '../infra/db/domains-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
-import { enhanceBatch } from '../workflows';
-import { enhanceSearchAttributes } from '../workflows/search-attributes';
+import { enhanceSearchAttributes } from '../definitions/search-attributes';
+import { batchItemWorkflowId, batchWorkflowId, enhanceWorkflowId } from '../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
+import type { enhanceBatch } from '../workflows/batch';
 import { AppError, InvalidInputError, RunFailedError, TooLargeError, UnprocessableError } from './errors';
 import type { EnhanceStartOptions, Runs, Settled } from './runs';
 
@@ -69,7 +71,7 @@ export class Enhancements {
     const inputHash = keyed(request);
     // The L2 cache key: the same input with the code replaced by its AST hash (comments, layout, docstrings ignored).
     const normalizedInputHash = keyed({ ...request, original_code: `ast:${normalizedHash}` });
-    return { inputHash, normalizedInputHash, workflowId: `enhance-${request.function_name}-${inputHash.slice(0, 12)}` };
+    return { inputHash, normalizedInputHash, workflowId: enhanceWorkflowId(request.function_name, inputHash) };
   }
 
   /**
@@ -134,7 +136,7 @@ export class Enhancements {
    */
   async batch(functions: EnhanceRequest[], tenantId: string): Promise<BatchStarted> {
     const { config, client } = this.deps;
-    const batchId = `batch-${sha256(canonicalJson({ tenant: tenantId, functions })).slice(0, 12)}`;
+    const batchId = batchWorkflowId(sha256(canonicalJson({ tenant: tenantId, functions })));
     const checked = await Promise.all(
       functions.map((request, index) =>
         this.prepare(request, tenantId).then(
@@ -142,7 +144,7 @@ export class Enhancements {
             request,
             input_hash: inputHash,
             normalized_input_hash: normalizedInputHash,
-            workflow_id: `${batchId}.${index}`,
+            workflow_id: batchItemWorkflowId(batchId, index),
           }),
           (err: unknown) => {
             if (err instanceof AppError) return { path: `functions.${index}`, message: `${err.code}: ${err.message}` };
@@ -159,7 +161,7 @@ export class Enhancements {
       items: checked.filter((c): c is BatchWorkflowInput['items'][number] => !('path' in c)),
       concurrency: config.BATCH_CONCURRENCY,
     };
-    const handle = await client.workflow.start(enhanceBatch, {
+    const handle = await client.workflow.start<typeof enhanceBatch>(WORKFLOW_TYPES.batch, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId: batchId,
       // An identical batch submitted again while running joins it.

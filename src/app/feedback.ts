@@ -3,9 +3,11 @@ import type { Config } from '../config';
 import type { FeedbackRequest, RegenerateResult } from '../contracts/feedback';
 import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
-import { regenerateWorkflowId } from '../infra/temporal/workflow-ids';
-import { regenerateFromFeedback } from '../workflows';
-import { FunctionNameKey } from '../workflows/search-attributes';
+import { FunctionNameKey } from '../definitions/search-attributes';
+import { regenerateWorkflowId } from '../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
+import { sha256 } from '../infra/hash';
+import type { regenerateFromFeedback } from '../workflows/regenerate';
 import { functionNotFound, versionNotFound } from './functions';
 import type { Runs, Settled } from './runs';
 
@@ -39,9 +41,9 @@ export class Feedback {
     if (recorded.duplicate) return { status: 'duplicate', version: fb.version };
     if (recorded.eventKey) await this.deps.dispatchWebhooks([recorded.eventKey]);
     // One run per version at a time: concurrent feedback on it joins the run, so it yields at most one new version.
-    const handle = await client.workflow.start(regenerateFromFeedback, {
+    const handle = await client.workflow.start<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      workflowId: regenerateWorkflowId(tenantId, name, fb.version),
+      workflowId: regenerateWorkflowId(sha256(tenantId), name, fb.version),
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [{ tenant_id: tenantId, function_name: name, version: fb.version }],
       // The owner, readable from a describe: another tenant asking for this run gets a 404.

@@ -7,9 +7,11 @@ import type { ActivateResult } from '../contracts/feedback';
 import type { FunctionDetail, VersionDetail } from '../contracts/versions';
 import { InvalidPageToken, type EventsRepo } from '../infra/db/events-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
-import { tenantTag } from '../infra/temporal/workflow-ids';
-import { activateVersion } from '../workflows';
-import { FunctionNameKey } from '../workflows/search-attributes';
+import { sha256 } from '../infra/hash';
+import { FunctionNameKey } from '../definitions/search-attributes';
+import { activateWorkflowId } from '../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
+import type { activateVersion } from '../workflows/regenerate';
 import { InvalidInputError, NotFoundError } from './errors';
 import type { Runs, Settled } from './runs';
 
@@ -103,8 +105,8 @@ export class Functions {
     const { versions, client, config } = this.deps;
     const source = await versions.versionSource({ tenantId, functionName: name, version });
     if (!source) throw versionNotFound(name, version);
-    const workflowId = `activate-${name}-v${version}-${tenantTag(tenantId)}`;
-    const handle = await client.workflow.start(activateVersion, {
+    const workflowId = activateWorkflowId(sha256(tenantId), name, version);
+    const handle = await client.workflow.start<typeof activateVersion>(WORKFLOW_TYPES.activate, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId,
       workflowIdConflictPolicy: 'USE_EXISTING',

@@ -17,11 +17,12 @@ import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
 import { FailureType } from '../contracts/failure-types';
 import type { BatchResult, Progress } from '../contracts/progress';
-import { enhanceFunction, enhanceResultUpdate } from '../workflows';
-import { progressQuery } from '../workflows/progress';
-import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../workflows/search-attributes';
 import type { RunSummary } from '../contracts/dashboard';
 import type { RunStatusBody } from '../contracts/http';
+import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../definitions/search-attributes';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
+import type { enhanceFunction } from '../workflows/enhance';
 import { NotFoundError, RunFailedError } from './errors';
 
 export type RunError = ErrorBody['error'];
@@ -35,7 +36,7 @@ export type RunOutcome<T = RunResult> =
 export type WorkflowReturning<T> = (...args: any[]) => Promise<T>;
 
 /** Workflow types whose runs GET /api/v1/runs/{id} shows. */
-const RUN_TYPES = new Set(['enhanceFunction', 'regenerateFromFeedback', 'activateVersion', 'enhanceBatch']);
+const RUN_TYPES = new Set<string>([WORKFLOW_TYPES.enhance, WORKFLOW_TYPES.regenerate, WORKFLOW_TYPES.activate, WORKFLOW_TYPES.batch]);
 /** A progress query is answered by a worker; one that takes longer than this is left out of the answer. */
 const QUERY_DEADLINE_MS = 5_000;
 
@@ -197,12 +198,12 @@ export class Runs {
   }
 
   private async start(options: EnhanceStartOptions): Promise<RunRef> {
-    return { workflow_id: options.workflowId, run_id: (await this.client.workflow.start(enhanceFunction, options)).firstExecutionRunId };
+    return { workflow_id: options.workflowId, run_id: (await this.client.workflow.start<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, options)).firstExecutionRunId };
   }
 
   private async updateWithStart(options: EnhanceStartOptions): Promise<Answered> {
     const update = await this.client.workflow.startUpdateWithStart(enhanceResultUpdate, {
-      startWorkflowOperation: new WithStartWorkflowOperation(enhanceFunction, options),
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, options),
       waitForStage: WorkflowUpdateStage.ACCEPTED,
     });
     // The server names the run in every update-with-start response; the SDK's type allows for plain updates.

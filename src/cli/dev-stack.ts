@@ -8,7 +8,7 @@ import type { Logger } from '../infra/observability/logger';
 import { spawnService } from './processes';
 import { ensureTemporalCli, startDevServer, stopProcess } from './temporal-dev';
 import { waitUntil } from './wait';
-import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../definitions/search-attributes';
 
 type Env = Record<string, string | undefined>;
 

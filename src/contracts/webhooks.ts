@@ -92,6 +92,3 @@ export type DeliveryResult = z.infer<typeof DeliveryResult>;
 /** Answer of POST /api/v1/webhooks/{id}/test: the one attempt of a `ping`. */
 export const WebhookTestResult = DeliveryAttempt.pick({ delivery_id: true, outcome: true, status_code: true, error: true, duration_ms: true });
 export type WebhookTestResult = z.infer<typeof WebhookTestResult>;
-
-/** Workflow type of the delivery runs; the dispatcher starts it by name (infra does not import workflows). */
-export const DELIVER_WEBHOOKS_WORKFLOW = 'deliverWebhooks';

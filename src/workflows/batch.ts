@@ -1,8 +1,9 @@
 import { executeChild, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { BatchItemOutcome, BatchResult, BatchWorkflowInput } from '../contracts/progress';
 import { enhanceFunction } from './enhance';
-import { progressQuery, StageHistory } from './progress';
-import { enhanceSearchAttributes, OutcomeKey } from './search-attributes';
+import { progressQuery } from '../definitions/messages';
+import { enhanceSearchAttributes, OutcomeKey } from '../definitions/search-attributes';
+import { StageHistory } from './progress';
 import { rootMessage, slidingWindow } from './window';
 
 /**

@@ -3,24 +3,21 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineUpdate,
   isCancellation,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { CachedEnhancement, CacheOutcome, EnhanceMetadata, EnhanceRequest, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
-import { FailureType } from '../contracts/failure-types';
 import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
+import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { CacheOutcomeKey, OutcomeKey, ProviderKey } from '../definitions/search-attributes';
+import { activity, localActivity } from './activities';
 import { generateTemplateOnly, generateValidated, type GenerateValidatedOutput } from './generation';
-import { progressQuery, StageHistory } from './progress';
-import { CacheOutcomeKey, OutcomeKey, ProviderKey } from './search-attributes';
+import { StageHistory } from './progress';
 
 /** Marks runs that walk the LLM provider chain; histories recorded before it take the template-only path on replay. */
 export const PROVIDER_CHAIN_PATCH = 'llm-provider-chain';
@@ -39,39 +36,17 @@ export const COMMITS_LOCALLY_PATCH = 'commits-locally';
  */
 export const FEWER_LOCAL_ROUNDS_PATCH = 'fewer-local-rounds';
 
-/**
- * The run's result as soon as it is known (update-with-start): a hit answers from the first workflow task,
- * before the events are published. Fails as the run fails.
- */
-export const enhanceResultUpdate = defineUpdate<EnhanceResult>('enhanceResult');
-
 const NO_USAGE: GenerationUsage = { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
 
-export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
-
-// Local: in-process lookups that must be fast on the cache-hit path; a fault there degrades to a miss.
-const localCache = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
-const { cacheLookup } = proxyLocalActivities<Activities>({ ...localCache, summary: 'look up the enhancement cache (in-process, then Redis)' });
-const { cacheLookupWithVersion } = proxyLocalActivities<Activities>({
-  ...localCache,
-  summary: 'look up the enhancement cache and, on a hit, the active version',
-});
-const { cacheStore } = proxyLocalActivities<Activities>({ ...localCache, summary: 'keep the validated enhancement in the cache' });
-const { activeVersion } = proxyLocalActivities<Activities>({
-  ...localCache,
-  summary: 'read the active version: does it hold this input already?',
-});
-
-// Persistence retries until PostgreSQL is back: a version is never dropped on the floor.
-const persistence = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-} as const;
-export const { storeVersion } = proxyActivities<Activities>({ ...persistence, summary: 'store the version: PostgreSQL rows and artifact files' });
-export const { publish } = proxyActivities<Activities>({ ...persistence, summary: 'publish the events: outbox rows, then the Redis stream' });
-// The same calls in-process, same timeouts and retries (both are idempotent per run: a replayed attempt changes nothing).
-const { storeVersion: storeVersionLocally } = proxyLocalActivities<Activities>({ ...persistence, summary: 'store the version (in-process)' });
-const { publish: publishLocally } = proxyLocalActivities<Activities>({ ...persistence, summary: 'publish the events (in-process)' });
+const cacheLookup = localActivity('cacheLookup');
+const cacheLookupWithVersion = localActivity('cacheLookupWithVersion');
+const cacheStore = localActivity('cacheStore');
+const activeVersion = localActivity('activeVersion');
+const storeVersion = activity('storeVersion');
+const publish = activity('publish');
+// The same calls in-process (both are idempotent per run: a replayed attempt changes nothing).
+const storeVersionLocally = localActivity('storeVersion');
+const publishLocally = localActivity('publish');
 
 /** Perceive-Operate-Enforce-Train enhancement of one function: cache → generate → validate → store → publish. */
 export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<EnhanceResult> {

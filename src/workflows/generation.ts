@@ -1,58 +1,17 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { CachedEnhancement, EnhanceRequest, Guidance } from '../contracts/enhance';
 import { FailureType } from '../contracts/failure-types';
 import type { GenerationAttempt, GenerationPlan, GenerationUsage, RepairRequest } from '../contracts/generation';
 import { isSkipped } from '../contracts/skipped-outcomes';
 import type { Stage } from '../contracts/progress';
+import { activity, localActivity } from './activities';
 
 /** Told when the loop enters generate or validate (enhanceFunction's progress query shows it). */
 export type OnStage = (stage: Extract<Stage, 'generate' | 'validate'>, detail?: string) => void;
 
-/**
- * Long activities heartbeat (src/activities/heartbeat.ts): a cancellation reaches a hanging LLM call within
- * seconds, and a killed worker's activity is retried after this rather than after its start-to-close timeout.
- */
-const heartbeatTimeout = '10s';
-
-const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
-
-const { generationPlan } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '5s',
-  retry: { initialInterval: '100ms', maximumAttempts: 3 },
-  summary: 'read the LLM provider chain of this worker',
-});
-
-// The template enhancer: offline and deterministic, so only infrastructure faults are worth a retry.
-const { generate } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
-  summary: 'generate the POET-enhanced Python and Dana code',
-});
-
-const { validate } = proxyActivities<Activities>({
-  // The sandbox enforces its own wall clock well inside this.
-  startToCloseTimeout: '1m',
-  heartbeatTimeout,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
-  summary: 'validate in the python3 sandbox: scan, compile, import, compare with the original',
-});
-
-/** The one retry loop of LLM calls: only ProviderTransient is retried; its delay comes from the activity (Retry-After or jittered backoff). */
-function llmActivities(maxAttempts: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: '2m',
-    heartbeatTimeout,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: maxAttempts,
-      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.ProviderUnavailable, FailureType.ProviderBadAnswer],
-    },
-    summary: 'ask an LLM provider for the enhanced code (structured JSON answer)',
-  });
-}
+const generationPlan = localActivity('generationPlan');
+const generate = activity('generate');
+const validate = activity('validate');
 
 export interface GenerateValidatedInput {
   request: EnhanceRequest;
@@ -103,7 +62,7 @@ async function providerTurn(
   attempts: GenerationAttempt[],
   onStage: OnStage,
 ): Promise<CachedEnhancement | null> {
-  const { generateWithLlm } = llmActivities(plan.max_attempts);
+  const generateWithLlm = activity('generateWithLlm', { retry: { maximumAttempts: plan.max_attempts } });
   let repair: RepairRequest | undefined;
   for (let round = 0; round <= plan.max_repairs; round++) {
     let generated;

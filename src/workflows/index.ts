@@ -1,4 +1,4 @@
-export { enhanceFunction, enhanceResultUpdate } from './enhance';
+export { enhanceFunction } from './enhance';
 export { activateVersion, regenerateFromFeedback } from './regenerate';
 export { enhanceBatch } from './batch';
 export { deliverWebhooks } from './webhooks';

@@ -1,8 +1,4 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { Progress, Stage, StageTransition } from '../contracts/progress';
-
-/** The `progress` query of enhanceFunction and enhanceBatch (shapes in contracts/progress.ts); the SSE route polls it. */
-export const progressQuery = defineQuery<Progress>('progress');
+import type { Stage, StageTransition } from '../contracts/progress';
 
 /** The stages a run went through, stamped with workflow time (deterministic: the same on replay). */
 export class StageHistory {

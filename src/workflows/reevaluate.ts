@@ -1,32 +1,19 @@
 import {
   continueAsNew,
   isCancellation,
-  proxyActivities,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
 import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTotals } from '../contracts/reevaluation';
-import { nonRetryableErrorTypes } from './enhance';
+import { FunctionNameKey, OutcomeKey } from '../definitions/search-attributes';
+import { activity } from './activities';
 import { regenerateFromFeedback } from './regenerate';
-import { FunctionNameKey, OutcomeKey } from './search-attributes';
 import { rootMessage, slidingWindow } from './window';
 
-// Reads and writes on PostgreSQL: retried until it is back, like the other persistence activities.
-const persistence = {
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-} as const;
-const { findReevaluations } = proxyActivities<Activities>({
-  ...persistence,
-  summary: 'find functions with feedback newer than their last evaluation, and Train\'s decision on each',
-});
-const { recordEvaluations } = proxyActivities<Activities>({
-  ...persistence,
-  summary: 'record the evaluations (cursors) and publish function.evaluated / function.regenerated',
-});
+const findReevaluations = activity('findReevaluations');
+const recordEvaluations = activity('recordEvaluations');
 
 /** Feedback-driven regeneration as a child run, under the id feedback uses: one already going is joined, not doubled. */
 async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {

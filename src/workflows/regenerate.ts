@@ -1,17 +1,15 @@
-import { isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ActivateInput, ActivateResult, RegenerateInput, RegenerateResult } from '../contracts/feedback';
 import type { PublishedEvent } from '../contracts/events';
-import { failureMessage, metadataOf, nonRetryableErrorTypes, publish, startedEvent, storeVersion } from './enhance';
+import { OutcomeKey } from '../definitions/search-attributes';
+import { activity } from './activities';
+import { failureMessage, metadataOf, startedEvent } from './enhance';
 import { generateValidated } from './generation';
-import { OutcomeKey } from './search-attributes';
 
-const { assessFeedback, activate } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // Reads and row locks on PostgreSQL: retried until it is back, like the other persistence activities.
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-  summary: 'Train: decide from the feedback whether the version must change; activate: switch the active version',
-});
+const assessFeedback = activity('assessFeedback');
+const activate = activity('activate');
+const storeVersion = activity('storeVersion');
+const publish = activity('publish');
 
 /**
  * Feedback-driven regeneration of one version: Train decides from its feedback (src/poet/train.ts); when it

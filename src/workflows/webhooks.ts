@@ -1,7 +1,6 @@
-import { isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { FailureType } from '../contracts/failure-types';
+import { isCancellation } from '@temporalio/workflow';
 import type { DeliverWebhooksInput, DeliveryResult } from '../contracts/webhooks';
+import { activity } from './activities';
 
 /** Margin over the HTTP timeout for the activity's own reads and writes. */
 const ACTIVITY_MARGIN_MS = 10_000;
@@ -12,16 +11,9 @@ const ACTIVITY_MARGIN_MS = 10_000;
  */
 export async function deliverWebhooks(input: DeliverWebhooksInput): Promise<DeliveryResult[]> {
   const { retry } = input;
-  const { deliverWebhook } = proxyActivities<Activities>({
+  const deliverWebhook = activity('deliverWebhook', {
     startToCloseTimeout: retry.timeout_ms + ACTIVITY_MARGIN_MS,
-    retry: {
-      initialInterval: retry.initial_interval_ms,
-      backoffCoefficient: 2,
-      maximumInterval: retry.maximum_interval_ms,
-      maximumAttempts: retry.maximum_attempts,
-      nonRetryableErrorTypes: [FailureType.WebhookRejected],
-    },
-    summary: 'POST the signed event to one webhook',
+    retry: { initialInterval: retry.initial_interval_ms, maximumInterval: retry.maximum_interval_ms, maximumAttempts: retry.maximum_attempts },
   });
   return Promise.all(
     input.webhook_ids.map(async (webhook_id): Promise<DeliveryResult> => {

@@ -1,7 +1,9 @@
 import type { FeedbackRequest } from '../../src/contracts/feedback';
 import { FeedbackRepo } from '../../src/infra/db/feedback-repo';
-import { regenerateWorkflowId } from '../../src/infra/temporal/workflow-ids';
-import { regenerateFromFeedback } from '../../src/workflows';
+import { regenerateWorkflowId } from '../../src/definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../../src/definitions/workflow-types';
+import { sha256 } from '../../src/infra/hash';
+import type { regenerateFromFeedback } from '../../src/workflows/regenerate';
 import { waitFor } from '../helpers/net';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
@@ -84,9 +86,9 @@ describe('scheduled re-evaluation', () => {
     await recordFeedback(good, { rating: 5, metrics: { success_rate: 0.99, error_rate: 0 } });
     await recordFeedback(busy, { feedback_type: 'error', comments: 'ValueError' });
     // A regeneration of busy v1 already under way (on a queue no worker polls): re-evaluation must not start a second.
-    const running = await stack.client.workflow.start(regenerateFromFeedback, {
+    const running = await stack.client.workflow.start<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, {
       taskQueue: `nobody-${suffix}`,
-      workflowId: regenerateWorkflowId('default', busy, 1),
+      workflowId: regenerateWorkflowId(sha256('default'), busy, 1),
       args: [{ tenant_id: 'default', function_name: busy, version: 1 }],
     });
 

@@ -5,7 +5,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { createPool, migrate } from '../../src/infra/db/pool';
 import { createLogger } from '../../src/infra/observability/logger';
-import { SEARCH_ATTRIBUTE_NAMES as NAMES } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES as NAMES } from '../../src/definitions/search-attributes';
 import { waitFor } from '../helpers/net';
 import { uniqueSuffix } from '../helpers/stack';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/definitions/search-attributes';
 
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');

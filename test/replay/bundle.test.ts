@@ -12,11 +12,14 @@ describe('the workflow bundle', () => {
     expect([...packages].filter((p) => !/^(@temporalio\/|nexus-rpc$|long$|ms$)/.test(p))).toEqual([]);
   });
 
-  test('holds the workflows and only the zod-free contracts they need at run time', () => {
+  test('holds the workflows, the shared Temporal definitions and only the zod-free contracts they need at run time', () => {
     expect([...ownModules].filter((m) => !m.startsWith('workflows/')).sort()).toEqual([
       'contracts/correlation',
       'contracts/failure-types',
       'contracts/skipped-outcomes',
+      'definitions/activity-options',
+      'definitions/messages',
+      'definitions/search-attributes',
     ]);
   });
 });

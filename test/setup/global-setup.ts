@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerExtraArgs, ensureTemporalCli } from '../../src/cli/temporal-dev';
 import { writeWorkflowBundle } from '../../src/worker/bundle';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/definitions/search-attributes';
 
 declare global {
   // eslint-disable-next-line no-var

@@ -1,7 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
-import { DELIVER_WEBHOOKS_WORKFLOW, type DeliverWebhooksInput, type WebhookRetry } from '../../contracts/webhooks';
+import type { DeliverWebhooksInput, WebhookRetry } from '../../contracts/webhooks';
+import { deliverWebhooksWorkflowId } from '../../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
+import type { deliverWebhooks } from '../../workflows/webhooks';
 import type { Logger } from '../observability/logger';
 
 const SWEEP_BATCH = 100;
@@ -55,9 +58,9 @@ export class WebhookDispatcher {
     for (const row of rows.filter((r) => r.webhook_ids.length > 0)) {
       const input: DeliverWebhooksInput = { tenant_id: row.tenant_id, event_id: row.id, webhook_ids: row.webhook_ids, retry: this.opts.retry };
       try {
-        await this.opts.client.workflow.start(DELIVER_WEBHOOKS_WORKFLOW, {
+        await this.opts.client.workflow.start<typeof deliverWebhooks>(WORKFLOW_TYPES.deliverWebhooks, {
           taskQueue: this.opts.taskQueue,
-          workflowId: `webhooks-${this.opts.schema}-${row.id}`,
+          workflowId: deliverWebhooksWorkflowId(this.opts.schema, row.id),
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           args: [input],

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SandboxState } from '../sandbox/gate';
 
 /**
  * Every Prometheus metric of the service, in one registry per process (API or worker).
@@ -36,6 +35,10 @@ export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop lag) under the `process_`/`nodejs_` prefixes. */
   defaultMetrics?: boolean;
 }
+
+/** Whether the worker can isolate validations, as the `poet_sandbox_isolated` gauge shows it. */
+const SANDBOX_STATUSES = { isolated: 1, failing: 0, disabled: -1 } as const;
+export type SandboxStatus = keyof typeof SANDBOX_STATUSES;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -102,8 +105,8 @@ export class Metrics {
     this.circuitState.set({ provider: bounded(provider, this.providers) }, CIRCUIT_STATES[state]);
   }
 
-  setSandboxState(status: SandboxState['status']): void {
-    this.sandboxIsolated.set({ isolated: 1, failing: 0, disabled: -1 }[status]);
+  setSandboxState(status: SandboxStatus): void {
+    this.sandboxIsolated.set(SANDBOX_STATUSES[status]);
   }
 
   recordWebhookAttempt(outcome: string): void {

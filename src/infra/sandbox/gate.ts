@@ -2,10 +2,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Check } from '../observability/health';
 import type { Logger } from '../observability/logger';
+import type { SandboxStatus } from '../observability/metrics';
 import { SandboxUnavailableError, isolationFailure, resolveInterpreter, runHarness } from './harness';
 import type { SandboxOptions } from './run';
 
-export type SandboxState = { status: 'isolated' } | { status: 'disabled'; reason: string } | { status: 'failing'; reason: string };
+export type SandboxState = { status: Extract<SandboxStatus, 'isolated'> } | { status: Exclude<SandboxStatus, 'isolated'>; reason: string };
 
 /** What `sandbox.py SETTINGS --probe` reports from inside the isolation. */
 const ProbeFacts = z.object({

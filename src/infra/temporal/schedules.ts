@@ -10,9 +10,9 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Config } from '../../config';
 import type { ScheduleView } from '../../contracts/reevaluation';
+import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
 
-/** src/workflows/reevaluate.ts (by name: infra does not import workflow code). */
-const WORKFLOW_TYPE = 'reevaluateFunctions';
+const WORKFLOW_TYPE = WORKFLOW_TYPES.reevaluate;
 
 /** What the schedule was applied from, kept in its action's memo: the server turns cron strings into calendars. */
 interface Definition {

@@ -1,0 +1,12 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { EnhanceResult } from '../contracts/enhance';
+import type { Progress } from '../contracts/progress';
+
+/** The `progress` query of enhanceFunction and enhanceBatch (shapes in contracts/progress.ts); the SSE route polls it. */
+export const progressQuery = defineQuery<Progress>('progress');
+
+/**
+ * enhanceFunction's result as soon as it is known (update-with-start): a hit answers from the first workflow task,
+ * before the events are published. Fails as the run fails.
+ */
+export const enhanceResultUpdate = defineUpdate<EnhanceResult>('enhanceResult');
