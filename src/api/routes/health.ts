@@ -1,6 +1,6 @@
 import { LiveBody, ReadinessBody } from '../../contracts/health';
-import { liveHandler, readyHandler } from '../../http/health';
-import { metricsEndpoint } from '../../http/observability';
+import { sendLiveness, sendReadiness } from '../../http/health';
+import { sendMetrics } from '../../http/observability';
 import { json, route, text } from '../route';
 
 /** Health and metrics: public, no tenant data (metrics labels are bounded: no function names or ids). */
@@ -13,7 +13,7 @@ export const healthRoutes = [
     summary: 'The process is up',
     auth: 'public',
     responses: { 200: json(LiveBody, 'Alive') },
-    handler: ({ req, res }) => liveHandler(req, res, () => undefined),
+    handler: ({ res }) => sendLiveness(res),
   }),
   route({
     operationId: 'getReadiness',
@@ -23,7 +23,7 @@ export const healthRoutes = [
     summary: 'Per-check readiness: Temporal, PostgreSQL, Redis, LLM circuits, disk, memory',
     auth: 'public',
     responses: { 200: json(ReadinessBody, 'Ready (possibly degraded)'), 503: json(ReadinessBody, 'A required check is failing') },
-    handler: ({ req, res }, deps) => readyHandler(deps.checks)(req, res, () => undefined),
+    handler: ({ res }, deps) => sendReadiness(res, deps.checks),
   }),
   // Prometheus scrapes without credentials; keep the port off the public internet (docs/operations.md, Observability).
   route({
@@ -34,6 +34,6 @@ export const healthRoutes = [
     summary: 'Prometheus metrics',
     auth: 'public',
     responses: { 200: text(['text/plain'], 'Prometheus text exposition') },
-    handler: ({ req, res }, deps) => metricsEndpoint(deps.metrics, deps.checks)(req, res, () => undefined),
+    handler: ({ res }, deps) => sendMetrics(res, deps.metrics, deps.checks),
   }),
 ];
