@@ -7,7 +7,7 @@ import { startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 /**
  * The document against the running API: every route Express serves is documented, every documented
  * operation is called here, and every real answer (status, content type, JSON body, X-Request-Id) matches it.
- * A new route needs an entry in src/api/openapi.ts and at least one call below.
+ * A new route needs its declaration in src/api/routes/ and at least one call below.
  */
 
 interface Call {
