@@ -4,9 +4,11 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../config';
 import type { Logger } from '../http/observability';
 import { HttpError } from './errors';
-import type { RateClass } from './route';
 
 const WINDOW_SECONDS = 60;
+
+/** Budgets a route may declare on top of the per-key and per-IP ones. */
+export type RateClass = 'enhance';
 
 export class TooManyRequestsError extends HttpError {
   constructor(readonly retryAfterSeconds: number) {

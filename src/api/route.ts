@@ -8,7 +8,7 @@ import type { Metrics } from '../http/observability';
 import { InvalidInputError } from '../app/errors';
 import { zodDetails } from './errors';
 import { MissingRoleError, hasRole, principalOf, type Principal } from './principal';
-import type { RateLimits } from './rate-limit';
+import type { RateClass, RateLimits } from './rate-limit';
 
 /**
  * A route, declared once: authentication, roles, rate classes, parsing, the OpenAPI document and docs/api.md's
@@ -16,7 +16,6 @@ import type { RateLimits } from './rate-limit';
  * a colon inside one (`enhance:batch`) is literal.
  */
 export type AuthScheme = 'public' | 'api_key' | 'partner_jwt';
-export type RateClass = 'enhance';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** One documented answer: its media types with their schemas (none for an empty body) and its headers. */
