@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import type { AuditOutcome } from '../contracts/security';
-import type { AuditRepo } from '../infra/db/audit-repo';
-import type { Logger } from '../infra/observability/logger';
+import type { Audit } from '../app/access';
+import type { Logger } from '../http/observability';
 import { authFailureOf, routeOf } from './auth';
 import { maybePrincipalOf } from './principal';
 import { requestIdOf } from '../http/request-id';
@@ -26,7 +26,7 @@ const clip = (value: string, max = 200) => (value.length > max ? `${value.slice(
  * Writes one audit row per mutating call and per authentication or authorization failure, once the answer is
  * known. A failed write is logged loudly; it cannot change an answer already sent.
  */
-export function auditTrail(deps: { audit: AuditRepo; logger: Logger }): RequestHandler {
+export function auditTrail(deps: { audit: Audit; logger: Logger }): RequestHandler {
   return (req, res, next) => {
     res.on('finish', () => {
       const status = res.statusCode;

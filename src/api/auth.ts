@@ -1,17 +1,19 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { ApiKeys } from '../app/access';
 import type { Config } from '../config';
-import type { ApiKeysRepo } from '../infra/db/api-keys-repo';
-import type { PartnerVerifier } from './auth-partner';
+import type { PartnerVerifier } from '../contracts/security';
 import { HttpError } from './errors';
-import { callerOf, DEV_PRINCIPAL, ForbiddenError, hasRole, setPrincipal, type Principal } from './principal';
+import { callerOf, DEV_PRINCIPAL, MissingRoleError, hasRole, setPrincipal, type Principal } from './principal';
 import type { RateLimits } from './rate-limit';
-import { matchRoute, type RouteMatch } from './route-roles';
+import { matchRoute, type AnyRoute, type RouteMatch } from './route';
 
 export interface AuthDeps {
   config: Config;
-  keys: ApiKeysRepo;
+  keys: ApiKeys;
   partner?: PartnerVerifier;
   limits: RateLimits;
+  /** The declarations whose auth, role and rate class each request is held to. */
+  routes: readonly AnyRoute[];
 }
 
 /** Why authentication failed, for the audit log; never the presented secret. */
@@ -74,18 +76,18 @@ async function partnerPrincipal(req: Request, res: Response, deps: AuthDeps): Pr
 }
 
 /**
- * Authentication, the role table and per-caller rate limits, in that order, for every route but the public ones.
+ * Authentication, the declared roles and per-caller rate limits, in that order, for every route but the public ones.
  * Missing or bad credentials: 401; a role below the route's: 403; over a budget: 429.
  */
 export function authenticate(deps: AuthDeps): RequestHandler {
   return async (req, res, next) => {
-    const match = matchRoute(req.method, req.path);
+    const match = matchRoute(deps.routes, req.method, req.path);
     res.locals[ROUTE] = match;
     const { rule } = match;
     if (rule.auth === 'public') return next();
     const principal = rule.auth === 'partner_jwt' ? await partnerPrincipal(req, res, deps) : await apiKeyPrincipal(req, res, deps);
     setPrincipal(res, principal);
-    if (rule.role && !hasRole(principal, rule.role)) throw new ForbiddenError(rule.role);
+    if (rule.role && !hasRole(principal, rule.role)) throw new MissingRoleError(rule.role);
     await deps.limits.perCaller(res, callerOf(principal), rule.rate);
     next();
   };

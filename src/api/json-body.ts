@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { BadRequestError } from './errors';
+import { InvalidInputError } from '../app/errors';
 
 /** Deepest nesting of arrays and objects a body may have: far beyond any real request, far below a stack overflow in the schemas. */
 export const MAX_JSON_DEPTH = 64;
@@ -42,9 +42,9 @@ export function jsonBody(limitBytes: number): RequestHandler {
       try {
         utf8.decode(body);
       } catch {
-        throw new BadRequestError('request body is not valid UTF-8', undefined, 'invalid_json');
+        throw new InvalidInputError('request body is not valid UTF-8', undefined, 'invalid_json');
       }
-      if (exceedsDepth(body, MAX_JSON_DEPTH)) throw new BadRequestError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+      if (exceedsDepth(body, MAX_JSON_DEPTH)) throw new InvalidInputError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
     },
   });
 }

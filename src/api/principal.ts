@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { Response } from 'express';
 import { ROLES, type Role } from '../contracts/security';
 import { HttpError } from './errors';
 import type { Caller } from './rate-limit';
@@ -43,16 +43,8 @@ export function hasRole(principal: Principal, needed: Role): boolean {
   return ROLES.indexOf(principal.role) >= ROLES.indexOf(needed);
 }
 
-export class ForbiddenError extends HttpError {
+export class MissingRoleError extends HttpError {
   constructor(needed: Role) {
     super(403, 'forbidden', `this action needs the ${needed} role`);
   }
-}
-
-/** Route-level check; the authentication middleware already enforces the role table (route-roles.ts). */
-export function requireRole(needed: Role): RequestHandler {
-  return (_req, res, next) => {
-    if (!hasRole(principalOf(res), needed)) throw new ForbiddenError(needed);
-    next();
-  };
 }

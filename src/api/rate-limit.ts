@@ -2,11 +2,13 @@ import type { RequestHandler, Response } from 'express';
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config';
-import type { Logger } from '../infra/observability/logger';
+import type { Logger } from '../http/observability';
 import { HttpError } from './errors';
-import type { RateClass } from './route-roles';
 
 const WINDOW_SECONDS = 60;
+
+/** Budgets a route may declare on top of the per-key and per-IP ones. */
+export type RateClass = 'enhance';
 
 export class TooManyRequestsError extends HttpError {
   constructor(readonly retryAfterSeconds: number) {

@@ -1,22 +1,48 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import type { UseCases } from '../app';
+import { ApiKeys, Audit } from '../app/access';
+import { PayloadCodec } from '../app/codec';
+import { Domains } from '../app/domains';
+import { Enhancements } from '../app/enhance';
+import { Feedback } from '../app/feedback';
+import { Functions } from '../app/functions';
+import { Runs } from '../app/runs';
+import { ScheduleControl } from '../app/schedules';
+import { TenantData } from '../app/tenant-data';
+import { Webhooks } from '../app/webhooks';
 import type { Config } from '../config';
-import { createArtifactStore } from '../infra/storage/artifact-store';
-import { temporalConnectionOptions } from '../infra/temporal/connection';
-import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
-import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo } from '../infra/temporal/claim-check';
-import { createPool } from '../infra/db/pool';
-import type { Logger } from '../infra/observability/logger';
-import { createAnalyzer } from '../infra/sandbox/python-analyzer';
-import { correlationClientInterceptor } from '../infra/temporal/correlation';
-import { Metrics } from '../infra/observability/metrics';
+import { listen } from '../http/listen';
+import { createPartnerVerifier } from '../infra/auth/partner-jwt';
+import { CacheInvalidator } from '../infra/cache/enhancement-cache';
 import { createRedis } from '../infra/cache/redis';
+import { ApiKeysRepo } from '../infra/db/api-keys-repo';
+import { AuditRepo } from '../infra/db/audit-repo';
+import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
+import { DomainsRepo } from '../infra/db/domains-repo';
+import { EventsRepo } from '../infra/db/events-repo';
+import { FeedbackRepo } from '../infra/db/feedback-repo';
+import { createPool } from '../infra/db/pool';
+import { VersionsRepo } from '../infra/db/versions-repo';
+import { WebhooksRepo } from '../infra/db/webhooks-repo';
+import { WebhookDispatcher, webhookRetry } from '../infra/events/webhook-dispatch';
+import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../infra/observability/health';
+import type { Logger } from '../infra/observability/logger';
+import { Metrics } from '../infra/observability/metrics';
 import { createTracing } from '../infra/observability/tracing';
+import { createAnalyzer, type PythonAnalyzer } from '../infra/sandbox/python-analyzer';
+import type { ArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo, type ClaimCheckCodec } from '../infra/temporal/claim-check';
+import { temporalConnectionOptions } from '../infra/temporal/connection';
+import { correlationClientInterceptor } from '../infra/temporal/correlation';
+import { Schedules } from '../infra/temporal/schedules';
 import { listDomainNames } from '../poet/domains';
 import { createApp } from './app';
-import { createPartnerVerifier } from './auth-partner';
-import { listen } from '../http/listen';
+import { RateLimits } from './rate-limit';
 
 export interface RunningApi {
   url: string;
@@ -54,6 +80,69 @@ function trackInFlight(server: Server) {
   };
 }
 
+/** The adapters the use cases run on. */
+export interface Adapters {
+  config: Config;
+  logger: Logger;
+  client: Client;
+  pool: Pool;
+  redis?: Redis;
+  analyzer: PythonAnalyzer;
+  codec: ClaimCheckCodec;
+  artifacts: ArtifactStore;
+  shutdown?: AbortSignal;
+}
+
+/** The API's use cases over its adapters: repositories and stores are made here and nowhere else. */
+export function createUseCases(a: Adapters): UseCases {
+  const { config, logger, client, pool, shutdown } = a;
+  const runs = new Runs(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, uiUrl: config.TEMPORAL_UI_URL });
+  const versions = new VersionsRepo(pool, a.artifacts);
+  const domains = new DomainsRepo(pool);
+  const dispatcher = new WebhookDispatcher({
+    pool,
+    client,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    schema: config.DATABASE_SCHEMA,
+    retry: webhookRetry(config),
+    logger,
+  });
+  // The feedback is stored either way: an event whose delivery could not start now is started by a worker's sweep.
+  const dispatchWebhooks = async (keys: string[]): Promise<void> => {
+    try {
+      await dispatcher.dispatch(keys);
+    } catch (err) {
+      logger.warn('webhook deliveries not started; the sweep will start them', { error: (err as Error).message });
+    }
+  };
+  return {
+    enhancements: new Enhancements({ config, client, analyzer: a.analyzer, runs, domains, shutdown }),
+    runs,
+    functions: new Functions({ config, client, runs, versions, events: new EventsRepo(pool), shutdown }),
+    feedback: new Feedback({ config, client, runs, versions, feedback: new FeedbackRepo(pool), dispatchWebhooks, shutdown }),
+    domains: new Domains(domains),
+    webhooks: new Webhooks(new WebhooksRepo(pool), config),
+    tenantData: new TenantData(pool, new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX })),
+    apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
+    audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
+    schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),
+    codec: new PayloadCodec(a.codec, config.OPERATOR_TENANT),
+  };
+}
+
+/** The API's readiness checks: what a request needs (Temporal, PostgreSQL) fails it; the rest degrades it. */
+function apiChecks(a: { config: Config; connection: Connection; pool: Pool; redis?: Redis; circuits: CircuitStates }): Record<string, Check> {
+  const { config, connection } = a;
+  return {
+    temporal: probeCheck(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}))),
+    postgres: postgresCheck(a.pool),
+    redis: redisCheck(a.redis),
+    llm: circuitsCheck(a.circuits),
+    disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
+    memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
+  };
+}
+
 /** The API's composition root: adapters from config, the app, a listening server, and an orderly close. */
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required by the API (poet start provides a dev server)');
@@ -88,7 +177,16 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const circuitStates = new CircuitStatesRepo(pool);
   // A worker missing three reports in a row no longer speaks for its providers.
   const circuits = () => circuitStates.current(config.CIRCUIT_REPORT_SECONDS * 3);
-  const app = createApp({ config, logger, metrics, client, connection, pool, redis, analyzer, partner, circuits, codec: claimCheck.codec, artifacts: artifacts.store, shutdown: shutdown.signal });
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    app: createUseCases({ config, logger, client, pool, redis, analyzer, codec: claimCheck.codec, artifacts: artifacts.store, shutdown: shutdown.signal }),
+    limits: new RateLimits(config, redis, logger),
+    checks: apiChecks({ config, connection, pool, redis, circuits }),
+    partner,
+    shutdown: shutdown.signal,
+  });
   const server = createServer(
     {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,

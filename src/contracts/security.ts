@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainName, EnhanceContext, FunctionName, OptimizeFor } from './enhance';
+import { DomainName, EnhanceContext, EnhanceResult, FunctionName, OptimizeFor } from './enhance';
 
 /** Roles from least to most privileged; a route names the least role it needs. */
 export const ROLES = ['viewer', 'agent', 'operator', 'admin'] as const;
@@ -62,6 +62,13 @@ export const AuditQuery = z.strictObject({
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
+export type PartnerCheck = { ok: true; subject: string } | { ok: false; reason: string };
+
+/** Checks the partner's tokens; the API authenticates the partner routes through it. */
+export interface PartnerVerifier {
+  verify(token: string): Promise<PartnerCheck>;
+}
+
 /** Claims the partner's RS256 token must carry beyond exp, nbf, iss and aud (checked by jose). */
 export const PARTNER_SERVICE = 'aitomatic_transpilation';
 
@@ -81,3 +88,16 @@ export const PartnerEnhanceRequest = z.strictObject({
     .default({}),
 });
 export type PartnerEnhanceRequest = z.output<typeof PartnerEnhanceRequest>;
+
+/** 200 of POST /v1/aitomatic/enhance: the enhanced Python and Dana with the partner's ids echoed. */
+export const PartnerEnhanceResult = z.object({
+  transpilation_id: z.string(),
+  agent_id: z.string(),
+  function_name: z.string(),
+  enhanced_dana: z.string(),
+  enhanced_python: z.string(),
+  version: z.number().int().positive(),
+  metadata: EnhanceResult.shape.metadata,
+  run: EnhanceResult.shape.run,
+});
+export type PartnerEnhanceResult = z.infer<typeof PartnerEnhanceResult>;

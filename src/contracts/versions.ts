@@ -100,3 +100,4 @@ export const CacheInvalidated = z.object({
   shared_entries: z.number().int(),
   workers_notified: z.number().int(),
 });
+export type CacheInvalidated = z.infer<typeof CacheInvalidated>;

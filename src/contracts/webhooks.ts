@@ -27,6 +27,7 @@ export type WebhookView = z.infer<typeof WebhookView>;
 
 /** The 201 of a registration: the signing secret, shown this once. */
 export const WebhookCreated = WebhookView.extend({ secret: z.string() });
+export type WebhookCreated = z.infer<typeof WebhookCreated>;
 
 export const DeliveryOutcome = z.enum(['delivered', 'failed', 'blocked']);
 export type DeliveryOutcome = z.infer<typeof DeliveryOutcome>;
@@ -90,3 +91,4 @@ export type DeliveryResult = z.infer<typeof DeliveryResult>;
 
 /** Answer of POST /api/v1/webhooks/{id}/test: the one attempt of a `ping`. */
 export const WebhookTestResult = DeliveryAttempt.pick({ delivery_id: true, outcome: true, status_code: true, error: true, duration_ms: true });
+export type WebhookTestResult = z.infer<typeof WebhookTestResult>;

@@ -5,6 +5,8 @@ import { withLogContext, type Logger } from '../infra/observability/logger';
 import { bounded, HTTP_METHODS, type Metrics } from '../infra/observability/metrics';
 import { requestIdOf } from './request-id';
 
+export type { Logger, Metrics };
+
 /** The route template that answered (`/api/v1/runs/:id`), or `unmatched`: never the raw path, so labels stay bounded. */
 export function routeOf(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
@@ -95,12 +97,14 @@ export function enhancementMetrics(metrics: Metrics): RequestHandler {
  * Prometheus exposition of a registry, after running the readiness checks so `poet_ready` and
  * `poet_health_check_status` are current (alert rules cannot read /health/ready's JSON); `extra` (which may also update metrics) appends more text.
  */
+export async function sendMetrics(res: Response, metrics: Metrics, checks: Record<string, Check>, extra?: () => Promise<string>): Promise<void> {
+  const [readiness, more] = await Promise.all([runChecks(checks), extra ? extra() : Promise.resolve('')]);
+  metrics.recordReadiness(readiness);
+  const ours = await metrics.exposition();
+  res.setHeader('Content-Type', ours.contentType);
+  res.send(more ? `${ours.body}\n${more}` : ours.body);
+}
+
 export function metricsEndpoint(metrics: Metrics, checks: Record<string, Check>, extra?: () => Promise<string>): RequestHandler {
-  return async (_req, res) => {
-    const [readiness, more] = await Promise.all([runChecks(checks), extra ? extra() : Promise.resolve('')]);
-    metrics.recordReadiness(readiness);
-    const ours = await metrics.exposition();
-    res.setHeader('Content-Type', ours.contentType);
-    res.send(more ? `${ours.body}\n${more}` : ours.body);
-  };
+  return (_req, res) => sendMetrics(res, metrics, checks, extra);
 }

@@ -7,7 +7,7 @@ import { startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 /**
  * The document against the running API: every route Express serves is documented, every documented
  * operation is called here, and every real answer (status, content type, JSON body, X-Request-Id) matches it.
- * A new route needs an entry in src/api/openapi.ts and at least one call below.
+ * A new route needs its declaration in src/api/routes/ and at least one call below.
  */
 
 interface Call {
@@ -114,6 +114,26 @@ test('the document is OpenAPI 3.1 with the shared error body and request id on e
       expect(op.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'x-request-id')).toBe(true);
     }
   }
+});
+
+test('every operation carries what tools need: a unique operationId, tags, security of a declared scheme, its errors', () => {
+  expect(doc.servers).toEqual([expect.objectContaining({ url: expect.any(String) })]);
+  const schemes = Object.keys(doc.components.securitySchemes);
+  const ids = new Set<string>();
+  for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(ops)) {
+      const label = `${method.toUpperCase()} ${path}`;
+      expect({ label, id: typeof op.operationId, tags: op.tags?.length > 0 }).toEqual({ label, id: 'string', tags: true });
+      ids.add(op.operationId);
+      for (const requirement of op.security) for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme);
+      if (op.security.length > 0) expect({ label, has401: op.responses['401'] !== undefined }).toEqual({ label, has401: true });
+      for (const answer of Object.values<any>(op.responses)) {
+        // Header schemas are JSON Schema, not serialized zod internals.
+        for (const header of Object.values<any>(answer.headers ?? {})) expect(header.schema.def).toBeUndefined();
+      }
+    }
+  }
+  expect(ids.size).toBe(Object.values<Record<string, unknown>>(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0));
 });
 
 test('real answers of every route match the document', async () => {
@@ -241,7 +261,13 @@ test('real answers of every route match the document', async () => {
     { method: 'DELETE', route: '/api/v1/cache', url: `/api/v1/cache?function_name=${name}`, expect: 200 },
     { method: 'DELETE', route: '/api/v1/cache', url: '/api/v1/cache?function_name=1x', expect: 400 },
   ]).then((answers) => answers.slice(9, 10));
-  await run([{ method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 }]);
+  await run([
+    { method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/python`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/dana`, expect: 200 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/rust`, expect: 400 },
+    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/9/code/dana`, expect: 404 },
+  ]);
 
   // Webhooks (issue 8): the receiver is never called here (a ping to an unknown webhook is a 404).
   const hooks = '/api/v1/webhooks';

@@ -125,6 +125,33 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(bad.body.error.details).toContainEqual(expect.objectContaining({ path: 'rating' }));
   });
 
+  test("a version's code reads as text, the same as the version's detail; unknown versions and languages are refused", async () => {
+    const name = `src_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const detail = (await getJson(api(`/functions/${name}/versions/1`))).body;
+
+    const python = await fetch(api(`/functions/${name}/versions/1/code/python`), { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(python.status).toBe(200);
+    expect(python.headers.get('content-type')).toMatch(/^text\/x-python/);
+    const source = await python.text();
+    expect(source).toBe(detail.code.python);
+    expect(source).toContain(`def ${name}(a: float, b: float) -> float:`);
+
+    const dana = await fetch(api(`/functions/${name}/versions/1/code/dana`), { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(dana.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await dana.text()).toBe(detail.code.dana);
+
+    const viewer = await stack.createKey('default', 'viewer');
+    expect((await fetch(api(`/functions/${name}/versions/1/code/python`), { headers: { 'x-api-key': viewer } })).status).toBe(200);
+    expect((await getJson(api(`/functions/${name}/versions/1/code/python`), { authorization: '' })).status).toBe(401);
+    const other = await stack.createKey('other', 'admin');
+    expect((await getJson(api(`/functions/${name}/versions/1/code/python`), { 'x-api-key': other })).body.error.code).toBe('version_not_found');
+    expect((await getJson(api(`/functions/${name}/versions/2/code/python`))).body.error.code).toBe('version_not_found');
+    const rust = await getJson(api(`/functions/${name}/versions/1/code/rust`));
+    expect(rust.status).toBe(400);
+    expect(rust.body.error.details[0].path).toBe('params.language');
+  });
+
   test('twenty concurrent feedback posts on one function: contiguous versions, exactly one active', async () => {
     const name = `busy_${uniqueSuffix()}`;
     await postJson(api('/functions/enhance'), fn(name));

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { ROUTE_RULES, type RouteRule } from '../../src/api/route-roles';
+import type { AnyRoute as RouteRule } from '../../src/api/route';
+import { ROUTES as ROUTE_RULES } from '../../src/api/routes';
 import { getJson, requestJson, startStack, type JsonAnswer, type TestStack } from '../helpers/stack';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
-import { createPartnerVerifier } from '../../src/api/auth-partner';
+import { createPartnerVerifier } from '../../src/infra/auth/partner-jwt';
 import { loadConfig } from '../../src/config';
 import { waitUntil } from '../../src/cli/wait';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';

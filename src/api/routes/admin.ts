@@ -1,44 +1,60 @@
-import { Router } from 'express';
-import type { Config } from '../../config';
-import { ApiKeyId, AuditQuery, CreateApiKeyRequest } from '../../contracts/security';
-import type { ApiKeysRepo } from '../../infra/db/api-keys-repo';
-import type { AuditRepo } from '../../infra/db/audit-repo';
+import { z } from 'zod';
+import { ApiKeyId, ApiKeyView, AuditEntry, AuditQuery, CreateApiKeyRequest } from '../../contracts/security';
 import { setAuditTarget } from '../auth-audit';
-import { BadRequestError, NotFoundError, zodDetails } from '../errors';
-import { principalOf } from '../principal';
+import { json, route } from '../route';
 
-/** Key management and the audit log of the caller's own tenant (admins only: see route-roles.ts). */
-export function adminRouter(deps: { config: Config; keys: ApiKeysRepo; audit: AuditRepo }): Router {
-  const router = Router();
-
-  router.post('/api/v1/admin/api-keys', async (req, res) => {
-    const parsed = CreateApiKeyRequest.safeParse(req.body);
-    if (!parsed.success) throw new BadRequestError('request body does not match the api key schema', zodDetails(parsed.error));
-    const principal = principalOf(res);
-    const created = await deps.keys.create({ tenantId: principal.tenantId, ...parsed.data, createdBy: principal.keyId });
-    setAuditTarget(res, created.view.id);
-    // The only time the secret leaves the server.
-    res.status(201).location(`/api/v1/admin/api-keys/${created.view.id}`).json({ ...created.view, key: created.key });
-  });
-
-  router.get('/api/v1/admin/api-keys', async (_req, res) => {
-    res.json({ api_keys: await deps.keys.list(principalOf(res).tenantId) });
-  });
-
-  router.delete('/api/v1/admin/api-keys/:id', async (req, res) => {
-    const id = ApiKeyId.safeParse(req.params.id);
-    if (!id.success) throw new BadRequestError('malformed api key id', zodDetails(id.error));
-    const revoked = await deps.keys.revoke(principalOf(res).tenantId, id.data);
-    if (!revoked) throw new NotFoundError('api_key_not_found', `no api key ${id.data}`);
-    res.json(revoked);
-  });
-
-  router.get('/api/v1/admin/audit', async (req, res) => {
-    const query = AuditQuery.safeParse(req.query);
-    if (!query.success) throw new BadRequestError('invalid audit filters', zodDetails(query.error));
-    const tenantId = principalOf(res).tenantId;
-    res.json(await deps.audit.query(tenantId, query.data, tenantId === deps.config.OPERATOR_TENANT));
-  });
-
-  return router;
-}
+/** Key management and the audit log of the caller's own tenant (admins only). */
+export const adminRoutes = [
+  route({
+    operationId: 'createApiKey',
+    method: 'POST',
+    path: '/api/v1/admin/api-keys',
+    tags: ['admin'],
+    summary: "Create an API key of the caller's tenant; the only answer that carries its secret",
+    auth: 'api_key',
+    role: 'admin',
+    body: CreateApiKeyRequest,
+    responses: { 201: json(ApiKeyView.extend({ key: z.string() }), 'Created', z.object({ Location: z.string() })) },
+    handler: async ({ body, principal, res }, deps) => {
+      const created = await deps.app.apiKeys.create(principal.tenantId, body, principal.keyId);
+      setAuditTarget(res, created.id);
+      res.status(201).location(`/api/v1/admin/api-keys/${created.id}`).json(created);
+    },
+  }),
+  route({
+    operationId: 'listApiKeys',
+    method: 'GET',
+    path: '/api/v1/admin/api-keys',
+    tags: ['admin'],
+    summary: "API keys of the caller's tenant (never their secrets)",
+    auth: 'api_key',
+    role: 'admin',
+    responses: { 200: json(z.object({ api_keys: z.array(ApiKeyView) }), 'Keys') },
+    handler: async ({ principal }, deps) => ({ api_keys: await deps.app.apiKeys.list(principal.tenantId) }),
+  }),
+  route({
+    operationId: 'revokeApiKey',
+    method: 'DELETE',
+    path: '/api/v1/admin/api-keys/:id',
+    tags: ['admin'],
+    summary: 'Revoke an API key',
+    auth: 'api_key',
+    role: 'admin',
+    params: z.object({ id: ApiKeyId }),
+    responses: { 200: json(ApiKeyView, 'The revoked key') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.apiKeys.revoke(principal.tenantId, params.id),
+  }),
+  route({
+    operationId: 'queryAuditLog',
+    method: 'GET',
+    path: '/api/v1/admin/audit',
+    tags: ['admin'],
+    summary: "Audit log of the caller's tenant, newest first",
+    auth: 'api_key',
+    role: 'admin',
+    query: AuditQuery,
+    responses: { 200: json(z.object({ entries: z.array(AuditEntry), next_before: z.string().nullable() }), 'One page of entries') },
+    handler: ({ query, principal }, deps) => deps.app.audit.query(principal.tenantId, query),
+  }),
+];

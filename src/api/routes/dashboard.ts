@@ -1,24 +1,35 @@
 import path from 'node:path';
-import { Router } from 'express';
-import { NotFoundError } from '../errors';
+import { z } from 'zod';
+import { route, text } from '../route';
+import { sendFileFrom } from '../send-file';
+
+const NO_CACHE = { headers: { 'cache-control': 'no-cache' } };
 
 /**
  * `/dashboard`: the operator dashboard, static files from public/dashboard (no build step, no CDN). The files are
  * public; the page asks for an API key and reads everything through the authenticated JSON routes.
  */
-export function dashboardRouter(rootDir: string): Router {
-  const router = Router();
-  const root = path.join(rootDir, 'public', 'dashboard');
-  router.get('/dashboard', (_req, res, next) => {
-    res.sendFile('index.html', { root, headers: { 'cache-control': 'no-cache' } }, (err) => {
-      if (err) next(err);
-    });
-  });
-  // A route rather than express.static, so the route tables (auth, OpenAPI) see it; `root` keeps it inside the folder.
-  router.get('/dashboard/:file', (req, res, next) => {
-    res.sendFile(req.params.file, { root, dotfiles: 'deny', headers: { 'cache-control': 'no-cache' } }, (err) => {
-      if (err) next(new NotFoundError('not_found', `no dashboard file ${req.params.file}`));
-    });
-  });
-  return router;
-}
+export const dashboardRoutes = [
+  route({
+    operationId: 'getDashboard',
+    method: 'GET',
+    path: '/dashboard',
+    tags: ['observability'],
+    summary: 'Operator dashboard (signs in with an API key)',
+    auth: 'public',
+    responses: { 200: text(['text/html'], 'HTML page') },
+    handler: ({ res }, deps) => sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), 'index.html', 'dashboard file', NO_CACHE),
+  }),
+  route({
+    operationId: 'getDashboardFile',
+    method: 'GET',
+    path: '/dashboard/:file',
+    tags: ['observability'],
+    summary: 'Script and style sheet of the dashboard',
+    auth: 'public',
+    params: z.object({ file: z.string() }),
+    responses: { 200: text(['text/javascript', 'text/css'], 'The file') },
+    errors: [404],
+    handler: ({ params, res }, deps) => sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), params.file, 'dashboard file', NO_CACHE),
+  }),
+];

@@ -1,7 +1,8 @@
-import { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
-import { NotFoundError } from '../errors';
+import { z } from 'zod';
 import { openApiDocument } from '../openapi';
+import { json, route, text } from '../route';
+import { sendFileFrom } from '../send-file';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -21,24 +22,54 @@ const PAGE = `<!doctype html>
 // A file of its own rather than an inline script, so a strict Content-Security-Policy (script-src 'self') allows it.
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
 
+const assets = getAbsoluteFSPath();
+
 /** `/openapi.json` and `/docs`: Swagger UI served from node_modules, so the page works offline (no CDN). */
-export function docsRouter(): Router {
-  const router = Router();
-  const assets = getAbsoluteFSPath();
-  router.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
-  });
-  router.get('/docs', (_req, res) => {
-    res.type('html').send(PAGE);
-  });
-  router.get('/docs/init.js', (_req, res) => {
-    res.type('application/javascript').send(INIT);
-  });
-  // A route rather than express.static, so the route tables (auth, OpenAPI) see it; `root` keeps it inside the package.
-  router.get('/docs/assets/:file', (req, res, next) => {
-    res.sendFile(req.params.file, { root: assets, dotfiles: 'deny', maxAge: '1d' }, (err) => {
-      if (err) next(new NotFoundError('not_found', `no docs asset ${req.params.file}`));
-    });
-  });
-  return router;
-}
+export const docsRoutes = [
+  route({
+    operationId: 'getOpenApiDocument',
+    method: 'GET',
+    path: '/openapi.json',
+    tags: ['observability'],
+    summary: 'The OpenAPI 3.1 document of this API',
+    auth: 'public',
+    responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') },
+    handler: (_ctx, deps) => openApiDocument(deps.routes),
+  }),
+  route({
+    operationId: 'getDocsPage',
+    method: 'GET',
+    path: '/docs',
+    tags: ['observability'],
+    summary: 'Interactive API documentation (offline)',
+    auth: 'public',
+    responses: { 200: text(['text/html'], 'HTML page') },
+    handler: ({ res }) => {
+      res.type('html').send(PAGE);
+    },
+  }),
+  route({
+    operationId: 'getDocsScript',
+    method: 'GET',
+    path: '/docs/init.js',
+    tags: ['observability'],
+    summary: 'Start-up script of the docs page',
+    auth: 'public',
+    responses: { 200: text(['application/javascript'], 'Script') },
+    handler: ({ res }) => {
+      res.type('application/javascript').send(INIT);
+    },
+  }),
+  route({
+    operationId: 'getDocsAsset',
+    method: 'GET',
+    path: '/docs/assets/:file',
+    tags: ['observability'],
+    summary: 'Swagger UI files of the docs page (from swagger-ui-dist)',
+    auth: 'public',
+    params: z.object({ file: z.string() }),
+    responses: { 200: text(['text/javascript', 'text/css'], 'The file') },
+    errors: [404],
+    handler: ({ params, res }) => sendFileFrom(res, assets, params.file, 'docs asset', { maxAge: '1d' }),
+  }),
+];

@@ -1,62 +1,80 @@
-import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { DomainSettings, DomainView } from '../../app/domains';
 import { DomainName } from '../../contracts/enhance';
-import type { DomainEntry, DomainsRepo } from '../../infra/db/domains-repo';
-import { DomainSettings, getDomain } from '../../poet/domains';
-import { BadRequestError, HttpError, NotFoundError, zodDetails } from '../errors';
-import { principalOf, requireRole } from '../principal';
+import { empty, json, route } from '../route';
 
-const view = (entry: DomainEntry) => ({ ...entry.settings, builtin: entry.builtin });
-
-function nameParam(raw: unknown): string {
-  const parsed = DomainName.safeParse(raw);
-  if (!parsed.success) throw new BadRequestError('domain name must be lower_snake_case', [{ path: 'params.name', message: parsed.error.issues[0]!.message }]);
-  return parsed.data;
-}
-
-function settingsBody(body: unknown, name?: string): DomainSettings {
-  const parsed = DomainSettings.safeParse(body);
-  if (!parsed.success) throw new BadRequestError('request body does not match the domain schema', zodDetails(parsed.error));
-  if (name !== undefined && parsed.data.name !== name) {
-    throw new BadRequestError('the body names another domain than the path', [{ path: 'name', message: `must be ${name}` }]);
-  }
-  if (getDomain(parsed.data.name)) throw new HttpError(409, 'domain_builtin', `${parsed.data.name} is a built-in domain and cannot be changed`);
-  return parsed.data;
-}
-
-const tenantOf = (res: Response) => principalOf(res).tenantId;
+const NameParams = z.object({ name: DomainName });
 
 /** Built-in domains plus the caller's tenant's custom ones; operators may add, replace and delete custom domains. */
-export function domainsRouter(domains: DomainsRepo): Router {
-  const router = Router();
-
-  router.get('/api/v1/domains', async (_req, res) => {
-    res.json({ domains: (await domains.list(tenantOf(res))).map(view) });
-  });
-
-  router.get('/api/v1/domains/:name', async (req, res) => {
-    const entry = await domains.resolve(tenantOf(res), nameParam(req.params.name));
-    if (!entry) throw new NotFoundError('domain_not_found', `no domain named ${req.params.name}`);
-    res.json(view(entry));
-  });
-
-  router.post('/api/v1/domains', requireRole('operator'), async (req, res) => {
-    const settings = settingsBody(req.body);
-    if (!(await domains.create(tenantOf(res), settings))) throw new HttpError(409, 'domain_exists', `a domain named ${settings.name} already exists`);
-    res.status(201).location(`/api/v1/domains/${settings.name}`).json(view({ settings, builtin: false }));
-  });
-
-  router.put('/api/v1/domains/:name', requireRole('operator'), async (req, res) => {
-    const settings = settingsBody(req.body, nameParam(req.params.name));
-    if (!(await domains.replace(tenantOf(res), settings))) throw new NotFoundError('domain_not_found', `no custom domain named ${settings.name}`);
-    res.json(view({ settings, builtin: false }));
-  });
-
-  router.delete('/api/v1/domains/:name', requireRole('operator'), async (req, res) => {
-    const name = nameParam(req.params.name);
-    if (getDomain(name)) throw new HttpError(409, 'domain_builtin', `${name} is a built-in domain and cannot be deleted`);
-    if (!(await domains.delete(tenantOf(res), name))) throw new NotFoundError('domain_not_found', `no custom domain named ${name}`);
-    res.status(204).end();
-  });
-
-  return router;
-}
+export const domainsRoutes = [
+  route({
+    operationId: 'listDomains',
+    method: 'GET',
+    path: '/api/v1/domains',
+    tags: ['domains'],
+    summary: "Built-in domains and the tenant's custom ones, with their settings",
+    auth: 'api_key',
+    role: 'viewer',
+    responses: { 200: json(z.object({ domains: z.array(DomainView) }), 'Every domain the caller can use') },
+    handler: async ({ principal }, deps) => ({ domains: await deps.app.domains.list(principal.tenantId) }),
+  }),
+  route({
+    operationId: 'getDomain',
+    method: 'GET',
+    path: '/api/v1/domains/:name',
+    tags: ['domains'],
+    summary: 'One domain with its settings',
+    auth: 'api_key',
+    role: 'viewer',
+    params: NameParams,
+    responses: { 200: json(DomainView, 'The domain') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.domains.get(principal.tenantId, params.name),
+  }),
+  route({
+    operationId: 'createDomain',
+    method: 'POST',
+    path: '/api/v1/domains',
+    tags: ['domains'],
+    summary: 'Create a custom domain (operator role)',
+    auth: 'api_key',
+    role: 'operator',
+    body: DomainSettings,
+    responses: { 201: json(DomainView, 'Created', z.object({ Location: z.string() })) },
+    errors: [409],
+    handler: async ({ body, principal, res }, deps) => {
+      const created = await deps.app.domains.create(principal.tenantId, body);
+      res.status(201).location(`/api/v1/domains/${created.name}`).json(created);
+    },
+  }),
+  route({
+    operationId: 'replaceDomain',
+    method: 'PUT',
+    path: '/api/v1/domains/:name',
+    tags: ['domains'],
+    summary: 'Replace a custom domain (operator role)',
+    auth: 'api_key',
+    role: 'operator',
+    params: NameParams,
+    body: DomainSettings,
+    responses: { 200: json(DomainView, 'Replaced') },
+    errors: [404, 409],
+    handler: ({ params, body, principal }, deps) => deps.app.domains.replace(principal.tenantId, params.name, body),
+  }),
+  route({
+    operationId: 'deleteDomain',
+    method: 'DELETE',
+    path: '/api/v1/domains/:name',
+    tags: ['domains'],
+    summary: 'Delete a custom domain (operator role)',
+    auth: 'api_key',
+    role: 'operator',
+    params: NameParams,
+    responses: { 204: empty('Deleted') },
+    errors: [404, 409],
+    handler: async ({ params, principal, res }, deps) => {
+      await deps.app.domains.delete(principal.tenantId, params.name);
+      res.status(204).end();
+    },
+  }),
+];

@@ -1,133 +1,148 @@
-import type { Request } from 'express';
-import { Router } from 'express';
-import type { Client } from '@temporalio/client';
-import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
-import type { Config } from '../../config';
-import { FunctionName } from '../../contracts/enhance';
-import { VersionNumber } from '../../contracts/feedback';
-import type { VersionsRepo } from '../../infra/db/versions-repo';
-import { sha256 } from '../../infra/hash';
-import { FunctionNameKey } from '../../definitions/search-attributes';
-import { activateWorkflowId } from '../../definitions/workflow-ids';
-import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
-import type { activateVersion } from '../../workflows/regenerate';
-import { BadRequestError, NotFoundError, zodDetails } from '../errors';
-import { waitMsOf } from '../enhancement';
-import { principalOf, requireRole } from '../principal';
-import type { Runs } from '../runs';
+import { EventsQuery } from '../../contracts/events';
+import { ActivateResult, FeedbackRequest } from '../../contracts/feedback';
+import { EnhanceAccepted } from '../../contracts/http';
+import { EventsPage, FeedbackAnswer, FunctionDetail, FunctionList, VersionDetail, VersionDiff, VersionList } from '../../contracts/versions';
+import { answerSettled, FunctionNameParams, VersionParam, WaitQuery, waitMsOf } from '../http-input';
+import { json, route, text } from '../route';
 
-export interface FunctionsRouteDeps {
-  config: Config;
-  client: Client;
-  runs: Runs;
-  versions: VersionsRepo;
-  /** Aborted when the API drains: callers still waiting get 202 and the run URL. */
-  shutdown?: AbortSignal;
-}
-
-const VersionParam = z.coerce.number().pipe(VersionNumber);
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   page_token: z.string().max(400).optional(),
 });
+const VersionParams = FunctionNameParams.extend({ v: VersionParam });
 
-export function parseParam<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new BadRequestError(`malformed ${path}`, zodDetails(parsed.error).map((d) => ({ ...d, path })));
-  return parsed.data;
-}
-
-export const functionNameOf = (req: Request) => parseParam(FunctionName, req.params.name, 'name');
-
-export const functionNotFound = (name: string) => new NotFoundError('function_not_found', `no function named ${name}`);
-export const versionNotFound = (name: string, version: number) =>
-  new NotFoundError('version_not_found', `function ${name} has no version ${version}`);
-
-export function functionsRouter(deps: FunctionsRouteDeps): Router {
-  const { versions, client, config } = deps;
-  const router = Router();
-
-  router.get('/api/v1/functions', async (req, res) => {
-    const q = parseParam(ListQuery, req.query, 'query');
-    const after = q.page_token === undefined ? undefined : decodeNameToken(q.page_token);
-    const page = await versions.listFunctions(principalOf(res).tenantId, { limit: q.limit + 1, after });
-    const functions = page.slice(0, q.limit);
-    const last = functions[functions.length - 1];
-    res.json({
-      functions,
-      next_page_token: page.length > q.limit && last ? Buffer.from(last.function_name).toString('base64url') : null,
-    });
-  });
-
-  router.get('/api/v1/functions/:name', async (req, res) => {
-    const name = functionNameOf(req);
-    const fn = await versions.getFunction(principalOf(res).tenantId, name);
-    if (!fn) throw functionNotFound(name);
-    res.json(fn);
-  });
-
-  router.get('/api/v1/functions/:name/versions', async (req, res) => {
-    const name = functionNameOf(req);
-    const fn = await versions.getFunction(principalOf(res).tenantId, name);
-    if (!fn) throw functionNotFound(name);
-    res.json({ function_name: name, current_version: fn.current_version, versions: fn.versions });
-  });
-
-  router.get('/api/v1/functions/:name/versions/:v', async (req, res) => {
-    const name = functionNameOf(req);
-    const version = parseParam(VersionParam, req.params.v, 'version');
-    const detail = await versions.getVersion({ tenantId: principalOf(res).tenantId, functionName: name, version });
-    if (!detail) throw versionNotFound(name, version);
-    res.json(detail);
-  });
-
-  router.get('/api/v1/functions/:name/versions/:a/diff/:b', async (req, res) => {
-    const name = functionNameOf(req);
-    const tenantId = principalOf(res).tenantId;
-    const [from, to] = [parseParam(VersionParam, req.params.a, 'a'), parseParam(VersionParam, req.params.b, 'b')];
-    const [a, b] = await Promise.all([from, to].map((version) => versions.getVersion({ tenantId, functionName: name, version })));
-    if (!a) throw versionNotFound(name, from);
-    if (!b) throw versionNotFound(name, to);
-    const patch = (file: string, x: string, y: string) => createTwoFilesPatch(`v${from}/${file}`, `v${to}/${file}`, x, y);
-    res.json({
-      function_name: name,
-      from,
-      to,
-      diff: {
-        python: patch('code.py', a.code.python, b.code.python),
-        dana: patch('code.dana', a.code.dana, b.code.dana),
-        params: patch('params.json', `${JSON.stringify(a.params, null, 2)}\n`, `${JSON.stringify(b.params, null, 2)}\n`),
-      },
-    });
-  });
-
-  router.post('/api/v1/functions/:name/versions/:v/activate', requireRole('operator'), async (req, res) => {
-    const name = functionNameOf(req);
-    const version = parseParam(VersionParam, req.params.v, 'version');
-    const waitMs = waitMsOf(req, config);
-    const tenantId = principalOf(res).tenantId;
-    const source = await versions.versionSource({ tenantId, functionName: name, version });
-    if (!source) throw versionNotFound(name, version);
-    const workflowId = activateWorkflowId(sha256(tenantId), name, version);
-    const handle = await client.workflow.start<typeof activateVersion>(WORKFLOW_TYPES.activate, {
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      workflowId,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{ tenant_id: tenantId, function_name: name, version }],
-      // The owner, readable from a describe: another tenant asking for this run gets a 404.
-      memo: { tenant_id: tenantId },
-      typedSearchAttributes: [{ key: FunctionNameKey, value: name }],
-      staticSummary: `activate ${name} v${version}`,
-    });
-    await deps.runs.answer(res, handle, waitMs, deps.shutdown);
-  });
-
-  return router;
-}
-
-function decodeNameToken(token: string): string {
-  const name = Buffer.from(token, 'base64url').toString('utf8');
-  if (!FunctionName.safeParse(name).success) throw new BadRequestError('page_token is not one this API issued', undefined, 'invalid_page_token');
-  return name;
-}
+/** A tenant's functions and their versions, feedback and events. */
+export const functionsRoutes = [
+  route({
+    operationId: 'listFunctions',
+    method: 'GET',
+    path: '/api/v1/functions',
+    tags: ['versions'],
+    summary: "The tenant's functions, by name, paged",
+    auth: 'api_key',
+    role: 'viewer',
+    query: ListQuery,
+    responses: { 200: json(FunctionList, 'A page of functions') },
+    handler: ({ query, principal }, deps) => deps.app.functions.list(principal.tenantId, query),
+  }),
+  route({
+    operationId: 'getFunction',
+    method: 'GET',
+    path: '/api/v1/functions/:name',
+    tags: ['versions'],
+    summary: 'A function and the summary of each version',
+    auth: 'api_key',
+    role: 'viewer',
+    params: FunctionNameParams,
+    responses: { 200: json(FunctionDetail, 'The function') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.functions.get(principal.tenantId, params.name),
+  }),
+  route({
+    operationId: 'listVersions',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions',
+    tags: ['versions'],
+    summary: 'Versions of a function: status, domain, provider, feedback metrics',
+    auth: 'api_key',
+    role: 'viewer',
+    params: FunctionNameParams,
+    responses: { 200: json(VersionList, 'The versions') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.functions.versions(principal.tenantId, params.name),
+  }),
+  route({
+    operationId: 'getVersion',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions/:v',
+    tags: ['versions'],
+    summary: 'One version: code, params, metadata, presigned downloads when on S3',
+    auth: 'api_key',
+    role: 'viewer',
+    params: VersionParams,
+    responses: { 200: json(VersionDetail, 'The version') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.functions.version(principal.tenantId, params.name, params.v),
+  }),
+  route({
+    operationId: 'getVersionCode',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions/:v/code/:language',
+    tags: ['versions'],
+    summary: "One version's enhanced source as text: its code.py (python) or code.dana (dana)",
+    auth: 'api_key',
+    role: 'viewer',
+    params: VersionParams.extend({ language: z.enum(['python', 'dana']) }),
+    responses: { 200: text(['text/x-python', 'text/plain'], 'The source: text/x-python for python, text/plain for dana') },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      const code = await deps.app.functions.code(principal.tenantId, params.name, params.v, params.language);
+      res.type(params.language === 'python' ? 'text/x-python' : 'text/plain').send(code);
+    },
+  }),
+  route({
+    operationId: 'diffVersions',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions/:a/diff/:b',
+    tags: ['versions'],
+    summary: 'Unified diffs of the code and params of two versions',
+    auth: 'api_key',
+    role: 'viewer',
+    params: FunctionNameParams.extend({ a: VersionParam, b: VersionParam }),
+    responses: { 200: json(VersionDiff, 'The diffs') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.functions.diff(principal.tenantId, params.name, params.a, params.b),
+  }),
+  route({
+    operationId: 'activateVersion',
+    method: 'POST',
+    path: '/api/v1/functions/:name/versions/:v/activate',
+    tags: ['versions'],
+    summary: 'Rollback (or forward): make this version the active one, through the activateVersion workflow (operator role)',
+    auth: 'api_key',
+    role: 'operator',
+    params: VersionParams,
+    query: WaitQuery,
+    responses: { 200: json(ActivateResult, 'Activated'), 202: json(EnhanceAccepted, 'Still running') },
+    errors: [404, 422, 502],
+    handler: async ({ params, query, req, res, principal }, deps) => {
+      const waitMs = waitMsOf(query.wait, req, deps.config);
+      return answerSettled(res, await deps.app.functions.activate(principal.tenantId, params.name, params.v, waitMs));
+    },
+  }),
+  route({
+    operationId: 'submitFeedback',
+    method: 'POST',
+    path: '/api/v1/functions/:name/feedback',
+    tags: ['versions'],
+    summary: 'Feedback on a version; regenerateFromFeedback decides whether it must change and makes version N+1',
+    auth: 'api_key',
+    role: 'agent',
+    params: FunctionNameParams,
+    query: WaitQuery,
+    body: FeedbackRequest,
+    responses: { 200: json(FeedbackAnswer, 'Accepted, or regenerated'), 202: json(EnhanceAccepted, 'Still running') },
+    errors: [404, 422, 502],
+    handler: async ({ params, query, body, req, res, principal }, deps) => {
+      const waitMs = waitMsOf(query.wait, req, deps.config);
+      const outcome = await deps.app.feedback.submit(principal.tenantId, params.name, body, waitMs);
+      if (outcome.status === 'duplicate') return { status: 'accepted', duplicate: true, version: outcome.version };
+      return answerSettled(res, outcome);
+    },
+  }),
+  route({
+    operationId: 'listFunctionEvents',
+    method: 'GET',
+    path: '/api/v1/functions/:name/events',
+    tags: ['versions'],
+    summary: "A function's events, newest first, keyset-paged",
+    auth: 'api_key',
+    role: 'viewer',
+    params: FunctionNameParams,
+    query: EventsQuery,
+    responses: { 200: json(EventsPage, 'A page of events') },
+    errors: [404],
+    handler: ({ params, query, principal }, deps) => deps.app.functions.events(principal.tenantId, params.name, query),
+  }),
+];

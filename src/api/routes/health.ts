@@ -1,27 +1,39 @@
-import type { Connection } from '@temporalio/client';
-import type Redis from 'ioredis';
-import type { Pool } from 'pg';
-import type { Config } from '../../config';
-import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../../infra/observability/health';
+import { LiveBody, ReadinessBody } from '../../contracts/health';
+import { sendLiveness, sendReadiness } from '../../http/health';
+import { sendMetrics } from '../../http/observability';
+import { json, route, text } from '../route';
 
-export interface HealthDeps {
-  config: Config;
-  connection: Connection;
-  pool: Pool;
-  redis?: Redis;
-  /** States of the LLM providers' circuit breakers, when a provider chain is configured. */
-  circuits?: CircuitStates;
-}
-
-/** The API's readiness checks: what a request needs (Temporal, PostgreSQL) fails it; the rest degrades it. */
-export function apiChecks(deps: HealthDeps): Record<string, Check> {
-  const { config, connection } = deps;
-  return {
-    temporal: probeCheck(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}))),
-    postgres: postgresCheck(deps.pool),
-    redis: redisCheck(deps.redis),
-    llm: circuitsCheck(deps.circuits),
-    disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
-    memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
-  };
-}
+/** Health and metrics: public, no tenant data (metrics labels are bounded: no function names or ids). */
+export const healthRoutes = [
+  route({
+    operationId: 'getLiveness',
+    method: 'GET',
+    path: '/health/live',
+    tags: ['health'],
+    summary: 'The process is up',
+    auth: 'public',
+    responses: { 200: json(LiveBody, 'Alive') },
+    handler: ({ res }) => sendLiveness(res),
+  }),
+  route({
+    operationId: 'getReadiness',
+    method: 'GET',
+    path: '/health/ready',
+    tags: ['health'],
+    summary: 'Per-check readiness: Temporal, PostgreSQL, Redis, LLM circuits, disk, memory',
+    auth: 'public',
+    responses: { 200: json(ReadinessBody, 'Ready (possibly degraded)'), 503: json(ReadinessBody, 'A required check is failing') },
+    handler: ({ res }, deps) => sendReadiness(res, deps.checks),
+  }),
+  // Prometheus scrapes without credentials; keep the port off the public internet (docs/operations.md, Observability).
+  route({
+    operationId: 'getMetrics',
+    method: 'GET',
+    path: '/metrics',
+    tags: ['observability'],
+    summary: 'Prometheus metrics',
+    auth: 'public',
+    responses: { 200: text(['text/plain'], 'Prometheus text exposition') },
+    handler: ({ res }, deps) => sendMetrics(res, deps.metrics, deps.checks),
+  }),
+];

@@ -1,52 +1,47 @@
-import { Router } from 'express';
-import { PartnerEnhanceRequest } from '../../contracts/security';
-import { respondRunning, startAndWait, waitMsOf, type EnhancementDeps } from '../enhancement';
-import { BadRequestError, PayloadTooLargeError, zodDetails } from '../errors';
-import { principalOf } from '../principal';
-import { runStatusHandler } from './runs';
+import { z } from 'zod';
+import { EnhanceAccepted, RunStatusBody } from '../../contracts/http';
+import { PartnerEnhanceRequest, PartnerEnhanceResult } from '../../contracts/security';
+import { answerSettled, PreferHeader, RunIdParams, WaitQuery, waitMsOf } from '../http-input';
+import { json, route } from '../route';
+
+const RUNS_PATH = '/v1/aitomatic/runs';
 
 /**
- * The Aitomatic transpilation partner (RS256 JWT, see auth-partner.ts): it sends the Python its transpiler made
- * from a Dana program and gets both back POET-enhanced. Runs belong to the partner tenant (PARTNER_TENANT).
+ * The Aitomatic transpilation partner (RS256 JWT): it sends the Python its transpiler made from a Dana program and
+ * gets both back POET-enhanced. Runs belong to the partner tenant (PARTNER_TENANT).
  */
-export function partnerRouter(deps: EnhancementDeps): Router {
-  const router = Router();
-
-  router.post('/v1/aitomatic/enhance', async (req, res) => {
-    const waitMs = waitMsOf(req, deps.config);
-    const parsed = PartnerEnhanceRequest.safeParse(req.body);
-    if (!parsed.success) throw new BadRequestError('request body does not match the partner enhance schema', zodDetails(parsed.error));
-    const body = parsed.data;
-    if (Buffer.byteLength(body.dana_source) > deps.config.MAX_CODE_BYTES) {
-      throw new PayloadTooLargeError(`dana_source exceeds ${deps.config.MAX_CODE_BYTES} bytes`);
-    }
-
-    const request = {
-      function_name: body.function_name,
-      original_code: body.python_code,
-      domain: body.domain,
-      ...(body.config.optimize_for ? { optimize_for: body.config.optimize_for } : {}),
-      ...(body.config.context ? { context: body.config.context } : {}),
-    };
-    const outcome = await startAndWait(deps, request, principalOf(res).tenantId, waitMs);
-    if (outcome.status === 'running') {
-      respondRunning(res, outcome.run, '/v1/aitomatic/runs');
-      return;
-    }
-    const { result } = outcome;
-    res.status(200).json({
-      transpilation_id: body.transpilation_id,
-      agent_id: body.agent_id,
-      function_name: result.function_name,
-      enhanced_dana: result.enhanced_code.dana,
-      enhanced_python: result.enhanced_code.python,
-      version: result.version,
-      metadata: result.metadata,
-      run: result.run,
-    });
-  });
-
-  router.get('/v1/aitomatic/runs/:id', runStatusHandler(deps.runs));
-
-  return router;
-}
+export const partnerRoutes = [
+  route({
+    operationId: 'enhancePartnerTranspilation',
+    method: 'POST',
+    path: '/v1/aitomatic/enhance',
+    tags: ['partner'],
+    summary: 'Enhance the Python the Aitomatic transpiler made from a Dana program (partner RS256 JWT)',
+    auth: 'partner_jwt',
+    rate: 'enhance',
+    query: WaitQuery,
+    headers: PreferHeader,
+    body: PartnerEnhanceRequest,
+    responses: {
+      200: json(PartnerEnhanceResult, 'Enhanced Python and Dana'),
+      202: json(EnhanceAccepted, 'The run goes on; poll the Location', z.object({ Location: z.string() })),
+    },
+    errors: [413, 422, 502],
+    handler: async ({ query, body, req, res, principal }, deps) => {
+      const waitMs = waitMsOf(query.wait, req, deps.config);
+      return answerSettled(res, await deps.app.enhancements.enhanceForPartner(body, principal.tenantId, waitMs), RUNS_PATH);
+    },
+  }),
+  route({
+    operationId: 'getPartnerRun',
+    method: 'GET',
+    path: `${RUNS_PATH}/:id`,
+    tags: ['partner'],
+    summary: 'Status of a partner enhancement run',
+    auth: 'partner_jwt',
+    params: RunIdParams,
+    responses: { 200: json(RunStatusBody, 'The run') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.runs.status(params.id, principal.tenantId),
+  }),
+];

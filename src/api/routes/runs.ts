@@ -1,44 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Router, type Request, type Response } from 'express';
-import { TERMINAL_STAGES, type Progress, type SseEnd } from '../../contracts/progress';
-import { BadRequestError } from '../errors';
-import { principalOf } from '../principal';
-import type { Runs } from '../runs';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import type { Runs } from '../../app/runs';
+import { RunListBody, RunListQuery } from '../../contracts/dashboard';
+import { RunStatusBody } from '../../contracts/http';
+import { CancelAccepted, TERMINAL_STAGES, type Progress, type SseEnd } from '../../contracts/progress';
+import { RunIdParams } from '../http-input';
+import { json, route, text, type RouteDeps } from '../route';
 
-const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 /** What an EventSource-like client waits before reconnecting (with Last-Event-ID) after the stream breaks. */
 const SSE_RETRY_MS = 2_000;
-
-function runIdParam(req: Request<{ id: string }>): string {
-  const id = req.params.id;
-  if (!WORKFLOW_ID.test(id)) throw new BadRequestError('malformed run id', [{ path: 'id', message: 'letters, digits and _.:- only' }]);
-  return id;
-}
-
-/** GET <runsPath>/:id for the caller's tenant; the partner API polls its runs through the same handler. */
-export function runStatusHandler(runs: Runs) {
-  return async (req: Request<{ id: string }>, res: Response) => {
-    const id = runIdParam(req);
-    const { status, runId, outcome, progress } = await runs.describe(id, principalOf(res).tenantId);
-    const run = { workflow_id: id, run_id: runId };
-    if (outcome?.status === 'completed') {
-      res.json({ status, run, result: outcome.result });
-    } else if (outcome) {
-      res.json({ status, run, error: { ...outcome.error, run } });
-    } else {
-      res.json({ status, run, ...(progress ? { progress } : {}) });
-    }
-  };
-}
-
-export interface RunsRouterDeps {
-  runs: Runs;
-  pollMs: number;
-  /** A comment line this often keeps proxies from closing a quiet stream. */
-  heartbeatMs: number;
-  /** Fires when the API starts draining: open streams end so the process can exit. */
-  shutdown?: AbortSignal;
-}
 
 /** Last-Event-ID: how many stage transitions the reconnecting client has seen; anything else starts from the beginning. */
 function seenTransitions(req: Request): number {
@@ -52,8 +23,7 @@ function seenTransitions(req: Request): number {
  * Every event's id is the number of transitions sent so far, so a client reconnecting with Last-Event-ID gets only
  * the transitions it missed (history only grows), then the current snapshot.
  */
-async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, req: Request, res: Response): Promise<void> {
-  const { runs } = deps;
+async function streamEvents(runs: Runs, deps: RouteDeps, id: string, tenantId: string, req: Request, res: Response): Promise<void> {
   const first = await runs.describe(id, tenantId);
   res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
@@ -89,13 +59,13 @@ async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, 
       break;
     }
     emit(current.progress);
-    if (Date.now() - lastPing >= deps.heartbeatMs) {
+    if (Date.now() - lastPing >= deps.config.RUN_EVENTS_HEARTBEAT_MS) {
       res.write(': ping\n\n');
       lastPing = Date.now();
     }
     // Terminal stage seen: the run is about to close; look again at once rather than after a poll interval.
     if (!(current.progress && TERMINAL_STAGES.includes(current.progress.stage))) {
-      await sleep(deps.pollMs, undefined, { signal: stop }).catch(() => undefined);
+      await sleep(deps.config.RUN_EVENTS_POLL_MS, undefined, { signal: stop }).catch(() => undefined);
     }
     if (stop.aborted) break;
     current = await runs.describe(id, tenantId);
@@ -103,21 +73,67 @@ async function streamEvents(deps: RunsRouterDeps, id: string, tenantId: string, 
   res.end();
 }
 
-export function runsRouter(deps: RunsRouterDeps): Router {
-  const { runs } = deps;
-  const router = Router();
-  router.get('/api/v1/runs/:id', runStatusHandler(runs));
-
-  router.get('/api/v1/runs/:id/events', async (req, res) => {
-    await streamEvents(deps, runIdParam(req), principalOf(res).tenantId, req, res);
-  });
-
-  router.delete('/api/v1/runs/:id', async (req, res) => {
-    const id = runIdParam(req);
-    const { status, runId } = await runs.cancel(id, principalOf(res).tenantId);
-    const run = { workflow_id: id, run_id: runId };
-    if (status === 'running') res.status(202).json({ status: 'canceling', run });
-    else res.status(200).json({ status, run });
-  });
-  return router;
-}
+export const runsRoutes = [
+  route({
+    operationId: 'listRuns',
+    method: 'GET',
+    path: '/api/v1/runs',
+    tags: ['enhance'],
+    summary: "The caller's most recent runs (Temporal visibility), newest first, with links into the Temporal UI",
+    auth: 'api_key',
+    role: 'viewer',
+    query: RunListQuery,
+    responses: { 200: json(RunListBody, 'Recent runs') },
+    handler: async ({ query, principal }, deps) => ({ runs: await deps.app.runs.recent(principal.tenantId, query.limit) }),
+  }),
+  route({
+    operationId: 'getRun',
+    method: 'GET',
+    path: '/api/v1/runs/:id',
+    tags: ['enhance'],
+    summary: 'Status, live progress and, once ended, result or error of an enhancement or batch run',
+    auth: 'api_key',
+    role: 'viewer',
+    params: RunIdParams,
+    responses: { 200: json(RunStatusBody, 'The run') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.runs.status(params.id, principal.tenantId),
+  }),
+  route({
+    operationId: 'streamRunEvents',
+    method: 'GET',
+    path: '/api/v1/runs/:id/events',
+    tags: ['enhance'],
+    summary: 'Server-Sent Events: `stage` transitions (history first), `progress` snapshots, then `end`; the stream closes when the run ends',
+    auth: 'api_key',
+    role: 'viewer',
+    params: RunIdParams,
+    headers: z.object({
+      'last-event-id': z.string().optional().meta({ description: 'The id of the last event seen: the stream resumes after the stage transitions it counts' }),
+    }),
+    responses: { 200: text(['text/event-stream'], 'SSE stream; data lines are JSON (see contracts/progress.ts)') },
+    errors: [404],
+    handler: ({ params, principal, req, res }, deps) => streamEvents(deps.app.runs, deps, params.id, principal.tenantId, req, res),
+  }),
+  route({
+    operationId: 'cancelRun',
+    method: 'DELETE',
+    path: '/api/v1/runs/:id',
+    tags: ['enhance'],
+    summary: 'Cancel a run: the LLM call and validation stop at their next heartbeat; a canceled run stores no version',
+    auth: 'api_key',
+    role: 'agent',
+    params: RunIdParams,
+    responses: {
+      200: json(CancelAccepted, 'The run had already ended: its status'),
+      202: json(CancelAccepted, 'Cancellation requested (`canceling`)'),
+    },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      const { status, runId } = await deps.app.runs.cancel(params.id, principal.tenantId);
+      const run = { workflow_id: params.id, run_id: runId };
+      if (status === 'running') res.status(202).json({ status: 'canceling', run });
+      else res.status(200).json({ status, run });
+    },
+  }),
+];

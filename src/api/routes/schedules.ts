@@ -1,52 +1,60 @@
-import { Router, type Response } from 'express';
-import { ScheduleNoteBody } from '../../contracts/reevaluation';
-import type { Schedules } from '../../infra/temporal/schedules';
-import { BadRequestError, HttpError, NotFoundError, zodDetails } from '../errors';
-import { principalOf, requireRole } from '../principal';
+import { z } from 'zod';
+import { ScheduleActionAnswer, ScheduleList, ScheduleNoteBody } from '../../contracts/reevaluation';
+import { json, route, type AnyRoute } from '../route';
+
+const IdParams = z.object({ id: z.string() });
+
+const SUMMARY = {
+  pause: 'Pause a schedule, with an optional note',
+  unpause: 'Unpause a schedule, with an optional note',
+} as const;
+
+/** Pause or unpause with a note (the caller's key by default). */
+const noted = (action: 'pause' | 'unpause'): AnyRoute =>
+  route({
+    operationId: `${action}Schedule`,
+    method: 'POST',
+    path: `/api/v1/schedules/:id/${action}`,
+    tags: ['schedules'],
+    summary: SUMMARY[action],
+    auth: 'api_key',
+    role: 'operator',
+    params: IdParams,
+    body: ScheduleNoteBody.optional(),
+    responses: { 200: json(ScheduleActionAnswer, "The schedule's state after the action") },
+    errors: [404],
+    handler: async ({ params, body, principal }, deps) => {
+      const note = body?.note ?? `${action}d by ${principal.keyId ?? 'an operator'}`;
+      return { schedule: await deps.app.schedules.annotate(principal.tenantId, params.id, action, note) };
+    },
+  });
 
 /** Schedules act on every tenant of the deployment: only operators of the operator tenant may see or steer them. */
-function requireOperatorTenant(operatorTenant: string) {
-  return (_req: unknown, res: Response, next: () => void) => {
-    if (principalOf(res).tenantId !== operatorTenant) {
-      throw new HttpError(403, 'forbidden', 'schedules span every tenant: only operators of the operator tenant may use them');
-    }
-    next();
-  };
-}
-
-const scheduleNotFound = (id: string) => new NotFoundError('schedule_not_found', `no schedule with id ${id}`);
-
-export function schedulesRouter(deps: { schedules: Schedules; operatorTenant: string }): Router {
-  const { schedules } = deps;
-  const router = Router();
-  const guard = [requireRole('operator'), requireOperatorTenant(deps.operatorTenant)];
-
-  router.get('/api/v1/schedules', ...guard, async (_req, res) => {
-    res.json({ schedules: await schedules.list() });
-  });
-
-  const noteOf = (body: unknown) => {
-    const parsed = ScheduleNoteBody.safeParse(body ?? {});
-    if (!parsed.success) throw new BadRequestError('request body does not match the schedule note schema', zodDetails(parsed.error));
-    return parsed.data.note;
-  };
-  const answer = async (res: Response, id: string, view: Promise<unknown>) => {
-    const schedule = await view;
-    if (!schedule) throw scheduleNotFound(id);
-    res.json({ schedule });
-  };
-
-  for (const action of ['pause', 'unpause'] as const) {
-    router.post(`/api/v1/schedules/:id/${action}`, ...guard, async (req, res) => {
-      const id = String(req.params.id);
-      const note = noteOf(req.body) ?? `${action}d by ${principalOf(res).keyId ?? 'an operator'}`;
-      await answer(res, id, schedules[action](id, note));
-    });
-  }
-  router.post('/api/v1/schedules/:id/trigger', ...guard, async (req, res) => {
-    const id = String(req.params.id);
-    await answer(res, id, schedules.trigger(id));
-  });
-
-  return router;
-}
+export const schedulesRoutes = [
+  route({
+    operationId: 'listSchedules',
+    method: 'GET',
+    path: '/api/v1/schedules',
+    tags: ['schedules'],
+    summary: "The deployment's schedules (re-evaluation): spec, paused, note, next and recent actions (operators of the operator tenant)",
+    auth: 'api_key',
+    role: 'operator',
+    responses: { 200: json(ScheduleList, 'The schedules') },
+    handler: async ({ principal }, deps) => ({ schedules: await deps.app.schedules.list(principal.tenantId) }),
+  }),
+  noted('pause'),
+  noted('unpause'),
+  route({
+    operationId: 'triggerSchedule',
+    method: 'POST',
+    path: '/api/v1/schedules/:id/trigger',
+    tags: ['schedules'],
+    summary: "Start the schedule's action now (skipped while one is running)",
+    auth: 'api_key',
+    role: 'operator',
+    params: IdParams,
+    responses: { 200: json(ScheduleActionAnswer, "The schedule's state after the action") },
+    errors: [404],
+    handler: async ({ params, principal }, deps) => ({ schedule: await deps.app.schedules.trigger(principal.tenantId, params.id) }),
+  }),
+];

@@ -1,117 +1,98 @@
-import { randomBytes } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
-import type { Config } from '../../config';
-import { EventType } from '../../contracts/events';
-import { CreateWebhookRequest, DeliveriesQuery, WebhookId } from '../../contracts/webhooks';
-import { InvalidPageToken } from '../../infra/db/events-repo';
-import { checkWebhookUrl, sendWebhook } from '../../infra/events/webhook-http';
-import { attemptRecord, type WebhookEventBody, type WebhooksRepo } from '../../infra/db/webhooks-repo';
+import { z } from 'zod';
+import { CreateWebhookRequest, DeliveriesPage, DeliveriesQuery, WebhookCreated, WebhookId, WebhookTestResult, WebhookView } from '../../contracts/webhooks';
 import { setAuditTarget } from '../auth-audit';
-import { BadRequestError, NotFoundError, zodDetails } from '../errors';
-import { principalOf, requireRole } from '../principal';
+import { empty, json, route } from '../route';
 
-const EVENT_TYPES: readonly string[] = EventType.options;
-
-const tenantOf = (res: Response) => principalOf(res).tenantId;
-
-function idParam(req: Request): string {
-  const id = WebhookId.safeParse(req.params.id);
-  if (!id.success) throw new BadRequestError('malformed webhook id', zodDetails(id.error));
-  return id.data;
-}
-
-const notFound = (id: string) => new NotFoundError('webhook_not_found', `no webhook ${id}`);
-
-/** The body's event types, each known (or `*`), without repeats; `*` alone stands for all. */
-function eventTypesOf(types: string[]): string[] {
-  const unknown = types.map((type, i) => ({ type, i })).filter(({ type }) => type !== '*' && !EVENT_TYPES.includes(type));
-  if (unknown.length > 0) {
-    throw new BadRequestError(
-      `unknown event type; valid: ${EVENT_TYPES.join(', ')} or *`,
-      unknown.map(({ type, i }) => ({ path: `event_types.${i}`, message: `unknown event type ${JSON.stringify(type)}` })),
-      'unknown_event_type',
-    );
-  }
-  return types.includes('*') ? ['*'] : [...new Set(types)];
-}
+const IdParams = z.object({ id: WebhookId });
 
 /** Tenant webhooks: operators register and delete them, viewers read them and their delivery log. */
-export function webhooksRouter(deps: { config: Config; repo: WebhooksRepo }): Router {
-  const { config, repo } = deps;
-  const router = Router();
-
-  router.post('/api/v1/webhooks', requireRole('operator'), async (req, res) => {
-    const parsed = CreateWebhookRequest.safeParse(req.body);
-    if (!parsed.success) throw new BadRequestError('request body does not match the webhook schema', zodDetails(parsed.error));
-    const eventTypes = eventTypesOf(parsed.data.event_types);
-    const url = checkWebhookUrl(parsed.data.url, config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
-    if (!url.ok) throw new BadRequestError(`webhook url refused: ${url.reason}`, [{ path: 'url', message: url.reason }], url.code);
-    const created = await repo.create(tenantOf(res), { ...parsed.data, url: url.url.href, event_types: eventTypes });
-    setAuditTarget(res, created.id);
-    // The only time the signing secret leaves the server.
-    res.status(201).location(`/api/v1/webhooks/${created.id}`).json(created);
-  });
-
-  router.get('/api/v1/webhooks', async (_req, res) => {
-    res.json({ webhooks: await repo.list(tenantOf(res)) });
-  });
-
-  router.get('/api/v1/webhooks/:id', async (req, res) => {
-    const id = idParam(req);
-    const webhook = await repo.get(tenantOf(res), id);
-    if (!webhook) throw notFound(id);
-    res.json(webhook);
-  });
-
-  router.delete('/api/v1/webhooks/:id', requireRole('operator'), async (req, res) => {
-    const id = idParam(req);
-    if (!(await repo.delete(tenantOf(res), id))) throw notFound(id);
-    setAuditTarget(res, id);
-    res.status(204).end();
-  });
-
-  router.get('/api/v1/webhooks/:id/deliveries', async (req, res) => {
-    const id = idParam(req);
-    const query = DeliveriesQuery.safeParse(req.query);
-    if (!query.success) throw new BadRequestError('invalid delivery log query', zodDetails(query.error));
-    if (!(await repo.get(tenantOf(res), id))) throw notFound(id);
-    try {
-      res.json(await repo.deliveries(tenantOf(res), id, query.data));
-    } catch (err) {
-      if (err instanceof InvalidPageToken) throw new BadRequestError(err.message, [{ path: 'page_token', message: err.message }], 'invalid_page_token');
-      throw err;
-    }
-  });
-
-  // A `ping` sent now, once, from the API: checks the receiver and its signature check without waiting for an event.
-  router.post('/api/v1/webhooks/:id/test', requireRole('operator'), async (req, res) => {
-    const id = idParam(req);
-    const tenantId = tenantOf(res);
-    const target = await repo.target(tenantId, id);
-    if (!target) throw notFound(id);
-    const ping: WebhookEventBody = {
-      id: `ping_${randomBytes(8).toString('hex')}`,
-      type: 'ping',
-      created_at: new Date().toISOString(),
-      function_name: null,
-      run: null,
-      data: { webhook_id: id },
-    };
-    const deliveryId = `dlv_${randomBytes(12).toString('hex')}`;
-    const sent = await sendWebhook({
-      url: target.url,
-      secret: target.secret,
-      eventType: ping.type,
-      deliveryId,
-      attempt: 1,
-      body: JSON.stringify(ping),
-      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-    });
-    await repo.recordAttempt(tenantId, id, attemptRecord({ delivery_id: deliveryId, event_id: null, event_type: ping.type, attempt: 1, will_retry: false }, sent));
-    setAuditTarget(res, id);
-    res.json({ delivery_id: deliveryId, outcome: sent.outcome, status_code: sent.status_code, error: sent.error, duration_ms: sent.duration_ms });
-  });
-
-  return router;
-}
+export const webhooksRoutes = [
+  route({
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks',
+    tags: ['webhooks'],
+    summary: 'Register a webhook for event types (operator role); the answer shows the signing secret, once',
+    auth: 'api_key',
+    role: 'operator',
+    body: CreateWebhookRequest,
+    responses: { 201: json(WebhookCreated, 'Registered; `secret` signs every delivery and is never shown again', z.object({ Location: z.string() })) },
+    handler: async ({ body, principal, res }, deps) => {
+      const created = await deps.app.webhooks.create(principal.tenantId, body);
+      setAuditTarget(res, created.id);
+      res.status(201).location(`/api/v1/webhooks/${created.id}`).json(created);
+    },
+  }),
+  route({
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/api/v1/webhooks',
+    tags: ['webhooks'],
+    summary: "The tenant's webhooks (never their secrets)",
+    auth: 'api_key',
+    role: 'viewer',
+    responses: { 200: json(z.object({ webhooks: z.array(WebhookView) }), 'Every webhook of the tenant') },
+    handler: async ({ principal }, deps) => ({ webhooks: await deps.app.webhooks.list(principal.tenantId) }),
+  }),
+  route({
+    operationId: 'getWebhook',
+    method: 'GET',
+    path: '/api/v1/webhooks/:id',
+    tags: ['webhooks'],
+    summary: 'One webhook',
+    auth: 'api_key',
+    role: 'viewer',
+    params: IdParams,
+    responses: { 200: json(WebhookView, 'The webhook') },
+    errors: [404],
+    handler: ({ params, principal }, deps) => deps.app.webhooks.get(principal.tenantId, params.id),
+  }),
+  route({
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/api/v1/webhooks/:id',
+    tags: ['webhooks'],
+    summary: 'Delete a webhook and its delivery log (operator role); deliveries under way stop',
+    auth: 'api_key',
+    role: 'operator',
+    params: IdParams,
+    responses: { 204: empty('Deleted') },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      await deps.app.webhooks.delete(principal.tenantId, params.id);
+      setAuditTarget(res, params.id);
+      res.status(204).end();
+    },
+  }),
+  route({
+    operationId: 'listWebhookDeliveries',
+    method: 'GET',
+    path: '/api/v1/webhooks/:id/deliveries',
+    tags: ['webhooks'],
+    summary: 'The delivery log: every attempt, newest first, paged',
+    auth: 'api_key',
+    role: 'viewer',
+    params: IdParams,
+    query: DeliveriesQuery,
+    responses: { 200: json(DeliveriesPage, 'One page of attempts') },
+    errors: [404],
+    handler: ({ params, query, principal }, deps) => deps.app.webhooks.deliveries(principal.tenantId, params.id, query),
+  }),
+  route({
+    operationId: 'testWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks/:id/test',
+    tags: ['webhooks'],
+    summary: 'Send a signed `ping` now, once (operator role), and answer how it went',
+    auth: 'api_key',
+    role: 'operator',
+    params: IdParams,
+    responses: { 200: json(WebhookTestResult, 'The attempt, also in the delivery log') },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      const result = await deps.app.webhooks.test(principal.tenantId, params.id);
+      setAuditTarget(res, params.id);
+      return result;
+    },
+  }),
+];

@@ -1,15 +1,9 @@
 import type Redis from 'ioredis';
 import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey, type KeyLike } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { Config } from '../config';
-import { PARTNER_SERVICE } from '../contracts/security';
-import { sha256 } from '../infra/hash';
-
-export type PartnerCheck = { ok: true; subject: string } | { ok: false; reason: string };
-
-export interface PartnerVerifier {
-  verify(token: string): Promise<PartnerCheck>;
-}
+import type { Config } from '../../config';
+import { PARTNER_SERVICE, type PartnerVerifier } from '../../contracts/security';
+import { sha256 } from '../hash';
 
 const SEEN_IN_MEMORY = 100_000;
 

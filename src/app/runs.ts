@@ -7,21 +7,23 @@ import {
   WorkflowUpdateStage,
   type Client,
   type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import type { Response } from 'express';
 import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorBody } from '../contracts/errors';
 import { FailureType } from '../contracts/failure-types';
 import type { BatchResult, Progress } from '../contracts/progress';
+import type { RunSummary } from '../contracts/dashboard';
+import type { RunStatusBody } from '../contracts/http';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../definitions/search-attributes';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import type { enhanceFunction } from '../workflows/enhance';
-import { respondRunning } from './enhancement';
-import { HttpError, NotFoundError } from './errors';
+import { NotFoundError, RunFailedError } from './errors';
 
 export type RunError = ErrorBody['error'];
 export type RunResult = EnhanceResult | RegenerateResult | ActivateResult | BatchResult;
@@ -75,6 +77,8 @@ export const STATUS: Record<string, RunStatus> = {
 
 export type EnhanceStartOptions = WorkflowStartOptions<typeof enhanceFunction> & { workflowIdConflictPolicy: 'USE_EXISTING' };
 type Answered = { run: RunRef; outcome: RunOutcome<EnhanceResult> };
+/** A run the caller waited on: finished within the budget with its result, or still going. */
+export type Settled<T> = { status: 'completed'; result: T } | { status: 'running'; run: RunRef };
 
 /** Resolves with `work`, or with undefined once `waitMs` pass or `cutShort` fires, whichever comes first. */
 async function until<T>(work: Promise<T>, waitMs: number, cutShort?: AbortSignal): Promise<T | undefined> {
@@ -93,6 +97,57 @@ async function until<T>(work: Promise<T>, waitMs: number, cutShort?: AbortSignal
   }
 }
 
+interface RunListOptions {
+  tenantId: string;
+  taskQueue: string;
+  namespace: string;
+  limit: number;
+  /** Base URL of the Temporal UI; absent: runs carry no link. */
+  uiUrl?: string;
+  /** Visibility rows read at most: other tenants' runs on the queue are skipped, not counted. */
+  scanLimit?: number;
+}
+
+/** The run's history page in the Temporal UI (the UI's own URL scheme). */
+function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string): string | null {
+  if (!base) return null;
+  const part = encodeURIComponent;
+  return `${base.replace(/\/+$/, '')}/namespaces/${part(namespace)}/workflows/${part(workflowId)}/${part(runId)}/history`;
+}
+
+function summary(info: WorkflowExecutionInfo, opts: RunListOptions): RunSummary {
+  return {
+    workflow_id: info.workflowId,
+    run_id: info.runId,
+    type: info.type,
+    status: STATUS[info.status.name] ?? 'running',
+    function_name: info.typedSearchAttributes.get(FunctionNameKey) ?? null,
+    domain: info.typedSearchAttributes.get(DomainKey) ?? null,
+    cache: info.typedSearchAttributes.get(CacheOutcomeKey) ?? null,
+    started_at: info.startTime.toISOString(),
+    closed_at: info.closeTime?.toISOString() ?? null,
+    temporal_ui_url: temporalUiUrl(opts.uiUrl, opts.namespace, info.workflowId, info.runId),
+  };
+}
+
+/**
+ * The tenant's most recent runs on the service's task queue, newest first, from Temporal's visibility store.
+ * The tenant is the run's memo (as GET /api/v1/runs/{id} checks it): runs of other tenants are skipped.
+ */
+async function listRuns(client: Client, opts: RunListOptions): Promise<RunSummary[]> {
+  const scanLimit = opts.scanLimit ?? 1_000;
+  const query = `TaskQueue = '${opts.taskQueue.replace(/'/g, "\\'")}'`;
+  const runs: RunSummary[] = [];
+  let scanned = 0;
+  for await (const info of client.workflow.list({ query, pageSize: Math.min(100, scanLimit) })) {
+    // Runs started before tenants were recorded in the memo belong to the default tenant.
+    if ((info.memo?.tenant_id ?? 'default') === opts.tenantId) runs.push(summary(info, opts));
+    if (runs.length >= opts.limit || ++scanned >= scanLimit) break;
+  }
+  return runs.sort((a, b) => b.started_at.localeCompare(a.started_at));
+}
+
+
 export class Runs {
   /**
    * One update per run and API process, shared by every identical request this process is waiting on: the server
@@ -101,7 +156,15 @@ export class Runs {
    */
   private readonly answers = new Map<string, { answered: Promise<Answered>; abort: AbortController; waiters: number }>();
 
-  constructor(private readonly client: Client) {}
+  constructor(
+    private readonly client: Client,
+    private readonly listing: Omit<RunListOptions, 'tenantId' | 'limit'>,
+  ) {}
+
+  /** The tenant's most recent runs on the task queue, newest first, with links into the Temporal UI. */
+  recent(tenantId: string, limit: number): Promise<RunSummary[]> {
+    return listRuns(this.client, { ...this.listing, tenantId, limit });
+  }
 
   /**
    * Starts the run (or joins the identical one running) and waits up to `waitMs` for its answer, through
@@ -182,25 +245,20 @@ export class Runs {
     }
   }
 
-  /** Answers a started run within the wait budget: 200 with its result, 202 with its run URL, or its error. */
-  async answer<T extends RunResult>(
-    res: Response,
+  /**
+   * A started run within the wait budget: its result, or still running (the caller answers with where to poll it);
+   * a failed run is a RunFailedError.
+   */
+  async settle<T extends RunResult>(
     handle: WorkflowHandleWithFirstExecutionRunId<WorkflowReturning<T>>,
     waitMs: number,
     cutShort?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<Settled<T>> {
     const run = { workflow_id: handle.workflowId, run_id: handle.firstExecutionRunId };
     const outcome = await this.waitFor(handle, waitMs, cutShort);
-    if (!outcome) {
-      respondRunning(res, run, '/api/v1/runs');
-      return;
-    }
-    if (outcome.status === 'completed') {
-      res.status(200).json(outcome.result);
-      return;
-    }
-    const { code, message } = outcome.error;
-    throw new HttpError(code === 'enhancement_failed' ? 502 : 422, code, message, undefined, { run });
+    if (!outcome) return { status: 'running', run };
+    if (outcome.status === 'completed') return outcome;
+    throw new RunFailedError(outcome.error.code, outcome.error.message, run);
   }
 
   /** The tenant's run's description; another tenant's run is as absent as one that never existed. */
@@ -233,6 +291,15 @@ export class Runs {
     const status = STATUS[description.status.name] ?? 'running';
     if (status === 'running') await this.client.workflow.getHandle(workflowId, description.runId).cancel();
     return { status, runId: description.runId };
+  }
+
+  /** A run as GET /api/v1/runs/{id} shows it: status, live progress, and once ended its result or error. */
+  async status(workflowId: string, tenantId: string): Promise<RunStatusBody> {
+    const { status, runId, outcome, progress } = await this.describe(workflowId, tenantId);
+    const run = { workflow_id: workflowId, run_id: runId };
+    if (outcome?.status === 'completed') return { status, run, result: outcome.result };
+    if (outcome) return { status, run, error: { ...outcome.error, run } };
+    return { status, run, ...(progress ? { progress } : {}) };
   }
 
   async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome; progress?: Progress }> {

@@ -1,0 +1,31 @@
+import type { AnyRoute } from '../route';
+import { adminRoutes } from './admin';
+import { codecRoutes } from './codec';
+import { dashboardRoutes } from './dashboard';
+import { docsRoutes } from './docs';
+import { domainsRoutes } from './domains';
+import { enhanceRoutes } from './enhance';
+import { functionsRoutes } from './functions';
+import { healthRoutes } from './health';
+import { partnerRoutes } from './partner';
+import { runsRoutes } from './runs';
+import { schedulesRoutes } from './schedules';
+import { tenantDataRoutes } from './tenant-data';
+import { webhooksRoutes } from './webhooks';
+
+/** Every route the API serves, each declared once in its feature's module. */
+export const ROUTES: readonly AnyRoute[] = [
+  ...healthRoutes,
+  ...docsRoutes,
+  ...dashboardRoutes,
+  ...enhanceRoutes,
+  ...runsRoutes,
+  ...partnerRoutes,
+  ...domainsRoutes,
+  ...functionsRoutes,
+  ...tenantDataRoutes,
+  ...adminRoutes,
+  ...codecRoutes,
+  ...webhooksRoutes,
+  ...schedulesRoutes,
+];

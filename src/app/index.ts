@@ -1,0 +1,25 @@
+import type { ApiKeys, Audit } from './access';
+import type { PayloadCodec } from './codec';
+import type { Domains } from './domains';
+import type { Enhancements } from './enhance';
+import type { Feedback } from './feedback';
+import type { Functions } from './functions';
+import type { Runs } from './runs';
+import type { ScheduleControl } from './schedules';
+import type { TenantData } from './tenant-data';
+import type { Webhooks } from './webhooks';
+
+/** The use cases the API calls: each route parses, calls one of these, and answers. */
+export interface UseCases {
+  enhancements: Enhancements;
+  runs: Runs;
+  functions: Functions;
+  feedback: Feedback;
+  domains: Domains;
+  webhooks: Webhooks;
+  tenantData: TenantData;
+  apiKeys: ApiKeys;
+  audit: Audit;
+  schedules: ScheduleControl;
+  codec: PayloadCodec;
+}
