@@ -4,7 +4,6 @@ import type { Config } from '../../config';
 import type { DeliverWebhooksInput, WebhookRetry } from '../../contracts/webhooks';
 import { deliverWebhooksWorkflowId } from '../../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
-import type { deliverWebhooks } from '../../workflows/webhooks';
 import type { Logger } from '../observability/logger';
 
 const SWEEP_BATCH = 100;
@@ -58,7 +57,8 @@ export class WebhookDispatcher {
     for (const row of rows.filter((r) => r.webhook_ids.length > 0)) {
       const input: DeliverWebhooksInput = { tenant_id: row.tenant_id, event_id: row.id, webhook_ids: row.webhook_ids, retry: this.opts.retry };
       try {
-        await this.opts.client.workflow.start<typeof deliverWebhooks>(WORKFLOW_TYPES.deliverWebhooks, {
+        // By type name with the input typed from its contract: an adapter imports no workflow code, not even its type.
+        await this.opts.client.workflow.start(WORKFLOW_TYPES.deliverWebhooks, {
           taskQueue: this.opts.taskQueue,
           workflowId: deliverWebhooksWorkflowId(this.opts.schema, row.id),
           workflowIdConflictPolicy: 'USE_EXISTING',
