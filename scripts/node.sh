@@ -39,12 +39,14 @@ if [[ -z "$node_bin" || "$(major_of "$node_bin")" -lt "$NODE_MAJOR" ]]; then
       command -v npm >/dev/null || { log "npm is needed once to fetch node-$platform@$NODE_VERSION"; exit 1; }
       log "installing Node $NODE_VERSION (npm package node-$platform) into $prefix, once"
       work="$(mktemp -d "$prefix.XXXXXX")"
+      trap 'rm -rf "$work"' EXIT
       # npm pack checks the tarball against the registry's integrity hash.
       (cd "$work" && npm pack --silent "node-$platform@$NODE_VERSION" >/dev/null && tar -xzf ./*.tgz)
       "$work/package/bin/node" --version >/dev/null
       rm -rf "$prefix"
       mv "$work/package" "$prefix"
       rm -rf "$work"
+      trap - EXIT
     fi
     exec 9>&-
   fi
