@@ -18,7 +18,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+# The client, and the poet_runtime package every enhanced module imports (the version's metadata names which release).
+sys.path[:0] = [os.path.join(ROOT, "clients", "python"), os.path.join(ROOT, "python")]
 
 from poet_client import Client, EnhanceResult  # noqa: E402
 

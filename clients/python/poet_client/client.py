@@ -76,6 +76,7 @@ class Client:
         wait: bool = True,
         *,
         optimize_for: Optional[str] = None,
+        strict: Optional[bool] = None,
         context: Optional[Dict[str, Any]] = None,
     ) -> Union[EnhanceResult, "Run"]:
         """Enhances the function ``function_name`` (by default the one top-level function of ``code``).
@@ -90,6 +91,8 @@ class Client:
             body["domain"] = domain
         if optimize_for is not None:
             body["optimize_for"] = optimize_for
+        if strict is not None:
+            body["strict"] = strict
         if context is not None:
             body["context"] = context
         headers = {} if wait else {"Prefer": "respond-async"}

@@ -58,6 +58,10 @@ class Metadata:
     attempts: List[Dict[str, Any]] = field(default_factory=list)
     usage: Dict[str, Any] = field(default_factory=dict)
     findings: List[Dict[str, Any]] = field(default_factory=list)
+    #: The poet_runtime release the module imports (shipped beside the version as poet_runtime.py).
+    runtime_version: Optional[str] = None
+    #: What validation tried: inputs per source, how many agreed, its time.
+    validation: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
