@@ -286,8 +286,14 @@ describe('deploy/Dockerfile', () => {
     expect(instructions('prod-deps', 'RUN').join('\n')).toMatch(/npm prune --omit=dev/);
   });
 
-  test.each(['api', 'worker'])('target %s runs on node:20-bookworm-slim as a non-root user', (target) => {
-    expect(baseImage(target)).toBe('node:20-bookworm-slim');
+  // One Node major everywhere: the image, the engines field and the release scripts/node.sh pins for npm start and npm test.
+  const engines = JSON.parse(read('package.json')).engines.node as string;
+  const pinned = /^readonly NODE_VERSION=(\d+)\./m.exec(read('scripts/node.sh'))?.[1];
+
+  test.each(['api', 'worker'])('target %s runs on node:24-bookworm-slim, the major of engines and scripts/node.sh, as a non-root user', (target) => {
+    expect(baseImage(target)).toBe('node:24-bookworm-slim');
+    expect(engines).toMatch(/^>=24\./);
+    expect(pinned).toBe('24');
     const user = effective(target, 'USER');
     expect(user).toBeDefined();
     expect(user).not.toMatch(/^(root|0)(:|$)/);
