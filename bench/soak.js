@@ -32,7 +32,8 @@ const round = (v) => Math.round(v * 10) / 10;
   console.log(`soak: ${result.shape}, ${result.minutes} min, ${result.clients} clients, ready in ${round(result.readyMs / 1000)} s`);
   console.log(`requests ${result.requests} (${round(result.perSecond)}/s) by kind ${JSON.stringify(result.byKind)} by status ${JSON.stringify(result.byStatus)}`);
   console.log(`latency ms: p50 ${result.latencyMs.p50}, p95 ${result.latencyMs.p95}, p99 ${result.latencyMs.p99}`);
-  printTable('memory after warm-up (MiB; database: PSS of the postmaster and its backends)', Object.entries(result.rss).map(([proc, m]) => ({
+  const until = Number.isFinite(result.rssUntilMs) ? `, until the first heap snapshot at minute ${round(result.rssUntilMs / 60_000)}` : '';
+  printTable(`memory after warm-up${until} (MiB; database: PSS of the postmaster and its backends)`, Object.entries(result.rss).map(([proc, m]) => ({
     process: proc, first: round(m.first), last: round(m.last), max: round(m.max), 'slope per 10 min': round(m.slopePer10Min),
     '10-minute means': m.tenMinuteMeans.join(' '),
   })));
