@@ -39,6 +39,13 @@ export const ConfigFields = z.object({
   TEMPORAL_CLIENT_MAX_ATTEMPTS: int(4).describe('attempts of one API call to Temporal before answering 503 (about a second)'),
   TEMPORAL_DEV_PORT: int(7233).describe('port of the dev server `npm start` runs'),
   TEMPORAL_UI_PORT: int(8233).describe('port of the dev server\'s Temporal UI under `npm start`'),
+  /**
+   * V8 old-space limits of the worker and the API that `poet start` spawns, as a pod's memory limit would impose
+   * (deploy/ sets the same through NODE_OPTIONS). Without one, V8 sizes the heap from the machine's memory and the
+   * processes grow into headroom they never use. A `--max-old-space-size` in the user's NODE_OPTIONS wins.
+   */
+  WORKER_MAX_HEAP_MB: int(384).describe('V8 old-space limit (MiB) of the worker `npm start` runs (`--max-old-space-size`; a value in your `NODE_OPTIONS` wins); 0: V8\'s default, sized from the machine\'s memory'),
+  API_MAX_HEAP_MB: int(256).describe('V8 old-space limit (MiB) of the API `npm start` runs, as for `WORKER_MAX_HEAP_MB`'),
 
   DATABASE_URL: optionalString.describe('PostgreSQL; unset: `npm start` runs an embedded PostgreSQL server (cluster in `DATA_DIR/postgres`)'),
   /** Schema that holds the tables; tests give each file its own. */

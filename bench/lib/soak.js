@@ -4,10 +4,11 @@
 // that nothing was lost or corrupted, and it samples the memory of the API, the worker and the database throughout.
 const { spawn, execFileSync } = require('node:child_process');
 const { createHash, randomBytes } = require('node:crypto');
-const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } = require('node:fs');
+const { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Pool } = require('pg');
+const heapsnapshot = require('./heapsnapshot');
 const { percentiles } = require('./stats');
 
 const root = path.join(__dirname, '..', '..');
@@ -50,13 +51,20 @@ function rssMiB(pid) {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-/** API and worker RSS; the database as the PSS sum of the postmaster and its backends (0 when not embedded). */
-function memory(stackPid) {
+/** The pids of the stack's API, worker and embedded postmaster (undefined when absent). */
+function servicePids(stackPid) {
   const kids = childrenOf(stackPid);
   const find = (needle) => kids.find((pid) => cmdline(pid).includes(needle));
-  const api = find(`${path.sep}api${path.sep}main.js`);
-  const worker = find(`${path.sep}worker${path.sep}main.js`);
-  const postmaster = find(`${path.sep}native${path.sep}bin${path.sep}postgres`);
+  return {
+    api: find(`${path.sep}api${path.sep}main.js`),
+    worker: find(`${path.sep}worker${path.sep}main.js`),
+    postmaster: find(`${path.sep}native${path.sep}bin${path.sep}postgres`),
+  };
+}
+
+/** API and worker RSS; the database as the PSS sum of the postmaster and its backends (0 when not embedded). */
+function memory(stackPid) {
+  const { api, worker, postmaster } = servicePids(stackPid);
   const safe = (fn) => {
     try {
       return fn();
@@ -79,6 +87,62 @@ function slopePer10Min(points) {
   return den === 0 ? 0 : (num / den) * 600_000;
 }
 
+/**
+ * From one /metrics answer: the main thread's V8 heap in use and external memory in MiB (prom-client's process
+ * metrics), and the workflows the Temporal runtime keeps cached (its exporter's series, on the worker only). The
+ * workflows themselves run in a worker thread with its own heap, which neither these series nor a snapshot show.
+ */
+async function heapMiB(url) {
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(SAMPLE_MS) })).text();
+    const sum = (metric) => {
+      const values = [...text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].map((m) => Number(m[1]));
+      return values.length > 0 ? values.reduce((a, b) => a + b, 0) : NaN;
+    };
+    return {
+      heapUsed: sum('nodejs_heap_size_used_bytes') / 2 ** 20,
+      external: sum('nodejs_external_memory_bytes') / 2 ** 20,
+      cachedWorkflows: sum('temporal_sticky_cache_size'),
+    };
+  } catch {
+    return { heapUsed: NaN, external: NaN, cachedWorkflows: NaN };
+  }
+}
+
+/**
+ * The heap in use right after a collection, approximated by its lowest sample in each window: heap used sampled at
+ * random moments is mostly garbage waiting for the next GC, its floor is what is kept.
+ */
+function floors(samples, key, windowMs) {
+  const byWindow = new Map();
+  for (const s of samples) {
+    if (!Number.isFinite(s[key])) continue;
+    const w = Math.floor(s.t / windowMs);
+    byWindow.set(w, Math.min(byWindow.get(w) ?? Infinity, s[key]));
+  }
+  return [...byWindow].map(([w, v]) => [(w + 0.5) * windowMs, v]);
+}
+
+/**
+ * A heap snapshot of the worker's main thread (it must run with --heapsnapshot-signal=SIGWINCH and
+ * --diagnostic-dir=dir; not SIGUSR2, on which the Temporal runtime shuts workers down): the file once the worker has
+ * written it, which it does on its main thread, so the file is complete when it stops growing.
+ */
+async function snapshotWorker(pid, dir) {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGWINCH');
+  let file;
+  await waitUntil(() => (file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))) !== undefined, 60_000, 'heap snapshot file', 200);
+  let size = -1;
+  await waitUntil(() => {
+    const now = statSync(path.join(dir, file)).size;
+    const stable = now > 0 && now === size;
+    size = now;
+    return stable;
+  }, 300_000, 'heap snapshot written', 2_000);
+  return path.join(dir, file);
+}
+
 const fnBody = (name, i) => ({
   function_name: name,
   original_code: `def ${name}(a: int, b: int) -> int:\n    """Adds with an offset."""\n    return a + b + ${i}\n`,
@@ -89,16 +153,20 @@ const fnBody = (name, i) => ({
  * Starts `poet start` as `npm start` does, with API keys required and limits raised; `production` uses the
  * machine's PostgreSQL (own schema) and Redis (own prefix) instead of the embedded database.
  */
-async function startStack({ production, log }) {
+async function startStack({ production, log, snapshotDir }) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-soak-'));
   const ports = {};
   for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT']) ports[name] = String(await freePort());
+  // The Temporal runtime's exporter, so that the worker's /metrics shows how many workflows it keeps cached.
+  ports.TEMPORAL_METRICS_BIND_ADDRESS = `127.0.0.1:${await freePort()}`;
   const schema = `soak_${randomBytes(4).toString('hex')}`;
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    // e.g. --max-old-space-size, to tell a leak from a lazy garbage collector
-    NODE_OPTIONS: process.env.NODE_OPTIONS ?? '',
+    // e.g. --max-old-space-size, which overrides the limits `poet start` gives the worker and the API
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, ...(snapshotDir ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${snapshotDir}`] : [])]
+      .filter(Boolean)
+      .join(' '),
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
@@ -146,6 +214,7 @@ async function startStack({ production, log }) {
     readyMs,
     key,
     url: `http://127.0.0.1:${ports.PORT}`,
+    workerMetricsUrl: `http://127.0.0.1:${ports.WORKER_HTTP_PORT}/metrics`,
     pool: new Pool({ connectionString: dbUrl, options: `-c search_path=${production ? schema : 'public'}`, max: 2 }),
     protocolErrors: lines,
     async stop() {
@@ -333,27 +402,86 @@ async function verify(stack, load) {
   return checks;
 }
 
+/** Means of `key` over consecutive windows of `windowMs` from the start of the run, rounded to 0.1. */
+function windowMeans(samples, key, windowMs) {
+  const sums = new Map();
+  for (const s of samples) {
+    if (!Number.isFinite(s[key])) continue;
+    const w = Math.floor(s.t / windowMs);
+    const [sum, n] = sums.get(w) ?? [0, 0];
+    sums.set(w, [sum + s[key], n + 1]);
+  }
+  return [...sums].sort(([a], [b]) => a - b).map(([, [sum, n]]) => Math.round((sum / n) * 10) / 10);
+}
+
 /**
  * One soak: stack up, `minutes` of load from `clients` clients, checks, memory report, stack down.
- * Memory is sampled every 5 s; the slope counts samples after the warm-up (a fifth of the run, at least one minute).
+ * Memory is sampled every 5 s (RSS from /proc, V8 heap from the API's and the worker's /metrics); the slopes count
+ * samples after the warm-up (a fifth of the run, at least one minute). With `snapshotDir`, the worker writes a heap
+ * snapshot there at 80% and 95% of the run, and the result holds their totals and the difference by constructor.
+ * Writing one leaves its working memory (some 200 MiB) in the worker's malloc heap, so RSS counts only the samples
+ * before the first snapshot; the heap series count them all.
  */
-async function runSoak({ minutes, clients = 4, production = false, log }) {
-  const stack = await startStack({ production, log });
+async function runSoak({ minutes, clients = 4, production = false, log, snapshotDir }) {
+  if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+  const stack = await startStack({ production, log, snapshotDir });
   const samples = [];
   const t0 = Date.now();
-  const sampler = setInterval(() => samples.push({ t: Date.now() - t0, ...memory(stack.child.pid) }), SAMPLE_MS);
+  const runMs = minutes * 60_000;
+  const warmup = Math.max(60_000, runMs / 5);
+  const sampler = setInterval(async () => {
+    const t = Date.now() - t0;
+    const rss = memory(stack.child.pid);
+    const [api, worker] = await Promise.all([heapMiB(`${stack.url}/metrics`), heapMiB(stack.workerMetricsUrl)]);
+    samples.push({
+      t, ...rss,
+      apiHeap: api.heapUsed, apiExternal: api.external,
+      workerHeap: worker.heapUsed, workerExternal: worker.external, cachedWorkflows: worker.cachedWorkflows,
+    });
+  }, SAMPLE_MS);
+  const snapshots = [];
+  const taking = [];
+  const snapshotTimers = (snapshotDir ? [Math.max(warmup, runMs * 0.8), runMs * 0.95] : []).map((at) =>
+    setTimeout(() => {
+      const t = Date.now() - t0;
+      taking.push(snapshotWorker(servicePids(stack.child.pid).worker, snapshotDir).then(
+        (file) => snapshots.push({ t, file }),
+        (err) => snapshots.push({ t, error: err.message }),
+      ));
+    }, at),
+  );
   let result;
   try {
     const load = await drive(stack, { minutes, clients });
     clearInterval(sampler);
+    await Promise.all(taking);
+    snapshots.sort((a, b) => a.t - b.t);
     const checks = await verify(stack, load);
-    const warmup = Math.max(60_000, (minutes * 60_000) / 5);
-    const after = samples.filter((s) => s.t >= warmup);
+    const rssUntil = snapshots[0]?.t ?? Infinity;
+    const after = samples.filter((s) => s.t >= warmup && s.t < rssUntil);
     const series = (k) => after.map((s) => [s.t, s[k]]);
     const rss = Object.fromEntries(
       ['api', 'worker', 'db'].map((k) => {
         const values = after.map((s) => s[k]);
-        return [k, { first: values[0] ?? 0, last: values.at(-1) ?? 0, max: Math.max(0, ...values), slopePer10Min: slopePer10Min(series(k)) }];
+        return [k, {
+          first: values[0] ?? 0,
+          last: values.at(-1) ?? 0,
+          max: Math.max(0, ...values),
+          slopePer10Min: slopePer10Min(series(k)),
+          tenMinuteMeans: windowMeans(samples.filter((s) => s.t < rssUntil), k, 600_000),
+        }];
+      }),
+    );
+    // The leak signal: heap in use after collection (per-minute floors), and external memory (buffers).
+    const heap = Object.fromEntries(
+      ['apiHeap', 'workerHeap', 'apiExternal', 'workerExternal'].map((k) => {
+        const points = floors(samples, k, 60_000).filter(([t]) => t >= warmup);
+        return [k, {
+          firstFloor: points[0]?.[1] ?? NaN,
+          lastFloor: points.at(-1)?.[1] ?? NaN,
+          floorSlopePer10Min: slopePer10Min(points),
+          tenMinuteMeans: windowMeans(samples, k, 600_000),
+        }];
       }),
     );
     const { stats } = load;
@@ -368,18 +496,33 @@ async function runSoak({ minutes, clients = 4, production = false, log }) {
       byStatus: stats.byStatus,
       latencyMs: percentiles(stats.latencies),
       rss,
+      rssUntilMs: rssUntil,
+      heap,
+      cachedWorkflows: {
+        max: Math.max(0, ...samples.map((s) => s.cachedWorkflows).filter(Number.isFinite)),
+        tenMinuteMeans: windowMeans(samples, 'cachedWorkflows', 600_000),
+      },
       samples,
+      snapshots,
       checks,
       ok: checks.every((c) => c.ok),
     };
   } finally {
     clearInterval(sampler);
+    snapshotTimers.forEach(clearTimeout);
     const code = await stack.stop();
     if (result) {
       result.stopExitCode = code;
       result.checks.push({ name: 'the stack stops cleanly on SIGINT', ok: code === 0, detail: `exit code ${code}` });
       result.ok = result.checks.every((c) => c.ok);
     }
+  }
+  // Read once the stack is down: a worker's snapshot takes a few hundred MiB to parse.
+  const written = snapshots.filter((s) => s.file);
+  if (written.length > 0) {
+    const summaries = written.map((s) => heapsnapshot.summarize(s.file));
+    written.forEach((s, i) => Object.assign(s, { heapMiB: summaries[i].bytes / 2 ** 20, nodes: summaries[i].nodes }));
+    if (summaries.length > 1) result.snapshotDiff = heapsnapshot.diff(summaries[0], summaries.at(-1));
   }
   return result;
 }

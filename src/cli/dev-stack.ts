@@ -78,6 +78,15 @@ async function startPostgres(config: Config, env: Env, logger: Logger): Promise<
 }
 
 /**
+ * The heap limit goes before the user's NODE_OPTIONS: V8 takes the last `--max-old-space-size`, so theirs wins.
+ * 0 leaves V8's default.
+ */
+function withHeapLimit(env: Env, mb: number): Env {
+  if (mb === 0) return env;
+  return { ...env, NODE_OPTIONS: [`--max-old-space-size=${mb}`, env.NODE_OPTIONS].filter(Boolean).join(' ') };
+}
+
+/**
  * `poet start` / `npm start`: the whole service on one machine. What is not configured is provided:
  * a Temporal dev server, an embedded PostgreSQL; then migrations, the worker and the API as child processes.
  */
@@ -120,8 +129,9 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     const version = deploymentVersion({ ...config, TEMPORAL_DEPLOYMENT_NAME: deploymentName })!;
 
     const distDir = path.join(config.rootDir, 'dist');
+    const heapMb = { worker: config.WORKER_MAX_HEAP_MB, api: config.API_MAX_HEAP_MB };
     for (const name of ['worker', 'api'] as const) {
-      const child = spawnService(distDir, name, childEnv, 'inherit');
+      const child = spawnService(distDir, name, withHeapLimit(childEnv, heapMb[name]), 'inherit');
       child.once('exit', (code, signal) => {
         if (stopping) return;
         logger.error(`${name} exited unexpectedly`, { code, signal });

@@ -23,6 +23,7 @@ describe('poet start (npm start)', () => {
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
+    WORKER_MAX_HEAP_MB: '300',
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   });
 
@@ -82,6 +83,20 @@ describe('poet start (npm start)', () => {
     // Temporal's state is in the data dir, written ahead (WAL): the dev server's CPU per run roughly halves.
     expect(existsSync(path.join(dataDir, 'temporal.sqlite'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
+  });
+
+  test('the worker and the API run under the V8 heap limits of the configuration (the worker\'s set, the API\'s default)', async () => {
+    const heapLimitMb = async (port: number | undefined) => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()) as { checks: { memory: { details: { heap_limit_mb: number } } } };
+      return body.checks.memory.details.heap_limit_mb;
+    };
+    // V8's limit is the old space asked for plus its young generation.
+    const worker = await heapLimitMb(ports.WORKER_HTTP_PORT);
+    expect(worker).toBeGreaterThanOrEqual(300);
+    expect(worker).toBeLessThan(300 + 64);
+    const api = await heapLimitMb(ports.PORT);
+    expect(api).toBeGreaterThanOrEqual(256);
+    expect(api).toBeLessThan(256 + 64);
   });
 
   test('the database is a PostgreSQL server with its cluster in DATA_DIR; a PGlite data dir left behind is explained', () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { loadConfig } from '../../src/config';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/definitions/search-attributes';
 
 const root = path.resolve(__dirname, '../..');
@@ -212,6 +213,12 @@ describe('docker-compose.temporal.yml', () => {
     expect(worker.security_opt).toContain('apparmor=unconfined');
     expect(worker.cap_drop).toEqual(['ALL']);
     expect(worker.privileged).toBeUndefined();
+  });
+
+  test('api and worker get the V8 heap limits of `poet start`', () => {
+    const defaults = loadConfig({});
+    expect(service('api').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${defaults.API_MAX_HEAP_MB}`);
+    expect(service('worker').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${defaults.WORKER_MAX_HEAP_MB}`);
   });
 
   test('worker can be scaled: replicas set, no fixed container name, no host ports', () => {

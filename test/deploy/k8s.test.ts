@@ -95,6 +95,16 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     expect(new Set(resources.map((r) => r.metadata.namespace))).toEqual(new Set([overlay === 'prod' ? 'poet' : 'poet-dev']));
   });
 
+  test('API and worker: the V8 heap limit of `poet start`, under the container\'s memory limit', () => {
+    const defaults = loadConfig({});
+    const mib = (quantity: string) => Number(/^(\d+)(Mi|Gi)$/.exec(quantity)![1]) * (quantity.endsWith('Gi') ? 1024 : 1);
+    for (const [name, heapMb] of [['poet-api', defaults.API_MAX_HEAP_MB], ['poet-worker', defaults.WORKER_MAX_HEAP_MB]] as const) {
+      const c = container(name);
+      expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMb}` });
+      expect(heapMb).toBeLessThan(mib(c.resources.limits.memory));
+    }
+  });
+
   test('API: probes on /health/live and /health/ready, 512Mi requested, 2Gi limit, config and secret from references', () => {
     const api = container('poet-api');
     expect(api.livenessProbe.httpGet.path).toBe('/health/live');

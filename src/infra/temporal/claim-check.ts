@@ -21,6 +21,11 @@ const TRANSIENT_ATTEMPTS = 3;
 const RECENT_BYTES = 32 * 1024 * 1024;
 const RECENT_MS = 10 * 60 * 1000;
 const KNOWN_RUNS = 10_000;
+/**
+ * An LRU keeps expired entries until their slots are needed, so without purging, memory would follow the caps (32 MiB
+ * of payloads, 100,000 keys: hours of a steady load to fill) instead of the last RECENT_MS of traffic.
+ */
+const PURGE_EVERY_MS = 60 * 1000;
 
 /** A reference the caller may not read: unknown, pruned, another tenant's, or not a reference at all. */
 export class PayloadNotFoundError extends Error {
@@ -44,6 +49,7 @@ export class ClaimCheckCodec implements PayloadCodec {
   private readonly stored = new LRUCache<string, true>({ max: 100_000, ttl: RECENT_MS });
   private readonly tenants = new LRUCache<string, string>({ max: KNOWN_RUNS });
   private resolveTenant: TenantResolver = async () => undefined;
+  private purgedAt = Date.now();
 
   constructor(
     private readonly pool: Pool,
@@ -71,7 +77,15 @@ export class ClaimCheckCodec implements PayloadCodec {
     return resolved;
   }
 
+  private purgeExpired(): void {
+    if (Date.now() - this.purgedAt < PURGE_EVERY_MS) return;
+    this.purgedAt = Date.now();
+    this.recent.purgeStale();
+    this.stored.purgeStale();
+  }
+
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    this.purgeExpired();
     const sizes = payloads.map((payload) => temporal.api.common.v1.Payload.encode(payload).finish());
     const tenant = sizes.some((bytes) => bytes.length > this.thresholdBytes) ? await this.tenantOf(context) : '';
     return Promise.all(
@@ -97,6 +111,7 @@ export class ClaimCheckCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
+    this.purgeExpired();
     const refs = payloads.map((p) => (isReference(p) ? (JSON.parse(Buffer.from(p.data ?? []).toString()) as { id: string }).id : undefined));
     if (refs.every((id) => id === undefined)) return payloads;
     const found = new Map<string, Uint8Array>();
