@@ -34,19 +34,39 @@ async function main() {
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
   };
   const logger = createLogger({ level: 'error', service: 'bench', silent: true });
-  await migrate({ url: base.DATABASE_URL, schema: base.DATABASE_SCHEMA, dir: path.join(__dirname, '..', 'migrations'), logger });
+  await migrate({
+    url: base.DATABASE_URL,
+    schema: base.DATABASE_SCHEMA,
+    dir: path.join(__dirname, '..', 'migrations'),
+    logger,
+  });
   const pool = createPool({ url: base.DATABASE_URL, schema: base.DATABASE_SCHEMA, max: 1 });
-  const { key } = await new ApiKeysRepo(pool).create({ tenantId: 'default', role: 'admin', name: 'bench', createdBy: 'bench' });
+  const { key } = await new ApiKeysRepo(pool).create({
+    tenantId: 'default',
+    role: 'admin',
+    name: 'bench',
+    createdBy: 'bench',
+  });
   const rows = [];
   try {
-    for (const [mode, headers] of [['disabled', {}], ['api_keys', { authorization: `Bearer ${key}` }]]) {
+    for (const [mode, headers] of [
+      ['disabled', {}],
+      ['api_keys', { authorization: `Bearer ${key}` }],
+    ]) {
       const api = await startApi(loadConfig({ ...base, AUTH_MODE: mode }), logger);
       try {
-        const run = (amount) => autocannon({ url: `${api.url}/api/v1/admin/api-keys`, headers, connections: 10, amount });
+        const run = (amount) =>
+          autocannon({ url: `${api.url}/api/v1/admin/api-keys`, headers, connections: 10, amount });
         await run(500);
         const result = await run(REQUESTS);
         if (result.non2xx > 0) throw new Error(`${mode}: ${result.non2xx} non-2xx answers`);
-        rows.push({ mode, requests: result.requests.total, 'req/s': Math.round(result.requests.average), 'p50 ms': result.latency.p50, 'p99 ms': result.latency.p99 });
+        rows.push({
+          mode,
+          requests: result.requests.total,
+          'req/s': Math.round(result.requests.average),
+          'p50 ms': result.latency.p50,
+          'p99 ms': result.latency.p99,
+        });
       } finally {
         await api.close();
       }

@@ -21,7 +21,12 @@ const { waitUntil } = require(path.join(dist, 'cli', 'wait'));
 
 const N = Number(process.env.BENCH_CACHE_N ?? 150);
 const MIX = { new: 0.3, repeat: 0.4, cosmetic: 0.3 };
-const LABEL = { l0: 'L0 hit (in-process)', l1: 'L1 hit (Redis)', l2: 'L2 hit (normalized code)', miss: 'miss (generate + validate)' };
+const LABEL = {
+  l0: 'L0 hit (in-process)',
+  l1: 'L1 hit (Redis)',
+  l2: 'L2 hit (normalized code)',
+  miss: 'miss (generate + validate)',
+};
 
 /** mulberry32: the same seed gives the same workload. */
 function rng(seed) {
@@ -70,7 +75,11 @@ function workload(seed) {
 
 async function post(stack, body) {
   const started = performance.now();
-  const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.url}/api/v1/functions/enhance`, {
+    method: 'POST',
+    headers: stack.headers,
+    body: JSON.stringify(body),
+  });
   const json = await res.json();
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json)}`);
   return { ms: performance.now() - started, json };
@@ -81,10 +90,16 @@ async function lookupLatencies(env, ops, functions) {
   const logger = createLogger({ level: 'error', service: 'bench', silent: true });
   const redis = createRedis(env.REDIS_URL, logger);
   await new Promise((resolve) => redis.once('ready', resolve));
-  const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir: path.join(__dirname, '..', 'python'), timeoutMs: 5_000, pathEnv: process.env.PATH });
+  const analyzer = new PythonAnalyzer({
+    pythonBin: 'python3',
+    scriptDir: path.join(__dirname, '..', 'python'),
+    timeoutMs: 5_000,
+    pathEnv: process.env.PATH,
+  });
   // The workers' chain, as their config gives it: it is part of every key.
   const providers = new ProviderChain(loadConfig(env));
-  const newCache = () => new EnhancementCache({ redis, prefix: env.REDIS_PREFIX, maxEntries: 1_000, ttlSeconds: 0, logger });
+  const newCache = () =>
+    new EnhancementCache({ redis, prefix: env.REDIS_PREFIX, maxEntries: 1_000, ttlSeconds: 0, logger });
   const ms = { l0: [], l1: [], l2: [], miss: [] };
   // The keys as the API derives them (its python3 parse gives the AST hash); only the lookup is timed.
   const inputOf = async (body) => {
@@ -92,7 +107,12 @@ async function lookupLatencies(env, ops, functions) {
     const analysis = await analyzer.analyze(request.original_code);
     const keyed = (req) => sha256(canonicalJson({ tenant: 'default', request: req }));
     const normalized_input_hash = keyed({ ...request, original_code: `ast:${analysis.normalized_hash}` });
-    return { input_hash: keyed(request), normalized_input_hash, tenant_id: 'default', function_name: request.function_name };
+    return {
+      input_hash: keyed(request),
+      normalized_input_hash,
+      tenant_id: 'default',
+      function_name: request.function_name,
+    };
   };
   const time = async (activities, body) => {
     const input = await inputOf(body);
@@ -107,7 +127,10 @@ async function lookupLatencies(env, ops, functions) {
     for (const body of sample) await time(warm, body); // now L0
     // Cosmetic variants never requested, each in a fresh process: only L2 (in Redis) can answer them.
     for (const [i, fn] of functions.slice(0, 60).entries()) {
-      await time(createCacheActivities(newCache(), providers), { function_name: fn.name, original_code: render(fn.name, fn.k, 1_000 + i) });
+      await time(createCacheActivities(newCache(), providers), {
+        function_name: fn.name,
+        original_code: render(fn.name, fn.k, 1_000 + i),
+      });
     }
   } finally {
     await analyzer.close();
@@ -127,7 +150,10 @@ async function run({ stack, figures }) {
       const { ms, json } = await post(stack, op.body);
       let layer = 'miss';
       if (json.metadata.cache === 'hit') {
-        const ev = await pool.query(`SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`, [json.run.run_id]);
+        const ev = await pool.query(
+          `SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`,
+          [json.run.run_id],
+        );
         layer = ev.rows[0].layer;
       }
       byLayer[layer].push(ms);
@@ -139,29 +165,48 @@ async function run({ stack, figures }) {
   }
   // Workers flush their counts every CACHE_STATS_FLUSH_SECONDS; every lookup starts at L0.
   let stats;
-  await waitUntil(async () => {
-    stats = await (await fetch(`${stack.url}/api/v1/cache/stats`, { headers: stack.headers })).json();
-    return stats.layers[0].hits + stats.layers[0].misses === N;
-  }, 15_000, 'cache statistics flushed', 250);
+  await waitUntil(
+    async () => {
+      stats = await (await fetch(`${stack.url}/api/v1/cache/stats`, { headers: stack.headers })).json();
+      return stats.layers[0].hits + stats.layers[0].misses === N;
+    },
+    15_000,
+    'cache statistics flushed',
+    250,
+  );
   const lookups = await lookupLatencies(stack.env, ops, functions);
 
-  console.log(`\ncache: N=${N}, seed ${seed}, mix ${JSON.stringify(MIX)}, 2 workers; served by layer per request kind: ${JSON.stringify(kinds)}`);
+  console.log(
+    `\ncache: N=${N}, seed ${seed}, mix ${JSON.stringify(MIX)}, 2 workers; served by layer per request kind: ${JSON.stringify(kinds)}`,
+  );
   const rows = [];
   for (const l of stats.layers) {
-    rows.push({ row: `${l.layer} hits/misses/errors`, value: `${l.hits}/${l.misses}/${l.errors}`, 'hit rate': l.hit_rate === null ? '-' : `${(100 * l.hit_rate).toFixed(1)}%` });
+    rows.push({
+      row: `${l.layer} hits/misses/errors`,
+      value: `${l.hits}/${l.misses}/${l.errors}`,
+      'hit rate': l.hit_rate === null ? '-' : `${(100 * l.hit_rate).toFixed(1)}%`,
+    });
   }
   rows.push({ row: 'all lookups', value: N, 'hit rate': `${(100 * stats.overall_hit_rate).toFixed(1)}%` });
   figures['cache.hit_rate'] = { value: Math.round(1000 * stats.overall_hit_rate) / 1000, better: 'higher' };
   for (const [layer, samples] of Object.entries(byLayer)) {
     if (!samples.length) continue;
     const p = percentiles(samples);
-    rows.push({ row: `end to end, ${LABEL[layer]}`, value: `n=${p.n}`, 'hit rate': `p50 ${p.p50} ms, p95 ${p.p95} ms` });
+    rows.push({
+      row: `end to end, ${LABEL[layer]}`,
+      value: `n=${p.n}`,
+      'hit rate': `p50 ${p.p50} ms, p95 ${p.p95} ms`,
+    });
     figures[`cache.${layer}.e2e_p50_ms`] = { value: p.p50, better: 'lower' };
   }
   for (const [layer, samples] of Object.entries(lookups)) {
     if (!samples.length) continue;
     const p = percentiles(samples);
-    rows.push({ row: `lookup alone, ${LABEL[layer]}`, value: `n=${p.n}`, 'hit rate': `p50 ${p.p50} ms, p95 ${p.p95} ms` });
+    rows.push({
+      row: `lookup alone, ${LABEL[layer]}`,
+      value: `n=${p.n}`,
+      'hit rate': `p50 ${p.p50} ms, p95 ${p.p95} ms`,
+    });
     figures[`cache.${layer}.lookup_p50_ms`] = { value: p.p50, better: 'lower' };
   }
   return { title: 'Enhancement cache under a mixed workload: hit rate and latency per layer', rows };

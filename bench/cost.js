@@ -18,7 +18,11 @@ async function run({ stack, figures }) {
   const outcomes = { hit: 0, miss: 0 };
   for (let i = 0; i < REQUESTS; i++) {
     // Misses first, then the same functions again in turn: every repeat is a hit.
-    const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: enhanceBody('cost', i % misses) });
+    const res = await fetch(`${stack.url}/api/v1/functions/enhance`, {
+      method: 'POST',
+      headers: stack.headers,
+      body: enhanceBody('cost', i % misses),
+    });
     const body = await res.json();
     if (res.status !== 200) throw new Error(`cost: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     outcomes[body.metadata.cache]++;
@@ -41,7 +45,15 @@ async function run({ stack, figures }) {
   const perMiss = spend.usd / Math.max(1, outcomes.miss);
   figures['cost.usd_per_1000'] = { value: per1000, better: 'lower' };
   const rows = [
-    { 'hit rate': measuredRate.toFixed(2), requests: REQUESTS, misses: outcomes.miss, 'LLM calls': spend.calls, tokens: spend.tokens, 'USD (costs table)': spend.usd.toFixed(6), 'USD per 1,000': per1000 },
+    {
+      'hit rate': measuredRate.toFixed(2),
+      requests: REQUESTS,
+      misses: outcomes.miss,
+      'LLM calls': spend.calls,
+      tokens: spend.tokens,
+      'USD (costs table)': spend.usd.toFixed(6),
+      'USD per 1,000': per1000,
+    },
     ...[0, 0.5, 0.9, 0.95].map((rate) => ({
       'hit rate': `${rate.toFixed(2)} (projected)`,
       requests: 1000,
@@ -52,7 +64,10 @@ async function run({ stack, figures }) {
       'USD per 1,000': Math.round(perMiss * 1000 * (1 - rate) * 10_000) / 10_000,
     })),
   ];
-  return { title: 'Cost per 1,000 enhancements (fake model priced $0.0025 / 1k prompt, $0.01 / 1k completion tokens)', rows };
+  return {
+    title: 'Cost per 1,000 enhancements (fake model priced $0.0025 / 1k prompt, $0.01 / 1k completion tokens)',
+    rows,
+  };
 }
 
 module.exports = { name: 'cost', setup, run };

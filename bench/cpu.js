@@ -1,7 +1,7 @@
 'use strict';
 // CPU per request, per process: where a hit's and a miss's CPU goes (API, worker with its python3 sandboxes, Temporal
 // dev server). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the
-// figure that does not depend on what else runs (issue 10). Hits at concurrency 1 and 50; misses all in flight at once.
+// figure that does not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
 const { startFakeLlm } = require('./lib/fake-llm');
 const { enhanceBody, fakeProviderEnv } = require('./lib/load');
 const { percentiles } = require('./lib/stats');
@@ -25,9 +25,14 @@ async function send(stack, bodies, concurrency, cache) {
       while (next < bodies.length) {
         const body = bodies[next++];
         const t0 = performance.now();
-        const res = await fetch(`${stack.url}/api/v1/functions/enhance?wait=120`, { method: 'POST', headers: stack.headers, body });
+        const res = await fetch(`${stack.url}/api/v1/functions/enhance?wait=120`, {
+          method: 'POST',
+          headers: stack.headers,
+          body,
+        });
         const answer = await res.json();
-        if (res.status !== 200 || answer.metadata.cache !== cache) throw new Error(`cpu: HTTP ${res.status}, expected a ${cache}: ${JSON.stringify(answer).slice(0, 300)}`);
+        if (res.status !== 200 || answer.metadata.cache !== cache)
+          throw new Error(`cpu: HTTP ${res.status}, expected a ${cache}: ${JSON.stringify(answer).slice(0, 300)}`);
         times.push(performance.now() - t0);
       }
     }),
@@ -37,7 +42,7 @@ async function send(stack, bodies, concurrency, cache) {
 
 /** CPU ms per request of each process between two stack.cpu() readings. */
 function perRequest(before, after, requests) {
-  const ms = (a, b) => Math.round(((a.self + a.children - b.self - b.children) * 1000) / requests * 10) / 10;
+  const ms = (a, b) => Math.round((((a.self + a.children - b.self - b.children) * 1000) / requests) * 10) / 10;
   const worker = after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0);
   return { api: ms(after.api, before.api), worker, server: after.server ? ms(after.server, before.server) : NaN };
 }
@@ -60,7 +65,10 @@ async function run({ stack, figures }) {
       'dev server CPU ms/req': cpu.server,
       'total CPU ms/req': Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
     });
-    figures[`cpu.${key}.total_ms_per_request`] = { value: Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10, better: 'lower' };
+    figures[`cpu.${key}.total_ms_per_request`] = {
+      value: Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
+      better: 'lower',
+    };
   };
   const misses = Array.from({ length: MISSES }, (_, i) => enhanceBody('cpumiss', i));
   // Warm-up: code paths, connections and the sandbox's interpreter, outside the measurement.
@@ -69,7 +77,10 @@ async function run({ stack, figures }) {
   const hits = Array.from({ length: HITS }, (_, i) => misses[i % misses.length]);
   await measure(`${HITS} hits, concurrency 1`, 'hit_c1', hits, 1, 'hit');
   await measure(`${HITS} hits, concurrency 50`, 'hit_c50', hits, 50, 'hit');
-  return { title: `CPU per request and process (fake LLM ${LLM_LATENCY_MS} ms; python3 sandboxes count in the worker)`, rows };
+  return {
+    title: `CPU per request and process (fake LLM ${LLM_LATENCY_MS} ms; python3 sandboxes count in the worker)`,
+    rows,
+  };
 }
 
 module.exports = { name: 'cpu', setup, run };

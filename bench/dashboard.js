@@ -5,7 +5,15 @@ const autocannon = require('autocannon');
 const { percentiles } = require('./lib/stats');
 
 const RUNS = 30;
-const ROUTES = ['/dashboard', '/dashboard/app.js', '/health/ready', '/api/v1/runs?limit=20', '/api/v1/costs?days=14', '/api/v1/cache/stats', '/api/v1/functions?limit=100'];
+const ROUTES = [
+  '/dashboard',
+  '/dashboard/app.js',
+  '/health/ready',
+  '/api/v1/runs?limit=20',
+  '/api/v1/costs?days=14',
+  '/api/v1/cache/stats',
+  '/api/v1/functions?limit=100',
+];
 
 async function load(url, headers, connections, amount) {
   const times = [];
@@ -21,7 +29,10 @@ async function run({ stack, figures }) {
     const res = await fetch(`${stack.url}/api/v1/functions/enhance`, {
       method: 'POST',
       headers: stack.headers,
-      body: JSON.stringify({ function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + ${i}\n` }),
+      body: JSON.stringify({
+        function_name: name,
+        original_code: `def ${name}(x: int) -> int:\n    return x + ${i}\n`,
+      }),
     });
     if (res.status !== 200) throw new Error(`warm-up: HTTP ${res.status} ${await res.text()}`);
   }
@@ -32,7 +43,16 @@ async function run({ stack, figures }) {
       await load(`${stack.url}${route}`, headers, connections, 50);
       const { times, non2xx, errors } = await load(`${stack.url}${route}`, headers, connections, 300);
       const p = percentiles(times);
-      rows.push({ route, concurrency: connections, requests: p.n, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99, 'non-2xx': non2xx, errors });
+      rows.push({
+        route,
+        concurrency: connections,
+        requests: p.n,
+        'p50 ms': p.p50,
+        'p95 ms': p.p95,
+        'p99 ms': p.p99,
+        'non-2xx': non2xx,
+        errors,
+      });
       figures[`dashboard.${route.replace(/\?.*/, '')}.c${connections}.p95_ms`] = { value: p.p95, better: 'lower' };
     }
   }

@@ -38,7 +38,14 @@ async function measure(label, once, { n = N, serverPid }) {
   }
   const cpuMs = Math.round(((cpuNow(serverPid) - cpuBefore) * 1000 * 10) / n) / 10;
   const p = percentiles(times);
-  return { shape: label, runs: p.n, 'p50 ms': p.p50, 'p95 ms': p.p95, 'p99 ms': p.p99, 'CPU ms per run (worker, client, dev server)': cpuMs };
+  return {
+    shape: label,
+    runs: p.n,
+    'p50 ms': p.p50,
+    'p95 ms': p.p95,
+    'p99 ms': p.p99,
+    'CPU ms per run (worker, client, dev server)': cpuMs,
+  };
 }
 
 /** `total` runs, `concurrency` in flight at any time (as the scale benchmark's connections): latency, throughput, CPU. */
@@ -77,7 +84,10 @@ async function run({ figures }) {
   const server = await startBenchDevServer(dataDir, []);
   const taskQueue = `floor-${randomUUID()}`;
   try {
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./lib/floor-workflows'), logger: new DefaultLogger('WARN') });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./lib/floor-workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await Worker.create({
       connection: nativeConnection,
@@ -92,7 +102,11 @@ async function run({ figures }) {
     const options = () => ({ taskQueue, workflowId: randomUUID() });
     const updateWithStart = async (workflowType, args) => {
       const handle = await client.workflow.startUpdateWithStart('result', {
-        startWorkflowOperation: new WithStartWorkflowOperation(workflowType, { ...options(), args, workflowIdConflictPolicy: 'FAIL' }),
+        startWorkflowOperation: new WithStartWorkflowOperation(workflowType, {
+          ...options(),
+          args,
+          workflowIdConflictPolicy: 'FAIL',
+        }),
         waitForStage: WorkflowUpdateStage.ACCEPTED,
       });
       return handle.result();
@@ -101,25 +115,37 @@ async function run({ figures }) {
     const rows = [
       await measure('bare: start, then result', () => client.workflow.execute('bare', options()), { serverPid }),
       await measure(
-        'bare, eager start (client on the worker\'s connection)',
+        "bare, eager start (client on the worker's connection)",
         () => sameConnection.workflow.execute('bare', { ...options(), requestEagerStart: true }),
         { serverPid },
       ),
-      await measure('hit shape: update-with-start, 2 local activities, answer, 1 more', () => updateWithStart('hitShape', []), { serverPid }),
+      await measure(
+        'hit shape: update-with-start, 2 local activities, answer, 1 more',
+        () => updateWithStart('hitShape', []),
+        { serverPid },
+      ),
       await measure(
         `miss shape: 2 local, activities waiting ${LLM_MS} and ${VALIDATE_MS} ms, 2 local at once, 1 more, answer`,
         () => updateWithStart('missShape', [LLM_MS, VALIDATE_MS]),
         { n: MISS_N, serverPid },
       ),
-      await measureInFlight('miss shape, the model waiting 1 s as in the scale benchmark', () => updateWithStart('missShape', [1000, VALIDATE_MS]), {
-        concurrency: 100,
-        total: 300,
-        serverPid,
-      }),
-      await measure(`the miss's waits in-process (${LLM_MS} + ${VALIDATE_MS} ms)`, () => wait(LLM_MS).then(() => wait(VALIDATE_MS)), {
-        n: MISS_N,
-        serverPid,
-      }),
+      await measureInFlight(
+        'miss shape, the model waiting 1 s as in the scale benchmark',
+        () => updateWithStart('missShape', [1000, VALIDATE_MS]),
+        {
+          concurrency: 100,
+          total: 300,
+          serverPid,
+        },
+      ),
+      await measure(
+        `the miss's waits in-process (${LLM_MS} + ${VALIDATE_MS} ms)`,
+        () => wait(LLM_MS).then(() => wait(VALIDATE_MS)),
+        {
+          n: MISS_N,
+          serverPid,
+        },
+      ),
     ];
     worker.shutdown();
     await running;
@@ -129,7 +155,10 @@ async function run({ figures }) {
     const ratio = Math.round((rows[3]['p50 ms'] / rows[5]['p50 ms']) * 1000) / 1000;
     figures['floor.miss_ratio_of_medians'] = { value: ratio, better: 'lower' };
     figures['floor.miss_shape_100.p95_ms'] = { value: rows[4]['p95 ms'], better: 'lower' };
-    figures['floor.miss_shape_100.cpu_ms'] = { value: rows[4]['CPU ms per run (worker, client, dev server)'], better: 'lower' };
+    figures['floor.miss_shape_100.cpu_ms'] = {
+      value: rows[4]['CPU ms per run (worker, client, dev server)'],
+      better: 'lower',
+    };
     return {
       title: `Floor: workflows that do nothing, same SDK and dev server, worker and client in one process (concurrency 1); miss shape / in-process = ${ratio}`,
       rows,

@@ -27,12 +27,22 @@ function quantile(sorted, q) {
 
 function summary(label, samples) {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { label, n: sorted.length, p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), max: sorted[sorted.length - 1] };
+  return {
+    label,
+    n: sorted.length,
+    p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    max: sorted[sorted.length - 1],
+  };
 }
 
 async function timedPost(url, body) {
   const started = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = await res.json();
   const ms = performance.now() - started;
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json)}`);
@@ -47,7 +57,12 @@ async function main() {
   if (!env.TEMPORAL_ADDRESS) {
     const cli = ensureTemporalCli(path.join(__dirname, '..'), env);
     server = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTE_KEYS, extraArgs: devServerExtraArgs() },
+      server: {
+        executable: { type: 'existing-path', path: cli },
+        ip: '127.0.0.1',
+        searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        extraArgs: devServerExtraArgs(),
+      },
     });
     env.TEMPORAL_ADDRESS = server.address;
   }
@@ -75,7 +90,10 @@ async function main() {
   const url = `${api.url}/api/v1/functions/enhance`;
   const bodies = Array.from({ length: N }, (_, i) => {
     const name = `bench_${id}_${i}`;
-    return { function_name: name, original_code: `def ${name}(a: int, b: int) -> int:\n    """Sum."""\n    return a + b + ${i}\n` };
+    return {
+      function_name: name,
+      original_code: `def ${name}(a: int, b: int) -> int:\n    """Sum."""\n    return a + b + ${i}\n`,
+    };
   });
   try {
     await timedPost(url, { function_name: 'warmup', original_code: 'def warmup(x: int) -> int:\n    return x\n' });
@@ -91,11 +109,17 @@ async function main() {
       if (r.cache !== 'hit') throw new Error(`expected a hit, got ${r.cache}`);
       hit.push(r.ms);
     }
-    const rows = [summary('cache miss (generate + validate + store + publish)', miss), summary('cache hit (lookup + store + publish)', hit)];
-    console.log(`\nPOST /api/v1/functions/enhance, sequential, N=${N}, ${os.cpus().length} cores, node ${process.version}\n`);
+    const rows = [
+      summary('cache miss (generate + validate + store + publish)', miss),
+      summary('cache hit (lookup + store + publish)', hit),
+    ];
+    console.log(
+      `\nPOST /api/v1/functions/enhance, sequential, N=${N}, ${os.cpus().length} cores, node ${process.version}\n`,
+    );
     console.log('| path | n | p50 ms | p95 ms | max ms |');
     console.log('|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.label} | ${r.n} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} |`);
+    for (const r of rows)
+      console.log(`| ${r.label} | ${r.n} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} |`);
   } finally {
     await api.close();
     await worker.shutdown();

@@ -1,4 +1,4 @@
-// Instrumentation overhead (issue 7): what request ids, correlated logs and metrics cost per request and per
+// Instrumentation overhead: what request ids, correlated logs and metrics cost per request and per
 // activity, against the enhancement latency they instrument. Run after `npm run build`:
 //   node bench/observability.js            (BENCH_SECONDS per autocannon round, default 8)
 const { Writable } = require('node:stream');
@@ -26,7 +26,11 @@ function app(instrumented, level) {
 
 async function rps(server) {
   const { port } = server.address();
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v1/runs/enhance-x-0123456789ab`, connections: 10, duration: seconds });
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/api/v1/runs/enhance-x-0123456789ab`,
+    connections: 10,
+    duration: seconds,
+  });
   return { rps: result.requests.average, p50: result.latency.p50 };
 }
 
@@ -42,7 +46,13 @@ async function httpRound(label, instrumented, level) {
 async function activityNs(instrumented) {
   const logger = createLogger({ level: 'info', service: 'bench', stream: sink() });
   const metrics = new Metrics({ domains: [], stages: ['cacheLookup'] });
-  const ctx = { info: { activityType: 'cacheLookup', attempt: 1, workflowExecution: { workflowId: 'enhance-x-0123456789ab', runId: 'r' } } };
+  const ctx = {
+    info: {
+      activityType: 'cacheLookup',
+      attempt: 1,
+      workflowExecution: { workflowId: 'enhance-x-0123456789ab', runId: 'r' },
+    },
+  };
   const { inbound } = activityObservability({ logger, metrics })(ctx);
   const input = { args: [], headers: { 'poet-request-id': defaultPayloadConverter.toPayload('req-1') } };
   const next = async () => ({ key: 'k', hit: null });
@@ -71,15 +81,21 @@ async function main() {
   console.log('|---|---|---|---|');
   for (const label of ['bare', 'instrumented (LOG_LEVEL=info)', 'instrumented + access log (LOG_LEVEL=http)']) {
     const r = avg(label);
-    console.log(`| ${label} | ${r.toFixed(0)} | ${(1e6 / r).toFixed(1)} | ${label === 'bare' ? '–' : (1e6 / r - 1e6 / bare).toFixed(1)} |`);
+    console.log(
+      `| ${label} | ${r.toFixed(0)} | ${(1e6 / r).toFixed(1)} | ${label === 'bare' ? '–' : (1e6 / r - 1e6 / bare).toFixed(1)} |`,
+    );
   }
   const plain = await activityNs(false);
   const observed = await activityNs(true);
   console.log('');
-  console.log(`activity interceptor: ${(plain / 1000).toFixed(2)} µs bare call, ${(observed / 1000).toFixed(2)} µs observed (log line, histogram, context): +${((observed - plain) / 1000).toFixed(2)} µs per activity`);
+  console.log(
+    `activity interceptor: ${(plain / 1000).toFixed(2)} µs bare call, ${(observed / 1000).toFixed(2)} µs observed (log line, histogram, context): +${((observed - plain) / 1000).toFixed(2)} µs per activity`,
+  );
   const perRequestUs = 1e6 / avg('instrumented + access log (LOG_LEVEL=http)') - 1e6 / bare;
   const perActivityUs = (observed - plain) / 1000;
-  console.log(`per enhancement (1 request, 6 activities on a miss, 3 on a hit): +${(perRequestUs + 6 * perActivityUs).toFixed(1)} µs miss, +${(perRequestUs + 3 * perActivityUs).toFixed(1)} µs hit`);
+  console.log(
+    `per enhancement (1 request, 6 activities on a miss, 3 on a hit): +${(perRequestUs + 6 * perActivityUs).toFixed(1)} µs miss, +${(perRequestUs + 3 * perActivityUs).toFixed(1)} µs hit`,
+  );
   console.log(JSON.stringify({ perRequestUs, perActivityUs }));
 }
 

@@ -21,23 +21,48 @@ const request = (name, i) => ({
 /** The workflow's happy path on a miss, without Temporal: the same activities with the same adapters. */
 async function inProcess(activities, req, i) {
   const run = { workflow_id: `inproc-${req.function_name}`, run_id: `run-${i}` };
-  const env = new MockActivityEnvironment({ workflowExecution: { workflowId: run.workflow_id, runId: run.run_id }, activityId: '1', attempt: 1 });
+  const env = new MockActivityEnvironment({
+    workflowExecution: { workflowId: run.workflow_id, runId: run.run_id },
+    activityId: '1',
+    attempt: 1,
+  });
   const input_hash = `inproc-${req.function_name}`;
   const lookup = await activities.cacheLookup({ input_hash });
   if (lookup.hit) throw new Error('in-process: expected a miss');
   const plan = await activities.generationPlan();
-  const generated = await env.run(activities.generateWithLlm, { request: req, tenant_id: 'default', provider: plan.providers[0], round: 0 });
+  const generated = await env.run(activities.generateWithLlm, {
+    request: req,
+    tenant_id: 'default',
+    provider: plan.providers[0],
+    round: 0,
+  });
   const validation = await env.run(activities.validate, { request: req, artifact: generated.artifact });
   await activities.cacheStore({ key: lookup.key, value: { artifact: generated.artifact, validation } });
-  const metadata = { domain: req.domain, optimize_for: null, safety_level: validation.safety_level, cache: 'miss', provider: generated.artifact.provider };
-  const stored = await activities.storeVersion({ tenant_id: 'default', ...run, input_hash, request: req, artifact: generated.artifact, metadata });
+  const metadata = {
+    domain: req.domain,
+    optimize_for: null,
+    safety_level: validation.safety_level,
+    cache: 'miss',
+    provider: generated.artifact.provider,
+  };
+  const stored = await activities.storeVersion({
+    tenant_id: 'default',
+    ...run,
+    input_hash,
+    request: req,
+    artifact: generated.artifact,
+    metadata,
+  });
   await activities.publish({
     tenant_id: 'default',
     function_name: req.function_name,
     ...run,
     events: [
       { type: 'version.created', payload: { version: stored.version, domain: req.domain } },
-      { type: 'enhancement.completed', payload: { version: stored.version, cache: 'miss', safety_level: validation.safety_level } },
+      {
+        type: 'enhancement.completed',
+        payload: { version: stored.version, cache: 'miss', safety_level: validation.safety_level },
+      },
     ],
   });
 }
@@ -54,7 +79,11 @@ async function run({ stack, figures }) {
   const { createWorkerDeps } = require(path.join(dist, 'worker', 'deps'));
   const { createActivities } = require(path.join(dist, 'activities'));
   const config = loadConfig(stack.env);
-  const deps = createWorkerDeps(config, createLogger({ level: 'error', service: 'bench', silent: true }), new Metrics({ domains: [], stages: [], defaultMetrics: false }));
+  const deps = createWorkerDeps(
+    config,
+    createLogger({ level: 'error', service: 'bench', silent: true }),
+    new Metrics({ domains: [], stages: [], defaultMetrics: false }),
+  );
   const activities = createActivities(deps);
   const viaApi = [];
   const direct = [];
@@ -62,9 +91,14 @@ async function run({ stack, figures }) {
     // Alternated, so drift in the machine's load falls on both sides alike; the first pair warms both paths up.
     for (let i = 0; i <= N; i++) {
       const started = performance.now();
-      const res = await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: JSON.stringify(request(`over_api_${i}`, i)) });
+      const res = await fetch(`${stack.url}/api/v1/functions/enhance`, {
+        method: 'POST',
+        headers: stack.headers,
+        body: JSON.stringify(request(`over_api_${i}`, i)),
+      });
       const body = await res.json();
-      if (res.status !== 200 || body.metadata.cache !== 'miss') throw new Error(`overhead: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      if (res.status !== 200 || body.metadata.cache !== 'miss')
+        throw new Error(`overhead: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
       const apiMs = performance.now() - started;
       const t0 = performance.now();
       await inProcess(activities, request(`over_direct_${i}`, i), i);
@@ -80,10 +114,21 @@ async function run({ stack, figures }) {
   const ratio = Math.round((median(viaApi) / median(direct)) * 1000) / 1000;
   figures['overhead.ratio_of_medians'] = { value: ratio, better: 'lower' };
   figures['overhead.api_p50_ms'] = { value: percentiles(viaApi).p50, better: 'lower' };
-  const row = (path, times) => ({ path, n: times.length, ...Object.fromEntries(Object.entries(percentiles(times)).filter(([k]) => k !== 'n').map(([k, v]) => [`${k} ms`, v])) });
+  const row = (path, times) => ({
+    path,
+    n: times.length,
+    ...Object.fromEntries(
+      Object.entries(percentiles(times))
+        .filter(([k]) => k !== 'n')
+        .map(([k, v]) => [`${k} ms`, v]),
+    ),
+  });
   return {
     title: `Orchestration overhead: one miss with a ${LLM_LATENCY_MS} ms fake LLM; ratio of medians API+Temporal / in-process = ${ratio} (target <= 1.15)`,
-    rows: [row('in-process (activities called directly)', direct), row('API + Temporal (POST, 200 with the result)', viaApi)],
+    rows: [
+      row('in-process (activities called directly)', direct),
+      row('API + Temporal (POST, 200 with the result)', viaApi),
+    ],
   };
 }
 

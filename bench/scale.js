@@ -32,7 +32,12 @@ async function run({ stack, figures }) {
     }, 250);
     let result;
     try {
-      result = await load(stack, bodies, { connections: inFlight, amount: requests, path: '/api/v1/functions/enhance?wait=120', timeout: 150 });
+      result = await load(stack, bodies, {
+        connections: inFlight,
+        amount: requests,
+        path: '/api/v1/functions/enhance?wait=120',
+        timeout: 150,
+      });
     } finally {
       clearInterval(sampler);
     }
@@ -46,18 +51,24 @@ async function run({ stack, figures }) {
       'completed/s': Math.round((completed / result.seconds) * 10) / 10,
       'p50 ms': p.p50,
       'p95 ms': p.p95,
-      [`p95 target ms`]: TARGET_P95_MS[inFlight],
+      'p95 target ms': TARGET_P95_MS[inFlight],
       errors,
       'API peak RSS MiB': Math.round(peak.api),
       'worker peak RSS MiB': Math.round(peak.worker),
     });
     figures[`scale.c${inFlight}.p95_ms`] = { value: p.p95, better: 'lower' };
-    figures[`scale.c${inFlight}.throughput_per_s`] = { value: Math.round((completed / result.seconds) * 10) / 10, better: 'higher' };
+    figures[`scale.c${inFlight}.throughput_per_s`] = {
+      value: Math.round((completed / result.seconds) * 10) / 10,
+      better: 'higher',
+    };
     figures[`scale.c${inFlight}.errors`] = { value: errors, better: 'lower' };
     figures[`scale.c${inFlight}.worker_rss_mib`] = { value: Math.round(peak.worker), better: 'lower' };
     figures[`scale.c${inFlight}.api_rss_mib`] = { value: Math.round(peak.api), better: 'lower' };
   }
-  return { title: `Scale: distinct enhancements in flight at once, fake LLM latency ${LLM_LATENCY_MS} ms (targets: 0 errors, each process < 512 MiB)`, rows };
+  return {
+    title: `Scale: distinct enhancements in flight at once, fake LLM latency ${LLM_LATENCY_MS} ms (targets: 0 errors, each process < 512 MiB)`,
+    rows,
+  };
 }
 
 module.exports = { name: 'scale', setup, run };

@@ -27,7 +27,8 @@ async function run({ figures }) {
         const one = performance.now();
         const outcome = await corpus.runCase(testCase, options);
         walls.push(performance.now() - one);
-        if (!outcome.preserved) throw new Error(`validation-cpu: ${testCase.name} on the ${path} path: ${outcome.problems.join('; ')}`);
+        if (!outcome.preserved)
+          throw new Error(`validation-cpu: ${testCase.name} on the ${path} path: ${outcome.problems.join('; ')}`);
       }
     }
     const after = cpuSeconds(process.pid);
@@ -58,8 +59,14 @@ async function run({ figures }) {
   const isolated = await forked('fork server, isolated', corpus.sandbox('namespaces'));
   figures['validation.python_cpu_ms.one_shot'] = { value: oneShot['python3 CPU ms'], better: 'lower' };
   figures['validation.python_cpu_ms.fork_server'] = { value: isolated['python3 CPU ms'], better: 'lower' };
-  figures['validation.isolation_added_cpu_ms'] = { value: Math.round((isolated['python3 CPU ms'] - floor['python3 CPU ms']) * 10) / 10, better: 'lower' };
-  return { title: `CPU per validation: ${DOMAIN}, ${cases.length} corpus functions x ${PASSES}, one at a time (one-shot isolated as the default)`, rows: [oneShot, floor, isolated] };
+  figures['validation.isolation_added_cpu_ms'] = {
+    value: Math.round((isolated['python3 CPU ms'] - floor['python3 CPU ms']) * 10) / 10,
+    better: 'lower',
+  };
+  return {
+    title: `CPU per validation: ${DOMAIN}, ${cases.length} corpus functions x ${PASSES}, one at a time (one-shot isolated as the default)`,
+    rows: [oneShot, floor, isolated],
+  };
 }
 
 module.exports = { name: 'validation-cpu', stack: false, run };

@@ -37,7 +37,15 @@ async function measure(corpus, python) {
   }
   const p = percentiles(times);
   const perSecond = Math.round((cases.length / seconds) * 10) / 10;
-  return { isolation: python.harness.isolation, validations: cases.length, 'at once': CONCURRENCY, 'per second': perSecond, 'p50 ms': p.p50, 'p95 ms': p.p95, preserved };
+  return {
+    isolation: python.harness.isolation,
+    validations: cases.length,
+    'at once': CONCURRENCY,
+    'per second': perSecond,
+    'p50 ms': p.p50,
+    'p95 ms': p.p95,
+    preserved,
+  };
 }
 
 // Isolated (the default) beside the floor without isolation, in the same run: the ratio is what isolation costs.
@@ -47,10 +55,16 @@ async function run({ figures }) {
   const isolated = await measure(corpus, corpus.sandbox('namespaces'));
   figures['validation.per_second'] = { value: isolated['per second'], better: 'higher' };
   figures['validation.p95_ms'] = { value: isolated['p95 ms'], better: 'lower' };
-  figures['validation.isolation_p50_added_ms'] = { value: Math.round((isolated['p50 ms'] - floor['p50 ms']) * 10) / 10, better: 'lower' };
+  figures['validation.isolation_p50_added_ms'] = {
+    value: Math.round((isolated['p50 ms'] - floor['p50 ms']) * 10) / 10,
+    better: 'lower',
+  };
   return {
     title: `Validation sandbox throughput: ${DOMAIN}, ${CONCURRENCY} at once, ${FORK_SERVER ? 'fork server' : 'one-shot'}; isolated against the floor without isolation`,
-    rows: [floor, { ...isolated, 'throughput ratio': Math.round((isolated['per second'] / floor['per second']) * 100) / 100 }],
+    rows: [
+      floor,
+      { ...isolated, 'throughput ratio': Math.round((isolated['per second'] / floor['per second']) * 100) / 100 },
+    ],
   };
 }
 

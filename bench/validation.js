@@ -20,8 +20,18 @@ const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q *
 const share = (n, total) => `${((100 * n) / total).toFixed(1)}%`;
 
 async function main() {
-  const analyzer = new PythonAnalyzer({ pythonBin: process.env.PYTHON_BIN ?? 'python3', scriptDir, timeoutMs: 10_000, pathEnv });
-  const sandbox = { pythonBin: process.env.PYTHON_BIN ?? 'python3', scriptDir, pathEnv, harness: { isolation: process.env.SANDBOX_ISOLATION ?? 'namespaces', disk_bytes: 64 << 20 } };
+  const analyzer = new PythonAnalyzer({
+    pythonBin: process.env.PYTHON_BIN ?? 'python3',
+    scriptDir,
+    timeoutMs: 10_000,
+    pathEnv,
+  });
+  const sandbox = {
+    pythonBin: process.env.PYTHON_BIN ?? 'python3',
+    scriptDir,
+    pathEnv,
+    harness: { isolation: process.env.SANDBOX_ISOLATION ?? 'namespaces', disk_bytes: 64 << 20 },
+  };
   try {
     const cases = await listCases(analyzer);
     const rows = [];

@@ -29,6 +29,8 @@ Promise.all([check('PostgreSQL', process.env.DATABASE_URL), check('Redis', proce
   .catch((err) => { console.error('test: ' + err.message); process.exit(1); });
 "
 
+# Style and the layer rules (biome.json, .dependency-cruiser.js) before anything runs.
+npm run lint --silent
 npx tsc -p tsconfig.json --noEmit
 # dist/ is what `npm start` runs; test/cli drives it.
 npm run build --silent

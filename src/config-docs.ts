@@ -34,6 +34,7 @@ export function renderConfigTable(): string {
 export function withConfigTable(markdown: string): string {
   const start = markdown.indexOf(BEGIN_MARKER);
   const end = markdown.indexOf(END_MARKER);
-  if (start < 0 || end < start) throw new Error(`docs/configuration.md lacks the markers ${BEGIN_MARKER} ... ${END_MARKER}`);
+  if (start < 0 || end < start)
+    throw new Error(`docs/configuration.md lacks the markers ${BEGIN_MARKER} ... ${END_MARKER}`);
   return `${markdown.slice(0, start + BEGIN_MARKER.length)}\n${renderConfigTable()}\n${markdown.slice(end)}`;
 }

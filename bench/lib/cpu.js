@@ -4,7 +4,10 @@ const { readFileSync, readdirSync } = require('node:fs');
 /** User + system CPU seconds from /proc/<pid>/stat (clock ticks of 1/100 s on Linux): its own and its reaped children's. */
 function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return { self: (f[11] + f[12]) / 100, reaped: (f[13] + f[14]) / 100 };
 }
 

@@ -80,7 +80,14 @@ function diff(first, last, top = 15) {
   const rows = [...names].map((name) => {
     const a = first.groups.get(name) ?? { count: 0, size: 0 };
     const b = last.groups.get(name) ?? { count: 0, size: 0 };
-    return { name, countBefore: a.count, countAfter: b.count, countDelta: b.count - a.count, sizeDelta: b.size - a.size, sizeAfter: b.size };
+    return {
+      name,
+      countBefore: a.count,
+      countAfter: b.count,
+      countDelta: b.count - a.count,
+      sizeDelta: b.size - a.size,
+      sizeAfter: b.size,
+    };
   });
   return {
     bytesDelta: last.bytes - first.bytes,

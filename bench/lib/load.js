@@ -21,13 +21,23 @@ async function load(stack, bodies, { connections, amount, path = '/api/v1/functi
     statuses[status] = (statuses[status] ?? 0) + 1;
   });
   const result = await instance;
-  return { times, statuses, non2xx: result.non2xx, errors: result.errors + result.timeouts, rps: result.requests.average, seconds: result.duration };
+  return {
+    times,
+    statuses,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    rps: result.requests.average,
+    seconds: result.duration,
+  };
 }
 
 /** A distinct two-argument function per index: each is its own enhancement (and, once made, its own cache entry). */
 function enhanceBody(prefix, i) {
   const name = `${prefix}_${i}`;
-  return JSON.stringify({ function_name: name, original_code: `def ${name}(a: int, b: int) -> int:\n    """Sum."""\n    return a + b + ${i}\n` });
+  return JSON.stringify({
+    function_name: name,
+    original_code: `def ${name}(a: int, b: int) -> int:\n    """Sum."""\n    return a + b + ${i}\n`,
+  });
 }
 
 /** The fake model as the worker's only LLM provider, priced so the costs table fills. */
@@ -35,7 +45,15 @@ function fakeProviderEnv(fake, { timeoutMs = 30_000 } = {}) {
   return {
     FAKE_LLM_KEY: 'sk-bench',
     LLM_PROVIDERS: JSON.stringify([
-      { name: 'fake', base_url: fake.url('good'), model: 'fake-model', api_key_env: 'FAKE_LLM_KEY', price_in_per_1k: 0.0025, price_out_per_1k: 0.01, timeout_ms: timeoutMs },
+      {
+        name: 'fake',
+        base_url: fake.url('good'),
+        model: 'fake-model',
+        api_key_env: 'FAKE_LLM_KEY',
+        price_in_per_1k: 0.0025,
+        price_out_per_1k: 0.01,
+        timeout_ms: timeoutMs,
+      },
     ]),
   };
 }

@@ -24,9 +24,14 @@ const SAMPLE_MS = 5_000;
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 /** JSON with sorted keys: jsonb does not keep the order a file was written in. */
 const canonical = (v) =>
-  Array.isArray(v) ? `[${v.map(canonical).join(',')}]`
-  : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`
-  : JSON.stringify(v);
+  Array.isArray(v)
+    ? `[${v.map(canonical).join(',')}]`
+    : v && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);
 
 function childrenOf(pid) {
   try {
@@ -72,7 +77,9 @@ function memory(stackPid) {
       return 0;
     }
   };
-  const db = postmaster ? [postmaster, ...childrenOf(postmaster)].reduce((sum, pid) => sum + safe(() => pssMiB(pid)), 0) : 0;
+  const db = postmaster
+    ? [postmaster, ...childrenOf(postmaster)].reduce((sum, pid) => sum + safe(() => pssMiB(pid)), 0)
+    : 0;
   return { api: api ? safe(() => rssMiB(api)) : 0, worker: worker ? safe(() => rssMiB(worker)) : 0, db };
 }
 
@@ -132,21 +139,36 @@ async function snapshotWorker(pid, dir) {
   const before = new Set(readdirSync(dir));
   process.kill(pid, 'SIGWINCH');
   let file;
-  await waitUntil(() => (file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))) !== undefined, 60_000, 'heap snapshot file', 200);
+  await waitUntil(
+    () => (file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))) !== undefined,
+    60_000,
+    'heap snapshot file',
+    200,
+  );
   let size = -1;
-  await waitUntil(() => {
-    const now = statSync(path.join(dir, file)).size;
-    const stable = now > 0 && now === size;
-    size = now;
-    return stable;
-  }, 300_000, 'heap snapshot written', 2_000);
+  await waitUntil(
+    () => {
+      const now = statSync(path.join(dir, file)).size;
+      const stable = now > 0 && now === size;
+      size = now;
+      return stable;
+    },
+    300_000,
+    'heap snapshot written',
+    2_000,
+  );
   return path.join(dir, file);
 }
 
 const fnBody = (name, i) => ({
   function_name: name,
   original_code: `def ${name}(a: int, b: int) -> int:\n    """Adds with an offset."""\n    return a + b + ${i}\n`,
-  context: { samples: [[1, 2], [3, 4]] },
+  context: {
+    samples: [
+      [1, 2],
+      [3, 4],
+    ],
+  },
 });
 
 /**
@@ -156,7 +178,8 @@ const fnBody = (name, i) => ({
 async function startStack({ production, log, snapshotDir }) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-soak-'));
   const ports = {};
-  for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT']) ports[name] = String(await freePort());
+  for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT'])
+    ports[name] = String(await freePort());
   // The Temporal runtime's exporter, so that the worker's /metrics shows how many workflows it keeps cached.
   ports.TEMPORAL_METRICS_BIND_ADDRESS = `127.0.0.1:${await freePort()}`;
   const schema = `soak_${randomBytes(4).toString('hex')}`;
@@ -164,7 +187,10 @@ async function startStack({ production, log, snapshotDir }) {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     // e.g. --max-old-space-size, which overrides the limits `poet start` gives the worker and the API
-    NODE_OPTIONS: [process.env.NODE_OPTIONS, ...(snapshotDir ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${snapshotDir}`] : [])]
+    NODE_OPTIONS: [
+      process.env.NODE_OPTIONS,
+      ...(snapshotDir ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${snapshotDir}`] : []),
+    ]
       .filter(Boolean)
       .join(' '),
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH ?? '',
@@ -197,10 +223,15 @@ async function startStack({ production, log, snapshotDir }) {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const started = Date.now();
-  await waitUntil(async () => {
-    if (child.exitCode !== null) throw new Error(`poet start exited early:\n${output}`);
-    return output.includes('POET service is up');
-  }, 240_000, 'poet start ready', 200);
+  await waitUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`poet start exited early:\n${output}`);
+      return output.includes('POET service is up');
+    },
+    240_000,
+    'poet start ready',
+    200,
+  );
   const readyMs = Date.now() - started;
   const dbUrl = production ? env.DATABASE_URL : `postgres://postgres@127.0.0.1:${ports.EMBEDDED_PG_PORT}/postgres`;
   // The first admin key as a user makes it: `poet keys create` finds the embedded server by itself.
@@ -244,7 +275,11 @@ async function drive(stack, { minutes, clients }) {
     const t = performance.now();
     const res = await fetch(`${stack.url}${url}`, {
       method,
-      headers: { authorization: `Bearer ${stack.key}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${stack.key}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -283,17 +318,25 @@ async function drive(stack, { minutes, clients }) {
   const hit = async () => {
     const f = pick();
     const res = await call('hit', 'POST', '/api/v1/functions/enhance', f.body);
-    if (res.status === 200) answers.push({ name: f.name, version: res.body.version, python: res.body.enhanced_code.python });
+    if (res.status === 200)
+      answers.push({ name: f.name, version: res.body.version, python: res.body.enhanced_code.python });
   };
   const feedback = async () => {
     const f = pick();
     // One report in eight is a client retrying the previous one: it must be stored once.
     const execution = counter % 8 === 0 && f.lastExecution ? f.lastExecution : `exec-${counter++}`;
     f.lastExecution = execution;
-    const body = { version: f.version, execution_id: execution, feedback_type: 'performance', rating: 5, metrics: { success_rate: 1, avg_duration: 0.01 } };
+    const body = {
+      version: f.version,
+      execution_id: execution,
+      feedback_type: 'performance',
+      rating: 5,
+      metrics: { success_rate: 1, avg_duration: 0.01 },
+    };
     const res = await call('feedback', 'POST', `/api/v1/functions/${f.name}/feedback`, body);
     const id = `${f.name}/${execution}/${f.version}`;
-    if (res.status === 200 || res.status === 202) feedbackAccepted.set(id, (feedbackAccepted.get(id) ?? 0) + (res.body.duplicate ? 0 : 1));
+    if (res.status === 200 || res.status === 202)
+      feedbackAccepted.set(id, (feedbackAccepted.get(id) ?? 0) + (res.body.duplicate ? 0 : 1));
   };
   const batch = async () => {
     const bodies = [0, 1, 2].map(() => {
@@ -340,32 +383,57 @@ async function verify(stack, load) {
   const checks = [];
   const check = (name, ok, detail) => checks.push({ name, ok, detail });
 
-  check('no 5xx answers', load.stats.fiveXX.length === 0, `${load.stats.fiveXX.length} ${load.stats.fiveXX.slice(0, 3).join(' | ')}`);
+  check(
+    'no 5xx answers',
+    load.stats.fiveXX.length === 0,
+    `${load.stats.fiveXX.length} ${load.stats.fiveXX.slice(0, 3).join(' | ')}`,
+  );
   check('no 401 for the valid key', load.stats.unauthorized === 0, String(load.stats.unauthorized));
 
   // Every run that answered 202 completes (batches wait for their children).
   const pending = new Set(load.asyncRuns);
   const failed = [];
-  await waitUntil(async () => {
-    for (const id of [...pending]) {
-      const res = await fetch(`${stack.url}/api/v1/runs/${id}`, { headers: { authorization: `Bearer ${stack.key}` } });
-      const body = await res.json();
-      if (body.status === 'running') continue;
-      pending.delete(id);
-      if (body.status !== 'completed') failed.push(`${id}: ${body.status}`);
-    }
-    return pending.size === 0;
-  }, 180_000, 'every 202 run ended', 1_000).catch(() => undefined);
-  check('every 202 run completed', pending.size === 0 && failed.length === 0, `${load.asyncRuns.length} runs, ${pending.size} still running, failed: ${failed.slice(0, 3).join(', ')}`);
+  await waitUntil(
+    async () => {
+      for (const id of [...pending]) {
+        const res = await fetch(`${stack.url}/api/v1/runs/${id}`, {
+          headers: { authorization: `Bearer ${stack.key}` },
+        });
+        const body = await res.json();
+        if (body.status === 'running') continue;
+        pending.delete(id);
+        if (body.status !== 'completed') failed.push(`${id}: ${body.status}`);
+      }
+      return pending.size === 0;
+    },
+    180_000,
+    'every 202 run ended',
+    1_000,
+  ).catch(() => undefined);
+  check(
+    'every 202 run completed',
+    pending.size === 0 && failed.length === 0,
+    `${load.asyncRuns.length} runs, ${pending.size} still running, failed: ${failed.slice(0, 3).join(', ')}`,
+  );
 
   // Audit rows are written once the answer is sent: give the last ones a moment.
   const ids = load.posts.filter(Boolean);
   const audited = async () =>
-    (await pool.query('SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS ids FROM audit_log WHERE request_id = ANY($1)', [ids])).rows[0];
+    (
+      await pool.query(
+        'SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS ids FROM audit_log WHERE request_id = ANY($1)',
+        [ids],
+      )
+    ).rows[0];
   let audit = await audited();
-  await waitUntil(async () => (audit = await audited()).ids === ids.length, 15_000, 'audit rows', 500).catch(() => undefined);
-  check('every write has its audit row, once', audit.ids === ids.length && audit.rows === ids.length && ids.length === load.posts.length,
-    `${load.posts.length} writes, ${audit.rows} audit rows for ${audit.ids} request ids`);
+  await waitUntil(async () => (audit = await audited()).ids === ids.length, 15_000, 'audit rows', 500).catch(
+    () => undefined,
+  );
+  check(
+    'every write has its audit row, once',
+    audit.ids === ids.length && audit.rows === ids.length && ids.length === load.posts.length,
+    `${load.posts.length} writes, ${audit.rows} audit rows for ${audit.ids} request ids`,
+  );
 
   // Every version row has its four artifacts; params.json is the row's, and code.py is what the API answered.
   const answered = new Map(load.answers.map((a) => [`${a.name}/${a.version}`, sha256(a.python)]));
@@ -379,26 +447,46 @@ async function verify(stack, load) {
       bad.push(`${v.function_name} v${v.version}: missing files in ${dir}`);
       continue;
     }
-    if (sha256(canonical(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !== sha256(canonical(v.params))) {
+    if (
+      sha256(canonical(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !== sha256(canonical(v.params))
+    ) {
       bad.push(`${v.function_name} v${v.version}: params.json differs from the row`);
     }
     const expected = answered.get(`${v.function_name}/${v.version}`);
     if (expected) {
       compared++;
-      if (sha256(readFileSync(path.join(dir, 'code.py'))) !== expected) bad.push(`${v.function_name} v${v.version}: code.py differs from the answer`);
+      if (sha256(readFileSync(path.join(dir, 'code.py'))) !== expected)
+        bad.push(`${v.function_name} v${v.version}: code.py differs from the answer`);
     }
   }
-  check('every version has its artifacts with matching SHA-256', bad.length === 0 && versions.length > 0,
-    `${versions.length} versions, ${compared} compared with answered code, ${bad.length} bad ${bad.slice(0, 3).join('; ')}`);
+  check(
+    'every version has its artifacts with matching SHA-256',
+    bad.length === 0 && versions.length > 0,
+    `${versions.length} versions, ${compared} compared with answered code, ${bad.length} bad ${bad.slice(0, 3).join('; ')}`,
+  );
 
   const stored = new Map(
-    (await pool.query(`SELECT function_name || '/' || execution_id || '/' || version AS id, count(*)::int AS n FROM feedback GROUP BY 1`)).rows.map((r) => [r.id, r.n]),
+    (
+      await pool.query(
+        `SELECT function_name || '/' || execution_id || '/' || version AS id, count(*)::int AS n FROM feedback GROUP BY 1`,
+      )
+    ).rows.map((r) => [r.id, r.n]),
   );
   const feedbackBad = [...load.feedbackAccepted].filter(([id, accepted]) => stored.get(id) !== 1 || accepted !== 1);
-  check('every accepted feedback is stored once', feedbackBad.length === 0 && load.feedbackAccepted.size > 0,
-    `${load.feedbackAccepted.size} accepted, ${feedbackBad.length} wrong ${feedbackBad.slice(0, 3).map(([id]) => id).join(', ')}`);
+  check(
+    'every accepted feedback is stored once',
+    feedbackBad.length === 0 && load.feedbackAccepted.size > 0,
+    `${load.feedbackAccepted.size} accepted, ${feedbackBad.length} wrong ${feedbackBad
+      .slice(0, 3)
+      .map(([id]) => id)
+      .join(', ')}`,
+  );
 
-  check('no PostgreSQL protocol errors in the logs', stack.protocolErrors.length === 0, `${stack.protocolErrors.length} ${stack.protocolErrors.slice(0, 3).join(' | ')}`);
+  check(
+    'no PostgreSQL protocol errors in the logs',
+    stack.protocolErrors.length === 0,
+    `${stack.protocolErrors.length} ${stack.protocolErrors.slice(0, 3).join(' | ')}`,
+  );
   return checks;
 }
 
@@ -434,9 +522,13 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
     const rss = memory(stack.child.pid);
     const [api, worker] = await Promise.all([heapMiB(`${stack.url}/metrics`), heapMiB(stack.workerMetricsUrl)]);
     samples.push({
-      t, ...rss,
-      apiHeap: api.heapUsed, apiExternal: api.external,
-      workerHeap: worker.heapUsed, workerExternal: worker.external, cachedWorkflows: worker.cachedWorkflows,
+      t,
+      ...rss,
+      apiHeap: api.heapUsed,
+      apiExternal: api.external,
+      workerHeap: worker.heapUsed,
+      workerExternal: worker.external,
+      cachedWorkflows: worker.cachedWorkflows,
     });
   }, SAMPLE_MS);
   const snapshots = [];
@@ -444,10 +536,12 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
   const snapshotTimers = (snapshotDir ? [Math.max(warmup, runMs * 0.8), runMs * 0.95] : []).map((at) =>
     setTimeout(() => {
       const t = Date.now() - t0;
-      taking.push(snapshotWorker(servicePids(stack.child.pid).worker, snapshotDir).then(
-        (file) => snapshots.push({ t, file }),
-        (err) => snapshots.push({ t, error: err.message }),
-      ));
+      taking.push(
+        snapshotWorker(servicePids(stack.child.pid).worker, snapshotDir).then(
+          (file) => snapshots.push({ t, file }),
+          (err) => snapshots.push({ t, error: err.message }),
+        ),
+      );
     }, at),
   );
   let result;
@@ -463,25 +557,35 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
     const rss = Object.fromEntries(
       ['api', 'worker', 'db'].map((k) => {
         const values = after.map((s) => s[k]);
-        return [k, {
-          first: values[0] ?? 0,
-          last: values.at(-1) ?? 0,
-          max: Math.max(0, ...values),
-          slopePer10Min: slopePer10Min(series(k)),
-          tenMinuteMeans: windowMeans(samples.filter((s) => s.t < rssUntil), k, 600_000),
-        }];
+        return [
+          k,
+          {
+            first: values[0] ?? 0,
+            last: values.at(-1) ?? 0,
+            max: Math.max(0, ...values),
+            slopePer10Min: slopePer10Min(series(k)),
+            tenMinuteMeans: windowMeans(
+              samples.filter((s) => s.t < rssUntil),
+              k,
+              600_000,
+            ),
+          },
+        ];
       }),
     );
     // The leak signal: heap in use after collection (per-minute floors), and external memory (buffers).
     const heap = Object.fromEntries(
       ['apiHeap', 'workerHeap', 'apiExternal', 'workerExternal'].map((k) => {
         const points = floors(samples, k, 60_000).filter(([t]) => t >= warmup);
-        return [k, {
-          firstFloor: points[0]?.[1] ?? NaN,
-          lastFloor: points.at(-1)?.[1] ?? NaN,
-          floorSlopePer10Min: slopePer10Min(points),
-          tenMinuteMeans: windowMeans(samples, k, 600_000),
-        }];
+        return [
+          k,
+          {
+            firstFloor: points[0]?.[1] ?? NaN,
+            lastFloor: points.at(-1)?.[1] ?? NaN,
+            floorSlopePer10Min: slopePer10Min(points),
+            tenMinuteMeans: windowMeans(samples, k, 600_000),
+          },
+        ];
       }),
     );
     const { stats } = load;

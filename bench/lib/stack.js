@@ -78,7 +78,9 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
   for (let i = 0; i < workers; i++) {
     const workerPort = await freePort();
     workerUrls.push(`http://127.0.0.1:${workerPort}`);
-    workerProcs.push(spawnService('worker', { ...env, WORKER_HTTP_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(workerPort) }));
+    workerProcs.push(
+      spawnService('worker', { ...env, WORKER_HTTP_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(workerPort) }),
+    );
   }
   const port = await freePort();
   const api = spawnService('api', { ...env, HOST: '127.0.0.1', PORT: String(port) });
@@ -116,7 +118,12 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
   const { ApiKeysRepo } = require(path.join(dist, 'infra', 'db', 'api-keys-repo'));
   const { createPool } = require(path.join(dist, 'infra', 'db', 'pool'));
   const keyPool = createPool({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });
-  const { key } = await new ApiKeysRepo(keyPool).create({ tenantId: 'default', role: 'agent', name: 'bench', createdBy: 'bench' });
+  const { key } = await new ApiKeysRepo(keyPool).create({
+    tenantId: 'default',
+    role: 'agent',
+    name: 'bench',
+    createdBy: 'bench',
+  });
   await keyPool.end();
   return {
     url,

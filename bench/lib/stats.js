@@ -14,7 +14,12 @@ const median = (values) => quantile(values, 0.5);
 /** p50/p95/p99 of latencies in ms, rounded for tables. */
 function percentiles(values) {
   const round = (v) => Math.round(v * 10) / 10;
-  return { n: values.length, p50: round(quantile(values, 0.5)), p95: round(quantile(values, 0.95)), p99: round(quantile(values, 0.99)) };
+  return {
+    n: values.length,
+    p50: round(quantile(values, 0.5)),
+    p95: round(quantile(values, 0.95)),
+    p99: round(quantile(values, 0.99)),
+  };
 }
 
 function printTable(title, rows) {
@@ -33,7 +38,7 @@ const RESULTS_FILE = path.join(__dirname, '..', 'results.json');
  * says whether lower is better; a change of more than 10% the wrong way is flagged as a regression.
  */
 function compareAndRecord(figures) {
-  const previous = existsSync(RESULTS_FILE) ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).figures ?? {} : {};
+  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).figures ?? {}) : {};
   const rows = [];
   for (const [name, { value, better }] of Object.entries(figures)) {
     const before = previous[name]?.value;

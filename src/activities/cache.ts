@@ -35,7 +35,9 @@ export function createCacheActivities(cache: EnhancementCache, providers: Provid
     functionName: functionName ?? '',
   });
 
-  const cacheLookup = async (input: CacheLookupInput): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> => {
+  const cacheLookup = async (
+    input: CacheLookupInput,
+  ): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> => {
     const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
     if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
     const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
@@ -59,7 +61,13 @@ export function createCacheActivities(cache: EnhancementCache, providers: Provid
         : null;
       return { ...lookup, active_version };
     },
-    async cacheStore(input: { key: string; l2_key?: string; value: CachedEnhancement; tenant_id?: string; function_name?: string }): Promise<void> {
+    async cacheStore(input: {
+      key: string;
+      l2_key?: string;
+      value: CachedEnhancement;
+      tenant_id?: string;
+      function_name?: string;
+    }): Promise<void> {
       const keys = { exact: input.key, ...(input.l2_key ? { normalized: input.l2_key } : {}) };
       await cache.set(keys, scopeOf(input.tenant_id, input.function_name), input.value);
     },

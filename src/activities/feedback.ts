@@ -20,7 +20,11 @@ const unknownVersion = (input: { function_name: string; version: number }) =>
  * Train's decision on the feedback about one version, and what a regeneration would start from: the one decision
  * that feedback-driven regeneration and scheduled re-evaluation share.
  */
-export async function assessVersion(versions: VersionsRepo, feedback: FeedbackRepo, input: RegenerateInput): Promise<Assessment> {
+export async function assessVersion(
+  versions: VersionsRepo,
+  feedback: FeedbackRepo,
+  input: RegenerateInput,
+): Promise<Assessment> {
   const ref = { tenantId: input.tenant_id, functionName: input.function_name, version: input.version };
   const source = await versions.versionSource(ref);
   if (!source) throw unknownVersion(input);
@@ -31,7 +35,8 @@ export async function assessVersion(versions: VersionsRepo, feedback: FeedbackRe
   const domainOperate = source.request ? getDomain(source.request.domain)?.operate : undefined;
   const decision = decide(signals, operateFromParams(source.params, domainOperate ?? REFERENCE_OPERATE));
   if (!decision.requiresUpdate) return accepted([]);
-  if (!source.request) return accepted([...decision.reasons, 'version predates stored requests and cannot be regenerated']);
+  if (!source.request)
+    return accepted([...decision.reasons, 'version predates stored requests and cannot be regenerated']);
 
   const guidance = {
     reason: decision.reasons.join('; '),
@@ -57,7 +62,11 @@ export function createFeedbackActivities(versions: VersionsRepo, feedback: Feedb
     assessFeedback: (input: RegenerateInput) => assessVersion(versions, feedback, input),
 
     async activate(input: ActivateInput): Promise<{ current: number; previous: number | null }> {
-      const result = await versions.activate({ tenantId: input.tenant_id, functionName: input.function_name, version: input.version });
+      const result = await versions.activate({
+        tenantId: input.tenant_id,
+        functionName: input.function_name,
+        version: input.version,
+      });
       if (!result) throw unknownVersion(input);
       return result;
     },

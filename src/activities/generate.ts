@@ -48,7 +48,8 @@ export interface LlmGeneration {
   attempts: GenerationAttempt[];
 }
 
-const invalid = (message: string) => ApplicationFailure.create({ type: FailureType.InvalidInput, nonRetryable: true, message });
+const invalid = (message: string) =>
+  ApplicationFailure.create({ type: FailureType.InvalidInput, nonRetryable: true, message });
 
 /** Full jitter over half the exponential step, so a burst of retries does not hit the provider in lockstep. */
 function backoffMs(attempt: number, llm: LlmSettings): number {
@@ -57,10 +58,16 @@ function backoffMs(attempt: number, llm: LlmSettings): number {
 }
 
 /** The domain with the model's Operate settings, checked as a domain's own are (bounds, never-retried classes). */
-function withSettings(domain: DomainSettings, answer: ModelAnswer): { ok: true; domain: DomainSettings } | { ok: false; reason: string } {
+function withSettings(
+  domain: DomainSettings,
+  answer: ModelAnswer,
+): { ok: true; domain: DomainSettings } | { ok: false; reason: string } {
   const checked = DomainSettings.safeParse({ ...domain, operate: { ...domain.operate, ...answer.settings } });
   if (checked.success) return { ok: true, domain: checked.data };
-  return { ok: false, reason: `the settings are refused: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` };
+  return {
+    ok: false,
+    reason: `the settings are refused: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+  };
 }
 
 export function createGenerateActivities(deps: GenerateDeps) {
@@ -71,7 +78,9 @@ export function createGenerateActivities(deps: GenerateDeps) {
     const { request, guidance } = input;
     const analysis = await analyzer.analyze(request.original_code);
     if (!analysis.ok) {
-      throw invalid(`original_code is not valid Python: ${analysis.error.message} (line ${analysis.error.line ?? '?'})`);
+      throw invalid(
+        `original_code is not valid Python: ${analysis.error.message} (line ${analysis.error.line ?? '?'})`,
+      );
     }
     const fn = analysis.functions.find((f) => f.name === request.function_name);
     if (!fn) throw invalid(`original_code defines no top-level function named ${request.function_name}`);
@@ -83,7 +92,11 @@ export function createGenerateActivities(deps: GenerateDeps) {
     }
     const shifted = request.optimize_for ? applyOptimizeFor(entry.settings, request.optimize_for) : entry.settings;
     const domain = guidance
-      ? { ...shifted, operate: { ...shifted.operate, ...guidance.operate }, perceive: { ...shifted.perceive, ...guidance.perceive } }
+      ? {
+          ...shifted,
+          operate: { ...shifted.operate, ...guidance.operate },
+          perceive: { ...shifted.perceive, ...guidance.perceive },
+        }
       : shifted;
     const templateInput = {
       functionName: request.function_name,
@@ -118,7 +131,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
       const { domain, templateInput, template } = await prepare(input);
       const settings = providers.get(input.provider)?.settings;
       if (!settings) {
-        throw ApplicationFailure.create({ type: FailureType.ProviderUnavailable, nonRetryable: true, message: `provider ${input.provider} is not configured on this worker`, details: [{ attempts: [] }] });
+        throw ApplicationFailure.create({
+          type: FailureType.ProviderUnavailable,
+          nonRetryable: true,
+          message: `provider ${input.provider} is not configured on this worker`,
+          details: [{ attempts: [] }],
+        });
       }
       const info = Context.current().info;
       // Activities always run inside a workflow here; the fallback keeps rows unique if one ever runs standalone.
@@ -141,7 +159,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
         const spent = await usage.spentToday(call.tenantId);
         if (spent >= llm.dailyBudgetUsd) {
           const reason = `the tenant's daily LLM budget of $${llm.dailyBudgetUsd} is spent ($${spent.toFixed(4)} today)`;
-          await usage.record({ ...call, outcome: 'over_budget', reason, promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: 0 });
+          await usage.record({
+            ...call,
+            outcome: 'over_budget',
+            reason,
+            promptTokens: 0,
+            completionTokens: 0,
+            costUsd: 0,
+            latencyMs: 0,
+          });
           throw ApplicationFailure.create({
             type: FailureType.ProviderUnavailable,
             nonRetryable: true,
@@ -150,7 +176,13 @@ export function createGenerateActivities(deps: GenerateDeps) {
           });
         }
       }
-      const messages = buildMessages({ request: input.request, domain, params: template.params, guidance: input.guidance, repair: input.repair });
+      const messages = buildMessages({
+        request: input.request,
+        domain,
+        params: template.params,
+        guidance: input.guidance,
+        repair: input.repair,
+      });
 
       let completion: Completion;
       try {
@@ -159,7 +191,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
         if (!(err instanceof LlmError)) throw err;
         const outcome = err.kind === 'circuit_open' ? 'circuit_open' : err.transient ? 'retryable_error' : 'failed';
         const reason = `${err.kind}: ${err.message}`;
-        await usage.record({ ...call, outcome, reason, promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: err.latencyMs });
+        await usage.record({
+          ...call,
+          outcome,
+          reason,
+          promptTokens: 0,
+          completionTokens: 0,
+          costUsd: 0,
+          latencyMs: err.latencyMs,
+        });
         const details = [{ attempts: await callsSoFar() }];
         if (err.transient) {
           throw ApplicationFailure.create({
@@ -169,7 +209,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
             nextRetryDelay: err.retryAfterMs ?? backoffMs(info.attempt, llm),
           });
         }
-        throw ApplicationFailure.create({ type: FailureType.ProviderUnavailable, nonRetryable: true, message: `${input.provider}: ${reason}`, details });
+        throw ApplicationFailure.create({
+          type: FailureType.ProviderUnavailable,
+          nonRetryable: true,
+          message: `${input.provider}: ${reason}`,
+          details,
+        });
       }
 
       const costUsd = providers.get(input.provider)!.costUsd(completion.prompt_tokens, completion.completion_tokens);

@@ -36,7 +36,12 @@ export function createReevaluationActivities(deps: ReevaluationDeps) {
         });
       }
       const last = page[page.length - 1];
-      return { candidates, ...(rows.length > limit && last ? { next: { tenant_id: last.tenant_id, function_name: last.function_name } } : {}) };
+      return {
+        candidates,
+        ...(rows.length > limit && last
+          ? { next: { tenant_id: last.tenant_id, function_name: last.function_name } }
+          : {}),
+      };
     },
 
     /**
@@ -49,18 +54,36 @@ export function createReevaluationActivities(deps: ReevaluationDeps) {
         const events: PublishedEvent[] = [
           {
             type: 'function.evaluated',
-            payload: { version: e.version, status: e.status, outcome: e.outcome, reasons: e.reasons, feedback_count: e.feedback_count, error: e.error ?? null },
+            payload: {
+              version: e.version,
+              status: e.status,
+              outcome: e.outcome,
+              reasons: e.reasons,
+              feedback_count: e.feedback_count,
+              error: e.error ?? null,
+            },
           },
         ];
         if (e.outcome === 'regenerated') {
           events.push({
             type: 'function.regenerated',
-            payload: { version: e.version, new_version: e.new_version, reason: e.reasons.join('; '), regeneration_workflow_id: e.regeneration_workflow_id },
+            payload: {
+              version: e.version,
+              new_version: e.new_version,
+              reason: e.reasons.join('; '),
+              regeneration_workflow_id: e.regeneration_workflow_id,
+            },
           });
         }
         // Several functions share one run: the suffix keeps their outbox keys apart.
         const suffixed = events.map((event) => ({ ...event, dedupe_suffix: `${e.tenant_id}/${e.function_name}` }));
-        await deps.events.publish({ tenant_id: e.tenant_id, function_name: e.function_name, workflow_id: input.workflow_id, run_id: input.run_id, events: suffixed });
+        await deps.events.publish({
+          tenant_id: e.tenant_id,
+          function_name: e.function_name,
+          workflow_id: input.workflow_id,
+          run_id: input.run_id,
+          events: suffixed,
+        });
       }
     },
   };

@@ -25,7 +25,11 @@ function refused(err: SandboxUnavailableError): ApplicationFailure {
 export function createValidateActivity(settings: SandboxSettings) {
   return {
     /** `examples`: the feedback examples stored for the function, which every later version must pass. */
-    async validate(input: { request: EnhanceRequest; artifact: EnhancedArtifact; examples?: FeedbackExample[] }): Promise<ValidationReport> {
+    async validate(input: {
+      request: EnhanceRequest;
+      artifact: EnhancedArtifact;
+      examples?: FeedbackExample[];
+    }): Promise<ValidationReport> {
       const { request, artifact } = input;
       const sample = {
         original_code: request.original_code,
@@ -56,7 +60,11 @@ export function createValidateActivity(settings: SandboxSettings) {
           details: [{ errors: missing }],
         });
       }
-      if (artifact.runtime_version !== undefined && result.imported && result.runtime_version !== artifact.runtime_version) {
+      if (
+        artifact.runtime_version !== undefined &&
+        result.imported &&
+        result.runtime_version !== artifact.runtime_version
+      ) {
         // The folder ships the runtime it was validated with: a worker whose sandbox loads another one must not pass it.
         result.errors.push({
           stage: 'import',
@@ -67,13 +75,22 @@ export function createValidateActivity(settings: SandboxSettings) {
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
-          ...result.mismatches.map((m) => `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`),
+          ...result.mismatches.map(
+            (m) => `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`,
+          ),
         ];
         throw ApplicationFailure.create({
           type: FailureType.ValidationFailed,
           nonRetryable: true,
           message: `enhanced code failed validation: ${reasons.join('; ')}`,
-          details: [{ errors: result.errors, mismatches: result.mismatches, findings: result.findings, safety_level: result.safety_level }],
+          details: [
+            {
+              errors: result.errors,
+              mismatches: result.mismatches,
+              findings: result.findings,
+              safety_level: result.safety_level,
+            },
+          ],
         });
       }
       return {

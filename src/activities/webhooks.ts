@@ -42,18 +42,24 @@ export function createWebhookActivities(deps: WebhookSettings) {
       const logged = await deps.repo.recordAttempt(
         input.tenant_id,
         target.id,
-        attemptRecord({ delivery_id: deliveryId, event_id: event.id, event_type: event.type, attempt, will_retry: willRetry }, sent),
+        attemptRecord(
+          { delivery_id: deliveryId, event_id: event.id, event_type: event.type, attempt, will_retry: willRetry },
+          sent,
+        ),
       );
       deps.onAttempt(sent.outcome === 'failed' && willRetry ? 'retry' : sent.outcome);
       if (sent.outcome === 'delivered') return { webhook_id: target.id, status: 'delivered' };
       if (!logged) return skipped;
       const message = `delivery ${deliveryId}, attempt ${attempt}: ${sent.error}`;
-      if (!sent.retryable) throw ApplicationFailure.create({ type: FailureType.WebhookRejected, nonRetryable: true, message });
+      if (!sent.retryable)
+        throw ApplicationFailure.create({ type: FailureType.WebhookRejected, nonRetryable: true, message });
       throw ApplicationFailure.create({
         type: FailureType.WebhookTransient,
         message,
         // A receiver's Retry-After wins over the backoff, within the policy's longest interval.
-        ...(sent.retry_after_ms !== undefined ? { nextRetryDelay: Math.min(sent.retry_after_ms, input.retry.maximum_interval_ms) } : {}),
+        ...(sent.retry_after_ms !== undefined
+          ? { nextRetryDelay: Math.min(sent.retry_after_ms, input.retry.maximum_interval_ms) }
+          : {}),
       });
     },
   };

@@ -46,16 +46,34 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   // Only listed browser origins get CORS headers; requests without an Origin (agents, curl) are unaffected.
   app.use(cors({ origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)), maxAge: 600 }));
-  const routeDeps = { app: deps.app, config, limits: deps.limits, checks: deps.checks, metrics: deps.metrics, routes: ROUTES, shutdown: deps.shutdown };
+  const routeDeps = {
+    app: deps.app,
+    config,
+    limits: deps.limits,
+    checks: deps.checks,
+    metrics: deps.metrics,
+    routes: ROUTES,
+    shutdown: deps.shutdown,
+  };
   // Public routes (health, metrics, docs, dashboard files) answer before any budget, credential or body is looked at.
-  app.use(mountRoutes(ROUTES.filter((r) => r.auth === 'public'), routeDeps));
+  app.use(
+    mountRoutes(
+      ROUTES.filter((r) => r.auth === 'public'),
+      routeDeps,
+    ),
+  );
   app.use(auditTrail({ audit: deps.app.audit, logger }));
   // Order: per-IP budget, then credentials and roles, and only then is a body read.
   app.use(deps.limits.perIp());
   app.use(authenticate({ config, keys: deps.app.apiKeys, partner: deps.partner, limits: deps.limits, routes: ROUTES }));
   app.use(jsonBody(config.BODY_LIMIT_BYTES));
   app.use(['/api/v1/functions/enhance', '/v1/external/enhance'], enhancementMetrics(deps.metrics));
-  app.use(mountRoutes(ROUTES.filter((r) => r.auth !== 'public'), routeDeps));
+  app.use(
+    mountRoutes(
+      ROUTES.filter((r) => r.auth !== 'public'),
+      routeDeps,
+    ),
+  );
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });

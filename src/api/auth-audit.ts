@@ -53,7 +53,9 @@ export function auditTrail(deps: { audit: Audit; logger: Logger }): RequestHandl
           ip: req.ip ?? null,
           details: { path: clip(req.path, 300), ...(failure ? { reason: failure.reason } : {}) },
         })
-        .catch((err: unknown) => deps.logger.error('audit write failed', { error: (err as Error).message, request_id: requestIdOf(res) }));
+        .catch((err: unknown) =>
+          deps.logger.error('audit write failed', { error: (err as Error).message, request_id: requestIdOf(res) }),
+        );
     });
     next();
   };

@@ -56,7 +56,8 @@ function deny(res: Response, failure: AuthFailure, message: string): never {
 async function apiKeyPrincipal(req: Request, res: Response, deps: AuthDeps): Promise<Principal> {
   if (deps.config.AUTH_MODE === 'disabled') return DEV_PRINCIPAL;
   const presented = presentedCredential(req);
-  if (!presented) deny(res, { reason: 'missing_credentials' }, 'an API key is required (Authorization: Bearer <key> or X-API-Key)');
+  if (!presented)
+    deny(res, { reason: 'missing_credentials' }, 'an API key is required (Authorization: Bearer <key> or X-API-Key)');
   const check = await deps.keys.verify(presented);
   if (!check.ok) {
     const { ok: _ok, ...failure } = check;
@@ -66,7 +67,8 @@ async function apiKeyPrincipal(req: Request, res: Response, deps: AuthDeps): Pro
 }
 
 async function partnerPrincipal(req: Request, res: Response, deps: AuthDeps): Promise<Principal> {
-  if (!deps.partner) deny(res, { reason: 'partner_not_configured' }, 'partner authentication is not configured on this server');
+  if (!deps.partner)
+    deny(res, { reason: 'partner_not_configured' }, 'partner authentication is not configured on this server');
   const token = presentedCredential(req);
   if (!token) deny(res, { reason: 'missing_credentials' }, 'a partner token is required (Authorization: Bearer <jwt>)');
   const check = await deps.partner.verify(token);
@@ -85,7 +87,8 @@ export function authenticate(deps: AuthDeps): RequestHandler {
     res.locals[ROUTE] = match;
     const { rule } = match;
     if (rule.auth === 'public') return next();
-    const principal = rule.auth === 'partner_jwt' ? await partnerPrincipal(req, res, deps) : await apiKeyPrincipal(req, res, deps);
+    const principal =
+      rule.auth === 'partner_jwt' ? await partnerPrincipal(req, res, deps) : await apiKeyPrincipal(req, res, deps);
     setPrincipal(res, principal);
     if (rule.role && !hasRole(principal, rule.role)) throw new MissingRoleError(rule.role);
     await deps.limits.perCaller(res, callerOf(principal), rule.rate);

@@ -36,8 +36,10 @@ export function zodDetails(error: z.ZodError): ErrorDetail[] {
 function fromBodyParser(err: unknown): AppError | HttpError | undefined {
   const type = (err as { type?: unknown }).type;
   if (type === 'entity.too.large') return new TooLargeError('request body exceeds the size limit');
-  if (type === 'entity.parse.failed') return new InvalidInputError('request body is not valid JSON', undefined, 'invalid_json');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
+  if (type === 'entity.parse.failed')
+    return new InvalidInputError('request body is not valid JSON', undefined, 'invalid_json');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
   return undefined;
 }
 
@@ -67,9 +69,19 @@ function statusOf(err: AppError): number {
 /** The one error handler: every refusal of a use case or of the HTTP layer becomes its status and the error body. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError || err instanceof AppError ? err : (fromBodyParser(err) ?? fromRouter(err) ?? fromAdapters(err));
-    if (known instanceof DatabaseUnavailableError) logger.warn('database fault answered 503', { method: req.method, path: req.path, fault: known.fault, error: (err as Error).message });
-    if (!known) logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
+    const known =
+      err instanceof HttpError || err instanceof AppError
+        ? err
+        : (fromBodyParser(err) ?? fromRouter(err) ?? fromAdapters(err));
+    if (known instanceof DatabaseUnavailableError)
+      logger.warn('database fault answered 503', {
+        method: req.method,
+        path: req.path,
+        fault: known.fault,
+        error: (err as Error).message,
+      });
+    if (!known)
+      logger.error('unhandled request error', { method: req.method, path: req.path, error: (err as Error)?.message });
     // A stream (SSE) already under way cannot turn into an error body: cut it, the client reconnects.
     if (res.headersSent) {
       res.end();

@@ -17,8 +17,12 @@ export const RunIdParams = z.object({
     .meta({ description: 'Workflow id' }),
 });
 
-export const WaitQuery = z.object({ wait: z.string().optional().meta({ description: 'Seconds to wait for the result before answering 202' }) });
-export const PreferHeader = z.object({ prefer: z.string().optional().meta({ description: '`respond-async`: answer 202 at once' }) });
+export const WaitQuery = z.object({
+  wait: z.string().optional().meta({ description: 'Seconds to wait for the result before answering 202' }),
+});
+export const PreferHeader = z.object({
+  prefer: z.string().optional().meta({ description: '`respond-async`: answer 202 at once' }),
+});
 
 /**
  * How long to wait for the run: `?wait=` seconds (bounded by the configured maximum) or the default budget;
@@ -29,7 +33,9 @@ export function waitMsOf(wait: string | undefined, req: Request, config: Config)
   if (wait !== undefined) {
     const seconds = Number(wait);
     if (wait.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > config.ENHANCE_MAX_WAIT_SECONDS) {
-      throw new InvalidInputError(`wait must be a number of seconds from 0 to ${config.ENHANCE_MAX_WAIT_SECONDS}`, [{ path: 'query.wait', message: 'out of range' }]);
+      throw new InvalidInputError(`wait must be a number of seconds from 0 to ${config.ENHANCE_MAX_WAIT_SECONDS}`, [
+        { path: 'query.wait', message: 'out of range' },
+      ]);
     }
     ms = seconds * 1000;
   }
@@ -39,7 +45,10 @@ export function waitMsOf(wait: string | undefined, req: Request, config: Config)
 /** 202 with where to poll the run: `runsPath` is the polling route of the endpoint's own authentication. */
 export function respondRunning(res: Response, run: RunRef, runsPath: string): void {
   const location = `${runsPath}/${encodeURIComponent(run.workflow_id)}`;
-  res.status(202).location(location).json({ status: 'running', run, links: { self: location } });
+  res
+    .status(202)
+    .location(location)
+    .json({ status: 'running', run, links: { self: location } });
 }
 
 /** A run waited on: its result (200), or 202 and where to poll it. */

@@ -44,7 +44,8 @@ export function jsonBody(limitBytes: number): RequestHandler {
       } catch {
         throw new InvalidInputError('request body is not valid UTF-8', undefined, 'invalid_json');
       }
-      if (exceedsDepth(body, MAX_JSON_DEPTH)) throw new InvalidInputError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+      if (exceedsDepth(body, MAX_JSON_DEPTH))
+        throw new InvalidInputError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
     },
   });
 }

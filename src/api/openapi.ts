@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from 'zod-openapi';
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponseObject,
+} from 'zod-openapi';
 import { JsonValue } from '../contracts/enhance';
 import { ErrorBody } from '../contracts/errors';
 import type { AnyRoute, AuthScheme, ResponseSpec } from './route';
@@ -23,7 +28,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`, or no worker can isolate the validation (`sandbox_unavailable`)',
 };
 
-const REQUEST_ID = z.string().meta({ description: 'Correlation id: taken from the request when plain (≤128 of `A-Za-z0-9._:-`), else generated.' });
+const REQUEST_ID = z.string().meta({
+  description: 'Correlation id: taken from the request when plain (≤128 of `A-Za-z0-9._:-`), else generated.',
+});
 const RESPONSE_HEADERS = z.object({ 'X-Request-Id': REQUEST_ID });
 
 const SECURITY: Record<AuthScheme, Array<Record<string, string[]>>> = {
@@ -37,7 +44,7 @@ function errorStatuses(route: AnyRoute): number[] {
   const statuses = new Set([500, ...(route.errors ?? [])]);
   if (route.params || route.query || route.body) statuses.add(400);
   if (route.body) statuses.add(413);
-  if (route.auth !== 'public') [401, 429, 503].forEach((status) => statuses.add(status));
+  if (route.auth !== 'public') for (const status of [401, 429, 503]) statuses.add(status);
   if (route.auth === 'api_key' && route.role !== 'viewer') statuses.add(403);
   return [...statuses].sort((a, b) => a - b);
 }
@@ -46,7 +53,9 @@ function response(spec: ResponseSpec): ZodOpenApiResponseObject {
   return {
     description: spec.description,
     headers: spec.headers ? RESPONSE_HEADERS.extend(spec.headers.shape) : RESPONSE_HEADERS,
-    ...(spec.content ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema }])) } : {}),
+    ...(spec.content
+      ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema }])) }
+      : {}),
   };
 }
 
@@ -64,11 +73,21 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
       header: (route.headers ?? z.object({})).extend({ 'x-request-id': REQUEST_ID.optional() }),
     },
     ...(route.body
-      ? { requestBody: { required: !route.body.safeParse(undefined).success, content: { 'application/json': { schema: route.body } } } }
+      ? {
+          requestBody: {
+            required: !route.body.safeParse(undefined).success,
+            content: { 'application/json': { schema: route.body } },
+          },
+        }
       : {}),
     responses: {
       ...Object.fromEntries(Object.entries(route.responses).map(([status, spec]) => [status, response(spec)])),
-      ...Object.fromEntries(errors.map((status) => [String(status), response({ description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': ErrorBody } })])),
+      ...Object.fromEntries(
+        errors.map((status) => [
+          String(status),
+          response({ description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': ErrorBody } }),
+        ]),
+      ),
     },
   };
 }
@@ -97,7 +116,8 @@ export function openApiDocument(routes: readonly AnyRoute[]): ReturnType<typeof 
       info: {
         title: 'POET enhancement service',
         version: '0.1.0',
-        description: 'Plain Python functions in, Perceive/Operate/Enforce/Train-enhanced Python and Dana out; every run a Temporal workflow.',
+        description:
+          'Plain Python functions in, Perceive/Operate/Enforce/Train-enhanced Python and Dana out; every run a Temporal workflow.',
       },
       servers: [{ url: '/', description: 'The API that serves this document' }],
       tags: [...new Set(routes.flatMap((route) => route.tags))].map((name) => ({ name })),
@@ -105,9 +125,23 @@ export function openApiDocument(routes: readonly AnyRoute[]): ReturnType<typeof 
       components: {
         schemas: { JsonValue },
         securitySchemes: {
-          bearerApiKey: { type: 'http', scheme: 'bearer', description: 'An API key (`poet_<id>.<secret>`) as `Authorization: Bearer <key>`' },
-          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key in its own header' },
-          partnerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The partner's RS256 JWT (the /v1/aitomatic routes)" },
+          bearerApiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (`poet_<id>.<secret>`) as `Authorization: Bearer <key>`',
+          },
+          apiKeyHeader: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'An API key in its own header',
+          },
+          partnerJwt: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "The partner's RS256 JWT (the /v1/aitomatic routes)",
+          },
         },
       },
     });

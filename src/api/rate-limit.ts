@@ -31,7 +31,14 @@ function createLimit(name: string, points: number, config: Config, redis: Redis 
   const keyPrefix = `${config.REDIS_PREFIX}rl:${name}`;
   const memory = new RateLimiterMemory({ points, duration: WINDOW_SECONDS, keyPrefix });
   const limiter = redis
-    ? new RateLimiterRedis({ storeClient: redis, points, duration: WINDOW_SECONDS, keyPrefix, insuranceLimiter: memory, rejectIfRedisNotReady: true })
+    ? new RateLimiterRedis({
+        storeClient: redis,
+        points,
+        duration: WINDOW_SECONDS,
+        keyPrefix,
+        insuranceLimiter: memory,
+        rejectIfRedisNotReady: true,
+      })
     : memory;
   return { name, points, limiter };
 }
@@ -57,11 +64,17 @@ export class RateLimits {
   /** Bind across all of a tenant's keys: an admin minting keys does not multiply the tenant's budget. */
   private readonly tenantClasses: Partial<Record<RateClass, Limit>>;
 
-  constructor(config: Config, redis: Redis | undefined, private readonly logger: Logger) {
+  constructor(
+    config: Config,
+    redis: Redis | undefined,
+    private readonly logger: Logger,
+  ) {
     this.ip = createLimit('ip', config.RATE_LIMIT_IP_PER_MINUTE, config, redis);
     this.key = createLimit('key', config.RATE_LIMIT_KEY_PER_MINUTE, config, redis);
     this.classes = { enhance: createLimit('enhance', config.RATE_LIMIT_ENHANCE_PER_MINUTE, config, redis) };
-    this.tenantClasses = { enhance: createLimit('tenant-enhance', config.RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE, config, redis) };
+    this.tenantClasses = {
+      enhance: createLimit('tenant-enhance', config.RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE, config, redis),
+    };
   }
 
   /** Before authentication, so floods of bad keys are limited too. */
@@ -100,7 +113,10 @@ export class RateLimits {
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) {
           // Both stores failed: answering is worth more than counting.
-          this.logger.warn('rate limiter unavailable, request let through', { limit: limit.name, error: (err as Error).message });
+          this.logger.warn('rate limiter unavailable, request let through', {
+            limit: limit.name,
+            error: (err as Error).message,
+          });
           continue;
         }
         setHeaders(res, limit, err);

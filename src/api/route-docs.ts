@@ -17,7 +17,9 @@ export function renderRouteTable(routes: readonly AnyRoute[]): string {
     const role = r.role ?? (r.auth === 'partner_jwt' ? "(partner tenant's agent)" : '');
     return `| \`${r.method} ${r.path}\` | ${CREDENTIALS[r.auth]} | ${role} | ${r.rate ?? ''} | ${cell(r.summary)} |`;
   });
-  return ['| route | credentials | least role | extra limit | what it does |', '|---|---|---|---|---|', ...rows].join('\n');
+  return ['| route | credentials | least role | extra limit | what it does |', '|---|---|---|---|---|', ...rows].join(
+    '\n',
+  );
 }
 
 /** The document with the text between the markers replaced by the current table. */

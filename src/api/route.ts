@@ -61,7 +61,11 @@ export interface RouteContext<P, Q, B> {
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface Route<P extends z.ZodObject | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined> {
+export interface Route<
+  P extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+> {
   /** Stable camelCase name of the operation in the OpenAPI document. */
   operationId: string;
   method: Method;
@@ -89,17 +93,23 @@ export interface Route<P extends z.ZodObject | undefined = undefined, Q extends 
   handler(ctx: RouteContext<Parsed<P>, Parsed<Q>, Parsed<B>>, deps: RouteDeps): unknown;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list holds routes of every schema; each was checked against its own by route()
 export type AnyRoute = Route<any, any, any>;
 
 /** Checks a declaration against its own schemas' types; the list then holds it as an AnyRoute. */
-export function route<P extends z.ZodObject | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  declaration: Route<P, Q, B>,
-): AnyRoute {
+export function route<
+  P extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(declaration: Route<P, Q, B>): AnyRoute {
   return declaration as AnyRoute;
 }
 
-const PARSE_MESSAGE = { params: 'malformed path parameter', query: 'invalid query', body: 'request body does not match the schema' } as const;
+const PARSE_MESSAGE = {
+  params: 'malformed path parameter',
+  query: 'invalid query',
+  body: 'request body does not match the schema',
+} as const;
 
 /** Input parsed by its schema; anything else is a 400 naming each offending path (`query.<field>`, `params.<name>`, body fields bare). */
 function parse(schema: z.ZodType | undefined, value: unknown, where: keyof typeof PARSE_MESSAGE): unknown {
@@ -109,7 +119,9 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: keyof typeo
   const details = zodDetails(parsed.error);
   throw new InvalidInputError(
     PARSE_MESSAGE[where],
-    where === 'body' ? details : details.map((d) => ({ ...d, path: d.path === '(body)' ? where : `${where}.${d.path}` })),
+    where === 'body'
+      ? details
+      : details.map((d) => ({ ...d, path: d.path === '(body)' ? where : `${where}.${d.path}` })),
   );
 }
 
@@ -175,5 +187,9 @@ export function matchRoute(routes: readonly AnyRoute[], method: string, path: st
     const params = matchPath(rule.path, normalized);
     if (params) return { rule, params, known: true };
   }
-  return { rule: { method: wanted as Method, path: '(unknown route)', auth: 'api_key', role: 'admin' }, params: {}, known: false };
+  return {
+    rule: { method: wanted as Method, path: '(unknown route)', auth: 'api_key', role: 'admin' },
+    params: {},
+    known: false,
+  };
 }

@@ -29,14 +29,29 @@ import { createPool } from '../infra/db/pool';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
 import { WebhookDispatcher, webhookRetry } from '../infra/events/webhook-dispatch';
-import { circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, CHECK_TIMEOUT_MS, type Check, type CircuitStates } from '../infra/observability/health';
+import {
+  circuitsCheck,
+  diskCheck,
+  memoryCheck,
+  postgresCheck,
+  probeCheck,
+  redisCheck,
+  CHECK_TIMEOUT_MS,
+  type Check,
+  type CircuitStates,
+} from '../infra/observability/health';
 import type { Logger } from '../infra/observability/logger';
 import { Metrics } from '../infra/observability/metrics';
 import { createTracing } from '../infra/observability/tracing';
 import { createAnalyzer, type PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { ArtifactStore } from '../infra/storage/artifact-store';
 import { createArtifactStore } from '../infra/storage/artifact-store';
-import { createClaimCheck, payloadTenantInterceptor, tenantFromMemo, type ClaimCheckCodec } from '../infra/temporal/claim-check';
+import {
+  createClaimCheck,
+  payloadTenantInterceptor,
+  tenantFromMemo,
+  type ClaimCheckCodec,
+} from '../infra/temporal/claim-check';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { correlationClientInterceptor } from '../infra/temporal/correlation';
 import { Schedules } from '../infra/temporal/schedules';
@@ -96,7 +111,11 @@ export interface Adapters {
 /** The API's use cases over its adapters: repositories and stores are made here and nowhere else. */
 export function createUseCases(a: Adapters): UseCases {
   const { config, logger, client, pool, shutdown } = a;
-  const runs = new Runs(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, uiUrl: config.TEMPORAL_UI_URL });
+  const runs = new Runs(client, {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    namespace: config.TEMPORAL_NAMESPACE,
+    uiUrl: config.TEMPORAL_UI_URL,
+  });
   const versions = new VersionsRepo(pool, a.artifacts);
   const domains = new DomainsRepo(pool);
   const dispatcher = new WebhookDispatcher({
@@ -119,7 +138,15 @@ export function createUseCases(a: Adapters): UseCases {
     enhancements: new Enhancements({ config, client, analyzer: a.analyzer, runs, domains, shutdown }),
     runs,
     functions: new Functions({ config, client, runs, versions, events: new EventsRepo(pool), shutdown }),
-    feedback: new Feedback({ config, client, runs, versions, feedback: new FeedbackRepo(pool), dispatchWebhooks, shutdown }),
+    feedback: new Feedback({
+      config,
+      client,
+      runs,
+      versions,
+      feedback: new FeedbackRepo(pool),
+      dispatchWebhooks,
+      shutdown,
+    }),
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
     tenantData: new TenantData(pool, new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX })),
@@ -131,10 +158,18 @@ export function createUseCases(a: Adapters): UseCases {
 }
 
 /** The API's readiness checks: what a request needs (Temporal, PostgreSQL) fails it; the rest degrades it. */
-function apiChecks(a: { config: Config; connection: Connection; pool: Pool; redis?: Redis; circuits: CircuitStates }): Record<string, Check> {
+function apiChecks(a: {
+  config: Config;
+  connection: Connection;
+  pool: Pool;
+  redis?: Redis;
+  circuits: CircuitStates;
+}): Record<string, Check> {
   const { config, connection } = a;
   return {
-    temporal: probeCheck(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}))),
+    temporal: probeCheck(() =>
+      connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({})),
+    ),
     postgres: postgresCheck(a.pool),
     redis: redisCheck(a.redis),
     llm: circuitsCheck(a.circuits),
@@ -145,12 +180,16 @@ function apiChecks(a: { config: Config; connection: Connection; pool: Pool; redi
 
 /** The API's composition root: adapters from config, the app, a listening server, and an orderly close. */
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
-  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required by the API (poet start provides a dev server)');
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (poet start provides an embedded one)');
+  if (!config.TEMPORAL_ADDRESS)
+    throw new Error('TEMPORAL_ADDRESS is required by the API (poet start provides a dev server)');
+  if (!config.DATABASE_URL)
+    throw new Error('DATABASE_URL is required by the API (poet start provides an embedded one)');
   // Lazy: the API comes up while Temporal is still starting or away, and answers 503 until it is back.
   const connection = Connection.lazy({
     ...temporalConnectionOptions(config),
-    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS }))],
+    interceptors: [
+      makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: config.TEMPORAL_CLIENT_MAX_ATTEMPTS })),
+    ],
   });
   const tracing = createTracing(config);
   const claimCheck = createClaimCheck(config, 'api');
@@ -163,13 +202,20 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   });
   claimCheck.codec.resolveTenantsWith(tenantFromMemo(client));
   const metrics = new Metrics({ domains: listDomainNames(), stages: [], defaultMetrics: true });
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'api' });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    max: config.DATABASE_POOL_MAX,
+    process: 'api',
+  });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
   const partner = await createPartnerVerifier(config, redis);
   if (config.AUTH_MODE === 'disabled') {
-    logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant\'s admin; never expose this API');
+    logger.warn(
+      "AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller is the default tenant's admin; never expose this API",
+    );
   }
   const artifacts = createArtifactStore(config, logger);
 
@@ -181,7 +227,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config,
     logger,
     metrics,
-    app: createUseCases({ config, logger, client, pool, redis, analyzer, codec: claimCheck.codec, artifacts: artifacts.store, shutdown: shutdown.signal }),
+    app: createUseCases({
+      config,
+      logger,
+      client,
+      pool,
+      redis,
+      analyzer,
+      codec: claimCheck.codec,
+      artifacts: artifacts.store,
+      shutdown: shutdown.signal,
+    }),
     limits: new RateLimits(config, redis, logger),
     checks: apiChecks({ config, connection, pool, redis, circuits }),
     partner,
@@ -209,7 +265,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await inFlight.drained(config.API_SHUTDOWN_GRACE_SECONDS * 1000);
-      if (!drained) logger.warn('api grace period over; closing the remaining connections', { in_flight: inFlight.count() });
+      if (!drained)
+        logger.warn('api grace period over; closing the remaining connections', { in_flight: inFlight.count() });
       server.closeAllConnections();
       await closed;
       await analyzer.close();

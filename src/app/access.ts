@@ -7,7 +7,11 @@ import { NotFoundError } from './errors';
 export class ApiKeys {
   constructor(private readonly repo: ApiKeysRepo) {}
 
-  async create(tenantId: string, request: CreateApiKeyRequest, createdBy: string | null): Promise<ApiKeyView & { key: string }> {
+  async create(
+    tenantId: string,
+    request: CreateApiKeyRequest,
+    createdBy: string | null,
+  ): Promise<ApiKeyView & { key: string }> {
     const created = await this.repo.create({ tenantId, ...request, createdBy });
     return { ...created.view, key: created.key };
   }

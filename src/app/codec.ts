@@ -8,7 +8,9 @@ const toPayload = (p: CodecRequest['payloads'][number]): Payload => ({
 });
 
 const toJson = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -23,7 +25,10 @@ export class PayloadCodec {
   ) {}
 
   async decode(request: CodecRequest, tenantId: string): Promise<CodecRequest> {
-    const decoded = await this.codec.decodeFor(request.payloads.map(toPayload), tenantId === this.operatorTenant ? undefined : tenantId);
+    const decoded = await this.codec.decodeFor(
+      request.payloads.map(toPayload),
+      tenantId === this.operatorTenant ? undefined : tenantId,
+    );
     return { payloads: decoded.map(toJson) };
   }
 }

@@ -11,7 +11,8 @@ export type DomainView = z.infer<typeof DomainView>;
 
 const view = (entry: DomainEntry): DomainView => ({ ...entry.settings, builtin: entry.builtin });
 
-const builtinRefused = (name: string, verb: string) => new ConflictError('domain_builtin', `${name} is a built-in domain and cannot be ${verb}`);
+const builtinRefused = (name: string, verb: string) =>
+  new ConflictError('domain_builtin', `${name} is a built-in domain and cannot be ${verb}`);
 
 /** Built-in domains plus each tenant's custom ones; only custom domains change. */
 export class Domains {
@@ -29,19 +30,25 @@ export class Domains {
 
   async create(tenantId: string, settings: DomainSettings): Promise<DomainView> {
     if (getDomain(settings.name)) throw builtinRefused(settings.name, 'changed');
-    if (!(await this.repo.create(tenantId, settings))) throw new ConflictError('domain_exists', `a domain named ${settings.name} already exists`);
+    if (!(await this.repo.create(tenantId, settings)))
+      throw new ConflictError('domain_exists', `a domain named ${settings.name} already exists`);
     return view({ settings, builtin: false });
   }
 
   async replace(tenantId: string, name: string, settings: DomainSettings): Promise<DomainView> {
-    if (settings.name !== name) throw new InvalidInputError('the body names another domain than the path', [{ path: 'name', message: `must be ${name}` }]);
+    if (settings.name !== name)
+      throw new InvalidInputError('the body names another domain than the path', [
+        { path: 'name', message: `must be ${name}` },
+      ]);
     if (getDomain(name)) throw builtinRefused(name, 'changed');
-    if (!(await this.repo.replace(tenantId, settings))) throw new NotFoundError('domain_not_found', `no custom domain named ${name}`);
+    if (!(await this.repo.replace(tenantId, settings)))
+      throw new NotFoundError('domain_not_found', `no custom domain named ${name}`);
     return view({ settings, builtin: false });
   }
 
   async delete(tenantId: string, name: string): Promise<void> {
     if (getDomain(name)) throw builtinRefused(name, 'deleted');
-    if (!(await this.repo.delete(tenantId, name))) throw new NotFoundError('domain_not_found', `no custom domain named ${name}`);
+    if (!(await this.repo.delete(tenantId, name)))
+      throw new NotFoundError('domain_not_found', `no custom domain named ${name}`);
   }
 }

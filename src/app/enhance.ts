@@ -37,7 +37,10 @@ export class Enhancements {
   constructor(private readonly deps: EnhancementDeps) {}
 
   /** The checks a schema cannot make: size, the domain (built-in or the tenant's), and that the code parses and defines the function. */
-  private async check(request: EnhanceRequest, tenantId: string): Promise<{ domain: DomainEntry; normalizedHash: string }> {
+  private async check(
+    request: EnhanceRequest,
+    tenantId: string,
+  ): Promise<{ domain: DomainEntry; normalizedHash: string }> {
     const { config, analyzer, domains } = this.deps;
     if (Buffer.byteLength(request.original_code) > config.MAX_CODE_BYTES) {
       throw new TooLargeError(`original_code exceeds ${config.MAX_CODE_BYTES} bytes`);
@@ -45,29 +48,51 @@ export class Enhancements {
     const domain = await domains.resolve(tenantId, request.domain);
     if (!domain) {
       const valid = (await domains.list(tenantId)).map((d) => d.settings.name);
-      throw new InvalidInputError(`unknown domain ${request.domain}`, [{ path: 'domain', message: `must be one of: ${valid.join(', ')}`, valid }], 'unknown_domain');
+      throw new InvalidInputError(
+        `unknown domain ${request.domain}`,
+        [{ path: 'domain', message: `must be one of: ${valid.join(', ')}`, valid }],
+        'unknown_domain',
+      );
     }
     const analysis = await analyzer.analyze(request.original_code);
     if (!analysis.ok) {
       const { message, line, column } = analysis.error;
-      throw new UnprocessableError('invalid_python', `original_code is not valid Python: ${message} at line ${line ?? '?'}`, [
-        { path: 'original_code', message, line, column },
-      ]);
+      throw new UnprocessableError(
+        'invalid_python',
+        `original_code is not valid Python: ${message} at line ${line ?? '?'}`,
+        [{ path: 'original_code', message, line, column }],
+      );
     }
     if (!analysis.functions.some((f) => f.name === request.function_name)) {
-      throw new UnprocessableError('function_not_found', `original_code defines no top-level function named ${request.function_name}`, [
-        { path: 'function_name', message: `defined functions: ${analysis.functions.map((f) => f.name).join(', ') || 'none'}` },
-      ]);
+      throw new UnprocessableError(
+        'function_not_found',
+        `original_code defines no top-level function named ${request.function_name}`,
+        [
+          {
+            path: 'function_name',
+            message: `defined functions: ${analysis.functions.map((f) => f.name).join(', ') || 'none'}`,
+          },
+        ],
+      );
     }
     return { domain, normalizedHash: analysis.normalized_hash };
   }
 
   /** Checks a schema-valid request and derives its cache keys and workflow id (batches use them for their child runs). */
-  private async prepare(request: EnhanceRequest, tenantId: string): Promise<{ inputHash: string; normalizedInputHash: string; workflowId: string }> {
+  private async prepare(
+    request: EnhanceRequest,
+    tenantId: string,
+  ): Promise<{ inputHash: string; normalizedInputHash: string; workflowId: string }> {
     const { domain, normalizedHash } = await this.check(request, tenantId);
     // A custom domain's settings are part of the input: editing the domain makes a new enhancement, not a cache hit.
     const keyed = (req: EnhanceRequest) =>
-      sha256(canonicalJson(domain.builtin ? { tenant: tenantId, request: req } : { tenant: tenantId, request: req, domain: domain.settings }));
+      sha256(
+        canonicalJson(
+          domain.builtin
+            ? { tenant: tenantId, request: req }
+            : { tenant: tenantId, request: req, domain: domain.settings },
+        ),
+      );
     const inputHash = keyed(request);
     // The L2 cache key: the same input with the code replaced by its AST hash (comments, layout, docstrings ignored).
     const normalizedInputHash = keyed({ ...request, original_code: `ast:${normalizedHash}` });
@@ -102,7 +127,11 @@ export class Enhancements {
    * The Aitomatic transpilation partner: the Python its transpiler made from a Dana program, enhanced like any
    * other function, answered with both languages and the partner's ids echoed.
    */
-  async enhanceForPartner(body: PartnerEnhanceRequest, tenantId: string, waitMs: number): Promise<Settled<PartnerEnhanceResult>> {
+  async enhanceForPartner(
+    body: PartnerEnhanceRequest,
+    tenantId: string,
+    waitMs: number,
+  ): Promise<Settled<PartnerEnhanceResult>> {
     const max = this.deps.config.MAX_CODE_BYTES;
     if (Buffer.byteLength(body.dana_source) > max) throw new TooLargeError(`dana_source exceeds ${max} bytes`);
     const request = {
@@ -154,7 +183,12 @@ export class Enhancements {
       ),
     );
     const rejected = checked.filter((c) => 'path' in c);
-    if (rejected.length > 0) throw new UnprocessableError('invalid_batch_items', `${rejected.length} of ${functions.length} functions were rejected`, rejected);
+    if (rejected.length > 0)
+      throw new UnprocessableError(
+        'invalid_batch_items',
+        `${rejected.length} of ${functions.length} functions were rejected`,
+        rejected,
+      );
 
     const input: BatchWorkflowInput = {
       tenant_id: tenantId,

@@ -80,7 +80,8 @@ export class RunFailedError extends AppError {
 export function fromAdapters(err: unknown): AppError | undefined {
   if (err instanceof PayloadNotFoundError) return new NotFoundError('payload_not_found', err.message);
   if (err instanceof PythonAnalyzerError) {
-    if (err.code === 'timeout') return new UnprocessableError('analysis_timeout', 'original_code took too long to parse');
+    if (err.code === 'timeout')
+      return new UnprocessableError('analysis_timeout', 'original_code took too long to parse');
     return new UnavailableError('python analysis is busy, retry shortly', 1);
   }
   if (err instanceof ServiceError) return new UnavailableError('workflow service unavailable, retry shortly', 5);

@@ -16,13 +16,16 @@ import { InvalidInputError, NotFoundError } from './errors';
 import type { Runs, Settled } from './runs';
 
 export const functionNotFound = (name: string) => new NotFoundError('function_not_found', `no function named ${name}`);
-export const versionNotFound = (name: string, version: number) => new NotFoundError('version_not_found', `function ${name} has no version ${version}`);
+export const versionNotFound = (name: string, version: number) =>
+  new NotFoundError('version_not_found', `function ${name} has no version ${version}`);
 
-const invalidPageToken = (message: string) => new InvalidInputError(message, [{ path: 'page_token', message }], 'invalid_page_token');
+const invalidPageToken = (message: string) =>
+  new InvalidInputError(message, [{ path: 'page_token', message }], 'invalid_page_token');
 
 function decodeNameToken(token: string): string {
   const name = Buffer.from(token, 'base64url').toString('utf8');
-  if (!FunctionName.safeParse(name).success) throw new InvalidInputError('page_token is not one this API issued', undefined, 'invalid_page_token');
+  if (!FunctionName.safeParse(name).success)
+    throw new InvalidInputError('page_token is not one this API issued', undefined, 'invalid_page_token');
   return name;
 }
 
@@ -46,7 +49,10 @@ export class Functions {
     const page = await this.deps.versions.listFunctions(tenantId, { limit: q.limit + 1, after });
     const functions = page.slice(0, q.limit);
     const last = functions[functions.length - 1];
-    return { functions, next_page_token: page.length > q.limit && last ? Buffer.from(last.function_name).toString('base64url') : null };
+    return {
+      functions,
+      next_page_token: page.length > q.limit && last ? Buffer.from(last.function_name).toString('base64url') : null,
+    };
   }
 
   async get(tenantId: string, name: string): Promise<FunctionDetail> {
@@ -73,10 +79,13 @@ export class Functions {
 
   /** Unified diffs of the code and params of two versions. */
   async diff(tenantId: string, name: string, from: number, to: number) {
-    const [a, b] = await Promise.all([from, to].map((version) => this.deps.versions.getVersion({ tenantId, functionName: name, version })));
+    const [a, b] = await Promise.all(
+      [from, to].map((version) => this.deps.versions.getVersion({ tenantId, functionName: name, version })),
+    );
     if (!a) throw versionNotFound(name, from);
     if (!b) throw versionNotFound(name, to);
-    const patch = (file: string, x: string, y: string) => createTwoFilesPatch(`v${from}/${file}`, `v${to}/${file}`, x, y);
+    const patch = (file: string, x: string, y: string) =>
+      createTwoFilesPatch(`v${from}/${file}`, `v${to}/${file}`, x, y);
     return {
       function_name: name,
       from,
@@ -84,7 +93,11 @@ export class Functions {
       diff: {
         python: patch('code.py', a.code.python, b.code.python),
         dana: patch('code.dana', a.code.dana, b.code.dana),
-        params: patch('params.json', `${JSON.stringify(a.params, null, 2)}\n`, `${JSON.stringify(b.params, null, 2)}\n`),
+        params: patch(
+          'params.json',
+          `${JSON.stringify(a.params, null, 2)}\n`,
+          `${JSON.stringify(b.params, null, 2)}\n`,
+        ),
       },
     };
   }

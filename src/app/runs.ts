@@ -32,11 +32,16 @@ export type RunOutcome<T = RunResult> =
   | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
 
 /** A workflow as the API waits on it: only its result type matters here. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any arguments: only the result type is read
 export type WorkflowReturning<T> = (...args: any[]) => Promise<T>;
 
 /** Workflow types whose runs GET /api/v1/runs/{id} shows. */
-const RUN_TYPES = new Set<string>([WORKFLOW_TYPES.enhance, WORKFLOW_TYPES.regenerate, WORKFLOW_TYPES.activate, WORKFLOW_TYPES.batch]);
+const RUN_TYPES = new Set<string>([
+  WORKFLOW_TYPES.enhance,
+  WORKFLOW_TYPES.regenerate,
+  WORKFLOW_TYPES.activate,
+  WORKFLOW_TYPES.batch,
+]);
 /** A progress query is answered by a worker; one that takes longer than this is left out of the answer. */
 const QUERY_DEADLINE_MS = 5_000;
 
@@ -75,7 +80,9 @@ export const STATUS: Record<string, RunStatus> = {
   CONTINUED_AS_NEW: 'running',
 };
 
-export type EnhanceStartOptions = WorkflowStartOptions<typeof enhanceFunction> & { workflowIdConflictPolicy: 'USE_EXISTING' };
+export type EnhanceStartOptions = WorkflowStartOptions<typeof enhanceFunction> & {
+  workflowIdConflictPolicy: 'USE_EXISTING';
+};
 type Answered = { run: RunRef; outcome: RunOutcome<EnhanceResult> };
 /** A run the caller waited on: finished within the budget with its result, or still going. */
 export type Settled<T> = { status: 'completed'; result: T } | { status: 'running'; run: RunRef };
@@ -147,14 +154,16 @@ async function listRuns(client: Client, opts: RunListOptions): Promise<RunSummar
   return runs.sort((a, b) => b.started_at.localeCompare(a.started_at));
 }
 
-
 export class Runs {
   /**
    * One update per run and API process, shared by every identical request this process is waiting on: the server
    * caps the updates in flight on one run (ten by default), and callers of one run get one answer anyway.
    * Aborted when its last waiter leaves.
    */
-  private readonly answers = new Map<string, { answered: Promise<Answered>; abort: AbortController; waiters: number }>();
+  private readonly answers = new Map<
+    string,
+    { answered: Promise<Answered>; abort: AbortController; waiters: number }
+  >();
 
   constructor(
     private readonly client: Client,
@@ -171,7 +180,11 @@ export class Runs {
    * update-with-start: the workflow answers as soon as its result is known (a cache hit from its first workflow
    * task, before the events are published). No outcome when the budget runs out or `cutShort` fires.
    */
-  async startAndWait(options: EnhanceStartOptions, waitMs: number, cutShort?: AbortSignal): Promise<{ run: RunRef; outcome?: RunOutcome<EnhanceResult> }> {
+  async startAndWait(
+    options: EnhanceStartOptions,
+    waitMs: number,
+    cutShort?: AbortSignal,
+  ): Promise<{ run: RunRef; outcome?: RunOutcome<EnhanceResult> }> {
     if (waitMs <= 0 || cutShort?.aborted) return { run: await this.start(options) };
     const id = options.workflowId;
     let shared = this.answers.get(id);
@@ -181,9 +194,7 @@ export class Runs {
       const entry = { answered, abort, waiters: 0 };
       shared = entry;
       this.answers.set(id, entry);
-      answered
-        .finally(() => this.answers.get(id) === entry && this.answers.delete(id))
-        .catch(() => undefined);
+      answered.finally(() => this.answers.get(id) === entry && this.answers.delete(id)).catch(() => undefined);
     }
     shared.waiters++;
     try {
@@ -198,7 +209,11 @@ export class Runs {
   }
 
   private async start(options: EnhanceStartOptions): Promise<RunRef> {
-    return { workflow_id: options.workflowId, run_id: (await this.client.workflow.start<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, options)).firstExecutionRunId };
+    return {
+      workflow_id: options.workflowId,
+      run_id: (await this.client.workflow.start<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, options))
+        .firstExecutionRunId,
+    };
   }
 
   private async updateWithStart(options: EnhanceStartOptions): Promise<Answered> {
@@ -211,11 +226,11 @@ export class Runs {
     try {
       return { run, outcome: { status: 'completed', result: await update.result() } };
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) return { run, outcome: { status: 'failed', error: runError(err, options.workflowId) } };
+      if (err instanceof WorkflowUpdateFailedError)
+        return { run, outcome: { status: 'failed', error: runError(err, options.workflowId) } };
       throw err;
     }
   }
-
 
   /**
    * Waits up to `waitMs` for the run's outcome; undefined when it is still running then, or once `cutShort`
@@ -267,19 +282,23 @@ export class Runs {
     try {
       description = await this.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
       throw err;
     }
     // Runs started before tenants were recorded in the memo belong to the default tenant.
     const owner = description.memo?.tenant_id ?? 'default';
-    if (!RUN_TYPES.has(description.type) || owner !== tenantId) throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
+    if (!RUN_TYPES.has(description.type) || owner !== tenantId)
+      throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
     return description;
   }
 
   /** The run's `progress` query; undefined for workflows without one, runs recorded before it, or when no worker answers in time. */
   async progress(workflowId: string, runId: string): Promise<Progress | undefined> {
     try {
-      return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => this.client.workflow.getHandle(workflowId, runId).query(progressQuery));
+      return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+      );
     } catch {
       return undefined;
     }
@@ -302,7 +321,10 @@ export class Runs {
     return { status, run, ...(progress ? { progress } : {}) };
   }
 
-  async describe(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome; progress?: Progress }> {
+  async describe(
+    workflowId: string,
+    tenantId: string,
+  ): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome; progress?: Progress }> {
     const description = await this.owned(workflowId, tenantId);
     const status = STATUS[description.status.name] ?? 'running';
     if (status === 'running') {
@@ -310,13 +332,23 @@ export class Runs {
       return { status, runId: description.runId, ...(progress ? { progress } : {}) };
     }
     if (status === 'completed' || status === 'failed') {
-      const outcome = await this.waitFor(this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, description.runId), 10_000);
+      const outcome = await this.waitFor(
+        this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, description.runId),
+        10_000,
+      );
       return { status, runId: description.runId, ...(outcome ? { outcome } : {}) };
     }
     return {
       status,
       runId: description.runId,
-      outcome: { status, error: { code: `run_${status}`, message: `the run was ${status.replace('_', ' ')}`, run: { workflow_id: workflowId } } },
+      outcome: {
+        status,
+        error: {
+          code: `run_${status}`,
+          message: `the run was ${status.replace('_', ' ')}`,
+          run: { workflow_id: workflowId },
+        },
+      },
     };
   }
 }

@@ -33,7 +33,10 @@ export class ScheduleControl {
 
   private allow(tenantId: string): void {
     if (tenantId !== this.operatorTenant) {
-      throw new ForbiddenError('forbidden', 'schedules span every tenant: only operators of the operator tenant may use them');
+      throw new ForbiddenError(
+        'forbidden',
+        'schedules span every tenant: only operators of the operator tenant may use them',
+      );
     }
   }
 }

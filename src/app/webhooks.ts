@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config';
 import { EventType } from '../contracts/events';
-import type { CreateWebhookRequest, DeliveriesQuery, WebhookCreated, WebhookTestResult, WebhookView } from '../contracts/webhooks';
+import type {
+  CreateWebhookRequest,
+  DeliveriesQuery,
+  WebhookCreated,
+  WebhookTestResult,
+  WebhookView,
+} from '../contracts/webhooks';
 import { InvalidPageToken } from '../infra/db/events-repo';
 import { attemptRecord, type WebhookEventBody, type WebhooksRepo } from '../infra/db/webhooks-repo';
 import { checkWebhookUrl, sendWebhook } from '../infra/events/webhook-http';
@@ -13,11 +19,16 @@ const notFound = (id: string) => new NotFoundError('webhook_not_found', `no webh
 
 /** The body's event types, each known (or `*`), without repeats; `*` alone stands for all. */
 function eventTypesOf(types: string[]): string[] {
-  const unknown = types.map((type, i) => ({ type, i })).filter(({ type }) => type !== '*' && !EVENT_TYPES.includes(type));
+  const unknown = types
+    .map((type, i) => ({ type, i }))
+    .filter(({ type }) => type !== '*' && !EVENT_TYPES.includes(type));
   if (unknown.length > 0) {
     throw new InvalidInputError(
       `unknown event type; valid: ${EVENT_TYPES.join(', ')} or *`,
-      unknown.map(({ type, i }) => ({ path: `event_types.${i}`, message: `unknown event type ${JSON.stringify(type)}` })),
+      unknown.map(({ type, i }) => ({
+        path: `event_types.${i}`,
+        message: `unknown event type ${JSON.stringify(type)}`,
+      })),
       'unknown_event_type',
     );
   }
@@ -35,7 +46,12 @@ export class Webhooks {
   async create(tenantId: string, request: CreateWebhookRequest): Promise<WebhookCreated> {
     const eventTypes = eventTypesOf(request.event_types);
     const url = checkWebhookUrl(request.url, this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
-    if (!url.ok) throw new InvalidInputError(`webhook url refused: ${url.reason}`, [{ path: 'url', message: url.reason }], url.code);
+    if (!url.ok)
+      throw new InvalidInputError(
+        `webhook url refused: ${url.reason}`,
+        [{ path: 'url', message: url.reason }],
+        url.code,
+      );
     return this.repo.create(tenantId, { ...request, url: url.url.href, event_types: eventTypes });
   }
 
@@ -58,7 +74,8 @@ export class Webhooks {
     try {
       return await this.repo.deliveries(tenantId, id, query);
     } catch (err) {
-      if (err instanceof InvalidPageToken) throw new InvalidInputError(err.message, [{ path: 'page_token', message: err.message }], 'invalid_page_token');
+      if (err instanceof InvalidPageToken)
+        throw new InvalidInputError(err.message, [{ path: 'page_token', message: err.message }], 'invalid_page_token');
       throw err;
     }
   }
@@ -86,7 +103,20 @@ export class Webhooks {
       timeoutMs: this.config.WEBHOOK_TIMEOUT_MS,
       allowPrivate: this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     });
-    await this.repo.recordAttempt(tenantId, id, attemptRecord({ delivery_id: deliveryId, event_id: null, event_type: ping.type, attempt: 1, will_retry: false }, sent));
-    return { delivery_id: deliveryId, outcome: sent.outcome, status_code: sent.status_code, error: sent.error, duration_ms: sent.duration_ms };
+    await this.repo.recordAttempt(
+      tenantId,
+      id,
+      attemptRecord(
+        { delivery_id: deliveryId, event_id: null, event_type: ping.type, attempt: 1, will_retry: false },
+        sent,
+      ),
+    );
+    return {
+      delivery_id: deliveryId,
+      outcome: sent.outcome,
+      status_code: sent.status_code,
+      error: sent.error,
+      duration_ms: sent.duration_ms,
+    };
   }
 }

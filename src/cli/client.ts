@@ -59,7 +59,13 @@ export class ApiClient {
     }
   }
 
-  private async send(method: string, path: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Response> {
     const url = new URL(path, this.base);
     try {
       return await fetch(url, {
@@ -87,7 +93,12 @@ export class ApiClient {
     return new CliError(`${message}${details}`, res.status < 500 ? EXIT.rejected : EXIT.unreachable, parsed);
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
     const res = await this.send(method, path, body, headers, AbortSignal.timeout(this.opts.timeoutMs ?? 30_000));
     const parsed = parseBody(await res.text());
     if (res.ok) return { status: res.status, body: parsed as T };

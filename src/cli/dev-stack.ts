@@ -20,11 +20,19 @@ type Env = Record<string, string | undefined>;
 const DEV_DEPLOYMENT_NAME = 'poet';
 
 /** The worker's build becomes current once it polls, so new runs reach it (runs pinned to an earlier build wait for it). */
-async function makeCurrent(config: Config, address: string, version: WorkerDeploymentVersion, logger: Logger): Promise<void> {
+async function makeCurrent(
+  config: Config,
+  address: string,
+  version: WorkerDeploymentVersion,
+  logger: Logger,
+): Promise<void> {
   const connection = await Connection.connect(temporalConnectionOptions({ ...config, TEMPORAL_ADDRESS: address }));
   try {
     await setCurrentVersion(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), version, 60_000);
-    logger.info('worker deployment version is current', { deployment: version.deploymentName, build_id: version.buildId });
+    logger.info('worker deployment version is current', {
+      deployment: version.deploymentName,
+      build_id: version.buildId,
+    });
   } finally {
     await connection.close();
   }
@@ -98,7 +106,9 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     stopping = true;
     logger.info('stopping the stack');
     for (const s of stops.reverse()) {
-      await s.stop().catch((err: unknown) => logger.warn(`stopping ${s.name} failed`, { error: (err as Error).message }));
+      await s
+        .stop()
+        .catch((err: unknown) => logger.warn(`stopping ${s.name} failed`, { error: (err as Error).message }));
     }
     process.exit(code);
   };
@@ -115,7 +125,8 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       childEnv.TEMPORAL_ADDRESS = temporal.address;
       childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
       // The UI's browser calls the API's codec endpoint cross-origin.
-      if (!env.CORS_ALLOWED_ORIGINS) childEnv.CORS_ALLOWED_ORIGINS = `${childEnv.TEMPORAL_UI_URL},http://localhost:${config.TEMPORAL_UI_PORT}`;
+      if (!env.CORS_ALLOWED_ORIGINS)
+        childEnv.CORS_ALLOWED_ORIGINS = `${childEnv.TEMPORAL_UI_URL},http://localhost:${config.TEMPORAL_UI_PORT}`;
     }
     if (!config.DATABASE_URL) {
       const pg = await startPostgres(config, env, logger);
@@ -141,7 +152,11 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     }
 
     const api = `http://127.0.0.1:${config.PORT}`;
-    const apiReady = () => fetch(`${api}/health/ready`).then((res) => res.ok, () => false);
+    const apiReady = () =>
+      fetch(`${api}/health/ready`).then(
+        (res) => res.ok,
+        () => false,
+      );
     await waitUntil(apiReady, 60_000, `${api}/health/ready answering 200`, 300);
     await makeCurrent(config, childEnv.TEMPORAL_ADDRESS!, version, logger);
     const lines = [
@@ -158,7 +173,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       'Ctrl-C stops everything.',
       '',
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   } catch (err) {
     logger.error('the stack failed to start', { error: (err as Error).message });
     await stopAll(1);

@@ -1,5 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -30,7 +40,10 @@ function serverTree(): { native: string; version: string } {
  * The server's programs, libraries and share files where its user can reach them: in place, or (a checkout in a
  * private directory, as root) copied once per package version into DATA_DIR, which that user must reach anyway.
  */
-function serverBinaries(dataDir: string, user: { uid: number; gid: number } | undefined): { initdb: string; postgres: string } {
+function serverBinaries(
+  dataDir: string,
+  user: { uid: number; gid: number } | undefined,
+): { initdb: string; postgres: string } {
   let { native, version } = serverTree();
   if (user && blockingDir(native, user)) {
     const copy = path.join(dataDir, `postgres-server-${version}`);
@@ -55,7 +68,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
       // no such user: try the next
     }
   }
-  throw new Error('running as root, and neither a `postgres` nor a `nobody` user exists to run the embedded PostgreSQL');
+  throw new Error(
+    'running as root, and neither a `postgres` nor a `nobody` user exists to run the embedded PostgreSQL',
+  );
 }
 
 /**
@@ -67,7 +82,10 @@ function ensureReachable(dir: string, user: { uid: number; gid: number }): void 
   const st = statSync(dataDir);
   if ((st.mode & 0o001) === 0) chmodSync(dataDir, st.mode | 0o001);
   const blocking = blockingDir(dataDir, user);
-  if (blocking) throw new Error(`the embedded PostgreSQL runs as uid ${user.uid}, which cannot enter ${blocking}: choose a DATA_DIR outside it`);
+  if (blocking)
+    throw new Error(
+      `the embedded PostgreSQL runs as uid ${user.uid}, which cannot enter ${blocking}: choose a DATA_DIR outside it`,
+    );
 }
 
 /** The first directory above `dir` that `user` may not enter, if any. */
@@ -89,18 +107,26 @@ function tail(child: ChildProcess, into: string[]): void {
   });
 }
 
-function run(cmd: string, args: string[], user: { uid: number; gid: number } | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  user: { uid: number; gid: number } | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { ...user, stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} exited with ${code}: ${err.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} exited with ${code}: ${err.trim()}`)),
+    );
   });
 }
 
 async function answers(url: string, child: ChildProcess, lines: string[]): Promise<boolean> {
-  if (child.exitCode !== null) throw new Error(`embedded PostgreSQL exited with code ${child.exitCode}:\n${lines.join('\n')}`);
+  if (child.exitCode !== null)
+    throw new Error(`embedded PostgreSQL exited with code ${child.exitCode}:\n${lines.join('\n')}`);
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   client.on('error', () => undefined);
   try {
@@ -142,7 +168,18 @@ export async function startEmbeddedPostgres(opts: {
   }
   const child = spawn(
     postgres,
-    ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'log_line_prefix=postgres[%p] %m '],
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(opts.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'log_line_prefix=postgres[%p] %m ',
+    ],
     { ...user, detached: true, stdio: ['ignore', 'inherit', 'pipe'], env },
   );
   const lines: string[] = [];
@@ -151,7 +188,12 @@ export async function startEmbeddedPostgres(opts: {
   const stop = () => stopProcess(child, 30_000, 'SIGINT');
   const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres?sslmode=disable`;
   try {
-    await waitUntil(() => answers(url, child, lines), 30_000, `embedded PostgreSQL answering on 127.0.0.1:${opts.port}`, 100);
+    await waitUntil(
+      () => answers(url, child, lines),
+      30_000,
+      `embedded PostgreSQL answering on 127.0.0.1:${opts.port}`,
+      100,
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -18,7 +18,12 @@ type StartAnswer = EnhanceResult | { status: 'running'; run: { workflow_id: stri
  * `poet enhance <file.py>`: starts the run at once (Prefer: respond-async) and, unless --async, follows it with a
  * progress line per stage to the end. The function defaults to the file's name.
  */
-export async function enhanceCommand(client: ApiClient, out: Output, file: string, opts: EnhanceOptions): Promise<void> {
+export async function enhanceCommand(
+  client: ApiClient,
+  out: Output,
+  file: string,
+  opts: EnhanceOptions,
+): Promise<void> {
   if (opts.wait && opts.async) throw usageError('--wait and --async exclude each other');
   let code: string;
   try {
@@ -32,7 +37,9 @@ export async function enhanceCommand(client: ApiClient, out: Output, file: strin
     ...(opts.domain ? { domain: opts.domain } : {}),
     ...(opts.optimizeFor ? { optimize_for: opts.optimizeFor } : {}),
   };
-  const { status, body } = await client.post<StartAnswer>('/api/v1/functions/enhance', request, { prefer: 'respond-async' });
+  const { status, body } = await client.post<StartAnswer>('/api/v1/functions/enhance', request, {
+    prefer: 'respond-async',
+  });
   if (status === 200) {
     // Answered at once: nothing to follow.
     const result = body as EnhanceResult;

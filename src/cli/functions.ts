@@ -15,7 +15,8 @@ export function versionArg(value: string, what: string): number {
 export function numberArg(value: string | undefined, what: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw usageError(`${what}: a number from ${min} to ${max}, not ${value}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw usageError(`${what}: a number from ${min} to ${max}, not ${value}`);
   return n;
 }
 
@@ -26,29 +27,63 @@ interface VersionRow {
   domain: string;
   provider: string;
   safety_level: string;
-  metrics: { feedback_count: number; success_rate: number | null; error_rate: number | null; avg_duration: number | null };
+  metrics: {
+    feedback_count: number;
+    success_rate: number | null;
+    error_rate: number | null;
+    avg_duration: number | null;
+  };
 }
 
 const num = (value: number | null, digits = 2) => (value === null ? '-' : value.toFixed(digits));
 
 /** `poet versions <name>`: the function's versions with their feedback metrics, newest first. */
 export async function versionsCommand(client: ApiClient, out: Output, name: string): Promise<void> {
-  const { body } = await client.get<{ current_version: number | null; versions: VersionRow[] }>(`${fnPath(name)}/versions`);
+  const { body } = await client.get<{ current_version: number | null; versions: VersionRow[] }>(
+    `${fnPath(name)}/versions`,
+  );
   if (out.json) return out.out(JSON.stringify(body, null, 2));
-  const rows = [['version', 'status', 'created', 'domain', 'provider', 'safety', 'feedback', 'success', 'errors', 'avg_s']];
+  const rows = [
+    ['version', 'status', 'created', 'domain', 'provider', 'safety', 'feedback', 'success', 'errors', 'avg_s'],
+  ];
   for (const v of [...body.versions].sort((a, b) => b.version - a.version)) {
     const m = v.metrics;
-    rows.push([`v${v.version}${v.version === body.current_version ? '*' : ''}`, v.status, v.created_at.slice(0, 19), v.domain, v.provider, v.safety_level,
-      String(m.feedback_count), num(m.success_rate), num(m.error_rate), num(m.avg_duration, 3)]);
+    rows.push([
+      `v${v.version}${v.version === body.current_version ? '*' : ''}`,
+      v.status,
+      v.created_at.slice(0, 19),
+      v.domain,
+      v.provider,
+      v.safety_level,
+      String(m.feedback_count),
+      num(m.success_rate),
+      num(m.error_rate),
+      num(m.avg_duration, 3),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) out.out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of rows)
+    out.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 /** `poet diff <name> <a> <b>`: unified diffs of code.py (and, with --all, code.dana and params.json). */
-export async function diffCommand(client: ApiClient, out: Output, name: string, a: string, b: string, opts: { all?: boolean }): Promise<void> {
+export async function diffCommand(
+  client: ApiClient,
+  out: Output,
+  name: string,
+  a: string,
+  b: string,
+  opts: { all?: boolean },
+): Promise<void> {
   const [from, to] = [versionArg(a, 'a'), versionArg(b, 'b')];
-  const { body } = await client.get<{ diff: { python: string; dana: string; params: string } }>(`${fnPath(name)}/versions/${from}/diff/${to}`);
+  const { body } = await client.get<{ diff: { python: string; dana: string; params: string } }>(
+    `${fnPath(name)}/versions/${from}/diff/${to}`,
+  );
   if (out.json) return out.out(JSON.stringify(body, null, 2));
   out.out(opts.all ? [body.diff.python, body.diff.dana, body.diff.params].join('\n') : body.diff.python);
 }
@@ -70,7 +105,12 @@ export interface FeedbackOptions {
  * `poet feedback <name> --version N ...`: records feedback; the service decides whether to regenerate. Without
  * --async the regeneration run is followed to its end and its outcome printed.
  */
-export async function feedbackCommand(client: ApiClient, out: Output, name: string, opts: FeedbackOptions): Promise<void> {
+export async function feedbackCommand(
+  client: ApiClient,
+  out: Output,
+  name: string,
+  opts: FeedbackOptions,
+): Promise<void> {
   const metrics = {
     success_rate: numberArg(opts.successRate, '--success-rate', 0, 1),
     error_rate: numberArg(opts.errorRate, '--error-rate', 0, 1),
@@ -86,7 +126,11 @@ export async function feedbackCommand(client: ApiClient, out: Output, name: stri
     ...(opts.suggestion?.length ? { suggestions: opts.suggestion } : {}),
     ...(Object.keys(given).length ? { metrics: given } : {}),
   };
-  const { status, body } = await client.post<Record<string, unknown> & Partial<RunBody>>(`${fnPath(name)}/feedback`, request, opts.async ? { prefer: 'respond-async' } : {});
+  const { status, body } = await client.post<Record<string, unknown> & Partial<RunBody>>(
+    `${fnPath(name)}/feedback`,
+    request,
+    opts.async ? { prefer: 'respond-async' } : {},
+  );
   if (status !== 202 || opts.async) {
     out.out(out.json ? JSON.stringify(body, null, 2) : summarizeFeedback(body));
     return;
@@ -98,7 +142,9 @@ export async function feedbackCommand(client: ApiClient, out: Output, name: stri
 }
 
 function summarizeFeedback(body: Record<string, unknown>): string {
-  if (body.status === 'running') return `regeneration running: poet runs watch ${(body.run as { workflow_id: string }).workflow_id}`;
-  if (body.new_version) return `${body.status}: ${body.function_name} v${body.version} -> v${body.new_version} (${body.update_reason ?? 'updated'})`;
+  if (body.status === 'running')
+    return `regeneration running: poet runs watch ${(body.run as { workflow_id: string }).workflow_id}`;
+  if (body.new_version)
+    return `${body.status}: ${body.function_name} v${body.version} -> v${body.new_version} (${body.update_reason ?? 'updated'})`;
   return `${body.status}: ${body.function_name ?? ''} v${body.version} stays${body.duplicate ? ' (duplicate report)' : ''}`;
 }

@@ -28,8 +28,15 @@ export async function createKeyCommand(config: Config, opts: CreateKeyOptions, l
   await migrate({ url, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
   const pool = createPool({ url, schema: config.DATABASE_SCHEMA, max: 1 });
   try {
-    const created = await new ApiKeysRepo(pool).create({ tenantId: tenant.data, role: role.data, name: opts.name, createdBy: 'cli' });
-    process.stderr.write(`created ${created.view.role} key ${created.view.id} for tenant ${created.view.tenant_id}; it is shown only now:\n`);
+    const created = await new ApiKeysRepo(pool).create({
+      tenantId: tenant.data,
+      role: role.data,
+      name: opts.name,
+      createdBy: 'cli',
+    });
+    process.stderr.write(
+      `created ${created.view.role} key ${created.view.id} for tenant ${created.view.tenant_id}; it is shown only now:\n`,
+    );
     process.stdout.write(`${created.key}\n`);
   } finally {
     await pool.end();

@@ -24,7 +24,9 @@ const program = new Command()
 
 program
   .command('start')
-  .description('start the whole service: Temporal dev server and embedded PostgreSQL unless configured, then worker and API')
+  .description(
+    'start the whole service: Temporal dev server and embedded PostgreSQL unless configured, then worker and API',
+  )
   .action(async () => {
     const config = loadConfig();
     await runDevStack(config, process.env, createLogger({ level: config.LOG_LEVEL, service: 'poet-start' }));
@@ -45,7 +47,7 @@ program
   .command('setup')
   .description('one-time setup of a Temporal cluster')
   .command('search-attributes')
-  .description('register the workflows\' search attributes on TEMPORAL_NAMESPACE at TEMPORAL_ADDRESS (idempotent)')
+  .description("register the workflows' search attributes on TEMPORAL_NAMESPACE at TEMPORAL_ADDRESS (idempotent)")
   .action(async () => {
     await withTemporal(async (config, connection) => {
       const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-setup' });
@@ -58,14 +60,18 @@ program
   .command('schedules')
   .description('Temporal Schedules of the service')
   .command('apply')
-  .description('create the re-evaluation schedule, or update it to the configured cron, jitter and concurrency (idempotent)')
+  .description(
+    'create the re-evaluation schedule, or update it to the configured cron, jitter and concurrency (idempotent)',
+  )
   .option('--json', 'print {schedules: [{id, outcome}]} on stdout (for scripts)')
   .action(async (opts: { json?: boolean }) => {
     await withTemporal(async (config, connection) => {
       const applied = await applySchedules(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config);
       const out = output(Boolean(opts.json));
       if (out.json) out.out(JSON.stringify({ schedules: applied }));
-      else for (const { id, outcome } of applied) out.out(`${id}: ${outcome} (cron ${config.REEVALUATION_CRON}, jitter ${config.REEVALUATION_JITTER})`);
+      else
+        for (const { id, outcome } of applied)
+          out.out(`${id}: ${outcome} (cron ${config.REEVALUATION_CRON}, jitter ${config.REEVALUATION_JITTER})`);
     });
   });
 
@@ -103,16 +109,18 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--async', 'do not follow the regeneration run')
   .run((client, out, name: string, opts) => feedbackCommand(client, out, name, opts));
 
-restCommand(program, 'versions <name>', 'list the versions of a function with their feedback metrics')
-  .run((client, out, name: string) => versionsCommand(client, out, name));
+restCommand(program, 'versions <name>', 'list the versions of a function with their feedback metrics').run(
+  (client, out, name: string) => versionsCommand(client, out, name),
+);
 
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')
   .run((client, out, name: string, a: string, b: string, opts) => diffCommand(client, out, name, a, b, opts));
 
 const runs = program.command('runs').description('enhancement runs');
-restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed')
-  .run((client, out, id: string) => followRun(client, out, id));
+restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>
+  followRun(client, out, id),
+);
 
 /** The configured cluster, with the same address, TLS and credentials as the worker and the API. */
 async function withTemporal(run: (config: Config, connection: Connection) => Promise<void>): Promise<void> {

@@ -6,7 +6,12 @@ import path from 'node:path';
  * `node <distDir>/<api|worker>/main.js`, the built service as production runs it: `poet start` spawns these, and so do
  * the process-level tests and the benchmarks.
  */
-export function spawnService(distDir: string, name: 'api' | 'worker', env: NodeJS.ProcessEnv, stdio: StdioOptions): ChildProcess {
+export function spawnService(
+  distDir: string,
+  name: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  stdio: StdioOptions,
+): ChildProcess {
   return spawn(process.execPath, [path.join(distDir, name, 'main.js')], { env, stdio });
 }
 

@@ -65,7 +65,12 @@ async function followStream(client: ApiClient, id: string, observer: RunObserver
  * Follows the run until it ends and resolves with its final GET /api/v1/runs/{id} body, telling `observer` each
  * stage as it happens. Live through the event stream; should the stream break, by polling the run instead.
  */
-export async function watchRun(client: ApiClient, id: string, observer: RunObserver, opts: WatchOptions = {}): Promise<RunBody> {
+export async function watchRun(
+  client: ApiClient,
+  id: string,
+  observer: RunObserver,
+  opts: WatchOptions = {},
+): Promise<RunBody> {
   const streamed = await followStream(client, id, observer, opts.idleMs ?? 45_000);
   for (;;) {
     const { body } = await client.get<RunBody>(runPath(id));
@@ -105,12 +110,16 @@ export function progressPrinter(out: Output, workflowId: string): RunObserver {
       if (snapshot?.kind === 'batch' && snapshot.done !== batchDone) {
         batchDone = snapshot.done;
         const { done, total, succeeded, failed } = snapshot;
-        line({ event: 'batch', done, total, succeeded, failed }, `${workflowId} ${done}/${total} done (${succeeded} completed, ${failed} failed)`);
+        line(
+          { event: 'batch', done, total, succeeded, failed },
+          `${workflowId} ${done}/${total} done (${succeeded} completed, ${failed} failed)`,
+        );
       }
     },
     end(body) {
       // Runs that report no stages, or end in a way no stage names (terminated, timed out): the status says it.
-      if (out.json || body.status !== lastStage) line({ event: 'end', status: body.status }, `${workflowId} ${body.status}`);
+      if (out.json || body.status !== lastStage)
+        line({ event: 'end', status: body.status }, `${workflowId} ${body.status}`);
     },
   };
 }
@@ -127,7 +136,11 @@ export function finishRun(out: Output, body: RunBody): void {
     if (!out.json) out.out(body.result.metadata ? describeResult(body.result) : JSON.stringify(body.result));
     return;
   }
-  throw new CliError(`run ${body.run.workflow_id} ${body.status}${body.error ? `: ${body.error.code}: ${body.error.message}` : ''}`, EXIT.runFailed, body);
+  throw new CliError(
+    `run ${body.run.workflow_id} ${body.status}${body.error ? `: ${body.error.code}: ${body.error.message}` : ''}`,
+    EXIT.runFailed,
+    body,
+  );
 }
 
 /** Follows a run with its stages on stderr, then prints how it ended; exit 0 only when it completed. */

@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_KEYS } from '../definitions/search-attributes';
@@ -25,8 +25,12 @@ export async function registerSearchAttributes(
   const existing = customAttributes ?? {};
   const conflicts = keys.filter((key) => key.name in existing && existing[key.name] !== indexedType(key.type));
   if (conflicts.length > 0) {
-    const described = conflicts.map((key) => `${key.name} is ${IndexedValueType[existing[key.name]!]}, wanted ${key.type}`);
-    throw new Error(`search attributes registered with another type on namespace ${namespace}: ${described.join('; ')}`);
+    const described = conflicts.map(
+      (key) => `${key.name} is ${IndexedValueType[existing[key.name]!]}, wanted ${key.type}`,
+    );
+    throw new Error(
+      `search attributes registered with another type on namespace ${namespace}: ${described.join('; ')}`,
+    );
   }
   const missing = keys.filter((key) => !(key.name in existing));
   if (missing.length > 0) {
@@ -35,5 +39,8 @@ export async function registerSearchAttributes(
       searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedType(key.type)])),
     });
   }
-  return { added: missing.map((key) => key.name), present: keys.filter((key) => key.name in existing).map((key) => key.name) };
+  return {
+    added: missing.map((key) => key.name),
+    present: keys.filter((key) => key.name in existing).map((key) => key.name),
+  };
 }

@@ -21,7 +21,12 @@ export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGener
     for (const raw of lines) {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (line === '') {
-        if (message.data.length > 0) yield { ...(message.id !== undefined ? { id: message.id } : {}), event: message.event ?? 'message', data: message.data.join('\n') };
+        if (message.data.length > 0)
+          yield {
+            ...(message.id !== undefined ? { id: message.id } : {}),
+            event: message.event ?? 'message',
+            data: message.data.join('\n'),
+          };
         message = { data: [] };
         continue;
       }

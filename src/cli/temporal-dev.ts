@@ -21,7 +21,8 @@ const DEV_SERVER_DYNAMIC_CONFIG = [
   'system.enableActivityEagerExecution=true',
 ];
 
-export const devServerExtraArgs = (): string[] => DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]);
+export const devServerExtraArgs = (): string[] =>
+  DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]);
 
 /** Path of a usable Temporal CLI: scripts/install-temporal.sh finds it or builds it with Go (stderr shows how). */
 export function ensureTemporalCli(rootDir: string, env: Record<string, string | undefined>): string {
@@ -87,22 +88,34 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${options.port}`;
   mkdirSync(path.dirname(options.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--namespace', options.namespace,
-    '--db-filename', options.dbFile,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--namespace',
+    options.namespace,
+    '--db-filename',
+    options.dbFile,
+    '--log-level',
+    'warn',
     // Write-ahead log, synced at checkpoints: survives a killed process (not a power cut) and halves the dev
-    // server's CPU per run (bench/RESULTS.md, issue 10).
-    '--sqlite-pragma', 'journal_mode=wal',
-    '--sqlite-pragma', 'synchronous=normal',
+    // server's CPU per run (bench/RESULTS.md).
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     ...options.searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...devServerExtraArgs(),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
-  const child = spawn(options.cli, args, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], env: options.env });
+  const child = spawn(options.cli, args, {
+    stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'],
+    env: options.env,
+  });
   const stop = (graceMs?: number) => stopProcess(child, graceMs);
   try {
     await waitUntil(() => devServerAnswers(address, child), 60_000, `temporal dev server answering at ${address}`, 300);

@@ -1,5 +1,10 @@
 /** Polls `ready` until it answers true; throws `<what> not met within …` after timeoutMs. A probe that throws ends the wait. */
-export async function waitUntil(ready: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 100): Promise<void> {
+export async function waitUntil(
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

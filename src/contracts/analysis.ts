@@ -110,7 +110,13 @@ export const SandboxResult = z.object({
   runtime_version: z.string().nullable().default(null),
   /** Calls a declared rule refused (poet_runtime.PoetRuleError) where the original answered otherwise: no behaviour change. */
   declared_rules: z.array(SandboxMismatch).default([]),
-  evidence: ValidationEvidence.default({ inputs: { samples: 0, doctests: 0, generated: 0, feedback: 0 }, agreed: 0, inconclusive: 0, exhaustive: false, duration_ms: 0 }),
+  evidence: ValidationEvidence.default({
+    inputs: { samples: 0, doctests: 0, generated: 0, feedback: 0 },
+    agreed: 0,
+    inconclusive: 0,
+    exhaustive: false,
+    duration_ms: 0,
+  }),
   mismatches: z.array(SandboxMismatch),
   errors: z.array(SandboxError),
   findings: z.array(ScanFinding).default([]),

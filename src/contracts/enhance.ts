@@ -7,7 +7,10 @@ export const FunctionName = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier (letters, digits, underscore; not starting with a digit)')
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'must be a Python identifier (letters, digits, underscore; not starting with a digit)',
+  )
   .refine((name) => !/^__.*__$/.test(name), 'dunder names are reserved');
 export type FunctionName = z.infer<typeof FunctionName>;
 
@@ -35,11 +38,18 @@ export type Sample = z.output<typeof Sample>;
  * the function must pass. `raises.message`, when given, must equal str() of the exception.
  */
 export const FeedbackExample = z.union([
-  z.strictObject({ args: z.array(JsonValue).default([]), kwargs: z.record(z.string(), JsonValue).default({}), expected: JsonValue }),
   z.strictObject({
     args: z.array(JsonValue).default([]),
     kwargs: z.record(z.string(), JsonValue).default({}),
-    raises: z.strictObject({ type: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), message: z.string().max(2_000).optional() }),
+    expected: JsonValue,
+  }),
+  z.strictObject({
+    args: z.array(JsonValue).default([]),
+    kwargs: z.record(z.string(), JsonValue).default({}),
+    raises: z.strictObject({
+      type: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+      message: z.string().max(2_000).optional(),
+    }),
   }),
 ]);
 export type FeedbackExample = z.output<typeof FeedbackExample>;
@@ -91,7 +101,12 @@ export type EnhancedArtifact = z.infer<typeof EnhancedArtifact>;
 
 /** What validation tried beyond the interface: inputs per source, how many agreed, and its time. */
 export const ValidationEvidence = z.object({
-  inputs: z.object({ samples: z.number().int(), doctests: z.number().int(), generated: z.number().int(), feedback: z.number().int() }),
+  inputs: z.object({
+    samples: z.number().int(),
+    doctests: z.number().int(),
+    generated: z.number().int(),
+    feedback: z.number().int(),
+  }),
   /** Inputs on which original and enhanced gave the same result or exception; `high` needs at least 100. */
   agreed: z.number().int(),
   /** Doctest or generated inputs that ran past their share of the budget or the sandbox's limits: no evidence either way. */
@@ -180,7 +195,10 @@ export const EnhanceWorkflowInput = z.object({
   request: EnhanceRequest,
   input_hash: z.string().regex(/^[0-9a-f]{64}$/),
   /** The input hash with the code replaced by its AST hash: the L2 cache key. Absent in runs started before L2. */
-  normalized_input_hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  normalized_input_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   tenant_id: z.string(),
 });
 export type EnhanceWorkflowInput = z.infer<typeof EnhanceWorkflowInput>;

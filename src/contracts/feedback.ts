@@ -51,9 +51,7 @@ export const Assessment = z.object({
   reasons: z.array(z.string()),
   feedback_count: z.number().int(),
   /** Present when status is requires_update: what to regenerate and how. */
-  regenerate: z
-    .object({ request: EnhanceRequest, input_hash: z.string(), guidance: Guidance })
-    .optional(),
+  regenerate: z.object({ request: EnhanceRequest, input_hash: z.string(), guidance: Guidance }).optional(),
 });
 export type Assessment = z.infer<typeof Assessment>;
 
@@ -67,7 +65,11 @@ export const RegenerateResult = z.object({
 });
 export type RegenerateResult = z.infer<typeof RegenerateResult>;
 
-export const ActivateInput = z.object({ tenant_id: z.string(), function_name: z.string(), version: z.number().int().positive() });
+export const ActivateInput = z.object({
+  tenant_id: z.string(),
+  function_name: z.string(),
+  version: z.number().int().positive(),
+});
 export type ActivateInput = z.infer<typeof ActivateInput>;
 
 export const ActivateResult = z.object({

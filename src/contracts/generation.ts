@@ -10,7 +10,10 @@ export const ProviderSettings = z.strictObject({
   base_url: z.url(),
   model: z.string().min(1),
   /** Name of the environment variable holding the key (not the key); absent: the endpoint needs none. */
-  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  api_key_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
   /** USD per 1000 prompt / completion tokens. */
   price_in_per_1k: z.number().min(0).default(0),
   price_out_per_1k: z.number().min(0).default(0),
@@ -26,7 +29,15 @@ export type ProviderSettings = z.output<typeof ProviderSettings>;
  * failed: auth, 4xx, context or content policy, model not found, retries spent (next provider); circuit_open and
  * over_budget (the tenant's daily LLM budget is spent): skipped, no call made.
  */
-export const AttemptOutcome = z.enum(['accepted', 'invalid', 'bad_answer', 'retryable_error', 'failed', 'circuit_open', 'over_budget']);
+export const AttemptOutcome = z.enum([
+  'accepted',
+  'invalid',
+  'bad_answer',
+  'retryable_error',
+  'failed',
+  'circuit_open',
+  'over_budget',
+]);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
 
 export const GenerationAttempt = z.object({

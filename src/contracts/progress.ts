@@ -6,7 +6,17 @@ import { ErrorBody } from './errors';
  * Stages of one enhancement run, in the order a run passes them (a cache hit skips generate/validate).
  * completed, failed and canceled end a run.
  */
-export const Stage = z.enum(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed', 'failed', 'canceled']);
+export const Stage = z.enum([
+  'queued',
+  'cache',
+  'generate',
+  'validate',
+  'store',
+  'publish',
+  'completed',
+  'failed',
+  'canceled',
+]);
 export type Stage = z.infer<typeof Stage>;
 export const TERMINAL_STAGES: readonly Stage[] = ['completed', 'failed', 'canceled'];
 
@@ -62,7 +72,14 @@ export type BatchRequest = z.output<typeof BatchRequest>;
 /** enhanceBatch's input: every item already checked and hashed by the API, so each child's id is the one a single enhance would use. */
 export const BatchWorkflowInput = z.object({
   tenant_id: z.string(),
-  items: z.array(z.object({ request: EnhanceRequest, input_hash: z.string(), normalized_input_hash: z.string(), workflow_id: z.string() })),
+  items: z.array(
+    z.object({
+      request: EnhanceRequest,
+      input_hash: z.string(),
+      normalized_input_hash: z.string(),
+      workflow_id: z.string(),
+    }),
+  ),
   concurrency: z.number().int().positive(),
 });
 export type BatchWorkflowInput = z.infer<typeof BatchWorkflowInput>;
@@ -102,5 +119,8 @@ export type SseEnd = z.infer<typeof SseEnd>;
 export const SSE_EVENTS = ['stage', 'progress', 'end'] as const;
 
 /** 202 of DELETE /api/v1/runs/{id}: cancellation requested; the run ends as canceled (or had already ended). */
-export const CancelAccepted = z.object({ status: z.enum(['canceling', 'completed', 'failed', 'canceled', 'terminated', 'timed_out']), run: RunRef });
+export const CancelAccepted = z.object({
+  status: z.enum(['canceling', 'completed', 'failed', 'canceled', 'terminated', 'timed_out']),
+  run: RunRef,
+});
 export type CancelAccepted = z.infer<typeof CancelAccepted>;

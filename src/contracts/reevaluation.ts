@@ -73,7 +73,9 @@ export const ScheduleView = z
     paused: z.boolean(),
     note: z.string().nullable(),
     next_action_times: z.array(z.string()),
-    recent_actions: z.array(z.object({ scheduled_at: z.string(), taken_at: z.string(), workflow_id: z.string(), run_id: z.string() })),
+    recent_actions: z.array(
+      z.object({ scheduled_at: z.string(), taken_at: z.string(), workflow_id: z.string(), run_id: z.string() }),
+    ),
     running: z.array(z.object({ workflow_id: z.string(), run_id: z.string() })),
   })
   .meta({ id: 'Schedule' });

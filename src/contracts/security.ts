@@ -6,7 +6,9 @@ export const ROLES = ['viewer', 'agent', 'operator', 'admin'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
-export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -; at most 63');
+export const TenantId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -; at most 63');
 
 /** Public part of an API key: `poet_` and 12 hex digits. It names the key in lists, logs and the audit log. */
 export const ApiKeyId = z.string().regex(/^poet_[0-9a-f]{12}$/, 'an API key id looks like poet_ and 12 hex digits');
@@ -57,7 +59,10 @@ export const AuditQuery = z.strictObject({
   target: z.string().max(200).optional(),
   since: isoTime.optional(),
   until: isoTime.optional(),
-  before: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+  before: z
+    .string()
+    .regex(/^[1-9][0-9]{0,18}$/)
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -4,7 +4,9 @@ import { z } from 'zod';
 export const STATS_WINDOWS = { '1h': 3_600, '6h': 21_600, '24h': 86_400, '7d': 604_800, '30d': 2_592_000 } as const;
 
 export const StatsQuery = z.strictObject({
-  window: z.enum(Object.keys(STATS_WINDOWS) as [keyof typeof STATS_WINDOWS, ...(keyof typeof STATS_WINDOWS)[]]).default('24h'),
+  window: z
+    .enum(Object.keys(STATS_WINDOWS) as [keyof typeof STATS_WINDOWS, ...(keyof typeof STATS_WINDOWS)[]])
+    .default('24h'),
 });
 export type StatsQuery = z.output<typeof StatsQuery>;
 

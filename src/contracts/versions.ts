@@ -3,7 +3,7 @@ import { JsonValue, RunRef } from './enhance';
 import { EventType } from './events';
 import { FeedbackStatus } from './feedback';
 
-/** Shapes of the versions, feedback, events and cache routes (issue 5); the repos and the OpenAPI document use them. */
+/** Shapes of the versions, feedback, events and cache routes; the repos and the OpenAPI document use them. */
 
 export const VersionMetrics = z.object({
   success_rate: z.number().nullable(),
@@ -40,7 +40,11 @@ export type FunctionSummary = z.infer<typeof FunctionSummary>;
 export const FunctionList = z.object({ functions: z.array(FunctionSummary), next_page_token: z.string().nullable() });
 export const FunctionDetail = FunctionSummary.extend({ versions: z.array(VersionSummary) });
 export type FunctionDetail = z.infer<typeof FunctionDetail>;
-export const VersionList = z.object({ function_name: z.string(), current_version: z.number().int().nullable(), versions: z.array(VersionSummary) });
+export const VersionList = z.object({
+  function_name: z.string(),
+  current_version: z.number().int().nullable(),
+  versions: z.array(VersionSummary),
+});
 
 export const ArtifactFile = z.enum(['code.py', 'code.dana', 'params.json', 'metadata.json']);
 export type ArtifactFile = z.infer<typeof ArtifactFile>;

@@ -10,7 +10,10 @@ export const WebhookEventType = z.union([EventType, z.literal('*')]);
 export const CreateWebhookRequest = z.strictObject({
   url: z.string().min(1).max(2048),
   // Plain strings here: the route checks them against EventType and answers `unknown_event_type` with the valid ones.
-  event_types: z.array(z.string().max(100)).min(1).max(EventType.options.length + 1),
+  event_types: z
+    .array(z.string().max(100))
+    .min(1)
+    .max(EventType.options.length + 1),
   description: z.string().trim().max(200).optional(),
 });
 export type CreateWebhookRequest = z.infer<typeof CreateWebhookRequest>;
@@ -56,7 +59,10 @@ export const DeliveriesQuery = z.strictObject({
 });
 export type DeliveriesQuery = z.infer<typeof DeliveriesQuery>;
 
-export const DeliveriesPage = z.object({ deliveries: z.array(DeliveryAttempt), next_page_token: z.string().nullable() });
+export const DeliveriesPage = z.object({
+  deliveries: z.array(DeliveryAttempt),
+  next_page_token: z.string().nullable(),
+});
 
 /** Retry policy of deliveries, from config (the workflow cannot read it). */
 export const WebhookRetry = z.object({
@@ -90,5 +96,11 @@ export const DeliveryResult = z.object({ webhook_id: WebhookId, status: z.enum([
 export type DeliveryResult = z.infer<typeof DeliveryResult>;
 
 /** Answer of POST /api/v1/webhooks/{id}/test: the one attempt of a `ping`. */
-export const WebhookTestResult = DeliveryAttempt.pick({ delivery_id: true, outcome: true, status_code: true, error: true, duration_ms: true });
+export const WebhookTestResult = DeliveryAttempt.pick({
+  delivery_id: true,
+  outcome: true,
+  status_code: true,
+  error: true,
+  duration_ms: true,
+});
 export type WebhookTestResult = z.infer<typeof WebhookTestResult>;

@@ -5,7 +5,9 @@ import { FailureType } from '../contracts/failure-types';
 export type ActivityName = keyof Activities;
 
 /** What a workflow's activity call is given; `summary` names the step in the Temporal UI. */
-export type ActivityPolicy = Pick<ActivityOptions, 'startToCloseTimeout' | 'heartbeatTimeout' | 'retry'> & { summary: string };
+export type ActivityPolicy = Pick<ActivityOptions, 'startToCloseTimeout' | 'heartbeatTimeout' | 'retry'> & {
+  summary: string;
+};
 
 /** Bad input and failed validation: a retry cannot change the outcome. */
 export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
@@ -14,7 +16,12 @@ export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.Val
 const inProcess = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;
 
 /** Reads and writes on PostgreSQL: retried until it is back, so a version or an event is never dropped on the floor. */
-const untilPostgresIsBack = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes } as const;
+const untilPostgresIsBack = {
+  initialInterval: '500ms',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes,
+} as const;
 
 /**
  * Long activities heartbeat (src/activities/heartbeat.ts): a cancellation reaches a hanging LLM call or sandbox
@@ -32,7 +39,13 @@ export const ACTIVITY_OPTIONS = {
   // The template enhancer is offline and deterministic: only infrastructure faults are worth a retry.
   generate: {
     startToCloseTimeout: '2m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes,
+    },
     summary: 'generate the POET-enhanced Python and Dana code',
   },
   // The one retry loop of LLM calls: only ProviderTransient is retried, with the delay the activity names (Retry-After
@@ -44,7 +57,11 @@ export const ACTIVITY_OPTIONS = {
       initialInterval: '1s',
       backoffCoefficient: 2,
       maximumInterval: '30s',
-      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.ProviderUnavailable, FailureType.ProviderBadAnswer],
+      nonRetryableErrorTypes: [
+        FailureType.InvalidInput,
+        FailureType.ProviderUnavailable,
+        FailureType.ProviderBadAnswer,
+      ],
     },
     summary: 'ask an LLM provider for the enhanced code (structured JSON answer)',
   },
@@ -56,9 +73,17 @@ export const ACTIVITY_OPTIONS = {
     summary: 'validate in the python3 sandbox: scan, compile, import, compare with the original',
   },
   // Idempotent per run (a retried attempt finds its own row), so retrying until PostgreSQL is back is safe.
-  storeVersion: { startToCloseTimeout: '30s', retry: untilPostgresIsBack, summary: 'store the version: PostgreSQL rows and artifact files' },
+  storeVersion: {
+    startToCloseTimeout: '30s',
+    retry: untilPostgresIsBack,
+    summary: 'store the version: PostgreSQL rows and artifact files',
+  },
   // Idempotent per event (outbox dedupe keys): a retry never publishes twice.
-  publish: { startToCloseTimeout: '30s', retry: untilPostgresIsBack, summary: 'publish the events: outbox rows, then the Redis stream' },
+  publish: {
+    startToCloseTimeout: '30s',
+    retry: untilPostgresIsBack,
+    summary: 'publish the events: outbox rows, then the Redis stream',
+  },
   assessFeedback: {
     startToCloseTimeout: '30s',
     retry: untilPostgresIsBack,

@@ -13,7 +13,9 @@ export const SEARCH_ATTRIBUTE_KEYS = [FunctionNameKey, DomainKey, CacheOutcomeKe
 export const SEARCH_ATTRIBUTE_NAMES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 
 /** What an enhanceFunction run starts with, whoever starts it (the API, or a batch for each item). */
-export function enhanceSearchAttributes(request: Pick<EnhanceRequest, 'function_name' | 'domain'>): SearchAttributePair[] {
+export function enhanceSearchAttributes(
+  request: Pick<EnhanceRequest, 'function_name' | 'domain'>,
+): SearchAttributePair[] {
   return [
     { key: FunctionNameKey, value: request.function_name },
     { key: DomainKey, value: request.domain },

@@ -4,7 +4,8 @@
  * One run per input: identical concurrent requests share it (conflict policy USE_EXISTING).
  * `inputHash` is the hex SHA-256 of the canonical input (tenant, request, custom domain settings).
  */
-export const enhanceWorkflowId = (functionName: string, inputHash: string) => `enhance-${functionName}-${inputHash.slice(0, 12)}`;
+export const enhanceWorkflowId = (functionName: string, inputHash: string) =>
+  `enhance-${functionName}-${inputHash.slice(0, 12)}`;
 
 /** One run per batch: the same batch submitted again joins it. `batchHash` is the hex SHA-256 of tenant and functions. */
 export const batchWorkflowId = (batchHash: string) => `batch-${batchHash.slice(0, 12)}`;

@@ -11,7 +11,9 @@ export type { Logger, Metrics };
 export function routeOf(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
   // A route on several paths (an alias) names the one requested when it is a plain path, else its first.
-  const path = Array.isArray(route?.path) ? ((route.path as unknown[]).find((p) => p === req.path) ?? route.path[0]) : route?.path;
+  const path = Array.isArray(route?.path)
+    ? ((route.path as unknown[]).find((p) => p === req.path) ?? route.path[0])
+    : route?.path;
   return typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
 }
 
@@ -97,7 +99,12 @@ export function enhancementMetrics(metrics: Metrics): RequestHandler {
  * Prometheus exposition of a registry, after running the readiness checks so `poet_ready` and
  * `poet_health_check_status` are current (alert rules cannot read /health/ready's JSON); `extra` (which may also update metrics) appends more text.
  */
-export async function sendMetrics(res: Response, metrics: Metrics, checks: Record<string, Check>, extra?: () => Promise<string>): Promise<void> {
+export async function sendMetrics(
+  res: Response,
+  metrics: Metrics,
+  checks: Record<string, Check>,
+  extra?: () => Promise<string>,
+): Promise<void> {
   const [readiness, more] = await Promise.all([runChecks(checks), extra ? extra() : Promise.resolve('')]);
   metrics.recordReadiness(readiness);
   const ours = await metrics.exposition();
@@ -105,6 +112,10 @@ export async function sendMetrics(res: Response, metrics: Metrics, checks: Recor
   res.send(more ? `${ours.body}\n${more}` : ours.body);
 }
 
-export function metricsEndpoint(metrics: Metrics, checks: Record<string, Check>, extra?: () => Promise<string>): RequestHandler {
+export function metricsEndpoint(
+  metrics: Metrics,
+  checks: Record<string, Check>,
+  extra?: () => Promise<string>,
+): RequestHandler {
   return (_req, res) => sendMetrics(res, metrics, checks, extra);
 }

@@ -8,9 +8,24 @@ const PythonClassName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
  * so no domain may list them (or a base class of them) as worth a retry.
  */
 export const NEVER_RETRIED = [
-  'BaseException', 'Exception', 'ValueError', 'TypeError', 'ArithmeticError', 'ZeroDivisionError', 'OverflowError',
-  'LookupError', 'KeyError', 'IndexError', 'AttributeError', 'AssertionError', 'NameError', 'NotImplementedError',
-  'RecursionError', 'RuntimeError', 'UnicodeError', 'StopIteration',
+  'BaseException',
+  'Exception',
+  'ValueError',
+  'TypeError',
+  'ArithmeticError',
+  'ZeroDivisionError',
+  'OverflowError',
+  'LookupError',
+  'KeyError',
+  'IndexError',
+  'AttributeError',
+  'AssertionError',
+  'NameError',
+  'NotImplementedError',
+  'RecursionError',
+  'RuntimeError',
+  'UnicodeError',
+  'StopIteration',
 ] as const;
 
 /** A numeric bound on the arguments whose lower-cased name fully matches `param` (a Python regular expression). */
@@ -101,7 +116,14 @@ function deepFreeze<T>(value: T): T {
 
 const define = (input: z.input<typeof DomainSettings>): DomainSettings => deepFreeze(DomainSettings.parse(input));
 
-const LLM_TRANSIENT = ['TimeoutError', 'ConnectionError', 'RateLimitError', 'APIConnectionError', 'APITimeoutError', 'InternalServerError'];
+const LLM_TRANSIENT = [
+  'TimeoutError',
+  'ConnectionError',
+  'RateLimitError',
+  'APIConnectionError',
+  'APITimeoutError',
+  'InternalServerError',
+];
 
 /** Money magnitude below which binary floats still hold cents exactly (2^53 / 100). */
 const CENT_PRECISION_LIMIT = 90_071_992_547_409.91;
@@ -150,32 +172,44 @@ export const BUILTIN_DOMAINS: Readonly<Record<string, DomainSettings>> = Object.
     [
       define({
         name: 'base_reliability',
-        description: 'General-purpose reliability with the reference values: type checks, 3 retries on transient errors, 30 s enforced timeout, backoff min(2^n, 8) s, basic learning at rate 0.05.',
+        description:
+          'General-purpose reliability with the reference values: type checks, 3 retries on transient errors, 30 s enforced timeout, backoff min(2^n, 8) s, basic learning at rate 0.05.',
       }),
       define({
         name: 'computation',
-        description: 'Numeric computation: strict argument types, no missing values, no NaN or infinities in or out, few retries since failures are deterministic.',
+        description:
+          'Numeric computation: strict argument types, no missing values, no NaN or infinities in or out, few retries since failures are deterministic.',
         perceive: { reject_none: true, reject_non_finite: true },
         operate: { retries: 1, timeout_s: 10 },
         enforce: { reject_non_finite: true },
       }),
       define({
         name: 'llm_optimization',
-        description: 'Calls to language models: prompts over 32k estimated tokens refused before they cost money, identical calls answered from a 256-entry cache, long timeouts, retries on rate limits, timeouts and server errors, statistical learning.',
+        description:
+          'Calls to language models: prompts over 32k estimated tokens refused before they cost money, identical calls answered from a 256-entry cache, long timeouts, retries on rate limits, timeouts and server errors, statistical learning.',
         perceive: { reject_none: true, max_input_tokens: 32_000 },
-        operate: { retries: 4, timeout_s: 60, backoff_base_s: 2, backoff_max_s: 30, retry_on: LLM_TRANSIENT, cache_size: 256 },
+        operate: {
+          retries: 4,
+          timeout_s: 60,
+          backoff_base_s: 2,
+          backoff_max_s: 30,
+          retry_on: LLM_TRANSIENT,
+          cache_size: 256,
+        },
         train: { algorithm: 'statistical' },
       }),
       define({
         name: 'prompt_optimization',
-        description: 'Prompt construction and variants: prompts present and under 16k estimated tokens, LLM-style transient retries, adaptive learning.',
+        description:
+          'Prompt construction and variants: prompts present and under 16k estimated tokens, LLM-style transient retries, adaptive learning.',
         perceive: { reject_none: true, max_input_tokens: 16_000 },
         operate: { retries: 3, timeout_s: 45, backoff_base_s: 2, backoff_max_s: 20, retry_on: LLM_TRANSIENT },
         train: { algorithm: 'adaptive', learning_rate: 0.1 },
       }),
       define({
         name: 'ml_monitoring',
-        description: 'Model monitoring: finite metrics in and out, input drift flagged (a value over 4 standard deviations from the running mean after 30 calls) in poet_stats, latency p50/p95 tracked, statistical learning of thresholds.',
+        description:
+          'Model monitoring: finite metrics in and out, input drift flagged (a value over 4 standard deviations from the running mean after 30 calls) in poet_stats, latency p50/p95 tracked, statistical learning of thresholds.',
         perceive: { reject_non_finite: true, drift_z: 4, drift_min_samples: 30 },
         operate: { retries: 2, timeout_s: 20 },
         enforce: { reject_non_finite: true },
@@ -183,7 +217,8 @@ export const BUILTIN_DOMAINS: Readonly<Record<string, DomainSettings>> = Object.
       }),
       define({
         name: 'financial_services',
-        description: 'Financial calculations: no missing or non-finite values, amounts, rates, terms and credit scores within plausible ranges, results within cent precision of a float, an audit trail of every call, conservative learning.',
+        description:
+          'Financial calculations: no missing or non-finite values, amounts, rates, terms and credit scores within plausible ranges, results within cent precision of a float, an audit trail of every call, conservative learning.',
         perceive: { reject_none: true, reject_non_finite: true, ranges: FINANCE_RANGES },
         operate: { retries: 3, timeout_s: 30 },
         enforce: { reject_non_finite: true, max_abs_result: CENT_PRECISION_LIMIT, audit_trail: true },
@@ -191,14 +226,16 @@ export const BUILTIN_DOMAINS: Readonly<Record<string, DomainSettings>> = Object.
       }),
       define({
         name: 'building_management',
-        description: 'Building control (HVAC setpoints, interlocks): sensor readings within physical ranges, short timeouts, quick retries, and the last good result held when a transient fault outlasts the retries (a safe fallback).',
+        description:
+          'Building control (HVAC setpoints, interlocks): sensor readings within physical ranges, short timeouts, quick retries, and the last good result held when a transient fault outlasts the retries (a safe fallback).',
         perceive: { reject_none: true, reject_non_finite: true, ranges: BUILDING_RANGES },
         operate: { retries: 2, timeout_s: 10, backoff_base_s: 0.5, backoff_max_s: 4, fallback_last_good: true },
         enforce: { reject_non_finite: true },
       }),
       define({
         name: 'semiconductor',
-        description: 'Process control: process parameters present, finite and within equipment ranges (temperature, pressure, flow, power), results strictly typed, statistical learning.',
+        description:
+          'Process control: process parameters present, finite and within equipment ranges (temperature, pressure, flow, power), results strictly typed, statistical learning.',
         perceive: { reject_none: true, reject_non_finite: true, ranges: FAB_RANGES },
         operate: { retries: 2, timeout_s: 15 },
         enforce: { reject_non_finite: true },
@@ -206,7 +243,8 @@ export const BUILTIN_DOMAINS: Readonly<Record<string, DomainSettings>> = Object.
       }),
       define({
         name: 'healthcare',
-        description: 'Clinical data, fail-safe by default: nothing missing or non-finite passes, vital signs and demographics within plausible ranges, PII masked in the audit trail and logs, results strictly typed, training off until reviewed.',
+        description:
+          'Clinical data, fail-safe by default: nothing missing or non-finite passes, vital signs and demographics within plausible ranges, PII masked in the audit trail and logs, results strictly typed, training off until reviewed.',
         perceive: { reject_none: true, reject_non_finite: true, ranges: HEALTH_RANGES },
         operate: { retries: 2, timeout_s: 30 },
         enforce: { reject_non_finite: true, audit_trail: true, mask_pii: true },

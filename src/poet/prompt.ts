@@ -102,7 +102,10 @@ export function parseAnswer(content: string): { ok: true; answer: ModelAnswer } 
   }
   const parsed = ModelAnswer.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, reason: `the answer lacks the expected fields: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` };
+    return {
+      ok: false,
+      reason: `the answer lacks the expected fields: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+    };
   }
   return { ok: true, answer: parsed.data };
 }

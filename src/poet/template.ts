@@ -44,7 +44,10 @@ export interface TemplateOutput {
  * Whether annotation checks raise: when the caller asks for it (`strict`, or `optimize_for: reliability` unless
  * `strict: false`), or when Train learned from feedback that bad inputs caused the errors.
  */
-export function strictTypes(request: { strict?: boolean; optimize_for?: OptimizeFor }, learned?: { check_types?: boolean }): boolean {
+export function strictTypes(
+  request: { strict?: boolean; optimize_for?: OptimizeFor },
+  learned?: { check_types?: boolean },
+): boolean {
   return (request.strict ?? request.optimize_for === 'reliability') || learned?.check_types === true;
 }
 
@@ -61,7 +64,11 @@ function pyLiteral(value: JsonValue): string {
     .join(', ')}}`;
 }
 
-function buildParams(domain: DomainSettings, optimizeFor: OptimizeFor | null, strict: boolean): Record<string, JsonValue> {
+function buildParams(
+  domain: DomainSettings,
+  optimizeFor: OptimizeFor | null,
+  strict: boolean,
+): Record<string, JsonValue> {
   const { perceive, operate, enforce, train } = domain;
   return {
     domain: domain.name,
@@ -98,7 +105,10 @@ function listOptimizations(analysis: FunctionAnalysis, domain: DomainSettings, s
   const streams = analysis.is_generator;
   const returnsFloat = analysis.returns === 'float';
   const features: [boolean, string][] = [
-    [perceive.check_types && analysis.params.some((p) => SIMPLE_TYPES.has(p.annotation ?? '')), `perceive:type_checks(${checks})`],
+    [
+      perceive.check_types && analysis.params.some((p) => SIMPLE_TYPES.has(p.annotation ?? '')),
+      `perceive:type_checks(${checks})`,
+    ],
     [perceive.reject_none, 'perceive:reject_none'],
     [perceive.reject_non_finite, 'perceive:finite_args'],
     [perceive.ranges.length > 0, `perceive:ranges=${perceive.ranges.length}`],
@@ -111,7 +121,10 @@ function listOptimizations(analysis: FunctionAnalysis, domain: DomainSettings, s
     [!streams && operate.cache_size > 0, `operate:cache=${operate.cache_size}`],
     [!streams && operate.fallback_last_good, 'operate:fallback_last_good'],
     [!streams, 'operate:latency_p50_p95'],
-    [!streams && enforce.check_return_type && SIMPLE_TYPES.has(analysis.returns ?? ''), `enforce:return_type(${checks})`],
+    [
+      !streams && enforce.check_return_type && SIMPLE_TYPES.has(analysis.returns ?? ''),
+      `enforce:return_type(${checks})`,
+    ],
     [!streams && enforce.reject_non_finite && returnsFloat, 'enforce:finite_result'],
     [!streams && enforce.max_abs_result !== null, `enforce:max_abs_result=${enforce.max_abs_result}`],
     [!streams && enforce.audit_trail, `enforce:audit_trail${enforce.mask_pii ? '(pii_masked)' : ''}`],
@@ -177,7 +190,15 @@ function renderDana(input: TemplateInput, params: Record<string, JsonValue>): st
     .split(/\r?\n/)
     .slice(analysis.lineno - 1, analysis.end_lineno)
     .join('\n');
-  const settings = ['domain', 'optimize_for', 'retries', 'timeout', 'enable_training', 'learning_algorithm', 'learning_rate']
+  const settings = [
+    'domain',
+    'optimize_for',
+    'retries',
+    'timeout',
+    'enable_training',
+    'learning_algorithm',
+    'learning_rate',
+  ]
     .map((key) => `${key}=${pyLiteral(params[key] ?? null)}`)
     .join(', ');
   return [

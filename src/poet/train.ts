@@ -47,7 +47,8 @@ export interface TrainDecision {
 }
 
 const TIMEOUT_WORDS = /time[d\s-]*out|deadline exceeded|too slow/i;
-const BAD_INPUT_WORDS = /\b(ValueError|TypeError|KeyError|bad input|invalid (input|argument)|NoneType|nan|inf(inity)?)\b/i;
+const BAD_INPUT_WORDS =
+  /\b(ValueError|TypeError|KeyError|bad input|invalid (input|argument)|NoneType|nan|inf(inity)?)\b/i;
 
 const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined);
 const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -67,8 +68,10 @@ export function basicRule(params: OperateParams, failed: boolean, durationS: num
   let { retries, timeout_s } = params;
   if (failed) retries = Math.max(retries, Math.min(r.maxRetries, retries + 1));
   if (durationS !== undefined) {
-    if (durationS > r.slowFraction * timeout_s) timeout_s = Math.max(timeout_s, Math.min(r.maxTimeoutS, timeout_s * r.timeoutUp));
-    else if (durationS < r.fastFraction * timeout_s) timeout_s = Math.min(timeout_s, Math.max(r.minTimeoutS, timeout_s * r.timeoutDown));
+    if (durationS > r.slowFraction * timeout_s)
+      timeout_s = Math.max(timeout_s, Math.min(r.maxTimeoutS, timeout_s * r.timeoutUp));
+    else if (durationS < r.fastFraction * timeout_s)
+      timeout_s = Math.min(timeout_s, Math.max(r.minTimeoutS, timeout_s * r.timeoutDown));
   }
   return { retries, timeout_s: round2(timeout_s) };
 }
@@ -79,11 +82,16 @@ export function decide(signals: FeedbackSignal[], current: OperateParams): Train
   const errors = signals.filter((s) => s.feedback_type === 'error');
   if (errors.length) reasons.push(`${errors.length} error report(s)`);
   const rating = mean(signals.flatMap((s) => (s.rating === null ? [] : [s.rating])));
-  if (rating !== undefined && rating <= r.maxMeanRating) reasons.push(`mean rating ${round2(rating)} ≤ ${r.maxMeanRating}`);
+  if (rating !== undefined && rating <= r.maxMeanRating)
+    reasons.push(`mean rating ${round2(rating)} ≤ ${r.maxMeanRating}`);
   const errorRate = mean(signals.flatMap((s) => (s.metrics?.error_rate === undefined ? [] : [s.metrics.error_rate])));
-  if (errorRate !== undefined && errorRate > r.maxErrorRate) reasons.push(`error_rate ${round2(errorRate)} > ${r.maxErrorRate}`);
-  const successRate = mean(signals.flatMap((s) => (s.metrics?.success_rate === undefined ? [] : [s.metrics.success_rate])));
-  if (successRate !== undefined && successRate < r.minSuccessRate) reasons.push(`success_rate ${round2(successRate)} < ${r.minSuccessRate}`);
+  if (errorRate !== undefined && errorRate > r.maxErrorRate)
+    reasons.push(`error_rate ${round2(errorRate)} > ${r.maxErrorRate}`);
+  const successRate = mean(
+    signals.flatMap((s) => (s.metrics?.success_rate === undefined ? [] : [s.metrics.success_rate])),
+  );
+  if (successRate !== undefined && successRate < r.minSuccessRate)
+    reasons.push(`success_rate ${round2(successRate)} < ${r.minSuccessRate}`);
   const suggestions = [...new Set(signals.flatMap((s) => s.suggestions))].slice(0, 20);
   if (suggestions.length) reasons.push(`${suggestions.length} suggestion(s)`);
 

@@ -7,18 +7,26 @@ import { capString } from '../infra/observability/redact';
 import type { Metrics } from '../infra/observability/metrics';
 
 /** What an activity's own result says for the domain metrics (cache outcomes, validation results). */
-type Observer = { done?: (metrics: Metrics, output: unknown) => void; failed?: (metrics: Metrics, err: unknown) => void };
+type Observer = {
+  done?: (metrics: Metrics, output: unknown) => void;
+  failed?: (metrics: Metrics, err: unknown) => void;
+};
 
 const observers: Record<string, Observer> = {
   cacheLookupWithVersion: {
     done(metrics, output) {
       const hit = (output as { hit?: { layer?: string } | null }).hit;
-      metrics.cacheRequests.inc(hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' });
+      metrics.cacheRequests.inc(
+        hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' },
+      );
     },
   },
   validate: {
     done(metrics, output) {
-      metrics.validationResults.inc({ outcome: 'passed', safety_level: (output as { safety_level: string }).safety_level });
+      metrics.validationResults.inc({
+        outcome: 'passed',
+        safety_level: (output as { safety_level: string }).safety_level,
+      });
     },
     failed(metrics, err) {
       const failure = err instanceof ApplicationFailure ? err : undefined;
@@ -58,7 +66,11 @@ export function activityObservability(deps: { logger: Logger; metrics: Metrics }
           } catch (err) {
             capFailureMessage(err);
             observer?.failed?.(metrics, err);
-            logger.warn('activity failed', { attempt: info.attempt, duration_ms: sinceMs(started), error: (err as Error).message });
+            logger.warn('activity failed', {
+              attempt: info.attempt,
+              duration_ms: sinceMs(started),
+              error: (err as Error).message,
+            });
             throw err;
           } finally {
             stopTimer();
@@ -77,7 +89,11 @@ const MAX_FAILURE_MESSAGE = 4096;
 function capFailureMessage(err: unknown): void {
   if (!(err instanceof Error) || err.message.length <= MAX_FAILURE_MESSAGE) return;
   const details = err instanceof ApplicationFailure && (err.details?.length ?? 0) > 0;
-  err.message = capString(err.message, MAX_FAILURE_MESSAGE, details ? "this failure's details in the run's history" : 'nowhere: the activity attached no details');
+  err.message = capString(
+    err.message,
+    MAX_FAILURE_MESSAGE,
+    details ? "this failure's details in the run's history" : 'nowhere: the activity attached no details',
+  );
 }
 
 function sinceMs(started: number): number {

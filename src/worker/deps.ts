@@ -42,8 +42,14 @@ export interface WorkerDeps extends ActivityDeps {
  * activities directly) events are still marked for webhooks, and a worker's sweep starts their deliveries later.
  */
 export function createWorkerDeps(config: Config, logger: Logger, metrics: Metrics, client?: Client): WorkerDeps {
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, process: 'worker' });
+  if (!config.DATABASE_URL)
+    throw new Error('DATABASE_URL is required by the worker (poet start provides an embedded one)');
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    max: config.DATABASE_POOL_MAX,
+    process: 'worker',
+  });
   pool.on('error', (err) => logger.warn('idle postgres connection lost', { error: err.message }));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
   const analyzer = createAnalyzer(config);
@@ -66,22 +72,38 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   });
   cache.listenForInvalidations();
   const flushStats = () =>
-    cache.flushStats(pool).catch((err: Error) => logger.warn('cache statistics not flushed, kept for the next flush', { error: err.message }));
+    cache
+      .flushStats(pool)
+      .catch((err: Error) =>
+        logger.warn('cache statistics not flushed, kept for the next flush', { error: err.message }),
+      );
   const statsTimer = setInterval(flushStats, Math.max(1, config.CACHE_STATS_FLUSH_SECONDS) * 1000);
   statsTimer.unref();
   const circuitStates = new CircuitStatesRepo(pool);
   const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const reportCircuits = () =>
-    circuitStates.report(workerId, providers.states()).catch((err: Error) => logger.warn('circuit states not reported', { error: err.message }));
+    circuitStates
+      .report(workerId, providers.states())
+      .catch((err: Error) => logger.warn('circuit states not reported', { error: err.message }));
   void reportCircuits();
   const circuitTimer = setInterval(reportCircuits, Math.max(1, config.CIRCUIT_REPORT_SECONDS) * 1000);
   circuitTimer.unref();
   const webhooks = client
-    ? new WebhookDispatcher({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, schema: config.DATABASE_SCHEMA, retry: webhookRetry(config), logger })
+    ? new WebhookDispatcher({
+        pool,
+        client,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        schema: config.DATABASE_SCHEMA,
+        retry: webhookRetry(config),
+        logger,
+      })
     : undefined;
   const sweepTimer = webhooks
     ? setInterval(
-        () => webhooks.sweep(config.WEBHOOK_SWEEP_SECONDS).catch((err: Error) => logger.warn('webhook sweep failed, tried again later', { error: err.message })),
+        () =>
+          webhooks
+            .sweep(config.WEBHOOK_SWEEP_SECONDS)
+            .catch((err: Error) => logger.warn('webhook sweep failed, tried again later', { error: err.message })),
         config.WEBHOOK_SWEEP_SECONDS * 1000,
       )
     : undefined;
@@ -121,7 +143,14 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     sandboxGate,
     versions: new VersionsRepo(pool, artifacts.store),
     feedback: new FeedbackRepo(pool),
-    events: new EventPublisher({ pool, redis, stream: `${config.REDIS_PREFIX}events`, maxLen: config.EVENTS_STREAM_MAXLEN, logger, webhooks }),
+    events: new EventPublisher({
+      pool,
+      redis,
+      stream: `${config.REDIS_PREFIX}events`,
+      maxLen: config.EVENTS_STREAM_MAXLEN,
+      logger,
+      webhooks,
+    }),
     webhooks: {
       repo: new WebhooksRepo(pool),
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
@@ -132,7 +161,9 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     async close() {
       clearInterval(statsTimer);
       clearInterval(circuitTimer);
-      await circuitStates.forget(workerId).catch((err: Error) => logger.warn('circuit states not withdrawn; they age out', { error: err.message }));
+      await circuitStates
+        .forget(workerId)
+        .catch((err: Error) => logger.warn('circuit states not withdrawn; they age out', { error: err.message }));
       clearInterval(sweepTimer);
       await flushStats();
       cache.close();

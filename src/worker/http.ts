@@ -6,7 +6,16 @@ import { listen } from '../http/listen';
 import { healthRouter } from '../http/health';
 import { httpMetrics, metricsEndpoint, requestContext } from '../http/observability';
 import type { Config } from '../config';
-import { CHECK_TIMEOUT_MS, circuitsCheck, diskCheck, memoryCheck, postgresCheck, probeCheck, redisCheck, type Check } from '../infra/observability/health';
+import {
+  CHECK_TIMEOUT_MS,
+  circuitsCheck,
+  diskCheck,
+  memoryCheck,
+  postgresCheck,
+  probeCheck,
+  redisCheck,
+  type Check,
+} from '../infra/observability/health';
 import type { Logger } from '../infra/observability/logger';
 import { sandboxCheck } from '../infra/sandbox/gate';
 import type { Metrics } from '../infra/observability/metrics';
@@ -17,10 +26,18 @@ export interface WorkerHttp {
   close(): Promise<void>;
 }
 
-const QUEUE_TYPES = { workflow: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, activity: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY };
+const QUEUE_TYPES = {
+  workflow: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  activity: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+};
 
 /** The worker is ready while it polls and its adapters answer; the API's checks otherwise. */
-function workerChecks(config: Config, worker: Worker, connection: NativeConnection, deps: WorkerDeps): Record<string, Check> {
+function workerChecks(
+  config: Config,
+  worker: Worker,
+  connection: NativeConnection,
+  deps: WorkerDeps,
+): Record<string, Check> {
   return {
     temporal: probeCheck(async () => {
       const state = worker.getState();
@@ -37,7 +54,12 @@ function workerChecks(config: Config, worker: Worker, connection: NativeConnecti
 }
 
 /** Sets `poet_task_queue_backlog{type}` from the server's task queue stats; a failed describe leaves the last value. */
-async function refreshBacklog(config: Config, connection: NativeConnection, metrics: Metrics, logger: Logger): Promise<void> {
+async function refreshBacklog(
+  config: Config,
+  connection: NativeConnection,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<void> {
   await Promise.all(
     Object.entries(QUEUE_TYPES).map(async ([type, taskQueueType]) => {
       try {
@@ -61,9 +83,12 @@ async function refreshBacklog(config: Config, connection: NativeConnection, metr
 async function temporalRuntimeMetrics(config: Config): Promise<string> {
   if (!config.TEMPORAL_METRICS_BIND_ADDRESS) return '';
   try {
-    const res = await fetch(`http://${config.TEMPORAL_METRICS_BIND_ADDRESS.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/metrics`, {
-      signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-    });
+    const res = await fetch(
+      `http://${config.TEMPORAL_METRICS_BIND_ADDRESS.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/metrics`,
+      {
+        signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+      },
+    );
     return res.ok ? await res.text() : '';
   } catch {
     return '';

@@ -7,7 +7,12 @@ export function runtimeTelemetry(config: Config): Pick<RuntimeOptions, 'telemetr
   return {
     telemetryOptions: {
       metrics: {
-        prometheus: { bindAddress: config.TEMPORAL_METRICS_BIND_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true, unitSuffix: true },
+        prometheus: {
+          bindAddress: config.TEMPORAL_METRICS_BIND_ADDRESS,
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+          unitSuffix: true,
+        },
       },
     },
   };

@@ -33,13 +33,19 @@ export interface RunningWorker {
  * The prebuilt bundle when there is one; otherwise, or when tracing needs its plugin's workflow interceptors
  * compiled in, the workflows are bundled at start (a few seconds).
  */
-function workflowSource(config: Config, bundleAtStart: boolean): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+function workflowSource(
+  config: Config,
+  bundleAtStart: boolean,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = config.workflowBundlePath;
-  return existsSync(bundle) && !bundleAtStart ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
+  return existsSync(bundle) && !bundleAtStart
+    ? { workflowBundle: { codePath: bundle } }
+    : { workflowsPath: require.resolve('../workflows') };
 }
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
-  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required by the worker (poet start provides a dev server)');
+  if (!config.TEMPORAL_ADDRESS)
+    throw new Error('TEMPORAL_ADDRESS is required by the worker (poet start provides a dev server)');
   if (config.DATABASE_URL) {
     await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
   }
@@ -59,7 +65,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const deps = createWorkerDeps(config, logger, metrics, client);
   // Before the first task: a worker whose sandbox is not isolated says so on readiness and refuses validations.
   const sandbox = await deps.sandboxGate.probe();
-  if (sandbox.status === 'disabled') logger.warn('VALIDATION SANDBOX ISOLATION IS OFF: submitted code runs with the worker\'s access; for trusted single-tenant code only', { reason: sandbox.reason });
+  if (sandbox.status === 'disabled')
+    logger.warn(
+      "VALIDATION SANDBOX ISOLATION IS OFF: submitted code runs with the worker's access; for trusted single-tenant code only",
+      { reason: sandbox.reason },
+    );
   const activities = createActivities(deps);
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
@@ -70,7 +80,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
     dataConverter,
-    interceptors: { activity: [activityObservability({ logger, metrics })], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    interceptors: {
+      activity: [activityObservability({ logger, metrics })],
+      workflowModules: WORKFLOW_INTERCEPTOR_MODULES,
+    },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...(deployment ? { workerDeploymentOptions: deployment } : {}),
@@ -86,7 +99,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   }
   const http = await startWorkerHttp({ config, logger, metrics, worker, connection, deps });
   const pruneTimer = setInterval(
-    () => claimCheck.codec.prune(config.PAYLOAD_RETENTION_DAYS).catch((err: Error) => logger.warn('payload store not pruned', { error: err.message })),
+    () =>
+      claimCheck.codec
+        .prune(config.PAYLOAD_RETENTION_DAYS)
+        .catch((err: Error) => logger.warn('payload store not pruned', { error: err.message })),
     PRUNE_INTERVAL_MS,
   );
   pruneTimer.unref();
@@ -102,7 +118,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     namespace: config.TEMPORAL_NAMESPACE,
     tracing: tracing !== undefined,
     sandbox: sandbox.status,
-    deployment_version: deployment ? `${deployment.version.deploymentName}:${deployment.version.buildId}` : 'unversioned',
+    deployment_version: deployment
+      ? `${deployment.version.deploymentName}:${deployment.version.buildId}`
+      : 'unversioned',
   });
   return {
     worker,

@@ -8,7 +8,9 @@ export type ActivityOverrides = Pick<ActivityOptions, 'startToCloseTimeout' | 'r
 /** The activity as a task of its own, with its options from ACTIVITY_OPTIONS. */
 export function activity<K extends ActivityName>(name: K, overrides: ActivityOverrides = {}): Activities[K] {
   const declared: ActivityOptions = ACTIVITY_OPTIONS[name];
-  return proxyActivities<Activities>({ ...declared, ...overrides, retry: { ...declared.retry, ...overrides.retry } })[name];
+  return proxyActivities<Activities>({ ...declared, ...overrides, retry: { ...declared.retry, ...overrides.retry } })[
+    name
+  ];
 }
 
 /**

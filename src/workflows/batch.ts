@@ -27,7 +27,16 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
   });
   setHandler(progressQuery, () => {
     const { total, succeeded, failed } = result();
-    return { kind: 'batch', stage: stages.stage, history: stages.history, done: succeeded + failed, total, succeeded, failed, items: outcomes };
+    return {
+      kind: 'batch',
+      stage: stages.stage,
+      history: stages.history,
+      done: succeeded + failed,
+      total,
+      succeeded,
+      failed,
+      items: outcomes,
+    };
   });
 
   const runItem = async (index: number) => {
@@ -58,7 +67,9 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
     throw err;
   }
   const done = result();
-  upsertSearchAttributes([{ key: OutcomeKey, value: done.failed === 0 ? 'completed' : done.succeeded === 0 ? 'failed' : 'partial' }]);
+  upsertSearchAttributes([
+    { key: OutcomeKey, value: done.failed === 0 ? 'completed' : done.succeeded === 0 ? 'failed' : 'partial' },
+  ]);
   stages.enter('completed', `${done.succeeded} of ${done.total} succeeded, ${done.failed} failed`);
   return done;
 }

@@ -9,7 +9,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CachedEnhancement, CacheOutcome, EnhanceMetadata, EnhanceRequest, EnhanceResult, EnhanceWorkflowInput } from '../contracts/enhance';
+import type {
+  CachedEnhancement,
+  CacheOutcome,
+  EnhanceMetadata,
+  EnhanceRequest,
+  EnhanceResult,
+  EnhanceWorkflowInput,
+} from '../contracts/enhance';
 import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
@@ -50,7 +57,12 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
   try {
     stages.enter('cache');
-    const lookup = await cacheLookupWithVersion({ input_hash, normalized_input_hash, tenant_id, function_name: request.function_name });
+    const lookup = await cacheLookupWithVersion({
+      input_hash,
+      normalized_input_hash,
+      tenant_id,
+      function_name: request.function_name,
+    });
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
     let cached: Promise<void> | undefined;
@@ -62,7 +74,13 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       // Written alongside the version (the commit point below), so like it not canceled half-way; the cache only
       // saves work, so a failure to write it is logged and does not fail a run whose version is stored.
       cached = CancellationScope.nonCancellable(() =>
-        cacheStore({ key: lookup.key, l2_key: lookup.l2_key, value: enhancement, tenant_id, function_name: request.function_name }),
+        cacheStore({
+          key: lookup.key,
+          l2_key: lookup.l2_key,
+          value: enhancement,
+          tenant_id,
+          function_name: request.function_name,
+        }),
       ).catch((err: unknown) => log.warn('enhancement not cached', { error: failureMessage(err) }));
     }
     const cache = lookup.hit ? 'hit' : 'miss';
@@ -79,7 +97,9 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     const stored =
       lookup.active_version !== null
         ? { version: lookup.active_version, created: false, deprecated: null }
-        : await CancellationScope.nonCancellable(() => storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }));
+        : await CancellationScope.nonCancellable(() =>
+            storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }),
+          );
     await cached;
     const result: EnhanceResult = {
       function_name: request.function_name,
@@ -95,9 +115,14 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
 
     const events: PublishedEvent[] = [];
     if (lookup.hit) events.push({ type: 'cache.hit', payload: { layer: lookup.hit.layer } });
-    if (stored.created) events.push({ type: 'version.created', payload: { version: stored.version, domain: request.domain } });
-    if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
-    events.push({ type: 'enhancement.completed', payload: { version: stored.version, cache, safety_level: validation.safety_level } });
+    if (stored.created)
+      events.push({ type: 'version.created', payload: { version: stored.version, domain: request.domain } });
+    if (stored.deprecated !== null)
+      events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
+    events.push({
+      type: 'enhancement.completed',
+      payload: { version: stored.version, cache, safety_level: validation.safety_level },
+    });
     stages.enter('publish');
     await CancellationScope.nonCancellable(() => publishEvents(events));
 
@@ -111,7 +136,8 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     const outcome = isCancellation(err) ? 'canceled' : 'failed';
     stages.enter(outcome, failureMessage(err));
     upsertSearchAttributes([{ key: OutcomeKey, value: outcome }]);
-    if (outcome === 'failed') await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
+    if (outcome === 'failed')
+      await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
     answer ??= { failure: err };
     // A canceled run ends at once; a failed one lets its waiting callers read the failure first.
     if (outcome === 'failed') await condition(allHandlersFinished);
@@ -145,11 +171,16 @@ export function metadataOf(
 
 /** Published with the outcome (one activity fewer on the hot path), dated when the run started. */
 export function startedEvent(): PublishedEvent {
-  return { type: 'enhancement.started', payload: { workflow_type: workflowInfo().workflowType }, occurred_at: workflowInfo().startTime.toISOString() };
+  return {
+    type: 'enhancement.started',
+    payload: { workflow_type: workflowInfo().workflowType },
+    occurred_at: workflowInfo().startTime.toISOString(),
+  };
 }
 
 export function failureMessage(err: unknown): string {
   let current: unknown = err;
-  while (current instanceof Error && 'cause' in current && current.cause instanceof ApplicationFailure) current = current.cause;
+  while (current instanceof Error && 'cause' in current && current.cause instanceof ApplicationFailure)
+    current = current.cause;
   return current instanceof Error ? current.message : String(err);
 }

@@ -74,7 +74,9 @@ async function providerTurn(
       const failure = applicationFailure(err);
       if (failure?.type === FailureType.InvalidInput) throw err;
       const calls = detail<GenerationAttempt[]>(failure, 'attempts');
-      attempts.push(...(calls?.length ? calls : [blankAttempt(provider, round, 'failed', failure?.message ?? String(err))]));
+      attempts.push(
+        ...(calls?.length ? calls : [blankAttempt(provider, round, 'failed', failure?.message ?? String(err))]),
+      );
       const previous = detail<string>(failure, 'previous');
       if (failure?.type === FailureType.ProviderBadAnswer && previous !== undefined) {
         repair = { previous, errors: failure.message };
@@ -92,14 +94,33 @@ async function providerTurn(
       const failure = applicationFailure(err);
       if (failure?.type !== FailureType.ValidationFailed) throw err;
       attempts[attempts.length - 1] = { ...answered, outcome: 'invalid', reason: failure.message };
-      repair = { previous: JSON.stringify({ python: generated.artifact.python, dana: generated.artifact.dana }), errors: failure.message };
+      repair = {
+        previous: JSON.stringify({ python: generated.artifact.python, dana: generated.artifact.dana }),
+        errors: failure.message,
+      };
     }
   }
   return null;
 }
 
-function blankAttempt(provider: string, round: number, outcome: GenerationAttempt['outcome'], reason: string | null): GenerationAttempt {
-  return { provider, model: null, round, attempt: 1, outcome, reason, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 };
+function blankAttempt(
+  provider: string,
+  round: number,
+  outcome: GenerationAttempt['outcome'],
+  reason: string | null,
+): GenerationAttempt {
+  return {
+    provider,
+    model: null,
+    round,
+    attempt: 1,
+    outcome,
+    reason,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cost_usd: 0,
+    latency_ms: 0,
+  };
 }
 
 /**
@@ -107,7 +128,10 @@ function blankAttempt(provider: string, round: number, outcome: GenerationAttemp
  * enhanceFunction and regenerations share. Fails only when the template's own output fails validation
  * (the original itself cannot pass) or the input is invalid.
  */
-export async function generateValidated(input: GenerateValidatedInput, onStage: OnStage = () => undefined): Promise<GenerateValidatedOutput> {
+export async function generateValidated(
+  input: GenerateValidatedInput,
+  onStage: OnStage = () => undefined,
+): Promise<GenerateValidatedOutput> {
   const plan = await generationPlan();
   const attempts: GenerationAttempt[] = [];
   const done = (enhancement: CachedEnhancement, provider: string): GenerateValidatedOutput => ({

@@ -1,10 +1,4 @@
-import {
-  continueAsNew,
-  isCancellation,
-  startChild,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, isCancellation, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTotals } from '../contracts/reevaluation';
 import { FunctionNameKey, OutcomeKey } from '../definitions/search-attributes';
@@ -35,7 +29,8 @@ async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {
       ? { ...evaluated, ...regeneration, outcome: 'unchanged' }
       : { ...evaluated, ...regeneration, outcome: 'regenerated', new_version: result.new_version };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { ...evaluated, outcome: 'joined', regeneration_workflow_id: workflow_id };
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { ...evaluated, outcome: 'joined', regeneration_workflow_id: workflow_id };
     if (isCancellation(err)) throw err;
     return { ...evaluated, outcome: 'failed', error: rootMessage(err) };
   }
@@ -66,6 +61,8 @@ export async function reevaluateFunctions(input: ReevaluateInput): Promise<Reeva
   totals.joined += evaluations.filter((e) => e.outcome === 'joined').length;
   totals.failed += evaluations.filter((e) => e.outcome === 'failed').length;
   if (next) return continueAsNew<typeof reevaluateFunctions>({ concurrency: input.concurrency, after: next, totals });
-  upsertSearchAttributes([{ key: OutcomeKey, value: totals.failed > 0 ? 'partial' : totals.regenerated > 0 ? 'regenerated' : 'completed' }]);
+  upsertSearchAttributes([
+    { key: OutcomeKey, value: totals.failed > 0 ? 'partial' : totals.regenerated > 0 ? 'regenerated' : 'completed' },
+  ]);
   return totals;
 }

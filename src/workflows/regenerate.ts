@@ -20,7 +20,8 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
   const { tenant_id, function_name, version } = input;
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
-  const publishEvents = (events: PublishedEvent[]) => publish({ tenant_id, function_name, ...run, events: [startedEvent(), ...events] });
+  const publishEvents = (events: PublishedEvent[]) =>
+    publish({ tenant_id, function_name, ...run, events: [startedEvent(), ...events] });
 
   const assessment = await assessFeedback(input);
   if (!assessment.regenerate) {
@@ -42,17 +43,33 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
     const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata, guidance });
     const events: PublishedEvent[] = [];
     if (stored.created) {
-      events.push({ type: 'version.created', payload: { version: stored.version, regenerated_from: version, reason: guidance.reason } });
+      events.push({
+        type: 'version.created',
+        payload: { version: stored.version, regenerated_from: version, reason: guidance.reason },
+      });
     }
-    if (stored.deprecated !== null) events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
-    events.push({ type: 'enhancement.completed', payload: { version: stored.version, cache: 'bypass', safety_level: validation.safety_level } });
+    if (stored.deprecated !== null)
+      events.push({ type: 'version.deprecated', payload: { version: stored.deprecated } });
+    events.push({
+      type: 'enhancement.completed',
+      payload: { version: stored.version, cache: 'bypass', safety_level: validation.safety_level },
+    });
     await publishEvents(events);
     upsertSearchAttributes([{ key: OutcomeKey, value: 'regenerated' }]);
-    return { function_name, status: 'requires_update', version, new_version: stored.version, update_reason: guidance.reason, run };
+    return {
+      function_name,
+      status: 'requires_update',
+      version,
+      new_version: stored.version,
+      update_reason: guidance.reason,
+      run,
+    };
   } catch (err) {
     if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: OutcomeKey, value: 'failed' }]);
-      await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err), regenerating_from: version } }]);
+      await publishEvents([
+        { type: 'enhancement.failed', payload: { reason: failureMessage(err), regenerating_from: version } },
+      ]);
     }
     throw err;
   }

@@ -7,5 +7,8 @@ import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
  * behaviour from an unversioned worker (whose version, if any, has no deployment name).
  */
 export function autoUpgrades<A extends unknown[], R>(workflow: (...args: A) => Promise<R>): void {
-  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), workflow);
+  setWorkflowOptions(
+    () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}),
+    workflow,
+  );
 }

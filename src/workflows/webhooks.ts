@@ -17,7 +17,11 @@ export async function deliverWebhooks(input: DeliverWebhooksInput): Promise<Deli
   const { retry } = input;
   const deliverWebhook = activity('deliverWebhook', {
     startToCloseTimeout: retry.timeout_ms + ACTIVITY_MARGIN_MS,
-    retry: { initialInterval: retry.initial_interval_ms, maximumInterval: retry.maximum_interval_ms, maximumAttempts: retry.maximum_attempts },
+    retry: {
+      initialInterval: retry.initial_interval_ms,
+      maximumInterval: retry.maximum_interval_ms,
+      maximumAttempts: retry.maximum_attempts,
+    },
   });
   return Promise.all(
     input.webhook_ids.map(async (webhook_id): Promise<DeliveryResult> => {

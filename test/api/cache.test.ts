@@ -10,15 +10,23 @@ const changed = (name: string) => `def ${name}(x: int, y: int) -> int:\n    retu
 
 describe('the cache: exact layers, the normalized-code layer, statistics and invalidation', () => {
   let stack: TestStack;
-  const enhance = (name: string, code: string) => postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code });
+  const enhance = (name: string, code: string) =>
+    postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code });
   // A hit answers before its run publishes its events: wait for this run's cache.hit event.
   const layerOfHit = async (run: { run_id: string }) => {
     let layer: string | undefined;
-    await waitFor(async () => {
-      const res = await stack.pool.query(`SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`, [run.run_id]);
-      layer = res.rows[0]?.layer;
-      return layer !== undefined;
-    }, 10_000, 'the cache.hit event of the run');
+    await waitFor(
+      async () => {
+        const res = await stack.pool.query(
+          `SELECT payload->>'layer' AS layer FROM events WHERE run_id = $1 AND event_type = 'cache.hit'`,
+          [run.run_id],
+        );
+        layer = res.rows[0]?.layer;
+        return layer !== undefined;
+      },
+      10_000,
+      'the cache.hit event of the run',
+    );
     return layer;
   };
   const stats = async () => (await getJson(`${stack.url}/api/v1/cache/stats`)).body;
@@ -50,7 +58,9 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
     expect(byLayer.l1).toMatchObject({ hits: 1, misses: 3, errors: 0 });
     expect(byLayer.l2).toMatchObject({ hits: 1, misses: 2, errors: 0 });
     expect(flushed.overall_hit_rate).toBeCloseTo(2 / 4);
-    const table = await stack.pool.query("SELECT layer, hits::int, misses::int FROM cache_stats WHERE tenant_id = 'default' ORDER BY layer");
+    const table = await stack.pool.query(
+      "SELECT layer, hits::int, misses::int FROM cache_stats WHERE tenant_id = 'default' ORDER BY layer",
+    );
     expect(table.rows).toEqual([
       { layer: 'l0', hits: 0, misses: 4 },
       { layer: 'l1', hits: 1, misses: 3 },
@@ -61,7 +71,9 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
     const other = `other_${uniqueSuffix()}`;
     await enhance(other, source(other));
     const asViewer = { authorization: `Bearer ${await stack.createKey('default', 'viewer')}` };
-    expect((await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${other}`, undefined, asViewer)).status).toBe(403);
+    expect(
+      (await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${other}`, undefined, asViewer)).status,
+    ).toBe(403);
     const dropOther = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${other}`);
     expect(dropOther.body).toMatchObject({ function_name: other, shared_entries: 2, workers_notified: 1 });
     expect((await enhance(name, source(name))).body.metadata.cache).toBe('hit');
@@ -69,7 +81,11 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
     const dropOurs = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=${name}`);
     expect(dropOurs.status).toBe(200);
     expect(dropOurs.body.shared_entries).toBeGreaterThanOrEqual(2);
-    await waitFor(async () => (await enhance(name, cosmetic(name))).body.metadata.cache === 'miss', 5_000, 'worker L0 evicted');
+    await waitFor(
+      async () => (await enhance(name, cosmetic(name))).body.metadata.cache === 'miss',
+      5_000,
+      'worker L0 evicted',
+    );
 
     const badQuery = await requestJson('DELETE', `${stack.url}/api/v1/cache?function_name=1bad`);
     expect(badQuery.status).toBe(400);

@@ -24,9 +24,25 @@ describe('domains API', () => {
     const list = await getJson(base);
     expect(list.status).toBe(200);
     const names = list.body.domains.map((d: { name: string }) => d.name);
-    expect(names).toEqual(expect.arrayContaining(['base_reliability', 'llm_optimization', 'financial_services', 'healthcare', 'ml_monitoring', 'building_management']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'base_reliability',
+        'llm_optimization',
+        'financial_services',
+        'healthcare',
+        'ml_monitoring',
+        'building_management',
+      ]),
+    );
     for (const domain of list.body.domains) {
-      expect(domain).toMatchObject({ builtin: true, description: expect.any(String), perceive: expect.any(Object), operate: expect.any(Object), enforce: expect.any(Object), train: expect.any(Object) });
+      expect(domain).toMatchObject({
+        builtin: true,
+        description: expect.any(String),
+        perceive: expect.any(Object),
+        operate: expect.any(Object),
+        enforce: expect.any(Object),
+        train: expect.any(Object),
+      });
     }
     const one = await getJson(`${base}/financial_services`);
     expect(one.body).toMatchObject({ name: 'financial_services', enforce: { audit_trail: true } });
@@ -39,15 +55,26 @@ describe('domains API', () => {
     const created = await postJson(base, custom(name));
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/api/v1/domains/${name}`);
-    expect(created.body).toMatchObject({ name, builtin: false, operate: { retries: 1, retry_on: ['TimeoutError', 'ConnectionError'] } });
+    expect(created.body).toMatchObject({
+      name,
+      builtin: false,
+      operate: { retries: 1, retry_on: ['TimeoutError', 'ConnectionError'] },
+    });
     expect((await postJson(base, custom(name))).status).toBe(409);
     expect((await getJson(base)).body.domains.map((d: { name: string }) => d.name)).toContain(name);
 
     const fn = `read_${uniqueSuffix()}`;
-    const request = { function_name: fn, original_code: `def ${fn}(reading: float) -> float:\n    return reading * 2\n`, domain: name };
+    const request = {
+      function_name: fn,
+      original_code: `def ${fn}(reading: float) -> float:\n    return reading * 2\n`,
+      domain: name,
+    };
     const first = await postJson(`${stack.url}/api/v1/functions/enhance`, request);
     expect(first.status).toBe(200);
-    expect(first.body.metadata).toMatchObject({ domain: name, params: { retries: 1, timeout: 5, ranges: [{ param: 'reading', min: 0, max: 10 }] } });
+    expect(first.body.metadata).toMatchObject({
+      domain: name,
+      params: { retries: 1, timeout: 5, ranges: [{ param: 'reading', min: 0, max: 10 }] },
+    });
 
     const replaced = await send('PUT', `${base}/${name}`, custom(name, 2));
     expect(replaced.status).toBe(200);

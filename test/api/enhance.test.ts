@@ -54,11 +54,21 @@ async function activityTypes(workflowId: string, runId: string): Promise<string[
 describe('POST /api/v1/functions/enhance', () => {
   test('answers 200 with POET code that python3 runs, stored as version 1 with its artifacts and events', async () => {
     const name = `add_${uniqueSuffix()}`;
-    const res = await postJson(enhanceUrl, { function_name: name, original_code: addCode(name), context: { samples: [[1, 2], [3], [-1]] } });
+    const res = await postJson(enhanceUrl, {
+      function_name: name,
+      original_code: addCode(name),
+      context: { samples: [[1, 2], [3], [-1]] },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body.version).toBe(1);
-    expect(res.body.metadata).toMatchObject({ domain: 'base_reliability', cache: 'miss', safety_level: 'high', samples_run: 3, provider: 'template' });
+    expect(res.body.metadata).toMatchObject({
+      domain: 'base_reliability',
+      cache: 'miss',
+      safety_level: 'high',
+      samples_run: 3,
+      provider: 'template',
+    });
     // No optimize_for: the domain's reference settings, unshifted.
     expect(res.body.metadata.optimize_for).toBeNull();
     expect(res.body.metadata.params).toMatchObject({ retries: 3, timeout: 30, learning_rate: 0.05 });
@@ -69,7 +79,8 @@ describe('POST /api/v1/functions/enhance', () => {
     // like the original, errors included.
     const versionDir = path.join(stack.config.dataDir, 'functions', name, 'v1');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-run-'));
-    for (const file of ['code.py', 'poet_runtime.py']) writeFileSync(path.join(dir, file), readFileSync(path.join(versionDir, file)));
+    for (const file of ['code.py', 'poet_runtime.py'])
+      writeFileSync(path.join(dir, file), readFileSync(path.join(versionDir, file)));
     const script = [
       'import importlib.util',
       'spec = importlib.util.spec_from_file_location("enhanced", "code.py")',
@@ -85,7 +96,11 @@ describe('POST /api/v1/functions/enhance', () => {
     expect(readFileSync(path.join(versionDir, 'code.py'), 'utf8')).toBe(res.body.enhanced_code.python);
     expect(readFileSync(path.join(versionDir, 'code.dana'), 'utf8')).toBe(res.body.enhanced_code.dana);
     expect(JSON.parse(readFileSync(path.join(versionDir, 'params.json'), 'utf8'))).toEqual(res.body.metadata.params);
-    expect(JSON.parse(readFileSync(path.join(versionDir, 'metadata.json'), 'utf8'))).toMatchObject({ version: 1, safety_level: 'high', runtime_version: poetRuntime().version });
+    expect(JSON.parse(readFileSync(path.join(versionDir, 'metadata.json'), 'utf8'))).toMatchObject({
+      version: 1,
+      safety_level: 'high',
+      runtime_version: poetRuntime().version,
+    });
     expect(readFileSync(path.join(versionDir, 'poet_runtime.py'), 'utf8')).toBe(poetRuntime().source);
     expect(readlinkSync(path.join(stack.config.dataDir, 'functions', name, 'current'))).toBe('v1');
     expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
@@ -103,7 +118,11 @@ describe('POST /api/v1/functions/enhance', () => {
     try {
       const entries = await redis.xrange(`${stack.config.REDIS_PREFIX}events`, '-', '+');
       const mine = entries.map(([, fields]) => fields).filter((fields) => fields.includes(name));
-      expect(mine.map((fields) => fields[fields.indexOf('type') + 1])).toEqual(['enhancement.started', 'version.created', 'enhancement.completed']);
+      expect(mine.map((fields) => fields[fields.indexOf('type') + 1])).toEqual([
+        'enhancement.started',
+        'version.created',
+        'enhancement.completed',
+      ]);
     } finally {
       redis.disconnect();
     }
@@ -112,7 +131,11 @@ describe('POST /api/v1/functions/enhance', () => {
   test('Prefer: respond-async answers 202 with a run URL that polls to the same result', async () => {
     const name = `mul_${uniqueSuffix()}`;
     const code = `def ${name}(x: float, y: float) -> float:\n    return x * y\n`;
-    const res = await postJson(enhanceUrl, { function_name: name, original_code: code, optimize_for: 'performance' }, { prefer: 'respond-async' });
+    const res = await postJson(
+      enhanceUrl,
+      { function_name: name, original_code: code, optimize_for: 'performance' },
+      { prefer: 'respond-async' },
+    );
 
     expect(res.status).toBe(202);
     const location = res.headers.get('location')!;
@@ -150,8 +173,14 @@ describe('POST /api/v1/functions/enhance', () => {
 
   test('a changed function makes version 2 and deprecates version 1', async () => {
     const name = `scale_${uniqueSuffix()}`;
-    const v1 = await postJson(enhanceUrl, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return 2 * x\n` });
-    const v2 = await postJson(enhanceUrl, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return 3 * x\n` });
+    const v1 = await postJson(enhanceUrl, {
+      function_name: name,
+      original_code: `def ${name}(x: int) -> int:\n    return 2 * x\n`,
+    });
+    const v2 = await postJson(enhanceUrl, {
+      function_name: name,
+      original_code: `def ${name}(x: int) -> int:\n    return 3 * x\n`,
+    });
     expect([v1.status, v2.status]).toEqual([200, 200]);
     expect([v1.body.version, v2.body.version]).toEqual([1, 2]);
     expect(await versionRows(name)).toEqual([
@@ -203,7 +232,9 @@ describe('bad input', () => {
     const res = await postJson(enhanceUrl, body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
-    expect(res.body.error.details.map((d: { path: string }) => d.path).some((p: string) => p.startsWith(pathPrefix))).toBe(true);
+    expect(
+      res.body.error.details.map((d: { path: string }) => d.path).some((p: string) => p.startsWith(pathPrefix)),
+    ).toBe(true);
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
   });
 
@@ -223,7 +254,10 @@ describe('bad input', () => {
   });
 
   test('code without the named function answers 422 naming the functions it has', async () => {
-    const res = await postJson(enhanceUrl, { function_name: 'missing', original_code: 'def present(x):\n    return x\n' });
+    const res = await postJson(enhanceUrl, {
+      function_name: 'missing',
+      original_code: 'def present(x):\n    return x\n',
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('function_not_found');
     expect(res.body.error.details[0].message).toContain('present');
@@ -273,7 +307,9 @@ describe('while no worker polls', () => {
   test('twelve identical requests answer 202 with the one run they share', async () => {
     const name = `idle_${uniqueSuffix()}`;
     const body = { function_name: name, original_code: `def ${name}(n: int) -> int:\n    return n - 1\n` };
-    const answers = await Promise.all(Array.from({ length: 12 }, () => postJson(`${idle.url}/api/v1/functions/enhance?wait=1`, body)));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => postJson(`${idle.url}/api/v1/functions/enhance?wait=1`, body)),
+    );
 
     expect(answers.map((a) => a.status)).toEqual(Array(12).fill(202));
     expect(new Set(answers.map((a) => a.body.run.workflow_id)).size).toBe(1);

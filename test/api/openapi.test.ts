@@ -34,14 +34,17 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const pointer = (...parts: string[]) => parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+const pointer = (...parts: string[]) =>
+  parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
 
 async function check(call: Call): Promise<{ status: number; body: any }> {
   // The stack's admin key unless the call brings its own credentials (an empty authorization sends none).
   const headers = Object.fromEntries(
-    Object.entries({ authorization: `Bearer ${stack.apiKey}`, ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...call.headers }).filter(
-      ([, v]) => v !== '',
-    ),
+    Object.entries({
+      authorization: `Bearer ${stack.apiKey}`,
+      ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...call.headers,
+    }).filter(([, v]) => v !== ''),
   );
   const res = await fetch(`${stack.url}${call.url}`, {
     method: call.method,
@@ -105,13 +108,17 @@ test('every route Express serves is in the document, and every documented operat
 test('the document is OpenAPI 3.1 with the shared error body and request id on every operation', () => {
   expect(doc.openapi).toBe('3.1.0');
   // The validators are real: a body that breaks the schema is rejected.
-  const runStatus = ajv.getSchema(`openapi.json#/${pointer('paths', '/api/v1/runs/{id}', 'get', 'responses', '200', 'content', 'application/json', 'schema')}`)!;
+  const runStatus = ajv.getSchema(
+    `openapi.json#/${pointer('paths', '/api/v1/runs/{id}', 'get', 'responses', '200', 'content', 'application/json', 'schema')}`,
+  )!;
   expect(runStatus({ status: 'running', run: { workflow_id: 'w', run_id: 'r' } })).toBe(true);
   expect(runStatus({ status: 'bogus', run: { workflow_id: 'w' } })).toBe(false);
   for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(ops)) {
       expect({ path, method, has500: op.responses['500'] !== undefined }).toEqual({ path, method, has500: true });
-      expect(op.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'x-request-id')).toBe(true);
+      expect(
+        op.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'x-request-id'),
+      ).toBe(true);
     }
   }
 });
@@ -123,17 +130,25 @@ test('every operation carries what tools need: a unique operationId, tags, secur
   for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(ops)) {
       const label = `${method.toUpperCase()} ${path}`;
-      expect({ label, id: typeof op.operationId, tags: op.tags?.length > 0 }).toEqual({ label, id: 'string', tags: true });
+      expect({ label, id: typeof op.operationId, tags: op.tags?.length > 0 }).toEqual({
+        label,
+        id: 'string',
+        tags: true,
+      });
       ids.add(op.operationId);
-      for (const requirement of op.security) for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme);
-      if (op.security.length > 0) expect({ label, has401: op.responses['401'] !== undefined }).toEqual({ label, has401: true });
+      for (const requirement of op.security)
+        for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme);
+      if (op.security.length > 0)
+        expect({ label, has401: op.responses['401'] !== undefined }).toEqual({ label, has401: true });
       for (const answer of Object.values<any>(op.responses)) {
         // Header schemas are JSON Schema, not serialized zod internals.
         for (const header of Object.values<any>(answer.headers ?? {})) expect(header.schema.def).toBeUndefined();
       }
     }
   }
-  expect(ids.size).toBe(Object.values<Record<string, unknown>>(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0));
+  expect(ids.size).toBe(
+    Object.values<Record<string, unknown>>(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0),
+  );
 });
 
 test('real answers of every route match the document', async () => {
@@ -161,23 +176,63 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: stats, url: stats, headers: { authorization: '' }, expect: 401 },
     { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=7', expect: 200 },
     { method: 'GET', route: '/api/v1/costs', url: '/api/v1/costs?days=-1', expect: 400 },
-    { method: 'POST', route: '/api/v1/codec/decode', url: '/api/v1/codec/decode', body: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'MQ==' }] }, expect: 200 },
-    { method: 'POST', route: '/api/v1/codec/decode', url: '/api/v1/codec/decode', body: { payloads: 'none' }, expect: 400 },
-    { method: 'POST', route: '/v1/external/enhance', url: '/v1/external/enhance', body: { ...good, extra: 1 }, expect: 400 },
+    {
+      method: 'POST',
+      route: '/api/v1/codec/decode',
+      url: '/api/v1/codec/decode',
+      body: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'MQ==' }] },
+      expect: 200,
+    },
+    {
+      method: 'POST',
+      route: '/api/v1/codec/decode',
+      url: '/api/v1/codec/decode',
+      body: { payloads: 'none' },
+      expect: 400,
+    },
+    {
+      method: 'POST',
+      route: '/v1/external/enhance',
+      url: '/v1/external/enhance',
+      body: { ...good, extra: 1 },
+      expect: 400,
+    },
     { method: 'POST', route: '/v1/aitomatic/enhance', url: '/v1/aitomatic/enhance', body: {}, expect: 401 },
-    { method: 'GET', route: '/v1/aitomatic/runs/{id}', url: '/v1/aitomatic/runs/enhance-none-000000000000', expect: 401 },
+    {
+      method: 'GET',
+      route: '/v1/aitomatic/runs/{id}',
+      url: '/v1/aitomatic/runs/enhance-none-000000000000',
+      expect: 401,
+    },
     { method: 'GET', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', expect: 200 },
     { method: 'GET', route: '/api/v1/admin/audit', url: '/api/v1/admin/audit?limit=5', expect: 200 },
     { method: 'GET', route: '/api/v1/admin/audit', url: '/api/v1/admin/audit?limit=0', expect: 400 },
     { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: '/api/v1/admin/api-keys/not-an-id', expect: 400 },
-    { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: '/api/v1/admin/api-keys/poet_000000000000', expect: 404 },
+    {
+      method: 'DELETE',
+      route: '/api/v1/admin/api-keys/{id}',
+      url: '/api/v1/admin/api-keys/poet_000000000000',
+      expect: 404,
+    },
   ]);
   const [created] = await run([
-    { method: 'POST', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', body: { name: 'openapi viewer', role: 'viewer' }, expect: 201 },
+    {
+      method: 'POST',
+      route: '/api/v1/admin/api-keys',
+      url: '/api/v1/admin/api-keys',
+      body: { name: 'openapi viewer', role: 'viewer' },
+      expect: 201,
+    },
   ]);
   await run([
     { method: 'POST', route: '/api/v1/admin/api-keys', url: '/api/v1/admin/api-keys', body: { name: '' }, expect: 400 },
-    { method: 'GET', route: '/api/v1/domains', url: '/api/v1/domains', headers: { authorization: `Bearer ${created!.body.key}` }, expect: 200 },
+    {
+      method: 'GET',
+      route: '/api/v1/domains',
+      url: '/api/v1/domains',
+      headers: { authorization: `Bearer ${created!.body.key}` },
+      expect: 200,
+    },
     {
       method: 'POST',
       route: '/api/v1/domains',
@@ -186,12 +241,24 @@ test('real answers of every route match the document', async () => {
       headers: { authorization: `Bearer ${created!.body.key}` },
       expect: 403,
     },
-    { method: 'DELETE', route: '/api/v1/admin/api-keys/{id}', url: `/api/v1/admin/api-keys/${created!.body.id}`, expect: 200 },
+    {
+      method: 'DELETE',
+      route: '/api/v1/admin/api-keys/{id}',
+      url: `/api/v1/admin/api-keys/${created!.body.id}`,
+      expect: 200,
+    },
   ]);
 
   const [done] = await run([{ method: 'POST', route: enhance, url: enhance, body: good, expect: 200 }]);
   const [accepted] = await run([
-    { method: 'POST', route: enhance, url: enhance, body: { ...good, optimize_for: 'cost' }, headers: { prefer: 'respond-async' }, expect: 202 },
+    {
+      method: 'POST',
+      route: enhance,
+      url: enhance,
+      body: { ...good, optimize_for: 'cost' },
+      headers: { prefer: 'respond-async' },
+      expect: 202,
+    },
   ]);
   await run([
     { method: 'GET', route: runs, url: `/api/v1/runs/${done!.body.run.workflow_id}`, expect: 200 },
@@ -204,8 +271,20 @@ test('real answers of every route match the document', async () => {
   const events = '/api/v1/runs/{id}/events';
   const batched = await run([
     { method: 'POST', route: batch, url: batch, body: { functions: [] }, expect: 400 },
-    { method: 'POST', route: batch, url: batch, body: { functions: [{ ...good, original_code: 'def (:' }] }, expect: 422 },
-    { method: 'POST', route: batch, url: batch, body: { functions: [{ ...good, optimize_for: 'accuracy' }] }, expect: 202 },
+    {
+      method: 'POST',
+      route: batch,
+      url: batch,
+      body: { functions: [{ ...good, original_code: 'def (:' }] },
+      expect: 422,
+    },
+    {
+      method: 'POST',
+      route: batch,
+      url: batch,
+      body: { functions: [{ ...good, optimize_for: 'accuracy' }] },
+      expect: 202,
+    },
   ]);
   const batchId = batched[2]!.body.run.workflow_id;
   await run([
@@ -233,12 +312,18 @@ test('real answers of every route match the document', async () => {
     { method: 'POST', route: domains, url: domains, body: { ...settings, name: custom }, expect: 409 },
     { method: 'POST', route: domains, url: domains, body: { name: custom }, expect: 400 },
     { method: 'PUT', route: domain, url: `${domains}/${custom}`, body: { ...settings, name: custom }, expect: 200 },
-    { method: 'PUT', route: domain, url: `${domains}/${custom}_x`, body: { ...settings, name: `${custom}_x` }, expect: 404 },
+    {
+      method: 'PUT',
+      route: domain,
+      url: `${domains}/${custom}_x`,
+      body: { ...settings, name: `${custom}_x` },
+      expect: 404,
+    },
     { method: 'DELETE', route: domain, url: `${domains}/${custom}`, expect: 204 },
     { method: 'DELETE', route: domain, url: `${domains}/base_reliability`, expect: 409 },
   ]);
 
-  // Versions, feedback, events, cache (issue 5), on the function enhanced above.
+  // Versions, feedback, events, cache, on the function enhanced above.
   const fn = '/api/v1/functions/{name}';
   const [feedback] = await run([
     { method: 'GET', route: '/api/v1/functions', url: '/api/v1/functions?limit=5', expect: 200 },
@@ -248,13 +333,51 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: `${fn}/versions`, url: `/api/v1/functions/${name}/versions`, expect: 200 },
     { method: 'GET', route: `${fn}/versions/{v}`, url: `/api/v1/functions/${name}/versions/1`, expect: 200 },
     { method: 'GET', route: `${fn}/versions/{v}`, url: `/api/v1/functions/${name}/versions/x`, expect: 400 },
-    { method: 'GET', route: `${fn}/versions/{a}/diff/{b}`, url: `/api/v1/functions/${name}/versions/1/diff/2`, expect: 200 },
-    { method: 'GET', route: `${fn}/versions/{a}/diff/{b}`, url: `/api/v1/functions/${name}/versions/1/diff/9`, expect: 404 },
-    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 1, execution_id: 'e1', feedback_type: 'error', comments: 'TimeoutError' }, expect: 200 },
-    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 1 }, expect: 400 },
-    { method: 'POST', route: `${fn}/feedback`, url: `/api/v1/functions/${name}/feedback`, body: { version: 9, execution_id: 'e', feedback_type: 'user' }, expect: 404 },
-    { method: 'POST', route: `${fn}/versions/{v}/activate`, url: `/api/v1/functions/${name}/versions/1/activate`, expect: 200 },
-    { method: 'POST', route: `${fn}/versions/{v}/activate`, url: `/api/v1/functions/${name}/versions/99/activate`, expect: 404 },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{a}/diff/{b}`,
+      url: `/api/v1/functions/${name}/versions/1/diff/2`,
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{a}/diff/{b}`,
+      url: `/api/v1/functions/${name}/versions/1/diff/9`,
+      expect: 404,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/feedback`,
+      url: `/api/v1/functions/${name}/feedback`,
+      body: { version: 1, execution_id: 'e1', feedback_type: 'error', comments: 'TimeoutError' },
+      expect: 200,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/feedback`,
+      url: `/api/v1/functions/${name}/feedback`,
+      body: { version: 1 },
+      expect: 400,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/feedback`,
+      url: `/api/v1/functions/${name}/feedback`,
+      body: { version: 9, execution_id: 'e', feedback_type: 'user' },
+      expect: 404,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/versions/{v}/activate`,
+      url: `/api/v1/functions/${name}/versions/1/activate`,
+      expect: 200,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/versions/{v}/activate`,
+      url: `/api/v1/functions/${name}/versions/99/activate`,
+      expect: 404,
+    },
     { method: 'GET', route: `${fn}/events`, url: `/api/v1/functions/${name}/events?limit=2`, expect: 200 },
     { method: 'GET', route: `${fn}/events`, url: `/api/v1/functions/${name}/events?page_token=bm9wZQ`, expect: 400 },
     { method: 'GET', route: '/api/v1/cache/stats', url: '/api/v1/cache/stats', expect: 200 },
@@ -263,21 +386,53 @@ test('real answers of every route match the document', async () => {
   ]).then((answers) => answers.slice(9, 10));
   await run([
     { method: 'GET', route: runs, url: `/api/v1/runs/${feedback!.body.run.workflow_id}`, expect: 200 },
-    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/python`, expect: 200 },
-    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/dana`, expect: 200 },
-    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/1/code/rust`, expect: 400 },
-    { method: 'GET', route: `${fn}/versions/{v}/code/{language}`, url: `/api/v1/functions/${name}/versions/9/code/dana`, expect: 404 },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/code/{language}`,
+      url: `/api/v1/functions/${name}/versions/1/code/python`,
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/code/{language}`,
+      url: `/api/v1/functions/${name}/versions/1/code/dana`,
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/code/{language}`,
+      url: `/api/v1/functions/${name}/versions/1/code/rust`,
+      expect: 400,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/code/{language}`,
+      url: `/api/v1/functions/${name}/versions/9/code/dana`,
+      expect: 404,
+    },
   ]);
 
-  // Webhooks (issue 8): the receiver is never called here (a ping to an unknown webhook is a 404).
+  // Webhooks: the receiver is never called here (a ping to an unknown webhook is a 404).
   const hooks = '/api/v1/webhooks';
   const hook = '/api/v1/webhooks/{id}';
   const [registered] = await run([
-    { method: 'POST', route: hooks, url: hooks, body: { url: 'https://hooks.example.com/poet', event_types: ['version.created'] }, expect: 201 },
+    {
+      method: 'POST',
+      route: hooks,
+      url: hooks,
+      body: { url: 'https://hooks.example.com/poet', event_types: ['version.created'] },
+      expect: 201,
+    },
   ]);
   const hookUrl = `${hooks}/${registered!.body.id}`;
   await run([
-    { method: 'POST', route: hooks, url: hooks, body: { url: 'ftp://hooks.example.com', event_types: ['*'] }, expect: 400 },
+    {
+      method: 'POST',
+      route: hooks,
+      url: hooks,
+      body: { url: 'ftp://hooks.example.com', event_types: ['*'] },
+      expect: 400,
+    },
     { method: 'GET', route: hooks, url: hooks, expect: 200 },
     { method: 'GET', route: hook, url: hookUrl, expect: 200 },
     { method: 'GET', route: hook, url: `${hooks}/nope`, expect: 400 },
@@ -289,11 +444,17 @@ test('real answers of every route match the document', async () => {
     { method: 'DELETE', route: hook, url: hookUrl, expect: 404 },
   ]);
 
-  // Schedules (issue 8): the one the worker applied at start.
+  // Schedules: the one the worker applied at start.
   const schedule = `/api/v1/schedules/${stack.config.reevaluationScheduleId}`;
   await run([
     { method: 'GET', route: '/api/v1/schedules', url: '/api/v1/schedules', expect: 200 },
-    { method: 'POST', route: '/api/v1/schedules/{id}/pause', url: `${schedule}/pause`, body: { note: 'openapi' }, expect: 200 },
+    {
+      method: 'POST',
+      route: '/api/v1/schedules/{id}/pause',
+      url: `${schedule}/pause`,
+      body: { note: 'openapi' },
+      expect: 200,
+    },
     { method: 'POST', route: '/api/v1/schedules/{id}/pause', url: `${schedule}/pause`, body: { note: 1 }, expect: 400 },
     { method: 'POST', route: '/api/v1/schedules/{id}/unpause', url: `${schedule}/unpause`, expect: 200 },
     { method: 'POST', route: '/api/v1/schedules/{id}/unpause', url: '/api/v1/schedules/none/unpause', expect: 404 },
@@ -306,18 +467,56 @@ test('real answers of every route match the document', async () => {
   expect(page[0]!.body).not.toMatch(/https?:\/\//);
   // Public, like the page itself, and allowed by the security headers (same-origin scripts only, no inline script).
   await run([
-    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui-bundle.js', headers: { authorization: '' }, expect: 200 },
-    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/swagger-ui.css', headers: { authorization: '' }, expect: 200 },
-    { method: 'GET', route: '/docs/assets/{file}', url: '/docs/assets/..%2Fpackage.json', headers: { authorization: '' }, expect: 404 },
+    {
+      method: 'GET',
+      route: '/docs/assets/{file}',
+      url: '/docs/assets/swagger-ui-bundle.js',
+      headers: { authorization: '' },
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: '/docs/assets/{file}',
+      url: '/docs/assets/swagger-ui.css',
+      headers: { authorization: '' },
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: '/docs/assets/{file}',
+      url: '/docs/assets/..%2Fpackage.json',
+      headers: { authorization: '' },
+      expect: 404,
+    },
     { method: 'GET', route: '/dashboard', url: '/dashboard', headers: { authorization: '' }, expect: 200 },
-    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/app.js', headers: { authorization: '' }, expect: 200 },
-    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/style.css', headers: { authorization: '' }, expect: 200 },
-    { method: 'GET', route: '/dashboard/{file}', url: '/dashboard/..%2Fpackage.json', headers: { authorization: '' }, expect: 404 },
+    {
+      method: 'GET',
+      route: '/dashboard/{file}',
+      url: '/dashboard/app.js',
+      headers: { authorization: '' },
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: '/dashboard/{file}',
+      url: '/dashboard/style.css',
+      headers: { authorization: '' },
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: '/dashboard/{file}',
+      url: '/dashboard/..%2Fpackage.json',
+      headers: { authorization: '' },
+      expect: 404,
+    },
   ]);
   const docs = await fetch(`${stack.url}/docs`);
   expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
   expect(await docs.text()).not.toMatch(/<script>(?!<\/script>)/);
 
-  const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+  );
   expect(documented.filter((op) => !exercised.has(op))).toEqual([]);
 });

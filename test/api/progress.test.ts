@@ -10,7 +10,9 @@ beforeAll(async () => {
   fake = await startFakeLlm();
   stack = await startStack('progress', {
     // byname: `hang_*` functions hang until the call is aborted, the rest get a good answer.
-    LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 }]),
+    LLM_PROVIDERS: JSON.stringify([
+      { name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 },
+    ]),
     BATCH_CONCURRENCY: '2',
     RUN_EVENTS_POLL_MS: '100',
     RUN_EVENTS_HEARTBEAT_MS: '200',
@@ -23,7 +25,8 @@ afterAll(async () => {
 
 const code = (name: string) => `def ${name}(x: int) -> int:\n    return x + 1\n`;
 // Valid syntax, but importing the module raises: validation fails whatever the enhancer writes.
-const broken = (name: string) => `raise RuntimeError("no import for you")\n\ndef ${name}(x: int) -> int:\n    return x\n`;
+const broken = (name: string) =>
+  `raise RuntimeError("no import for you")\n\ndef ${name}(x: int) -> int:\n    return x\n`;
 
 interface Streamed {
   id?: string;
@@ -32,7 +35,10 @@ interface Streamed {
 }
 
 /** Reads the whole stream: it must end by itself (the server closes it when the run ends), within the bound. */
-async function readEvents(workflowId: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string; messages: Streamed[] }> {
+async function readEvents(
+  workflowId: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; text: string; messages: Streamed[] }> {
   const res = await fetch(`${stack.url}/api/v1/runs/${workflowId}/events`, {
     headers: { authorization: `Bearer ${stack.apiKey}`, ...headers },
     signal: AbortSignal.timeout(60_000),
@@ -57,7 +63,11 @@ const versionRows = async (name: string) =>
 describe('live progress', () => {
   test('the SSE stream of a run shows every stage in order, then end, and closes', async () => {
     const name = `sse_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    const started = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      { function_name: name, original_code: code(name) },
+      { prefer: 'respond-async' },
+    );
     expect(started.status).toBe(202);
 
     const { status, type, messages } = await readEvents(started.body.run.workflow_id);
@@ -67,14 +77,20 @@ describe('live progress', () => {
     expect(stages).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
     const last = messages[messages.length - 1]!;
     expect(last.event).toBe('end');
-    expect(SseEnd.parse(last.data)).toMatchObject({ status: 'completed', run: { workflow_id: started.body.run.workflow_id } });
+    expect(SseEnd.parse(last.data)).toMatchObject({
+      status: 'completed',
+      run: { workflow_id: started.body.run.workflow_id },
+    });
     const snapshots = messages.filter((m) => m.event === 'progress').map((m) => Progress.parse(m.data));
     expect(snapshots.at(-1)).toMatchObject({ kind: 'single', stage: 'completed' });
   });
 
   test('the stream opens with retry:, ids count transitions, and Last-Event-ID resumes after the ones seen', async () => {
     const name = `sseid_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) });
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: code(name),
+    });
     expect(started.status).toBe(200);
     const id = started.body.run.workflow_id;
 
@@ -97,14 +113,23 @@ describe('live progress', () => {
     expect(resumed.messages.at(-1)!.event).toBe('end');
     // A resume from the last id gets the current snapshot and end; a nonsense id starts from the beginning.
     expect((await readEvents(id, { 'last-event-id': '7' })).messages.map((m) => m.event)).toEqual(['progress', 'end']);
-    expect((await readEvents(id, { 'last-event-id': 'x' })).messages.filter((m) => m.event === 'stage')).toHaveLength(7);
+    expect((await readEvents(id, { 'last-event-id': 'x' })).messages.filter((m) => m.event === 'stage')).toHaveLength(
+      7,
+    );
   });
 
   test('a quiet stream gets heartbeat comments while the run waits on its provider', async () => {
     const name = `hang_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    const started = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      { function_name: name, original_code: code(name) },
+      { prefer: 'respond-async' },
+    );
     const id = started.body.run.workflow_id;
-    const res = await fetch(`${stack.url}/api/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${stack.apiKey}` }, signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${stack.url}/api/v1/runs/${id}/events`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+      signal: AbortSignal.timeout(30_000),
+    });
     const decoder = new TextDecoder();
     let text = '';
     for await (const chunk of res.body!) {
@@ -118,19 +143,29 @@ describe('live progress', () => {
 
   test('a run that fails ends its stream with failed and the error', async () => {
     const name = `ssefail_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: broken(name) }, { prefer: 'respond-async' });
+    const started = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      { function_name: name, original_code: broken(name) },
+      { prefer: 'respond-async' },
+    );
     const { messages } = await readEvents(started.body.run.workflow_id);
     const stages = messages.filter((m) => m.event === 'stage').map((m) => StageTransition.parse(m.data));
     expect(stages.at(-1)).toMatchObject({ stage: 'failed' });
     expect(stages.at(-1)!.detail).toContain('no import for you');
-    expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({ status: 'failed', error: { code: 'validation_failed' } });
+    expect(SseEnd.parse(messages.at(-1)!.data)).toMatchObject({
+      status: 'failed',
+      error: { code: 'validation_failed' },
+    });
   });
 
-  test('unknown, malformed and other tenants\' runs get a 404 or 400 before any stream starts', async () => {
+  test("unknown, malformed and other tenants' runs get a 404 or 400 before any stream starts", async () => {
     expect((await getJson(`${stack.url}/api/v1/runs/enhance-none-000000000000/events`)).status).toBe(404);
     expect((await getJson(`${stack.url}/api/v1/runs/${encodeURIComponent('bad id!')}/events`)).status).toBe(400);
     const name = `other_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) });
+    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: code(name),
+    });
     const otherKey = await stack.createKey('other', 'admin');
     const other = { authorization: `Bearer ${otherKey}` };
     const id = started.body.run.workflow_id;
@@ -142,14 +177,21 @@ describe('live progress', () => {
 describe('cancel', () => {
   test('DELETE reaches a hanging LLM call, the run ends canceled and stores nothing', async () => {
     const name = `hang_${uniqueSuffix()}`;
-    const started = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) }, { prefer: 'respond-async' });
+    const started = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      { function_name: name, original_code: code(name) },
+      { prefer: 'respond-async' },
+    );
     const id = started.body.run.workflow_id;
     const runUrl = `${stack.url}/api/v1/runs/${id}`;
 
     // GET shows live progress: the run is in generate, waiting on the provider.
     const running = await until('the generate stage', async () => {
       const res = await getJson(runUrl);
-      return res.body.progress?.stage === 'generate' && fake.calls('byname').some((c) => c.body.messages.some((m) => m.content.includes(name))) ? res : undefined;
+      return res.body.progress?.stage === 'generate' &&
+        fake.calls('byname').some((c) => c.body.messages.some((m) => m.content.includes(name)))
+        ? res
+        : undefined;
     });
     expect(running.body).toMatchObject({ status: 'running', progress: { kind: 'single', stage: 'generate' } });
     const events = readEvents(id);
@@ -184,7 +226,11 @@ describe('batch', () => {
     const started = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions });
     expect(started.status).toBe(202);
     const id = started.body.run.workflow_id;
-    expect(started.body).toMatchObject({ status: 'running', total: 3, links: { self: `/api/v1/runs/${id}`, events: `/api/v1/runs/${id}/events` } });
+    expect(started.body).toMatchObject({
+      status: 'running',
+      total: 3,
+      links: { self: `/api/v1/runs/${id}`, events: `/api/v1/runs/${id}/events` },
+    });
     expect(started.headers.get('location')).toBe(`/api/v1/runs/${id}`);
 
     const { messages } = await readEvents(id);
@@ -208,7 +254,10 @@ describe('batch', () => {
     for (const name of names.slice(0, 2)) expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
     // Each item is an ordinary run of the tenant, readable on its own.
     const child = await getJson(`${stack.url}/api/v1/runs/${result.items[1]!.workflow_id}`);
-    expect(child.body).toMatchObject({ status: 'completed', result: { function_name: names[1], metadata: { domain: 'computation' } } });
+    expect(child.body).toMatchObject({
+      status: 'completed',
+      result: { function_name: names[1], metadata: { domain: 'computation' } },
+    });
   });
 
   test('bad batches: 400 for the schema (empty, over 100), 422 naming each bad item, and nothing starts', async () => {
@@ -221,7 +270,11 @@ describe('batch', () => {
 
     const name = `ok_${uniqueSuffix()}`;
     const rejected = await postJson(url, {
-      functions: [one(name), { function_name: 'nope', original_code: 'def (:' }, { ...one(`dom_${uniqueSuffix()}`), domain: 'astrology' }],
+      functions: [
+        one(name),
+        { function_name: 'nope', original_code: 'def (:' },
+        { ...one(`dom_${uniqueSuffix()}`), domain: 'astrology' },
+      ],
     });
     expect(rejected.status).toBe(422);
     expect(rejected.body.error.code).toBe('invalid_batch_items');
@@ -236,7 +289,9 @@ describe('Temporal visibility', () => {
     const name = `vis_${uniqueSuffix()}`;
     const failing = `visfail_${uniqueSuffix()}`;
     const url = `${stack.url}/api/v1/functions/enhance`;
-    expect((await postJson(url, { function_name: name, original_code: code(name), domain: 'computation' })).status).toBe(200);
+    expect(
+      (await postJson(url, { function_name: name, original_code: code(name), domain: 'computation' })).status,
+    ).toBe(200);
     expect((await postJson(url, { function_name: failing, original_code: broken(failing) })).status).toBe(422);
 
     const [done] = await listed(
@@ -250,4 +305,3 @@ describe('Temporal visibility', () => {
     expect(await listed(`FunctionName = '${name}' AND Outcome = 'failed'`, 0)).toEqual([]);
   });
 });
-

@@ -10,7 +10,7 @@ import { CacheInvalidator } from '../../src/infra/cache/enhancement-cache';
 import { createPool } from '../../src/infra/db/pool';
 
 /**
- * The operator-only routes refuse lesser roles before touching anything. Until API keys land (issue 6) the app's
+ * The operator-only routes refuse lesser roles before touching anything. Until API keys land the app's
  * principal is always an admin, so this mounts the real router behind a principal of the role under test.
  */
 describe('operator-only routes', () => {
@@ -29,7 +29,10 @@ describe('operator-only routes', () => {
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/cache?function_name=f`, { method: 'DELETE' });
+      const res = await fetch(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/cache?function_name=f`,
+        { method: 'DELETE' },
+      );
       return { status: res.status, body: await res.json() };
     } finally {
       server.close();
@@ -44,6 +47,9 @@ describe('operator-only routes', () => {
   });
 
   test('DELETE /api/v1/cache as operator is allowed', async () => {
-    expect(await deleteCacheAs('operator')).toEqual({ status: 200, body: { function_name: 'f', shared_entries: 0, workers_notified: 0 } });
+    expect(await deleteCacheAs('operator')).toEqual({
+      status: 200,
+      body: { function_name: 'f', shared_entries: 0, workers_notified: 0 },
+    });
   });
 });

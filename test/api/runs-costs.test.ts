@@ -11,19 +11,31 @@ afterAll(() => stack.close());
 
 const code = (name: string) => `def ${name}(x: int) -> int:\n    return x * 3\n`;
 
-test('recent runs: the tenant\'s own only, newest first, with Temporal UI links', async () => {
+test("recent runs: the tenant's own only, newest first, with Temporal UI links", async () => {
   const other = await stack.createKey('tenant-b', 'agent');
-  const mine = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: 'listed_a', original_code: code('listed_a') });
+  const mine = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: 'listed_a',
+    original_code: code('listed_a'),
+  });
   expect(mine.status).toBe(200);
-  const later = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: 'listed_b', original_code: code('listed_b') });
+  const later = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: 'listed_b',
+    original_code: code('listed_b'),
+  });
   expect(later.status).toBe(200);
-  const theirs = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: 'listed_c', original_code: code('listed_c') }, { authorization: `Bearer ${other}` });
+  const theirs = await postJson(
+    `${stack.url}/api/v1/functions/enhance`,
+    { function_name: 'listed_c', original_code: code('listed_c') },
+    { authorization: `Bearer ${other}` },
+  );
   expect(theirs.status).toBe(200);
 
   // Visibility is eventually consistent: wait (bounded) until the three runs are listed.
   let runs: any[] = [];
   for (let i = 0; i < 50 && runs.length < 2; i++) {
-    runs = (await getJson(`${stack.url}/api/v1/runs`)).body.runs.filter((r: { status: string }) => r.status === 'completed');
+    runs = (await getJson(`${stack.url}/api/v1/runs`)).body.runs.filter(
+      (r: { status: string }) => r.status === 'completed',
+    );
     if (runs.length < 2) await new Promise((resolve) => setTimeout(resolve, 200));
   }
   expect(runs.map((r) => r.function_name)).toEqual(['listed_b', 'listed_a']);
@@ -47,7 +59,7 @@ test('recent runs: the tenant\'s own only, newest first, with Temporal UI links'
   expect(bad.body.error).toMatchObject({ code: 'invalid_request', details: [{ path: 'query.limit' }] });
 });
 
-test('costs per day and provider: models summed, the tenant\'s own, within the window', async () => {
+test("costs per day and provider: models summed, the tenant's own, within the window", async () => {
   const insert = `INSERT INTO costs (tenant_id, day, provider, model, calls, prompt_tokens, completion_tokens, cost_usd)
                   VALUES ($1, (now() AT TIME ZONE 'UTC')::date - $2::int, $3, $4, $5, $6, $7, $8)`;
   for (const row of [
@@ -56,7 +68,8 @@ test('costs per day and provider: models summed, the tenant\'s own, within the w
     ['default', 2, 'groq', 'llama', 3, 300, 30, 0.003],
     ['default', 20, 'openai', 'gpt-a', 9, 9, 9, 9],
     ['tenant-b', 0, 'openai', 'gpt-a', 7, 7, 7, 7],
-  ]) await stack.pool.query(insert, row);
+  ])
+    await stack.pool.query(insert, row);
 
   const res = await getJson(`${stack.url}/api/v1/costs`);
   expect(res.status).toBe(200);

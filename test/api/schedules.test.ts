@@ -35,10 +35,18 @@ describe('scheduled re-evaluation', () => {
    * is there to catch (feedback whose run failed or was lost, or feedback on a version that became active again).
    */
   const recordFeedback = (name: string, fb: Partial<FeedbackRequest>) =>
-    new FeedbackRepo(stack.pool).record('default', name, { version: 1, execution_id: `exec-${uniqueSuffix()}`, feedback_type: 'user', ...fb });
+    new FeedbackRepo(stack.pool).record('default', name, {
+      version: 1,
+      execution_id: `exec-${uniqueSuffix()}`,
+      feedback_type: 'user',
+      ...fb,
+    });
   const currentVersion = async (name: string) => (await getJson(api(`/functions/${name}`))).body.current_version;
   const eventsOf = async (name: string) =>
-    (await getJson(api(`/functions/${name}/events?limit=100`))).body.events as { event_type: string; payload: Record<string, unknown> }[];
+    (await getJson(api(`/functions/${name}/events?limit=100`))).body.events as {
+      event_type: string;
+      payload: Record<string, unknown>;
+    }[];
   const schedule = async () => {
     const res = await getJson(api('/schedules'));
     expect(res.status).toBe(200);
@@ -82,7 +90,11 @@ describe('scheduled re-evaluation', () => {
     const suffix = uniqueSuffix();
     const [bad, good, busy] = [`re_bad_${suffix}`, `re_good_${suffix}`, `re_busy_${suffix}`];
     for (const name of [bad, good, busy]) await enhance(name);
-    await recordFeedback(bad, { feedback_type: 'error', comments: 'TimeoutError: timed out', metrics: { error_rate: 0.4 } });
+    await recordFeedback(bad, {
+      feedback_type: 'error',
+      comments: 'TimeoutError: timed out',
+      metrics: { error_rate: 0.4 },
+    });
     await recordFeedback(good, { rating: 5, metrics: { success_rate: 0.99, error_rate: 0 } });
     await recordFeedback(busy, { feedback_type: 'error', comments: 'ValueError' });
     // A regeneration of busy v1 already under way (on a queue no worker polls): re-evaluation must not start a second.
@@ -95,7 +107,10 @@ describe('scheduled re-evaluation', () => {
     try {
       // Other test files' functions live in other schemas: only these three are in this stack's. One per page:
       // the first run evaluated one and continued as new.
-      expect(await trigger()).toEqual({ totals: { evaluated: 3, regenerated: 1, joined: 1, failed: 0 }, firstRun: 'CONTINUED_AS_NEW' });
+      expect(await trigger()).toEqual({
+        totals: { evaluated: 3, regenerated: 1, joined: 1, failed: 0 },
+        firstRun: 'CONTINUED_AS_NEW',
+      });
     } finally {
       await running.terminate('test over');
     }
@@ -110,17 +125,32 @@ describe('scheduled re-evaluation', () => {
       status: 'requires_update',
       outcome: 'regenerated',
     });
-    expect(badEvents.find((e) => e.event_type === 'function.regenerated')?.payload).toMatchObject({ version: 1, new_version: 2 });
-    expect(badEvents.find((e) => e.event_type === 'version.created')?.payload).toMatchObject({ version: 2, regenerated_from: 1 });
+    expect(badEvents.find((e) => e.event_type === 'function.regenerated')?.payload).toMatchObject({
+      version: 1,
+      new_version: 2,
+    });
+    expect(badEvents.find((e) => e.event_type === 'version.created')?.payload).toMatchObject({
+      version: 2,
+      regenerated_from: 1,
+    });
 
     const goodEvents = await eventsOf(good);
-    expect(goodEvents.find((e) => e.event_type === 'function.evaluated')?.payload).toMatchObject({ version: 1, status: 'accepted', outcome: 'accepted' });
+    expect(goodEvents.find((e) => e.event_type === 'function.evaluated')?.payload).toMatchObject({
+      version: 1,
+      status: 'accepted',
+      outcome: 'accepted',
+    });
     expect(goodEvents.map((e) => e.event_type)).not.toContain('function.regenerated');
-    expect((await eventsOf(busy)).find((e) => e.event_type === 'function.evaluated')?.payload).toMatchObject({ outcome: 'joined' });
+    expect((await eventsOf(busy)).find((e) => e.event_type === 'function.evaluated')?.payload).toMatchObject({
+      outcome: 'joined',
+    });
 
     // No feedback since: nothing to evaluate, nothing regenerated, no new events.
     const counts = await Promise.all([bad, good].map(async (n) => (await eventsOf(n)).length));
-    expect(await trigger()).toEqual({ totals: { evaluated: 0, regenerated: 0, joined: 0, failed: 0 }, firstRun: 'COMPLETED' });
+    expect(await trigger()).toEqual({
+      totals: { evaluated: 0, regenerated: 0, joined: 0, failed: 0 },
+      firstRun: 'COMPLETED',
+    });
     expect(await currentVersion(bad)).toBe(2);
     expect(await Promise.all([bad, good].map(async (n) => (await eventsOf(n)).length))).toEqual(counts);
   });
@@ -141,7 +171,9 @@ describe('scheduled re-evaluation', () => {
     for (const action of ['pause', 'unpause', 'trigger']) {
       const res = await postJson(api(`/schedules/nothing-${uniqueSuffix()}/${action}`), {});
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({ error: { code: 'schedule_not_found', message: expect.stringMatching(/^no schedule with id nothing-/) } });
+      expect(res.body).toEqual({
+        error: { code: 'schedule_not_found', message: expect.stringMatching(/^no schedule with id nothing-/) },
+      });
     }
     const bad = await postJson(api(`/schedules/${scheduleId}/pause`), { note: 7 });
     expect(bad.status).toBe(400);

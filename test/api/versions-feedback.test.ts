@@ -23,7 +23,10 @@ describe('versions, feedback-driven regeneration and rollback', () => {
   afterAll(() => stack.close());
 
   async function activeVersions(name: string): Promise<{ version: number; status: string }[]> {
-    const res = await stack.pool.query('SELECT version, status FROM versions WHERE function_name = $1 ORDER BY version', [name]);
+    const res = await stack.pool.query(
+      'SELECT version, status FROM versions WHERE function_name = $1 ORDER BY version',
+      [name],
+    );
     return res.rows;
   }
 
@@ -33,7 +36,9 @@ describe('versions, feedback-driven regeneration and rollback', () => {
 
     const list = await getJson(api('/functions?limit=200'));
     expect(list.status).toBe(200);
-    expect(list.body.functions).toContainEqual(expect.objectContaining({ function_name: name, current_version: 1, version_count: 1 }));
+    expect(list.body.functions).toContainEqual(
+      expect.objectContaining({ function_name: name, current_version: 1, version_count: 1 }),
+    );
 
     // Good feedback: stored, no new version; the same report again is not counted twice.
     const good = feedback(1, { metrics: { success_rate: 1, avg_duration: 12, error_rate: 0 } });
@@ -47,7 +52,15 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(v1.body).toMatchObject({
       function_name: name,
       current_version: 1,
-      versions: [{ version: 1, status: 'active', domain: 'base_reliability', provider: 'template', metrics: { feedback_count: 1, success_rate: 1, avg_duration: 12, error_rate: 0 } }],
+      versions: [
+        {
+          version: 1,
+          status: 'active',
+          domain: 'base_reliability',
+          provider: 'template',
+          metrics: { feedback_count: 1, success_rate: 1, avg_duration: 12, error_rate: 0 },
+        },
+      ],
     });
 
     // Timeouts reported: Train learns more retries and a longer timeout, and version 2 replaces version 1.
@@ -56,11 +69,20 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(regenerated.status).toBe(200);
     expect(regenerated.body).toMatchObject({ status: 'requires_update', version: 1, new_version: 2 });
     expect(regenerated.body.update_reason).toMatch(/error report.*timeouts/);
-    expect(await activeVersions(name)).toEqual([{ version: 1, status: 'deprecated' }, { version: 2, status: 'active' }]);
+    expect(await activeVersions(name)).toEqual([
+      { version: 1, status: 'deprecated' },
+      { version: 2, status: 'active' },
+    ]);
 
     const v2 = await getJson(api(`/functions/${name}/versions/2`));
     expect(v2.status).toBe(200);
-    expect(v2.body).toMatchObject({ version: 2, status: 'active', params: { retries: 5, timeout: 36 }, storage: 'filesystem', downloads: null });
+    expect(v2.body).toMatchObject({
+      version: 2,
+      status: 'active',
+      params: { retries: 5, timeout: 36 },
+      storage: 'filesystem',
+      downloads: null,
+    });
     expect(v2.body.metadata.guidance).toMatchObject({ operate: { retries: 5, timeout_s: 36 } });
     expect(v2.body.code.python).toContain(`def ${name}(a: float, b: float) -> float:`);
 
@@ -73,12 +95,24 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     const rollback = await postJson(api(`/functions/${name}/versions/1/activate`), {});
     expect(rollback.status).toBe(200);
     expect(rollback.body).toMatchObject({ function_name: name, current_version: 1, previous_version: 2 });
-    expect(await activeVersions(name)).toEqual([{ version: 1, status: 'active' }, { version: 2, status: 'deprecated' }]);
+    expect(await activeVersions(name)).toEqual([
+      { version: 1, status: 'active' },
+      { version: 2, status: 'deprecated' },
+    ]);
     expect((await getJson(api(`/functions/${name}`))).body).toMatchObject({ current_version: 1, version_count: 2 });
 
     const events = await getJson(api(`/functions/${name}/events?limit=100`));
     const types = events.body.events.map((e: { event_type: string }) => e.event_type);
-    expect(types).toEqual(expect.arrayContaining(['enhancement.started', 'enhancement.completed', 'feedback.received', 'version.created', 'version.deprecated', 'version.activated']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'enhancement.started',
+        'enhancement.completed',
+        'feedback.received',
+        'version.created',
+        'version.deprecated',
+        'version.activated',
+      ]),
+    );
     expect(types.filter((t: string) => t === 'feedback.received')).toHaveLength(2);
 
     // Another tenant sees none of it; a viewer may read but not roll back.
@@ -92,7 +126,10 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect((await postJson(api(`/functions/${name}/versions/2/activate`), {}, viewer)).status).toBe(403);
 
     // Feedback on the deprecated version is stored but changes nothing.
-    const late = await postJson(api(`/functions/${name}/feedback`), feedback(2, { feedback_type: 'error', comments: 'ValueError' }));
+    const late = await postJson(
+      api(`/functions/${name}/feedback`),
+      feedback(2, { feedback_type: 'error', comments: 'ValueError' }),
+    );
     expect(late.body).toMatchObject({ status: 'accepted', version: 2 });
     expect(late.body.update_reason).toMatch(/no longer the active version/);
   });
@@ -101,8 +138,18 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     const name = `known_${uniqueSuffix()}`;
     await postJson(api('/functions/enhance'), fn(name));
     const cases: [string, Promise<{ status: number; body: any }>, number, string][] = [
-      ['feedback, unknown function', postJson(api('/functions/nobody_here/feedback'), feedback(1)), 404, 'function_not_found'],
-      ['feedback, unknown version', postJson(api(`/functions/${name}/feedback`), feedback(9)), 404, 'version_not_found'],
+      [
+        'feedback, unknown function',
+        postJson(api('/functions/nobody_here/feedback'), feedback(1)),
+        404,
+        'function_not_found',
+      ],
+      [
+        'feedback, unknown version',
+        postJson(api(`/functions/${name}/feedback`), feedback(9)),
+        404,
+        'version_not_found',
+      ],
       ['function', getJson(api('/functions/nobody_here')), 404, 'function_not_found'],
       ['versions', getJson(api('/functions/nobody_here/versions')), 404, 'function_not_found'],
       ['version', getJson(api(`/functions/${name}/versions/7`)), 404, 'version_not_found'],
@@ -111,8 +158,18 @@ describe('versions, feedback-driven regeneration and rollback', () => {
       ['events', getJson(api('/functions/nobody_here/events')), 404, 'function_not_found'],
       ['version not a number', getJson(api(`/functions/${name}/versions/abc`)), 400, 'invalid_request'],
       ['bad name', getJson(api('/functions/__init__/versions')), 400, 'invalid_request'],
-      ['feedback, rating out of range', postJson(api(`/functions/${name}/feedback`), feedback(1, { rating: 9 })), 400, 'invalid_request'],
-      ['feedback, unknown key', postJson(api(`/functions/${name}/feedback`), feedback(1, { mood: 'sad' })), 400, 'invalid_request'],
+      [
+        'feedback, rating out of range',
+        postJson(api(`/functions/${name}/feedback`), feedback(1, { rating: 9 })),
+        400,
+        'invalid_request',
+      ],
+      [
+        'feedback, unknown key',
+        postJson(api(`/functions/${name}/feedback`), feedback(1, { mood: 'sad' })),
+        400,
+        'invalid_request',
+      ],
       ['events, bad type', getJson(api(`/functions/${name}/events?event_type=nope`)), 400, 'invalid_request'],
       ['events, forged token', getJson(api(`/functions/${name}/events?page_token=bm9wZQ`)), 400, 'invalid_page_token'],
     ];
@@ -130,22 +187,30 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     await postJson(api('/functions/enhance'), fn(name));
     const detail = (await getJson(api(`/functions/${name}/versions/1`))).body;
 
-    const python = await fetch(api(`/functions/${name}/versions/1/code/python`), { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    const python = await fetch(api(`/functions/${name}/versions/1/code/python`), {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
     expect(python.status).toBe(200);
     expect(python.headers.get('content-type')).toMatch(/^text\/x-python/);
     const source = await python.text();
     expect(source).toBe(detail.code.python);
     expect(source).toContain(`def ${name}(a: float, b: float) -> float:`);
 
-    const dana = await fetch(api(`/functions/${name}/versions/1/code/dana`), { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    const dana = await fetch(api(`/functions/${name}/versions/1/code/dana`), {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
     expect(dana.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await dana.text()).toBe(detail.code.dana);
 
     const viewer = await stack.createKey('default', 'viewer');
-    expect((await fetch(api(`/functions/${name}/versions/1/code/python`), { headers: { 'x-api-key': viewer } })).status).toBe(200);
+    expect(
+      (await fetch(api(`/functions/${name}/versions/1/code/python`), { headers: { 'x-api-key': viewer } })).status,
+    ).toBe(200);
     expect((await getJson(api(`/functions/${name}/versions/1/code/python`), { authorization: '' })).status).toBe(401);
     const other = await stack.createKey('other', 'admin');
-    expect((await getJson(api(`/functions/${name}/versions/1/code/python`), { 'x-api-key': other })).body.error.code).toBe('version_not_found');
+    expect(
+      (await getJson(api(`/functions/${name}/versions/1/code/python`), { 'x-api-key': other })).body.error.code,
+    ).toBe('version_not_found');
     expect((await getJson(api(`/functions/${name}/versions/2/code/python`))).body.error.code).toBe('version_not_found');
     const rust = await getJson(api(`/functions/${name}/versions/1/code/rust`));
     expect(rust.status).toBe(400);
@@ -157,7 +222,15 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     await postJson(api('/functions/enhance'), fn(name));
     // Ten reports on v1, then ten on whatever is active: every post races the regenerations of the others.
     const post = (version: number, i: number) =>
-      postJson(api(`/functions/${name}/feedback`), feedback(version, { feedback_type: 'error', rating: 1, comments: `ConnectionError ${i}`, suggestions: [`try ${i}`] }));
+      postJson(
+        api(`/functions/${name}/feedback`),
+        feedback(version, {
+          feedback_type: 'error',
+          rating: 1,
+          comments: `ConnectionError ${i}`,
+          suggestions: [`try ${i}`],
+        }),
+      );
     const first = Promise.all(Array.from({ length: 10 }, (_, i) => post(1, i)));
     const current = async () => (await getJson(api(`/functions/${name}`))).body.current_version as number;
     const second = Promise.all(Array.from({ length: 10 }, async (_, i) => post(await current(), 10 + i)));

@@ -39,7 +39,9 @@ beforeAll(async () => {
       received.push({ path, headers: req.headers, raw, body: JSON.parse(raw) });
       await holds.get(path);
       const status = plans.get(path)?.shift() ?? 200;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'thanks' : `no: ${'x'.repeat(1000)}`);
+      res
+        .writeHead(status, { 'content-type': 'text/plain' })
+        .end(status === 200 ? 'thanks' : `no: ${'x'.repeat(1000)}`);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -72,7 +74,10 @@ async function register(path: string, eventTypes: string[]): Promise<{ id: strin
 /** Enhances a fresh function; resolves with its name once the run has answered. */
 async function enhance(prefix: string): Promise<string> {
   const name = `${prefix}_${uniqueSuffix()}`;
-  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` });
+  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: `def ${name}(x: int) -> int:\n    return x + 1\n`,
+  });
   expect(res.status).toBe(200);
   return name;
 }
@@ -95,7 +100,8 @@ function verifies(secret: string, header: unknown, raw: string): boolean {
   return timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'));
 }
 
-const at = (path: string, fn?: string) => received.filter((r) => r.path === path && (fn === undefined || r.body.function_name === fn));
+const at = (path: string, fn?: string) =>
+  received.filter((r) => r.path === path && (fn === undefined || r.body.function_name === fn));
 
 test('registration is validated, with machine-readable errors', async () => {
   const cases: Array<[unknown, number, string, string?]> = [
@@ -103,7 +109,12 @@ test('registration is validated, with machine-readable errors', async () => {
     [{ url: 'http://user:pw@example.com/hook', event_types: ['version.created'] }, 400, 'invalid_webhook_url', 'url'],
     [{ url: 'not a url', event_types: ['version.created'] }, 400, 'invalid_webhook_url', 'url'],
     [{ url: 'https://example.com/hook#x', event_types: ['version.created'] }, 400, 'invalid_webhook_url', 'url'],
-    [{ url: 'https://example.com/hook', event_types: ['version.created', 'version.exploded'] }, 400, 'unknown_event_type', 'event_types.1'],
+    [
+      { url: 'https://example.com/hook', event_types: ['version.created', 'version.exploded'] },
+      400,
+      'unknown_event_type',
+      'event_types.1',
+    ],
     [{ url: 'https://example.com/hook', event_types: [] }, 400, 'invalid_request', 'event_types'],
     [{ url: 'https://example.com/hook', event_types: ['*'], secret: 'mine' }, 400, 'invalid_request'],
   ];
@@ -120,10 +131,18 @@ test('registration is validated, with machine-readable errors', async () => {
 });
 
 test('the signing secret is shown once, at registration', async () => {
-  const res = await postJson(hooks(), { url: `${base}/hooks/once`, event_types: ['version.created', 'version.created'] }, operator);
+  const res = await postJson(
+    hooks(),
+    { url: `${base}/hooks/once`, event_types: ['version.created', 'version.created'] },
+    operator,
+  );
   expect(res.status).toBe(201);
   expect(res.headers.get('location')).toBe(`/api/v1/webhooks/${res.body.id}`);
-  expect(res.body).toMatchObject({ id: expect.stringMatching(/^wh_[0-9a-f]{16}$/), event_types: ['version.created'], secret: expect.stringMatching(/^whsec_/) });
+  expect(res.body).toMatchObject({
+    id: expect.stringMatching(/^wh_[0-9a-f]{16}$/),
+    event_types: ['version.created'],
+    secret: expect.stringMatching(/^whsec_/),
+  });
   const one = await getJson(`${hooks()}/${res.body.id}`, viewer);
   const list = await getJson(hooks(), viewer);
   for (const answer of [one, list]) {
@@ -139,9 +158,15 @@ test('an enhancement delivers version.created and enhancement.completed, signed 
   const main = await register('/hooks/main', ['version.created', 'enhancement.completed']);
   const all = await register('/hooks/all', ['*']);
   const fn = await enhance('wh_signed');
-  const got = await until('two deliveries', () => (at('/hooks/main', fn).length >= 2 ? at('/hooks/main', fn) : undefined));
+  const got = await until('two deliveries', () =>
+    at('/hooks/main', fn).length >= 2 ? at('/hooks/main', fn) : undefined,
+  );
   await deliveryRun(await eventId(fn, 'enhancement.completed'));
-  expect(at('/hooks/main', fn).map((r) => r.body.type).sort()).toEqual(['enhancement.completed', 'version.created']);
+  expect(
+    at('/hooks/main', fn)
+      .map((r) => r.body.type)
+      .sort(),
+  ).toEqual(['enhancement.completed', 'version.created']);
   for (const r of got) {
     expect(verifies(main.secret, r.headers['x-poet-signature'], r.raw)).toBe(true);
     expect(verifies(all.secret, r.headers['x-poet-signature'], r.raw)).toBe(false);
@@ -150,13 +175,26 @@ test('an enhancement delivers version.created and enhancement.completed, signed 
     expect(r.headers['content-type']).toBe('application/json');
     // The stable event id receivers dedupe on is the event's id in the events API.
     expect(r.body.id).toBe(await eventId(fn, r.body.type));
-    expect(r.body).toMatchObject({ function_name: fn, run: { workflow_id: expect.stringMatching(/^enhance-/) }, data: { version: 1 } });
+    expect(r.body).toMatchObject({
+      function_name: fn,
+      run: { workflow_id: expect.stringMatching(/^enhance-/) },
+      data: { version: 1 },
+    });
   }
   // `*` takes every type, the run's start included; feedback recorded by the API is delivered too.
-  await until('the * webhook', () => (at('/hooks/all', fn).some((r) => r.body.type === 'enhancement.started') ? true : undefined));
-  const fb = await postJson(`${stack.url}/api/v1/functions/${fn}/feedback`, { version: 1, execution_id: 'e-1', feedback_type: 'user', rating: 5 });
+  await until('the * webhook', () =>
+    at('/hooks/all', fn).some((r) => r.body.type === 'enhancement.started') ? true : undefined,
+  );
+  const fb = await postJson(`${stack.url}/api/v1/functions/${fn}/feedback`, {
+    version: 1,
+    execution_id: 'e-1',
+    feedback_type: 'user',
+    rating: 5,
+  });
   expect(fb.status).toBe(200);
-  const feedback = await until('feedback.received', () => at('/hooks/all', fn).find((r) => r.body.type === 'feedback.received'));
+  const feedback = await until('feedback.received', () =>
+    at('/hooks/all', fn).find((r) => r.body.type === 'feedback.received'),
+  );
   expect(verifies(all.secret, feedback.headers['x-poet-signature'], feedback.raw)).toBe(true);
   expect(feedback.body.data).toMatchObject({ version: 1, execution_id: 'e-1', rating: 5 });
 
@@ -164,8 +202,17 @@ test('an enhancement delivers version.created and enhancement.completed, signed 
   expect(log.status).toBe(200);
   const mine = log.body.deliveries.filter((d: { event_id: string }) => got.some((r) => r.body.id === d.event_id));
   expect(mine).toHaveLength(2);
-  for (const d of mine) expect(d).toMatchObject({ attempt: 1, outcome: 'delivered', status_code: 200, will_retry: false, response_excerpt: 'thanks', error: null });
-  for (const w of [main, all]) expect((await requestJson('DELETE', `${hooks()}/${w.id}`, undefined, operator)).status).toBe(204);
+  for (const d of mine)
+    expect(d).toMatchObject({
+      attempt: 1,
+      outcome: 'delivered',
+      status_code: 200,
+      will_retry: false,
+      response_excerpt: 'thanks',
+      error: null,
+    });
+  for (const w of [main, all])
+    expect((await requestJson('DELETE', `${hooks()}/${w.id}`, undefined, operator)).status).toBe(204);
 });
 
 test('a receiver failing twice with 500 gets the event on the third attempt, each one logged', async () => {
@@ -185,12 +232,19 @@ test('a receiver failing twice with 500 gets the event on the third attempt, eac
     [3, 'delivered', 200, false],
     [2, 'failed', 500, true],
   ]);
-  const rest = await getJson(`${hooks()}/${flaky.id}/deliveries?limit=2&page_token=${log.body.next_page_token}`, viewer);
-  expect(rest.body.deliveries.map((d: any) => [d.attempt, d.outcome, d.status_code, d.error])).toEqual([[1, 'failed', 500, 'HTTP 500']]);
+  const rest = await getJson(
+    `${hooks()}/${flaky.id}/deliveries?limit=2&page_token=${log.body.next_page_token}`,
+    viewer,
+  );
+  expect(rest.body.deliveries.map((d: any) => [d.attempt, d.outcome, d.status_code, d.error])).toEqual([
+    [1, 'failed', 500, 'HTTP 500'],
+  ]);
   // Only an excerpt of the response body is kept.
   expect(rest.body.deliveries[0].response_excerpt.length).toBeLessThanOrEqual(256);
   expect(rest.body.next_page_token).toBeNull();
-  expect((await getJson(`${hooks()}/${flaky.id}/deliveries?page_token=bm9wZQ`, viewer)).body.error.code).toBe('invalid_page_token');
+  expect((await getJson(`${hooks()}/${flaky.id}/deliveries?page_token=bm9wZQ`, viewer)).body.error.code).toBe(
+    'invalid_page_token',
+  );
   const counted = await stack.worker.deps.metrics.registry.getSingleMetricAsString('poet_webhook_deliveries_total');
   expect(counted).toMatch(/poet_webhook_deliveries_total\{outcome="retry"\} [2-9]/);
   expect(counted).toMatch(/poet_webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
@@ -204,7 +258,9 @@ test('a 410 is not retried', async () => {
   expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([{ webhook_id: gone.id, status: 'failed' }]);
   expect(at('/hooks/gone', fn)).toHaveLength(1);
   const log = await getJson(`${hooks()}/${gone.id}/deliveries`, viewer);
-  expect(log.body.deliveries.map((d: any) => [d.attempt, d.outcome, d.status_code, d.will_retry])).toEqual([[1, 'failed', 410, false]]);
+  expect(log.body.deliveries.map((d: any) => [d.attempt, d.outcome, d.status_code, d.will_retry])).toEqual([
+    [1, 'failed', 410, false],
+  ]);
   await requestJson('DELETE', `${hooks()}/${gone.id}`, undefined, operator);
 });
 
@@ -219,13 +275,20 @@ test("another tenant can neither see nor delete a tenant's webhook, nor receive 
     ['POST', `${hooks()}/${mine.id}/test`],
   ] as const) {
     const res = await requestJson(method, url, undefined, stranger);
-    expect({ method, url, status: res.status, code: res.body.error.code }).toEqual({ method, url, status: 404, code: 'webhook_not_found' });
+    expect({ method, url, status: res.status, code: res.body.error.code }).toEqual({
+      method,
+      url,
+      status: 404,
+      code: 'webhook_not_found',
+    });
   }
   expect((await getJson(hooks(), stranger)).body.webhooks.map((w: { id: string }) => w.id)).toEqual([theirs.body.id]);
   expect((await getJson(`${hooks()}/${mine.id}`, viewer)).status).toBe(200);
 
   const fn = await enhance('wh_tenant');
-  expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([{ webhook_id: mine.id, status: 'delivered' }]);
+  expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([
+    { webhook_id: mine.id, status: 'delivered' },
+  ]);
   expect(at('/hooks/theirs')).toHaveLength(0);
   await requestJson('DELETE', `${hooks()}/${mine.id}`, undefined, operator);
 });
@@ -237,7 +300,9 @@ test('a deleted webhook gets no more deliveries, not even the retries under way'
   expect((await getJson(`${hooks()}/${deleted.id}`, viewer)).status).toBe(404);
   expect((await requestJson('DELETE', `${hooks()}/${deleted.id}`, undefined, operator)).status).toBe(404);
   const fn = await enhance('wh_deleted');
-  expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([{ webhook_id: kept.id, status: 'delivered' }]);
+  expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([
+    { webhook_id: kept.id, status: 'delivered' },
+  ]);
   expect(at('/hooks/deleted')).toHaveLength(0);
 
   // Deleted while its first attempt is in flight (answered 500 only after the delete): no retry follows.
@@ -282,27 +347,57 @@ test('a test ping is signed, answered at once and logged', async () => {
   expect(got!.headers['x-poet-delivery']).toBe(res.body.delivery_id);
   expect(verifies(ping.secret, got!.headers['x-poet-signature'], got!.raw)).toBe(true);
   const log = await getJson(`${hooks()}/${ping.id}/deliveries`, viewer);
-  expect(log.body.deliveries).toEqual([expect.objectContaining({ event_type: 'ping', event_id: null, outcome: 'delivered' })]);
+  expect(log.body.deliveries).toEqual([
+    expect.objectContaining({ event_type: 'ping', event_id: null, outcome: 'delivered' }),
+  ]);
   await requestJson('DELETE', `${hooks()}/${ping.id}`, undefined, operator);
 });
 
 test('by default, loopback, private and link-local targets are refused, after DNS resolution too', async () => {
-  for (const url of ['http://127.0.0.1/h', 'http://[::1]/h', 'http://169.254.169.254/latest', 'http://10.1.2.3/h', 'http://localhost:8080/h', 'http://[::ffff:127.0.0.1]/h']) {
-    expect({ url, check: checkWebhookUrl(url, false) }).toEqual({ url, check: expect.objectContaining({ ok: false, code: 'webhook_target_forbidden' }) });
+  for (const url of [
+    'http://127.0.0.1/h',
+    'http://[::1]/h',
+    'http://169.254.169.254/latest',
+    'http://10.1.2.3/h',
+    'http://localhost:8080/h',
+    'http://[::ffff:127.0.0.1]/h',
+  ]) {
+    expect({ url, check: checkWebhookUrl(url, false) }).toEqual({
+      url,
+      check: expect.objectContaining({ ok: false, code: 'webhook_target_forbidden' }),
+    });
     expect(checkWebhookUrl(url, true).ok).toBe(true);
   }
   expect(checkWebhookUrl('https://hooks.example.com/poet', false).ok).toBe(true);
-  expect(['192.168.1.1', '172.16.0.1', '100.64.0.1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '0.0.0.0'].every(isForbiddenAddress)).toBe(true);
+  expect(
+    ['192.168.1.1', '172.16.0.1', '100.64.0.1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '0.0.0.0'].every(
+      isForbiddenAddress,
+    ),
+  ).toBe(true);
   expect(['93.184.216.34', '2606:4700::1111'].some(isForbiddenAddress)).toBe(false);
 
   // A name is judged by the address it resolves to, where the socket connects: `localhost` is 127.0.0.1.
   const port = (receiver.address() as AddressInfo).port;
   const before = at('/hooks/ssrf').length;
-  const request = { secret: 's', eventType: 'ping', deliveryId: 'dlv_x', attempt: 1, body: '{}', timeoutMs: 5_000, allowPrivate: false };
+  const request = {
+    secret: 's',
+    eventType: 'ping',
+    deliveryId: 'dlv_x',
+    attempt: 1,
+    body: '{}',
+    timeoutMs: 5_000,
+    allowPrivate: false,
+  };
   for (const url of [`http://localhost:${port}/hooks/ssrf`, `http://127.0.0.1:${port}/hooks/ssrf`]) {
     const sent = await sendWebhook({ ...request, url });
-    expect({ url, outcome: sent.outcome, retryable: sent.retryable }).toEqual({ url, outcome: 'blocked', retryable: false });
+    expect({ url, outcome: sent.outcome, retryable: sent.retryable }).toEqual({
+      url,
+      outcome: 'blocked',
+      retryable: false,
+    });
   }
   expect(at('/hooks/ssrf')).toHaveLength(before);
-  expect((await sendWebhook({ ...request, url: `http://localhost:${port}/hooks/ssrf`, allowPrivate: true })).outcome).toBe('delivered');
+  expect(
+    (await sendWebhook({ ...request, url: `http://localhost:${port}/hooks/ssrf`, allowPrivate: true })).outcome,
+  ).toBe('delivered');
 });

@@ -29,7 +29,8 @@ describe('poet start (npm start)', () => {
 
   beforeAll(async () => {
     expect(existsSync(cli)).toBe(true);
-    for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT']) ports[name] = await freePort();
+    for (const name of ['PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'WORKER_HTTP_PORT'])
+      ports[name] = await freePort();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-start-'));
     // What the former embedded default (PGlite) left in a data dir.
     mkdirSync(path.join(dataDir, 'pglite'));
@@ -52,11 +53,17 @@ describe('poet start (npm start)', () => {
   });
 
   test('the Temporal UI decodes payloads through the API, which lets its origin call cross-origin', async () => {
-    const settings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    const settings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as {
+      Codec?: { Endpoint?: string };
+    };
     expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.PORT}/api/v1/codec`);
     const preflight = await fetch(`http://127.0.0.1:${ports.PORT}/api/v1/codec/decode`, {
       method: 'OPTIONS',
-      headers: { origin: `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
   });
@@ -73,9 +80,14 @@ describe('poet start (npm start)', () => {
     // Worker Versioning end to end: the run went to the current build and is pinned to it.
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` });
     try {
-      const described = await new TemporalClient({ connection }).workflow.getHandle(res.body.run.workflow_id).describe();
+      const described = await new TemporalClient({ connection }).workflow
+        .getHandle(res.body.run.workflow_id)
+        .describe();
       const buildId = /deployment poet, build (\S+) \(current\)/.exec(output)?.[1];
-      expect(described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject({ deploymentName: 'poet', buildId });
+      expect(described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject({
+        deploymentName: 'poet',
+        buildId,
+      });
     } finally {
       await connection.close();
     }
@@ -85,9 +97,11 @@ describe('poet start (npm start)', () => {
     expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
   });
 
-  test('the worker and the API run under the V8 heap limits of the configuration (the worker\'s set, the API\'s default)', async () => {
+  test("the worker and the API run under the V8 heap limits of the configuration (the worker's set, the API's default)", async () => {
     const heapLimitMb = async (port: number | undefined) => {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()) as { checks: { memory: { details: { heap_limit_mb: number } } } };
+      const body = (await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()) as {
+        checks: { memory: { details: { heap_limit_mb: number } } };
+      };
       return body.checks.memory.details.heap_limit_mb;
     };
     // V8's limit is the old space asked for plus its young generation.
@@ -105,7 +119,10 @@ describe('poet start (npm start)', () => {
   });
 
   test('`poet keys create` finds the embedded server', async () => {
-    const key = execFileSync(process.execPath, [cli, 'keys', 'create', '--role', 'viewer'], { env: env(), encoding: 'utf8' }).trim();
+    const key = execFileSync(process.execPath, [cli, 'keys', 'create', '--role', 'viewer'], {
+      env: env(),
+      encoding: 'utf8',
+    }).trim();
     const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:${ports.EMBEDDED_PG_PORT}/postgres` });
     await db.connect();
     try {

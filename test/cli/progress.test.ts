@@ -17,7 +17,9 @@ beforeAll(async () => {
   fake = await startFakeLlm({ latencyMs: 1500 });
   stack = await startStack('cli_progress', {
     // byname: `hang_*` functions hang until the call is aborted, the rest get a good answer.
-    LLM_PROVIDERS: JSON.stringify([{ name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 }]),
+    LLM_PROVIDERS: JSON.stringify([
+      { name: 'primary', base_url: fake.url('byname'), model: 'fake-large', timeout_ms: 100_000 },
+    ]),
     RUN_EVENTS_POLL_MS: '100',
   });
   dir = mkdtempSync(path.join(os.tmpdir(), 'poet-cli-progress-'));
@@ -53,7 +55,15 @@ test('enhance --wait prints each stage as it happens, with elapsed time, then th
 
   const run = await cli.done;
   expect(run.code).toBe(0);
-  expect(stagesPrinted(run.stderr, id)).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
+  expect(stagesPrinted(run.stderr, id)).toEqual([
+    'queued',
+    'cache',
+    'generate',
+    'validate',
+    'store',
+    'publish',
+    'completed',
+  ]);
   // The generate stage took the provider's latency: validate starts at least that long after the run was queued.
   const validateAt = Number(run.stderr.match(new RegExp(`\\[\\s*(\\d+\\.\\d)s\\] ${id} validate`))![1]);
   expect(validateAt).toBeGreaterThanOrEqual(1.5);
@@ -72,17 +82,40 @@ test('runs watch follows an async run live; --json gives NDJSON stage events on 
   const run = await cli.done;
   expect(run.code).toBe(0);
 
-  const events = run.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  const events = run.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const stages = events.filter((e) => e.event === 'stage');
-  expect(stages.map((e) => e.stage)).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
-  expect(stages[2]).toMatchObject({ workflow_id: id, stage: 'generate', detail: expect.stringContaining('primary'), elapsed_s: expect.any(Number) });
+  expect(stages.map((e) => e.stage)).toEqual([
+    'queued',
+    'cache',
+    'generate',
+    'validate',
+    'store',
+    'publish',
+    'completed',
+  ]);
+  expect(stages[2]).toMatchObject({
+    workflow_id: id,
+    stage: 'generate',
+    detail: expect.stringContaining('primary'),
+    elapsed_s: expect.any(Number),
+  });
   expect(events.at(-1)).toEqual({ workflow_id: id, event: 'end', status: 'completed' });
-  expect(JSON.parse(run.stdout)).toMatchObject({ status: 'completed', run: { workflow_id: id }, result: { function_name: name, version: 1 } });
+  expect(JSON.parse(run.stdout)).toMatchObject({
+    status: 'completed',
+    run: { workflow_id: id },
+    result: { function_name: name, version: 1 },
+  });
 });
 
 test('a failed run and a canceled run exit 5 after their last stage; an unknown run exits 3', async () => {
   const broken = `broken_${uniqueSuffix()}`;
-  const failed = await poet(['enhance', pyFile(broken, `raise RuntimeError("no import")\n\ndef ${broken}(x):\n    return x\n`)], env);
+  const failed = await poet(
+    ['enhance', pyFile(broken, `raise RuntimeError("no import")\n\ndef ${broken}(x):\n    return x\n`)],
+    env,
+  );
   expect(failed.code).toBe(5);
   const failedId = failed.stderr.match(RUN_ID)![0];
   expect(stagesPrinted(failed.stderr, failedId).slice(-3)).toEqual(['generate', 'validate', 'failed']);
@@ -112,10 +145,13 @@ test('when the event stream breaks, the CLI polls the run instead and still prin
       res.write('retry: 2000\n\n', () => res.destroy());
       return;
     }
-    const upstream = http.request({ host: api.hostname, port: api.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = http.request(
+      { host: api.hostname, port: api.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -127,7 +163,9 @@ test('when the event stream breaks, the CLI polls the run instead and still prin
     const id = run.stderr.match(RUN_ID)![0];
     // Polls see the history up to some stage (the provider's latency keeps generate in view); then the outcome.
     const printed = stagesPrinted(run.stderr, id);
-    expect(printed).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed'].slice(0, printed.length));
+    expect(printed).toEqual(
+      ['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed'].slice(0, printed.length),
+    );
     expect(printed).toContain('generate');
     // The last poll saw either the completed stage or, after it, the ended run: both end the output with it.
     expect(run.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`${id} completed$`));

@@ -31,9 +31,16 @@ test('enhance --json follows the run to its end: progress on stderr, the result 
   const run = await poet(['enhance', file, '--domain', 'computation', '--json'], env);
   expect(run).toMatchObject({ code: 0 });
   const body = JSON.parse(run.stdout);
-  expect(body).toMatchObject({ status: 'completed', result: { function_name: 'cli_double', version: 1, metadata: { domain: 'computation' } } });
+  expect(body).toMatchObject({
+    status: 'completed',
+    result: { function_name: 'cli_double', version: 1, metadata: { domain: 'computation' } },
+  });
   expect(body.result.enhanced_code.python).toContain('def cli_double');
-  expect(JSON.parse(run.stderr.trim().split('\n').at(-1)!)).toMatchObject({ workflow_id: expect.stringMatching(/^enhance-cli_double-[0-9a-f]{12}$/), event: 'end', status: 'completed' });
+  expect(JSON.parse(run.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+    workflow_id: expect.stringMatching(/^enhance-cli_double-[0-9a-f]{12}$/),
+    event: 'end',
+    status: 'completed',
+  });
 });
 
 test('enhance --async prints the run id; runs watch follows it and prints the outcome', async () => {
@@ -75,7 +82,10 @@ test('the API refusing a request exits 3 with its error code and details', async
 
 test('an unreachable API exits 4', async () => {
   const port = await freePort();
-  const run = await poet(['runs', 'watch', 'enhance-x-000000000000'], { POET_URL: `http://127.0.0.1:${port}`, POET_API_KEY: 'k' });
+  const run = await poet(['runs', 'watch', 'enhance-x-000000000000'], {
+    POET_URL: `http://127.0.0.1:${port}`,
+    POET_API_KEY: 'k',
+  });
   expect(run.code).toBe(4);
   expect(run.stderr).toContain('cannot reach the API');
 });
@@ -84,8 +94,23 @@ test('feedback regenerates; versions lists both with their feedback; diff shows 
   const file = pyFile('cli_ratio', 'def cli_ratio(a: float, b: float) -> float:\n    return a / b\n');
   expect((await poet(['enhance', file], env)).code).toBe(0);
 
-  const feedback = await poet(['feedback', 'cli_ratio', '--version', '1', '--type', 'error', '--rating', '2',
-    '--comments', 'TimeoutError: timed out after 30 s', '--error-rate', '0.4'], env);
+  const feedback = await poet(
+    [
+      'feedback',
+      'cli_ratio',
+      '--version',
+      '1',
+      '--type',
+      'error',
+      '--rating',
+      '2',
+      '--comments',
+      'TimeoutError: timed out after 30 s',
+      '--error-rate',
+      '0.4',
+    ],
+    env,
+  );
   expect(feedback).toMatchObject({ code: 0 });
   expect(feedback.stdout).toMatch(/^requires_update: cli_ratio v1 -> v2 \(.*timeouts.*\)/);
 
@@ -96,7 +121,12 @@ test('feedback regenerates; versions lists both with their feedback; diff shows 
   expect(lines[1]).toMatch(/^v2\*\s+active\s/);
   expect(lines[2]).toMatch(/^v1\s+deprecated\s.*\s1\s+-\s+0\.40\s+-$/);
   const json = JSON.parse((await poet(['versions', 'cli_ratio', '--json'], env)).stdout);
-  expect(json).toMatchObject({ current_version: 2, versions: expect.arrayContaining([expect.objectContaining({ version: 1, metrics: expect.objectContaining({ feedback_count: 1, error_rate: 0.4 }) })]) });
+  expect(json).toMatchObject({
+    current_version: 2,
+    versions: expect.arrayContaining([
+      expect.objectContaining({ version: 1, metrics: expect.objectContaining({ feedback_count: 1, error_rate: 0.4 }) }),
+    ]),
+  });
 
   const diff = await poet(['diff', 'cli_ratio', '1', 'v2', '--all'], env);
   expect(diff.code).toBe(0);

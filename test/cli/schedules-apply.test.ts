@@ -22,7 +22,10 @@ describe('poet schedules apply', () => {
     client = new Client({ connection });
   });
   afterAll(async () => {
-    await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => undefined);
     await connection.close();
   });
 
@@ -45,12 +48,19 @@ describe('poet schedules apply', () => {
     expect(again.info.lastUpdatedAt).toEqual(created.info.lastUpdatedAt);
 
     await client.schedule.getHandle(scheduleId).pause('held by an operator');
-    expect(await apply({ REEVALUATION_CRON: '30 4 * * *', REEVALUATION_JITTER: '2m' })).toEqual({ schedules: [{ id: scheduleId, outcome: 'updated' }] });
+    expect(await apply({ REEVALUATION_CRON: '30 4 * * *', REEVALUATION_JITTER: '2m' })).toEqual({
+      schedules: [{ id: scheduleId, outcome: 'updated' }],
+    });
     const updated = await client.schedule.getHandle(scheduleId).describe();
-    expect(updated.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] });
+    expect(updated.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 4, end: 4, step: 1 }],
+      minute: [{ start: 30, end: 30, step: 1 }],
+    });
     expect(updated.spec.jitter).toBe(120_000);
     expect(updated.state).toMatchObject({ paused: true, note: 'held by an operator' });
-    expect(await apply({ REEVALUATION_CRON: '30 4 * * *', REEVALUATION_JITTER: '2m' })).toEqual({ schedules: [{ id: scheduleId, outcome: 'unchanged' }] });
+    expect(await apply({ REEVALUATION_CRON: '30 4 * * *', REEVALUATION_JITTER: '2m' })).toEqual({
+      schedules: [{ id: scheduleId, outcome: 'unchanged' }],
+    });
   });
 
   test('without --json it says what it did; an unreachable Temporal or a bad setting is a non-zero exit', async () => {
@@ -58,7 +68,10 @@ describe('poet schedules apply', () => {
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(new RegExp(`^${scheduleId}: (created|unchanged|updated) \\(cron `));
 
-    const down = await poet(['schedules', 'apply', '--json'], env({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` }));
+    const down = await poet(
+      ['schedules', 'apply', '--json'],
+      env({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` }),
+    );
     expect(down.code).not.toBe(0);
     expect(down.stderr).toMatch(/^poet: /);
     const bad = await poet(['schedules', 'apply'], env({ REEVALUATION_JITTER: 'soon' }));

@@ -20,7 +20,9 @@ let stack: TestStack;
 beforeAll(async () => {
   fake = await startFakeLlm({ latencyMs: 1500 });
   stack = await startStack('pyclient', {
-    LLM_PROVIDERS: JSON.stringify([{ name: 'fake', base_url: fake.url('good'), model: 'fake-model', timeout_ms: 60_000 }]),
+    LLM_PROVIDERS: JSON.stringify([
+      { name: 'fake', base_url: fake.url('good'), model: 'fake-model', timeout_ms: 60_000 },
+    ]),
     ENHANCE_WAIT_SECONDS: '1',
     RUN_EVENTS_POLL_MS: '100',
     // Per key: the admin key's tests stay below it, the limited key's test spends it.
@@ -32,7 +34,11 @@ afterAll(async () => {
   await fake.close();
 });
 
-function python3(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function python3(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('python3', args, {
       cwd,
@@ -69,7 +75,10 @@ test('examples/agent.py enhances a function from a file, runs the enhanced modul
   try {
     const file = path.join(dir, 'ratio.py');
     writeFileSync(file, `def ${name}(a: float, b: float) -> float:\n    return a / b\n`);
-    const { code, output } = await python3(['examples/agent.py', file, '[6, 3]', '[1, 0]'], root, { POET_URL: stack.url, POET_API_KEY: stack.apiKey });
+    const { code, output } = await python3(['examples/agent.py', file, '[6, 3]', '[1, 0]'], root, {
+      POET_URL: stack.url,
+      POET_API_KEY: stack.apiKey,
+    });
     if (code !== 0) throw new Error(`examples/agent.py exited ${code}:\n${output}`);
     expect(output).toContain(`${name} v1: safety`);
     expect(output).toContain(`${name}(6, 3) = 2.0`);
@@ -78,7 +87,11 @@ test('examples/agent.py enhances a function from a file, runs the enhanced modul
     expect(output).toMatch(/feedback: requires_update, new version 2/);
     const versions = await getJson(`${stack.url}/api/v1/functions/${name}/versions`);
     expect(versions.body.current_version).toBe(2);
-    expect(versions.body.versions.find((v: { version: number }) => v.version === 1).metrics).toMatchObject({ feedback_count: 1, error_rate: 0.5, success_rate: 0.5 });
+    expect(versions.body.versions.find((v: { version: number }) => v.version === 1).metrics).toMatchObject({
+      feedback_count: 1,
+      error_rate: 0.5,
+      success_rate: 0.5,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

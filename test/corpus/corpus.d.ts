@@ -24,7 +24,10 @@ export interface CaseOutcome {
 
 export function listCases(analyzer: { analyze(code: string): Promise<unknown> }): Promise<CorpusCase[]>;
 export function runCase(
-  tools: { enhanceWithTemplate(input: TemplateInput): TemplateOutput; runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult> },
+  tools: {
+    enhanceWithTemplate(input: TemplateInput): TemplateOutput;
+    runSandbox(req: SandboxRequest, opts: SandboxOptions): Promise<SandboxResult>;
+  },
   testCase: CorpusCase,
   domain: DomainSettings,
   sandboxOptions: SandboxOptions,

@@ -11,12 +11,20 @@ const samples = JSON.parse(readFileSync(path.join(__dirname, 'samples.json'), 'u
 /** Every public top-level function of every corpus file: {category, name, code, samples?, analysis}. */
 async function listCases(analyzer) {
   const cases = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.py')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.py'))
+    .sort()) {
     const code = readFileSync(path.join(dir, file), 'utf8');
     const analysis = await analyzer.analyze(code);
     if (!analysis.ok) throw new Error(`corpus file ${file} does not parse: ${analysis.error.message}`);
     for (const fn of analysis.functions.filter((f) => !f.name.startsWith('_'))) {
-      cases.push({ category: path.basename(file, '.py'), name: fn.name, code, samples: samples[fn.name], analysis: fn });
+      cases.push({
+        category: path.basename(file, '.py'),
+        name: fn.name,
+        code,
+        samples: samples[fn.name],
+        analysis: fn,
+      });
     }
   }
   return cases;
@@ -28,10 +36,24 @@ async function listCases(analyzer) {
  */
 async function runCase(tools, testCase, domain, sandboxOptions) {
   const { enhanceWithTemplate, runSandbox } = tools;
-  const enhanced = enhanceWithTemplate({ functionName: testCase.name, originalCode: testCase.code, analysis: testCase.analysis, domain, optimizeFor: null, strict: false });
+  const enhanced = enhanceWithTemplate({
+    functionName: testCase.name,
+    originalCode: testCase.code,
+    analysis: testCase.analysis,
+    domain,
+    optimizeFor: null,
+    strict: false,
+  });
   const started = performance.now();
   const result = await runSandbox(
-    { original_code: testCase.code, enhanced_code: enhanced.python, function_name: testCase.name, samples: testCase.samples, timeout_s: 10, memory_mb: 512 },
+    {
+      original_code: testCase.code,
+      enhanced_code: enhanced.python,
+      function_name: testCase.name,
+      samples: testCase.samples,
+      timeout_s: 10,
+      memory_mb: 512,
+    },
     sandboxOptions,
   );
   return {
@@ -41,7 +63,10 @@ async function runCase(tools, testCase, domain, sandboxOptions) {
     safety_level: result.safety_level,
     samples_run: result.samples_run,
     duration_ms: performance.now() - started,
-    problems: [...result.errors.map((e) => `${e.stage}: ${e.message}`), ...result.mismatches.map((m) => `${JSON.stringify(m.sample)}: ${m.original} vs ${m.enhanced}`)],
+    problems: [
+      ...result.errors.map((e) => `${e.stage}: ${e.message}`),
+      ...result.mismatches.map((m) => `${JSON.stringify(m.sample)}: ${m.original} vs ${m.enhanced}`),
+    ],
   };
 }
 

@@ -5,7 +5,6 @@ import { runSandbox } from '../../src/infra/sandbox/run';
 import { getDomain } from '../../src/poet/domains';
 import { enhanceWithTemplate } from '../../src/poet/template';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { listCases, runCase } = require('./corpus.js') as typeof import('./corpus.js');
 
 const scriptDir = path.join(__dirname, '../../python');
@@ -17,7 +16,9 @@ afterAll(() => analyzer.close());
 test('the corpus holds at least 60 functions of every category and shape, each preserved by the base_reliability enhancement', async () => {
   const cases = await listCases(analyzer);
   expect(cases.length).toBeGreaterThanOrEqual(60);
-  expect(new Set(cases.map((c) => c.category))).toEqual(new Set(['data_structures', 'edge_cases', 'finance', 'health', 'ml', 'numeric', 'strings']));
+  expect(new Set(cases.map((c) => c.category))).toEqual(
+    new Set(['data_structures', 'edge_cases', 'finance', 'health', 'ml', 'numeric', 'strings']),
+  );
   const shapes = cases.map((c) => c.analysis);
   expect(shapes.some((f) => f.is_async)).toBe(true);
   expect(shapes.some((f) => f.is_generator)).toBe(true);
@@ -28,7 +29,12 @@ test('the corpus holds at least 60 functions of every category and shape, each p
   const failures: string[] = [];
   let samplesRun = 0;
   for (const testCase of cases) {
-    const outcome = await runCase({ enhanceWithTemplate, runSandbox }, testCase, getDomain('base_reliability')!, sandboxOptions);
+    const outcome = await runCase(
+      { enhanceWithTemplate, runSandbox },
+      testCase,
+      getDomain('base_reliability')!,
+      sandboxOptions,
+    );
     samplesRun += outcome.samples_run;
     if (!outcome.preserved) failures.push(`${testCase.name}: ${outcome.problems.join('; ')}`);
   }

@@ -19,7 +19,9 @@ beforeAll(async () => {
   fake = await startFakeLlm({ latencyMs: 1500 });
   stack = await startStack('dashboard', {
     TEMPORAL_UI_URL: UI,
-    LLM_PROVIDERS: JSON.stringify([{ name: 'fake', base_url: fake.url('good'), model: 'fake-large', timeout_ms: 100_000 }]),
+    LLM_PROVIDERS: JSON.stringify([
+      { name: 'fake', base_url: fake.url('good'), model: 'fake-large', timeout_ms: 100_000 },
+    ]),
     RUN_EVENTS_POLL_MS: '100',
   });
   profile = mkdtempSync(path.join(os.tmpdir(), 'poet-chromium-'));
@@ -28,8 +30,16 @@ beforeAll(async () => {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 1600 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 90_000);
 afterAll(async () => {
@@ -50,13 +60,21 @@ interface StageView {
  */
 function stageView(current: string | null): StageView | undefined {
   const doc = (globalThis as any).document;
-  const stages: StageView['stages'] = Array.from(doc.querySelectorAll('#run-stages li'), (li: any) => ({ stage: li.dataset.stage, state: li.className }));
+  const stages: StageView['stages'] = Array.from(doc.querySelectorAll('#run-stages li'), (li: any) => ({
+    stage: li.dataset.stage,
+    state: li.className,
+  }));
   if (current && !stages.some((s) => s.stage === current && s.state === 'current')) return undefined;
   return { status: doc.querySelector('#run-status')?.textContent, stages };
 }
 
 /** Starts an enhancement from the form; resolves with the progress panel as it was while generate ran, and at the end. */
-async function enhanceFromPage(page: Page, name: string, domain: string, code: string): Promise<{ during: StageView; after: StageView }> {
+async function enhanceFromPage(
+  page: Page,
+  name: string,
+  domain: string,
+  code: string,
+): Promise<{ during: StageView; after: StageView }> {
   await page.fill('#enhance-name', name);
   await page.selectOption('#enhance-domain', domain);
   await page.fill('#enhance-code', code);
@@ -70,11 +88,16 @@ async function enhanceFromPage(page: Page, name: string, domain: string, code: s
 test('sign in, start enhancements and watch them complete, see the run with its Temporal UI link, open a diff', async () => {
   const page = await browser.newPage();
   const problems: string[] = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(msg.text());
+  });
   page.on('pageerror', (err) => problems.push(err.message));
 
   // Spend of two providers on two days, as the generate activity books it.
-  for (const [age, provider, cost] of [[0, 'openai', 0.02], [1, 'groq', 0.004]] as const) {
+  for (const [age, provider, cost] of [
+    [0, 'openai', 0.02],
+    [1, 'groq', 0.004],
+  ] as const) {
     await stack.pool.query(
       `INSERT INTO costs (tenant_id, day, provider, model, calls, prompt_tokens, completion_tokens, cost_usd)
        VALUES ('default', (now() AT TIME ZONE 'UTC')::date - $1::int, $2, 'm', 1, 100, 20, $3)`,
@@ -106,10 +129,22 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   // Live: while the provider answers, the list shows generate as the current stage and nothing after it.
   expect(first.during).toEqual({
     status: 'running',
-    stages: [{ stage: 'queued', state: 'done' }, { stage: 'cache', state: 'done' }, { stage: 'generate', state: 'current' }],
+    stages: [
+      { stage: 'queued', state: 'done' },
+      { stage: 'cache', state: 'done' },
+      { stage: 'generate', state: 'current' },
+    ],
   });
   expect(first.after.status).toBe('completed');
-  expect(first.after.stages.map((s) => s.stage)).toEqual(['queued', 'cache', 'generate', 'validate', 'store', 'publish', 'completed']);
+  expect(first.after.stages.map((s) => s.stage)).toEqual([
+    'queued',
+    'cache',
+    'generate',
+    'validate',
+    'store',
+    'publish',
+    'completed',
+  ]);
   expect(first.after.stages.every((s) => s.state === 'done')).toBe(true);
   expect(await page.textContent('#run-result')).toMatch(/version 1 · safety \w+ · cache miss · fake/);
   // The fake provider keeps the original code verbatim: a changed original gives code.py a diff too.
@@ -118,7 +153,9 @@ test('sign in, start enhancements and watch them complete, see the run with its 
 
   // Recent runs: both, each linking into the Temporal UI.
   await page.waitForSelector('#runs tbody tr:nth-child(2) a');
-  expect(await page.locator('#runs tbody a').first().getAttribute('href')).toMatch(new RegExp(`^${UI}/namespaces/default/workflows/enhance-dash_ratio-[0-9a-f]{12}/[0-9a-f-]+/history$`));
+  expect(await page.locator('#runs tbody a').first().getAttribute('href')).toMatch(
+    new RegExp(`^${UI}/namespaces/default/workflows/enhance-dash_ratio-[0-9a-f]{12}/[0-9a-f-]+/history$`),
+  );
   const listed = await getJson(`${stack.url}/api/v1/runs`);
   expect(listed.body.runs.map((r: { function_name: string }) => r.function_name)).toEqual(['dash_ratio', 'dash_ratio']);
 

@@ -39,10 +39,17 @@ describe('poet setup search-attributes', () => {
 
   async function freshNamespace(): Promise<string> {
     const namespace = `poet-setup-${uniqueSuffix()}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
     // A new namespace reaches the operator service once the server's namespace cache has it.
     await waitFor(
-      () => connection.operatorService.listSearchAttributes({ namespace }).then(() => true, () => false),
+      () =>
+        connection.operatorService.listSearchAttributes({ namespace }).then(
+          () => true,
+          () => false,
+        ),
       30_000,
       `namespace ${namespace} known to the operator service`,
       250,
@@ -58,18 +65,29 @@ describe('poet setup search-attributes', () => {
     const first = poet(['setup', 'search-attributes'], { TEMPORAL_NAMESPACE: namespace });
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    expect(first.logs.find((l) => l.message === 'search attributes registered')).toMatchObject({ namespace, added: NAMES, present: [] });
+    expect(first.logs.find((l) => l.message === 'search attributes registered')).toMatchObject({
+      namespace,
+      added: NAMES,
+      present: [],
+    });
     const attributes = await registered(namespace);
-    for (const name of NAMES) expect({ name, type: attributes[name] }).toEqual({ name, type: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD });
+    for (const name of NAMES)
+      expect({ name, type: attributes[name] }).toEqual({ name, type: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD });
 
     const again = poet(['setup', 'search-attributes'], { TEMPORAL_NAMESPACE: namespace });
     expect(again.status).toBe(0);
-    expect(again.logs.find((l) => l.message === 'search attributes registered')).toMatchObject({ added: [], present: NAMES });
+    expect(again.logs.find((l) => l.message === 'search attributes registered')).toMatchObject({
+      added: [],
+      present: NAMES,
+    });
   }, 90_000);
 
   test('refuses, naming it, an attribute registered with another type', async () => {
     const namespace = await freshNamespace();
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { Outcome: IndexedValueType.INDEXED_VALUE_TYPE_TEXT } });
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: { Outcome: IndexedValueType.INDEXED_VALUE_TYPE_TEXT },
+    });
     const result = poet(['setup', 'search-attributes'], { TEMPORAL_NAMESPACE: namespace });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Outcome is INDEXED_VALUE_TYPE_TEXT, wanted KEYWORD');
@@ -89,7 +107,8 @@ describe('migrations: poet migrate, and workers applying them at start', () => {
 
   test('migrations started together on one schema all succeed: one applies them, the others wait and find them done', async () => {
     const logger = createLogger({ level: 'error', service: 'test-migrate', silent: true });
-    const run = () => migrate({ url: process.env.DATABASE_URL!, schema: racedSchema, dir: path.join(root, 'migrations'), logger });
+    const run = () =>
+      migrate({ url: process.env.DATABASE_URL!, schema: racedSchema, dir: path.join(root, 'migrations'), logger });
     await expect(Promise.all([run(), run(), run(), run()])).resolves.toHaveLength(4);
   }, 60_000);
 

@@ -67,7 +67,16 @@ function imageTag(image: string): string | undefined {
 
 describe('docker-compose.temporal.yml', () => {
   const expected = [
-    'temporal-postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'redis', 'postgres', 'api', 'worker', 'prometheus', 'grafana',
+    'temporal-postgresql',
+    'temporal',
+    'temporal-setup',
+    'temporal-ui',
+    'redis',
+    'postgres',
+    'api',
+    'worker',
+    'prometheus',
+    'grafana',
   ];
 
   test('declares the whole stack', () => {
@@ -83,7 +92,9 @@ describe('docker-compose.temporal.yml', () => {
   });
 
   test('every long-running service has a healthcheck and only temporal-setup is one-shot', () => {
-    const oneShot = Object.entries(services).filter(([, s]) => isOneShot(s)).map(([name]) => name);
+    const oneShot = Object.entries(services)
+      .filter(([, s]) => isOneShot(s))
+      .map(([name]) => name);
     expect(oneShot).toEqual(['temporal-setup']);
     for (const [name, s] of Object.entries(services)) {
       if (isOneShot(s)) continue;
@@ -121,7 +132,9 @@ describe('docker-compose.temporal.yml', () => {
     // The admin-tools entrypoint only sleeps, so the script must replace it rather than be passed to it.
     expect(setup.entrypoint?.[0]).toMatch(/sh$/);
     const script = [setup.command ?? []].flat().join('\n');
-    expect(SEARCH_ATTRIBUTE_NAMES).toEqual(expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider']));
+    expect(SEARCH_ATTRIBUTE_NAMES).toEqual(
+      expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider']),
+    );
     for (const name of SEARCH_ATTRIBUTE_NAMES) expect(script).toMatch(new RegExp(`\\b${name}\\b`));
     expect(script).toContain('temporal operator search-attribute create');
     expect(script).toContain('--type Keyword');
@@ -297,20 +310,34 @@ describe('deploy/Dockerfile', () => {
   const engines = JSON.parse(read('package.json')).engines.node as string;
   const pinned = /^readonly NODE_VERSION=(\d+)\./m.exec(read('scripts/node.sh'))?.[1];
 
-  test.each(['api', 'worker'])('target %s runs on node:24-bookworm-slim, the major of engines and scripts/node.sh, as a non-root user', (target) => {
-    expect(baseImage(target)).toBe('node:24-bookworm-slim');
-    expect(engines).toMatch(/^>=24\./);
-    expect(pinned).toBe('24');
-    const user = effective(target, 'USER');
-    expect(user).toBeDefined();
-    expect(user).not.toMatch(/^(root|0)(:|$)/);
-    const cmd = effective(target, 'CMD') ?? '';
-    expect(JSON.parse(cmd)).toEqual(['node', `dist/${target}/main.js`]);
-  });
+  test.each(['api', 'worker'])(
+    'target %s runs on node:24-bookworm-slim, the major of engines and scripts/node.sh, as a non-root user',
+    (target) => {
+      expect(baseImage(target)).toBe('node:24-bookworm-slim');
+      expect(engines).toMatch(/^>=24\./);
+      expect(pinned).toBe('24');
+      const user = effective(target, 'USER');
+      expect(user).toBeDefined();
+      expect(user).not.toMatch(/^(root|0)(:|$)/);
+      const cmd = effective(target, 'CMD') ?? '';
+      expect(JSON.parse(cmd)).toEqual(['node', `dist/${target}/main.js`]);
+    },
+  );
 
   test('runtime carries dist, python, migrations, the dashboard and package manifests', () => {
-    const copies = stage('app').instructions.filter((i) => i.op === 'COPY').map((i) => i.args).join('\n');
-    for (const part of ['/app/dist', 'python', 'migrations', '/app/public', 'package.json', 'package-lock.json', 'node_modules']) {
+    const copies = stage('app')
+      .instructions.filter((i) => i.op === 'COPY')
+      .map((i) => i.args)
+      .join('\n');
+    for (const part of [
+      '/app/dist',
+      'python',
+      'migrations',
+      '/app/public',
+      'package.json',
+      'package-lock.json',
+      'node_modules',
+    ]) {
       expect(copies).toContain(part);
     }
     for (const target of ['api', 'worker']) {
@@ -320,7 +347,9 @@ describe('deploy/Dockerfile', () => {
 
   test('worker installs python3 from Debian and a sandbox venv the operator adds packages to; api does not', () => {
     expect(instructions('worker', 'RUN').join('\n')).toMatch(/apt-get install[^&]*\bpython3\b/);
-    expect(instructions('worker', 'RUN').join('\n')).toMatch(/python3 -m venv \/opt\/sandbox[\s\S]*pip install[^&]*\$SANDBOX_PACKAGES/);
+    expect(instructions('worker', 'RUN').join('\n')).toMatch(
+      /python3 -m venv \/opt\/sandbox[\s\S]*pip install[^&]*\$SANDBOX_PACKAGES/,
+    );
     expect(instructions('worker', 'ENV')).toContain('PYTHON_BIN=/opt/sandbox/bin/python3');
     expect(instructions('api', 'RUN').join('\n')).not.toContain('python3');
   });
@@ -338,7 +367,15 @@ describe('deploy/Dockerfile', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', 'data', '.git']));
-    for (const needed of ['src', 'python', 'migrations', 'public', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const needed of [
+      'src',
+      'python',
+      'migrations',
+      'public',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+    ]) {
       expect(ignored).not.toContain(needed);
     }
   });

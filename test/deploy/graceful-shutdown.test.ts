@@ -25,7 +25,11 @@ class NodeProcess {
   constructor(entry: string, env: Record<string, string>) {
     const file = path.join(root, 'dist', entry);
     if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
-    this.child = spawn(process.execPath, [file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [file], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -46,10 +50,15 @@ class NodeProcess {
   }
 
   async waitForLog(message: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    await waitFor(async () => {
-      if (this.child.exitCode !== null) throw new Error(`process exited early (${this.child.exitCode}):\n${this.output}`);
-      return this.logLine(message) !== undefined;
-    }, timeoutMs, `log line "${message}"`);
+    await waitFor(
+      async () => {
+        if (this.child.exitCode !== null)
+          throw new Error(`process exited early (${this.child.exitCode}):\n${this.output}`);
+        return this.logLine(message) !== undefined;
+      },
+      timeoutMs,
+      `log line "${message}"`,
+    );
     return this.logLine(message)!;
   }
 
@@ -144,24 +153,35 @@ describe('SIGTERM drains a worker process', () => {
     const handle = client.workflow.getHandle(started.body.run.workflow_id as string);
 
     let holder: NodeProcess | undefined;
-    await waitFor(async () => {
-      const { raw } = await handle.describe();
-      const validate = (raw.pendingActivities ?? []).find(
-        (a) => a.activityType?.name === 'validate' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
-      );
-      holder = workers.find((w) => validate?.lastWorkerIdentity?.startsWith(`${w.pid}@`));
-      return holder !== undefined;
-    }, 30_000, 'validate activity started on one of the workers', 50);
+    await waitFor(
+      async () => {
+        const { raw } = await handle.describe();
+        const validate = (raw.pendingActivities ?? []).find(
+          (a) =>
+            a.activityType?.name === 'validate' &&
+            a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        );
+        holder = workers.find((w) => validate?.lastWorkerIdentity?.startsWith(`${w.pid}@`));
+        return holder !== undefined;
+      },
+      30_000,
+      'validate activity started on one of the workers',
+      50,
+    );
     const drained = holder!;
     const other = workers.find((w) => w !== drained)!;
     // The validation runs in a child of the worker's fork server, which the worker's shutdown stops.
-    await waitFor(async () => sandboxServers(drained.pid).length > 0, 5_000, 'the drained worker\'s sandbox fork server started');
+    await waitFor(
+      async () => sandboxServers(drained.pid).length > 0,
+      5_000,
+      "the drained worker's sandbox fork server started",
+    );
     const servers = sandboxServers(drained.pid);
     expect(servers).toHaveLength(1);
 
     drained.child.kill('SIGTERM');
     expect(await drained.exited).toBe(0);
-    await waitFor(async () => servers.every(ended), 5_000, 'the drained worker\'s sandbox fork server gone');
+    await waitFor(async () => servers.every(ended), 5_000, "the drained worker's sandbox fork server gone");
     expect(drained.logLine('worker draining')).toMatchObject({ signal: 'SIGTERM', grace_seconds: 30 });
     expect(drained.logLine('worker stopped')).toBeDefined();
 
@@ -170,11 +190,17 @@ describe('SIGTERM drains a worker process', () => {
 
     const events = (await handle.fetchHistory()).events ?? [];
     // The activity the drained worker held was not lost or retried: it completed there, within the grace period.
-    const validateScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validate')?.eventId;
+    const validateScheduled = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validate',
+    )?.eventId;
     const validateCompleted = events.filter(
-      (e) => e.activityTaskCompletedEventAttributes && String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(validateScheduled),
+      (e) =>
+        e.activityTaskCompletedEventAttributes &&
+        String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(validateScheduled),
     );
-    expect(validateCompleted.map((e) => e.activityTaskCompletedEventAttributes?.identity)).toEqual([expect.stringMatching(new RegExp(`^${drained.pid}@`))]);
+    expect(validateCompleted.map((e) => e.activityTaskCompletedEventAttributes?.identity)).toEqual([
+      expect.stringMatching(new RegExp(`^${drained.pid}@`)),
+    ]);
     // The workflow went on, to completion, on the worker that kept running.
     const lastWorkflowTask = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).at(-1);
     expect(lastWorkflowTask?.workflowTaskCompletedEventAttributes?.identity).toMatch(new RegExp(`^${other.pid}@`));
@@ -202,7 +228,12 @@ describe('SIGTERM drains an API process', () => {
   test('a caller waiting on a run gets 202 and the run URL, and the process exits 0', async () => {
     // No worker polls this task queue, so the run stays open and the caller would wait the whole budget.
     const port = await freePort();
-    apiProcess = new NodeProcess('api/main.js', { ...env, HOST: '127.0.0.1', PORT: String(port), API_SHUTDOWN_GRACE_SECONDS: '30' });
+    apiProcess = new NodeProcess('api/main.js', {
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      API_SHUTDOWN_GRACE_SECONDS: '30',
+    });
     await apiProcess.waitForLog('api listening');
 
     const name = `waiting_${uniqueSuffix()}`;
@@ -211,11 +242,15 @@ describe('SIGTERM drains an API process', () => {
       original_code: `def ${name}(x: int) -> int:\n    return x\n`,
     });
     // The run exists once the API has taken the request in and started it; the caller is then waiting on it.
-    await waitFor(async () => {
-      const runs = client.workflow.list({ query: `FunctionName = "${name}"` });
-      for await (const _ of runs) return true;
-      return false;
-    }, 30_000, 'the run started by the waiting request');
+    await waitFor(
+      async () => {
+        const runs = client.workflow.list({ query: `FunctionName = "${name}"` });
+        for await (const _ of runs) return true;
+        return false;
+      },
+      30_000,
+      'the run started by the waiting request',
+    );
 
     apiProcess.child.kill('SIGTERM');
     const res = await waiting;

@@ -10,16 +10,26 @@ const root = path.resolve(__dirname, '../..');
 const OVERLAYS = ['dev', 'prod'] as const;
 
 /** Set by scripts/test.sh from scripts/install-k8s-tools.sh. */
-function tool(name: 'KUBECONFORM_PATH' | 'KUSTOMIZE_PATH' | 'K8S_OPENAPI_PATH' | 'KEDA_CRD_DIR' | 'K8S_VERSION'): string {
+function tool(
+  name: 'KUBECONFORM_PATH' | 'KUSTOMIZE_PATH' | 'K8S_OPENAPI_PATH' | 'KEDA_CRD_DIR' | 'K8S_VERSION',
+): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is unset: run the suite with npm test, which runs scripts/install-k8s-tools.sh`);
   return value;
 }
 
-type Resource = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+type Resource = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+};
 
 function kustomizeBuild(overlay: string): { text: string; resources: Resource[] } {
-  const result = spawnSync(tool('KUSTOMIZE_PATH'), ['build', path.join(root, 'deploy/k8s/overlays', overlay)], { encoding: 'utf8' });
+  const result = spawnSync(tool('KUSTOMIZE_PATH'), ['build', path.join(root, 'deploy/k8s/overlays', overlay)], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`kustomize build ${overlay} failed:\n${result.stderr}`);
   const docs = parseAllDocuments(result.stdout);
   for (const doc of docs) expect(doc.errors).toEqual([]);
@@ -31,7 +41,17 @@ let schemaDir: string;
 function kubeconform(manifests: string) {
   const result = spawnSync(
     tool('KUBECONFORM_PATH'),
-    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', tool('K8S_VERSION'), '-schema-location', `${schemaDir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, '-'],
+    [
+      '-strict',
+      '-summary',
+      '-output',
+      'json',
+      '-kubernetes-version',
+      tool('K8S_VERSION'),
+      '-schema-location',
+      `${schemaDir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+      '-',
+    ],
     { input: manifests, encoding: 'utf8' },
   );
   const report = JSON.parse(result.stdout) as {
@@ -44,7 +64,9 @@ function kubeconform(manifests: string) {
 beforeAll(() => {
   schemaDir = mkdtempSync(path.join(os.tmpdir(), 'poet-k8s-schemas-'));
   expect(writeKubernetesSchemas(tool('K8S_OPENAPI_PATH'), schemaDir)).toBeGreaterThan(100);
-  expect(writeCrdSchemas(tool('KEDA_CRD_DIR'), schemaDir)).toContain(schemaFileName('ScaledObject', 'keda.sh', 'v1alpha1'));
+  expect(writeCrdSchemas(tool('KEDA_CRD_DIR'), schemaDir)).toContain(
+    schemaFileName('ScaledObject', 'keda.sh', 'v1alpha1'),
+  );
 });
 
 afterAll(() => {
@@ -54,7 +76,9 @@ afterAll(() => {
 describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
   const { text, resources } = kustomizeBuild(overlay);
   const find = (kind: string, name: string): Resource => {
-    const found = resources.find((r) => r.kind === kind && (r.metadata.name === name || r.metadata.name.startsWith(`${name}-`)));
+    const found = resources.find(
+      (r) => r.kind === kind && (r.metadata.name === name || r.metadata.name.startsWith(`${name}-`)),
+    );
     if (!found) throw new Error(`${kind} ${name} missing from the ${overlay} overlay`);
     return found;
   };
@@ -70,7 +94,8 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
 
   test('holds the whole deployment, in one namespace', () => {
     // Generated ConfigMaps and Secrets carry a content hash in their names.
-    const unhashed = (r: Resource) => (r.kind === 'ConfigMap' || r.kind === 'Secret' ? r.metadata.name.replace(/-[a-z0-9]{10}$/, '') : r.metadata.name);
+    const unhashed = (r: Resource) =>
+      r.kind === 'ConfigMap' || r.kind === 'Secret' ? r.metadata.name.replace(/-[a-z0-9]{10}$/, '') : r.metadata.name;
     const kinds = resources.map((r) => `${r.kind}/${unhashed(r)}`);
     expect(kinds).toEqual(
       expect.arrayContaining([
@@ -92,13 +117,19 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
         'ServiceAccount/poet',
       ]),
     );
-    expect(new Set(resources.map((r) => r.metadata.namespace))).toEqual(new Set([overlay === 'prod' ? 'poet' : 'poet-dev']));
+    expect(new Set(resources.map((r) => r.metadata.namespace))).toEqual(
+      new Set([overlay === 'prod' ? 'poet' : 'poet-dev']),
+    );
   });
 
-  test('API and worker: the V8 heap limit of `poet start`, under the container\'s memory limit', () => {
+  test("API and worker: the V8 heap limit of `poet start`, under the container's memory limit", () => {
     const defaults = loadConfig({});
-    const mib = (quantity: string) => Number(/^(\d+)(Mi|Gi)$/.exec(quantity)![1]) * (quantity.endsWith('Gi') ? 1024 : 1);
-    for (const [name, heapMb] of [['poet-api', defaults.API_MAX_HEAP_MB], ['poet-worker', defaults.WORKER_MAX_HEAP_MB]] as const) {
+    const mib = (quantity: string) =>
+      Number(/^(\d+)(Mi|Gi)$/.exec(quantity)![1]) * (quantity.endsWith('Gi') ? 1024 : 1);
+    for (const [name, heapMb] of [
+      ['poet-api', defaults.API_MAX_HEAP_MB],
+      ['poet-worker', defaults.WORKER_MAX_HEAP_MB],
+    ] as const) {
       const c = container(name);
       expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMb}` });
       expect(heapMb).toBeLessThan(mib(c.resources.limits.memory));
@@ -126,13 +157,20 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
       const pod = find('Deployment', name).spec.template;
       const c = pod.spec.containers[0];
       expect(c.ports).toEqual([{ name: 'http', containerPort: port, protocol: 'TCP' }]);
-      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(c[probe].httpGet.port).toBe('http');
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(c[probe].httpGet.port).toBe('http');
       expect(c.livenessProbe.httpGet.path).toBe('/health/live');
       expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
-      expect(pod.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+      expect(pod.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port),
+        'prometheus.io/path': '/metrics',
+      });
       const policy = find('NetworkPolicy', `${name}-ingress`).spec;
       expect(policy.podSelector.matchLabels['app.kubernetes.io/name']).toBe(name);
-      expect(policy.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([port]);
+      expect(policy.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([
+        port,
+      ]);
     }
   });
 
@@ -147,26 +185,60 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
   test('pods run as non-root with a read-only root filesystem and a writable /tmp', () => {
     for (const r of resources.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
       const pod = r.spec.template.spec;
-      expect({ name: r.metadata.name, runAsNonRoot: pod.securityContext.runAsNonRoot }).toEqual({ name: r.metadata.name, runAsNonRoot: true });
-      for (const c of pod.containers) expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect({ name: r.metadata.name, runAsNonRoot: pod.securityContext.runAsNonRoot }).toEqual({
+        name: r.metadata.name,
+        runAsNonRoot: true,
+      });
+      for (const c of pod.containers)
+        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     }
     for (const name of ['poet-api', 'poet-worker']) {
-      expect(container(name).volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/app/data']));
+      expect(container(name).volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(
+        expect.arrayContaining(['/tmp', '/app/data']),
+      );
     }
   });
 
   test('the worker runs validations isolated, as non-root and unprivileged, under the Localhost seccomp profile deploy/ ships', () => {
     const pod = find('Deployment', 'poet-worker').spec.template.spec;
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'Localhost' }, appArmorProfile: { type: 'Unconfined' } });
-    expect(container('poet-worker').securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'Localhost' },
+      appArmorProfile: { type: 'Unconfined' },
+    });
+    expect(container('poet-worker').securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container('poet-worker').securityContext.privileged).toBeUndefined();
-    const profileFile = path.join(root, 'deploy/seccomp', path.basename(pod.securityContext.seccompProfile.localhostProfile));
-    const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as { defaultAction: string; syscalls: { names: string[]; action: string }[] };
-    const denied = new Set(profile.syscalls.filter((rule) => rule.action === 'SCMP_ACT_ERRNO').flatMap((rule) => rule.names));
+    const profileFile = path.join(
+      root,
+      'deploy/seccomp',
+      path.basename(pod.securityContext.seccompProfile.localhostProfile),
+    );
+    const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as {
+      defaultAction: string;
+      syscalls: { names: string[]; action: string }[];
+    };
+    const denied = new Set(
+      profile.syscalls.filter((rule) => rule.action === 'SCMP_ACT_ERRNO').flatMap((rule) => rule.names),
+    );
     // What python/isolation.py needs to build a validation's namespaces is allowed; what an escape needs is not.
     expect(profile.defaultAction).toBe('SCMP_ACT_ALLOW');
-    for (const needed of ['unshare', 'clone', 'mount', 'umount2', 'pivot_root', 'sethostname']) expect(denied.has(needed)).toBe(false);
-    for (const escape of ['bpf', 'ptrace', 'keyctl', 'setns', 'kexec_load', 'init_module', 'open_by_handle_at', 'userfaultfd', 'io_uring_setup']) expect(denied.has(escape)).toBe(true);
+    for (const needed of ['unshare', 'clone', 'mount', 'umount2', 'pivot_root', 'sethostname'])
+      expect(denied.has(needed)).toBe(false);
+    for (const escapeCall of [
+      'bpf',
+      'ptrace',
+      'keyctl',
+      'setns',
+      'kexec_load',
+      'init_module',
+      'open_by_handle_at',
+      'userfaultfd',
+      'io_uring_setup',
+    ])
+      expect(denied.has(escapeCall)).toBe(true);
   });
 
   test('API autoscales on CPU and on poet_active_enhancements per pod; its budget keeps pods up during drains', () => {
@@ -175,7 +247,10 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     expect(hpa.spec.metrics).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ type: 'Resource', resource: expect.objectContaining({ name: 'cpu' }) }),
-        expect.objectContaining({ type: 'Pods', pods: expect.objectContaining({ metric: { name: 'poet_active_enhancements' } }) }),
+        expect.objectContaining({
+          type: 'Pods',
+          pods: expect.objectContaining({ metric: { name: 'poet_active_enhancements' } }),
+        }),
       ]),
     );
     const deployment = find('Deployment', 'poet-api');
@@ -183,7 +258,12 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     const selects = (selector: { matchLabels: Record<string, string> }, labels: Record<string, string>) =>
       Object.entries(selector.matchLabels).every(([k, v]) => labels[k] === v);
     for (const name of ['poet-api', 'poet-worker']) {
-      expect(selects(find('PodDisruptionBudget', name).spec.selector, find('Deployment', name).spec.template.metadata.labels)).toBe(true);
+      expect(
+        selects(
+          find('PodDisruptionBudget', name).spec.selector,
+          find('Deployment', name).spec.template.metadata.labels,
+        ),
+      ).toBe(true);
     }
     const pdb = find('PodDisruptionBudget', 'poet-api').spec;
     // A budget that allows no disruption at the minimum replica count would block every node drain.
@@ -215,7 +295,8 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     const command = (job: string) => find('Job', job).spec.template.spec.containers[0].command;
     expect(command('poet-migrate')).toEqual(['node', 'dist/cli/main.js', 'migrate']);
     expect(command('poet-search-attributes')).toEqual(['node', 'dist/cli/main.js', 'setup', 'search-attributes']);
-    for (const job of ['poet-migrate', 'poet-search-attributes']) expect(find('Job', job).metadata.labels?.['poet-service/phase']).toBe('pre-rollout');
+    for (const job of ['poet-migrate', 'poet-search-attributes'])
+      expect(find('Job', job).metadata.labels?.['poet-service/phase']).toBe('pre-rollout');
   });
 
   test('network policies deny by default and select the service pods', () => {
@@ -223,10 +304,14 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     expect(deny.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(deny.ingress).toBeUndefined();
     for (const name of ['poet-api', 'poet-worker']) {
-      expect(find('Deployment', name).spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe(deny.podSelector.matchLabels['app.kubernetes.io/part-of']);
+      expect(find('Deployment', name).spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe(
+        deny.podSelector.matchLabels['app.kubernetes.io/part-of'],
+      );
     }
     const ingress = find('NetworkPolicy', 'poet-api-ingress').spec;
-    expect(ingress.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([8080]);
+    expect(ingress.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port))).toEqual([
+      8080,
+    ]);
   });
 });
 
@@ -248,12 +333,17 @@ describe('deploy/k8s/rollout.sh and the metrics adapter values', () => {
     }
     const [, label] = /wait .*--selector ([\w./-]+=[\w-]+)/.exec(script) ?? [];
     const [labelKey, labelValue] = label!.split('=');
-    expect(names(resources.filter((r) => r.metadata.labels?.[labelKey!] === labelValue))).toEqual(['Job/poet-migrate', 'Job/poet-search-attributes']);
+    expect(names(resources.filter((r) => r.metadata.labels?.[labelKey!] === labelValue))).toEqual([
+      'Job/poet-migrate',
+      'Job/poet-search-attributes',
+    ]);
   });
 
   test('the adapter serves the per-pod metric the API autoscaler asks for', () => {
     const values = parse(readFileSync(path.join(root, 'deploy/k8s/prometheus-adapter-values.yaml'), 'utf8'));
-    const hpaMetric = resources.find((r) => r.kind === 'HorizontalPodAutoscaler')!.spec.metrics.find((m: { type: string }) => m.type === 'Pods').pods.metric.name;
+    const hpaMetric = resources
+      .find((r) => r.kind === 'HorizontalPodAutoscaler')!
+      .spec.metrics.find((m: { type: string }) => m.type === 'Pods').pods.metric.name;
     const rule = values.rules.custom.find((r: { name: { as: string } }) => r.name.as === hpaMetric);
     expect(rule.seriesQuery).toContain(hpaMetric);
     expect(rule.resources.overrides.pod).toEqual({ resource: 'pod' });
@@ -268,7 +358,10 @@ describe('the schema check rejects what a cluster would', () => {
     spec: {
       replicas: 'three',
       selector: { matchLabels: { app: 'broken' } },
-      template: { metadata: { labels: { app: 'broken' } }, spec: { containers: [{ name: 'c', image: 'x:1', imagePullPolicy: 'IfNotPresent', resourcez: {} }] } },
+      template: {
+        metadata: { labels: { app: 'broken' } },
+        spec: { containers: [{ name: 'c', image: 'x:1', imagePullPolicy: 'IfNotPresent', resourcez: {} }] },
+      },
     },
   };
 

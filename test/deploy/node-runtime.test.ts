@@ -42,7 +42,10 @@ test('under an older node it runs the command on the cached pinned release, says
   const old = fakeNode('20');
 
   // The inner node.sh is what an npm script run under `npm test` would reach.
-  const result = run([old], ['/bin/bash', script, 'node', '-p', 'process.execPath + " " + process.env.PATH.split(":")[0]']);
+  const result = run(
+    [old],
+    ['/bin/bash', script, 'node', '-p', 'process.execPath + " " + process.env.PATH.split(":")[0]'],
+  );
   expect(result.stderr).toBe(`node: Node ${process.version} (${path.join(cached, 'node')})\n`);
   expect(result.status).toBe(0);
   const [execPath, firstOnPath] = result.stdout.trim().split(' ');

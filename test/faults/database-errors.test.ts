@@ -49,7 +49,11 @@ describe('database faults answer 503 with the fault class, never 500 or 401', ()
     stack = await startStack('dberrors', { DATABASE_URL: target.toString() });
     // The test's own pool goes through the relay too: its idle connections die with the cut.
     stack.pool.on('error', () => undefined);
-    direct = new Pool({ connectionString: process.env.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}`, max: 2 });
+    direct = new Pool({
+      connectionString: process.env.DATABASE_URL,
+      options: `-c search_path=${stack.config.DATABASE_SCHEMA}`,
+      max: 2,
+    });
   });
   afterAll(async () => {
     await direct?.end();
@@ -71,7 +75,9 @@ describe('database faults answer 503 with the fault class, never 500 or 401', ()
     } finally {
       await link.restore();
     }
-    await until('the API reads the key store again', async () => ((await getJson(`${stack.url}/api/v1/functions`)).status === 200 ? true : undefined));
+    await until('the API reads the key store again', async () =>
+      (await getJson(`${stack.url}/api/v1/functions`)).status === 200 ? true : undefined,
+    );
   });
 
   test('a route whose query PostgreSQL ends: 503 naming the SQLSTATE class', async () => {
@@ -83,7 +89,10 @@ describe('database faults answer 503 with the fault class, never 500 or 401', ()
       const pending = getJson(`${stack.url}/api/v1/functions`);
       const appName = `poet-api:${stack.config.DATABASE_SCHEMA}`;
       const waiting = `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`;
-      const pid = await until('the listing waiting on the lock', async () => (await direct.query(waiting, [appName])).rows[0]?.pid as number | undefined);
+      const pid = await until(
+        'the listing waiting on the lock',
+        async () => (await direct.query(waiting, [appName])).rows[0]?.pid as number | undefined,
+      );
       await direct.query('SELECT pg_terminate_backend($1)', [pid]);
       const res = await pending;
       expect(res.status).toBe(503);

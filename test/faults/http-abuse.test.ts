@@ -62,7 +62,11 @@ describe('hostile HTTP clients', () => {
     );
     expect(announced).toBe('HTTP/1.1 413 Payload Too Large');
 
-    const chunked = Buffer.concat([Buffer.from(`${tenMb.length.toString(16)}\r\n`), tenMb, Buffer.from('\r\n0\r\n\r\n')]);
+    const chunked = Buffer.concat([
+      Buffer.from(`${tenMb.length.toString(16)}\r\n`),
+      tenMb,
+      Buffer.from('\r\n0\r\n\r\n'),
+    ]);
     const streamed = await rawRequest(
       port,
       'POST /api/v1/functions/enhance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
@@ -87,7 +91,12 @@ describe('hostile HTTP clients', () => {
     try {
       const live = await getJson(`http://127.0.0.1:${port}/health/live`);
       expect(live.status).toBe(200);
-      await waitFor(async () => closedCount === SLOW_CONNECTIONS, 60_000, `server closed every slow connection (${closedCount} so far)`, 250);
+      await waitFor(
+        async () => closedCount === SLOW_CONNECTIONS,
+        60_000,
+        `server closed every slow connection (${closedCount} so far)`,
+        250,
+      );
     } finally {
       clearInterval(dribble);
       for (const socket of sockets) socket.destroy();

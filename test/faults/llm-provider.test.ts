@@ -56,9 +56,16 @@ describe('an LLM provider that fails with 500s, 429s and hangs, then recovers', 
 
   const enhance = async () => {
     const name = `calc_${uniqueSuffix()}`;
-    const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x * 3\n` });
+    const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: `def ${name}(x: int) -> int:\n    return x * 3\n`,
+    });
     expect(res.status).toBe(200);
-    return res.body.metadata as { provider: string; fallback: boolean; attempts: { provider: string; outcome: string }[] };
+    return res.body.metadata as {
+      provider: string;
+      fallback: boolean;
+      attempts: { provider: string; outcome: string }[];
+    };
   };
   const circuitMetric = async () => {
     const text = await (await fetch(`${stack.worker.http.url}/metrics`)).text();
@@ -93,7 +100,11 @@ describe('an LLM provider that fails with 500s, 429s and hangs, then recovers', 
     provider.mode = 'good';
     await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_SECONDS * 1000 + 200));
     // The half-open trial call succeeds, the circuit closes, and the provider serves again.
-    await waitFor(async () => (await enhance()).provider === 'flaky', 20_000, 'the provider serves again after the half-open period');
+    await waitFor(
+      async () => (await enhance()).provider === 'flaky',
+      20_000,
+      'the provider serves again after the half-open period',
+    );
     expect(await circuitMetric()).toBe(0);
     expect((await enhance()).fallback).toBe(false);
   });

@@ -2,7 +2,10 @@ import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../
 import { localActivityOf } from '../helpers/history';
 import { waitFor } from '../helpers/net';
 
-const fn = (name: string) => ({ function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x - 1\n` });
+const fn = (name: string) => ({
+  function_name: name,
+  original_code: `def ${name}(x: int) -> int:\n    return x - 1\n`,
+});
 
 describe('PostgreSQL connections killed mid-run', () => {
   let stack: TestStack;
@@ -33,12 +36,17 @@ describe('PostgreSQL connections killed mid-run', () => {
     await locker.query('LOCK TABLE versions IN EXCLUSIVE MODE');
     const blocked = async () =>
       (
-        await killer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])
+        await killer.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [appName],
+        )
       ).rows[0].n as number;
     let chaos: Promise<void> | undefined;
     let workflowIds: string[];
     try {
-      const started = await Promise.all(names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, fn(name), { prefer: 'respond-async' })));
+      const started = await Promise.all(
+        names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, fn(name), { prefer: 'respond-async' })),
+      );
       expect(started.map((s) => s.status)).toEqual([202, 202, 202, 202]);
       workflowIds = started.map((s) => s.body.run.workflow_id);
       await waitFor(async () => (await blocked()) > 0, 20_000, 'a run waiting inside storeVersion');
@@ -60,7 +68,11 @@ describe('PostgreSQL connections killed mid-run', () => {
     }
 
     for (const id of workflowIds) {
-      await waitFor(async () => (await getJson(`${stack.url}/api/v1/runs/${id}`)).body.status === 'completed', 40_000, `${id} completed`);
+      await waitFor(
+        async () => (await getJson(`${stack.url}/api/v1/runs/${id}`)).body.status === 'completed',
+        40_000,
+        `${id} completed`,
+      );
       expect((await getJson(`${stack.url}/api/v1/runs/${id}`)).body.result.version).toBe(1);
     }
     // The storm reached the runs: some persistence activity (regular, or local: its marker holds the attempt that
@@ -68,17 +80,26 @@ describe('PostgreSQL connections killed mid-run', () => {
     const attempts = await Promise.all(
       workflowIds.map(async (id) => {
         const history = await stack.client.workflow.getHandle(id).fetchHistory();
-        return Math.max(...(history.events ?? []).map((e) => localActivityOf(e)?.attempt ?? e.activityTaskStartedEventAttributes?.attempt ?? 1));
+        return Math.max(
+          ...(history.events ?? []).map(
+            (e) => localActivityOf(e)?.attempt ?? e.activityTaskStartedEventAttributes?.attempt ?? 1,
+          ),
+        );
       }),
     );
     expect(Math.max(...attempts)).toBeGreaterThan(1);
-    const versions = await stack.pool.query('SELECT function_name, version, status FROM versions ORDER BY function_name');
+    const versions = await stack.pool.query(
+      'SELECT function_name, version, status FROM versions ORDER BY function_name',
+    );
     expect(versions.rows).toEqual(names.sort().map((name) => ({ function_name: name, version: 1, status: 'active' })));
     const events = await stack.pool.query(
       `SELECT function_name, array_agg(event_type ORDER BY event_type) AS types FROM events GROUP BY function_name ORDER BY function_name`,
     );
     expect(events.rows).toEqual(
-      names.map((name) => ({ function_name: name, types: ['enhancement.completed', 'enhancement.started', 'version.created'] })),
+      names.map((name) => ({
+        function_name: name,
+        types: ['enhancement.completed', 'enhancement.started', 'version.created'],
+      })),
     );
   });
 });

@@ -6,14 +6,21 @@ import { createLogger } from '../../src/infra/observability/logger';
 
 /** A redis-server of the test's own, so killing it touches nobody else. */
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   await waitFor(() => isListening(port), 5_000, 'redis-server listening');
   return child;
 }
 
-const fn = (name: string) => ({ function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` });
+const fn = (name: string) => ({
+  function_name: name,
+  original_code: `def ${name}(x: int) -> int:\n    return x + 1\n`,
+});
 
 describe('Redis killed mid-run', () => {
   let stack: TestStack;
@@ -45,8 +52,14 @@ describe('Redis killed mid-run', () => {
     expect(during.body.version).toBe(1);
     const ready = await getJson(`${stack.url}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'degraded', checks: { redis: { status: 'degraded' }, postgres: { status: 'ok' } } });
-    const unstreamed = await stack.pool.query('SELECT count(*)::int AS n FROM events WHERE function_name = $1 AND streamed_at IS NULL', [name]);
+    expect(ready.body).toMatchObject({
+      status: 'degraded',
+      checks: { redis: { status: 'degraded' }, postgres: { status: 'ok' } },
+    });
+    const unstreamed = await stack.pool.query(
+      'SELECT count(*)::int AS n FROM events WHERE function_name = $1 AND streamed_at IS NULL',
+      [name],
+    );
     expect(unstreamed.rows[0].n).toBe(3);
     // The bypass is counted as an error of the Redis-backed layers, not as a miss.
     await stack.worker.deps.cache.flushStats(stack.pool);
@@ -54,7 +67,11 @@ describe('Redis killed mid-run', () => {
     expect(stats.layers.find((l: { layer: string }) => l.layer === 'l1').errors).toBeGreaterThanOrEqual(1);
 
     redis = await startRedis(port);
-    await waitFor(async () => (await getJson(`${stack.url}/health/ready`)).body.checks.redis.status === 'ok', 15_000, 'API sees redis');
+    await waitFor(
+      async () => (await getJson(`${stack.url}/health/ready`)).body.checks.redis.status === 'ok',
+      15_000,
+      'API sees redis',
+    );
     await waitFor(async () => stack.worker.deps.redis?.status === 'ready', 15_000, 'worker sees redis');
     const after = await postJson(url, fn(`after_${uniqueSuffix()}`));
     expect(after.status).toBe(200);
@@ -85,9 +102,16 @@ describe('no worker polling', () => {
     expect(accepted.status).toBe(202);
     expect((await getJson(`${stack.url}${accepted.headers.get('location')}`)).body.status).toBe('running');
 
-    const replacement = await startWorker(stack.config, createLogger({ level: 'error', service: 'test', silent: true }));
+    const replacement = await startWorker(
+      stack.config,
+      createLogger({ level: 'error', service: 'test', silent: true }),
+    );
     try {
-      await waitFor(async () => (await getJson(`${stack.url}${accepted.headers.get('location')}`)).body.status === 'completed', 15_000, 'run completed');
+      await waitFor(
+        async () => (await getJson(`${stack.url}${accepted.headers.get('location')}`)).body.status === 'completed',
+        15_000,
+        'run completed',
+      );
       const done = await getJson(`${stack.url}${accepted.headers.get('location')}`);
       expect(done.body.result).toMatchObject({ function_name: name, version: 1 });
     } finally {

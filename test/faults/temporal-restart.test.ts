@@ -58,7 +58,8 @@ describe('Temporal dev server restarted during runs', () => {
 
     server = await startDevServer(options);
     await waitFor(
-      async () => (await Promise.all(locations.map((url) => getJson(url)))).every((res) => res.body.status === 'completed'),
+      async () =>
+        (await Promise.all(locations.map((url) => getJson(url)))).every((res) => res.body.status === 'completed'),
       90_000,
       'every run completed after the restart',
       500,
@@ -66,7 +67,10 @@ describe('Temporal dev server restarted during runs', () => {
     for (const [i, url] of locations.entries()) {
       expect((await getJson(url)).body.result).toMatchObject({ function_name: names[i], version: 1 });
     }
-    const versions = await stack.pool.query('SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1', [names]);
+    const versions = await stack.pool.query(
+      'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
+      [names],
+    );
     expect(versions.rows.map((row) => row.n)).toEqual([1, 1, 1, 1]);
   });
 });

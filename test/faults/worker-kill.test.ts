@@ -50,12 +50,19 @@ describe('worker killed with SIGKILL mid-run', () => {
   test(`${RUNS} runs: each completes after a new worker starts, with exactly one version and no duplicate events`, async () => {
     const doomed = await startWorkerProcess();
     const names = Array.from({ length: RUNS }, () => `killed_${uniqueSuffix()}`);
-    const accepted = await Promise.all(names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, slow(name), { prefer: 'respond-async' })));
+    const accepted = await Promise.all(
+      names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, slow(name), { prefer: 'respond-async' })),
+    );
     expect(accepted.every((res) => res.status === 202)).toBe(true);
     const locations = accepted.map((res) => `${stack.url}${res.headers.get('location')}`);
 
     const versions = async () =>
-      (await stack.pool.query('SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1', [names])).rows;
+      (
+        await stack.pool.query(
+          'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
+          [names],
+        )
+      ).rows;
     await waitFor(async () => (await versions()).length > 0, 60_000, 'a first version stored', 50);
     doomed.child.kill('SIGKILL');
     await doomed.exited;
@@ -65,12 +72,14 @@ describe('worker killed with SIGKILL mid-run', () => {
 
     await startWorkerProcess();
     await waitFor(
-      async () => (await Promise.all(locations.map((url) => getJson(url)))).every((res) => res.body.status === 'completed'),
+      async () =>
+        (await Promise.all(locations.map((url) => getJson(url)))).every((res) => res.body.status === 'completed'),
       150_000,
       'every run completed on the new worker',
       500,
     );
-    for (const [i, url] of locations.entries()) expect((await getJson(url)).body.result).toMatchObject({ function_name: names[i], version: 1 });
+    for (const [i, url] of locations.entries())
+      expect((await getJson(url)).body.result).toMatchObject({ function_name: names[i], version: 1 });
     expect((await versions()).map((row) => row.n)).toEqual(Array(RUNS).fill(1));
 
     const events = await stack.pool.query(

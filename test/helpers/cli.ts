@@ -12,10 +12,15 @@ export interface CliRun {
 /** The built `poet` (scripts/test.sh builds first) with only the environment given: no stray POET_* variables. */
 export function poet(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -29,7 +34,10 @@ export interface LiveCli {
 
 /** The built `poet`, observed while it runs: what it prints, and when. */
 export function poetLive(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): LiveCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: timeoutMs });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    timeout: timeoutMs,
+  });
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: (seen: string) => void }[] = [];
@@ -41,7 +49,9 @@ export function poetLive(args: string[], env: Record<string, string> = {}, timeo
       waiter.resolve(stderr);
     }
   });
-  const done = new Promise<CliRun>((resolve) => child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  const done = new Promise<CliRun>((resolve) =>
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr })),
+  );
   return {
     stderr: () => stderr,
     stderrMatching(pattern) {

@@ -13,7 +13,8 @@ export function expressRoutes(app: Express): string[] {
     for (const layer of stack) {
       if (layer.route) {
         const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const method of Object.keys(layer.route.methods)) for (const p of paths) found.add(`${method.toUpperCase()} ${prefix}${p}`);
+        for (const method of Object.keys(layer.route.methods))
+          for (const p of paths) found.add(`${method.toUpperCase()} ${prefix}${p}`);
       } else if (layer.handle?.stack) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
         walk(layer.handle.stack, `${prefix}${mount}`);

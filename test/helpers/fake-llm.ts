@@ -30,7 +30,11 @@ const between = (text: string, tag: string) => text.match(new RegExp(`<${tag}>\\
 /** What a model configures: Operate settings and a hook that observes the arguments, as the prompt asks. */
 const GOOD_HOOK = 'def poet_perceive_hook(args, kwargs):\n    return len(args) + len(kwargs)\n';
 
-function answerFor(requested: FakeMode, body: FakeCall['body'], seen: Map<string, number>): { status: number; headers?: Record<string, string>; content?: string } {
+function answerFor(
+  requested: FakeMode,
+  body: FakeCall['body'],
+  seen: Map<string, number>,
+): { status: number; headers?: Record<string, string>; content?: string } {
   const task = body.messages.find((m) => m.role === 'user')?.content ?? '';
   const name = between(task, 'function_name') ?? 'f';
   const prefix = name.split('_')[0] as (typeof MODES)[number];
@@ -74,7 +78,9 @@ export async function startFakeLlm({ latencyMs = 0 }: { latencyMs?: number } = {
     req.on('end', () => {
       const match = req.url?.match(/^\/([a-z0-9]+)\/v1\/chat\/completions$/);
       if (req.method !== 'POST' || !match) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
         return;
       }
       const mode = match[1] as FakeMode;
@@ -88,23 +94,29 @@ export async function startFakeLlm({ latencyMs = 0 }: { latencyMs?: number } = {
         return;
       }
       if (answer.status !== 200) {
-        const type = answer.status === 401 ? 'authentication_error' : answer.status === 429 ? 'rate_limit_error' : 'server_error';
+        const type =
+          answer.status === 401 ? 'authentication_error' : answer.status === 429 ? 'rate_limit_error' : 'server_error';
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(JSON.stringify({ error: { message: `fake ${type}`, type, code: null } }));
         return;
       }
       const prompt = body.messages.map((m) => m.content).join('\n');
       const content = answer.content ?? '';
-      const respond = () => res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: `chatcmpl-${calls.length}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
-          usage: { prompt_tokens: estimateTokens(prompt), completion_tokens: estimateTokens(content), total_tokens: estimateTokens(prompt) + estimateTokens(content) },
-        }),
-      );
+      const respond = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${calls.length}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: body.model,
+            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+            usage: {
+              prompt_tokens: estimateTokens(prompt),
+              completion_tokens: estimateTokens(content),
+              total_tokens: estimateTokens(prompt) + estimateTokens(content),
+            },
+          }),
+        );
       if (latencyMs > 0) setTimeout(respond, latencyMs);
       else respond();
     });

@@ -22,8 +22,17 @@ export async function insertGenerations(pool: Pool, rows: GenerationRow[]): Prom
                                 outcome, prompt_tokens, completion_tokens, cost_usd, latency_ms, created_at)
        VALUES ($1, 'f', 'enhance-f-000000000000', $2, '1', 1, 0, $3, $4, $5, $6, $7, $8, $9, $10, now() - make_interval(hours => $11))`,
       [
-        r.tenant_id ?? 'default', `run-${uniqueSuffix()}`, r.provider, r.model ?? 'm', r.domain, r.outcome,
-        r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.age_hours ?? 0,
+        r.tenant_id ?? 'default',
+        `run-${uniqueSuffix()}`,
+        r.provider,
+        r.model ?? 'm',
+        r.domain,
+        r.outcome,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cost_usd,
+        r.latency_ms,
+        r.age_hours ?? 0,
       ],
     );
   }

@@ -46,7 +46,11 @@ function pinKind(schema: Schema, kind: string, apiVersion: string): Schema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     ...schema,
-    properties: { ...schema.properties, kind: { type: 'string', enum: [kind] }, apiVersion: { type: 'string', enum: [apiVersion] } },
+    properties: {
+      ...schema.properties,
+      kind: { type: 'string', enum: [kind] },
+      apiVersion: { type: 'string', enum: [apiVersion] },
+    },
   };
 }
 
@@ -76,11 +80,19 @@ function referencedDefinitions(root: unknown, definitions: Schema): Schema {
 export function writeKubernetesSchemas(swaggerFile: string, outDir: string): number {
   const { definitions } = JSON.parse(readFileSync(swaggerFile, 'utf8')) as { definitions: Schema };
   // A Quantity is written as "512Mi" or as a bare number.
-  definitions[QUANTITY] = { ...definitions[QUANTITY], type: undefined, oneOf: [{ type: 'string' }, { type: 'number' }] };
+  definitions[QUANTITY] = {
+    ...definitions[QUANTITY],
+    type: undefined,
+    oneOf: [{ type: 'string' }, { type: 'number' }],
+  };
   mkdirSync(outDir, { recursive: true });
   let written = 0;
   for (const definition of Object.values(definitions)) {
-    for (const gvk of (definition['x-kubernetes-group-version-kind'] ?? []) as { group: string; version: string; kind: string }[]) {
+    for (const gvk of (definition['x-kubernetes-group-version-kind'] ?? []) as {
+      group: string;
+      version: string;
+      kind: string;
+    }[]) {
       const apiVersion = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
       const schema = pinKind(definition, gvk.kind, apiVersion);
       const file = { ...schema, definitions: referencedDefinitions(schema, definitions) };
@@ -104,7 +116,10 @@ export function writeCrdSchemas(crdDir: string, outDir: string): string[] {
         const openApi = version.schema?.openAPIV3Schema as Schema | undefined;
         if (!openApi || version.served === false) continue;
         const file = schemaFileName(names.kind, group, version.name);
-        writeFileSync(path.join(outDir, file), JSON.stringify(strict(pinKind(openApi, names.kind, `${group}/${version.name}`))));
+        writeFileSync(
+          path.join(outDir, file),
+          JSON.stringify(strict(pinKind(openApi, names.kind, `${group}/${version.name}`))),
+        );
         written.push(file);
       }
     }

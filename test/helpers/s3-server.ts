@@ -16,7 +16,9 @@ export interface S3Server {
 /** The versitygw binary: S3_SERVER_PATH (scripts/test.sh sets it), else scripts/install-s3-server.sh finds or builds one. */
 function serverBinary(): string | undefined {
   if (process.env.S3_SERVER_PATH) return process.env.S3_SERVER_PATH;
-  const found = spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'install-s3-server.sh')], { encoding: 'utf8' });
+  const found = spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'install-s3-server.sh')], {
+    encoding: 'utf8',
+  });
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
@@ -33,7 +35,18 @@ export async function startS3Server(): Promise<S3Server | { unavailable: string 
   for (const dir of ['meta', 'data']) mkdirSync(path.join(root, dir));
   const child: ChildProcess = spawn(
     binary,
-    ['--access', creds.accessKeyId, '--secret', creds.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', '--sidecar', path.join(root, 'meta'), path.join(root, 'data')],
+    [
+      '--access',
+      creds.accessKeyId,
+      '--secret',
+      creds.secretAccessKey,
+      '--port',
+      `127.0.0.1:${port}`,
+      'posix',
+      '--sidecar',
+      path.join(root, 'meta'),
+      path.join(root, 'data'),
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

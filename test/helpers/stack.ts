@@ -44,7 +44,10 @@ function installRuntime(config: Config): void {
   runtimeInstalled = true;
   Runtime.install({
     logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } }, ...runtimeTelemetry(config).telemetryOptions },
+    telemetryOptions: {
+      logging: { filter: { core: 'ERROR', other: 'ERROR' } },
+      ...runtimeTelemetry(config).telemetryOptions,
+    },
   });
 }
 
@@ -56,7 +59,11 @@ export function uniqueSuffix(): string {
  * The real API and worker, built by the same composition roots as production, on their own task queue,
  * PostgreSQL schema, Redis prefix and data dir: test files share only the servers.
  */
-export async function startStack(name: string, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestStack> {
+export async function startStack(
+  name: string,
+  env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
+): Promise<TestStack> {
   const id = `${name}_${uniqueSuffix()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `poet-${name}-`));
   const config = loadConfig({
@@ -85,10 +92,15 @@ export async function startStack(name: string, env: Record<string, string> = {},
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
   // Decodes the payloads the worker and API stored by reference, as they do.
   const claimCheck = createClaimCheck(config, 'test');
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: claimCheck.dataConverter });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: claimCheck.dataConverter,
+  });
   const pool = createPool({ url: config.DATABASE_URL!, schema: config.DATABASE_SCHEMA, max: 2 });
   const keys = new ApiKeysRepo(pool);
-  const createKey = async (tenantId: string, role: Role) => (await keys.create({ tenantId, role, name: `test ${role}`, createdBy: 'test' })).key;
+  const createKey = async (tenantId: string, role: Role) =>
+    (await keys.create({ tenantId, role, name: `test ${role}`, createdBy: 'test' })).key;
   // The worker has applied the migrations by now.
   const apiKey = await createKey('default', 'admin');
   defaultApiKey = apiKey;
@@ -105,7 +117,10 @@ export async function startStack(name: string, env: Record<string, string> = {},
       await api.close();
       await worker.shutdown();
       // The worker applied this stack's re-evaluation schedule; it must not outlive the stack's task queue.
-      await client.schedule.getHandle(config.reevaluationScheduleId).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(config.reevaluationScheduleId)
+        .delete()
+        .catch(() => undefined);
       await connection.close();
       await claimCheck.close();
       await pool.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`);
@@ -125,7 +140,12 @@ export interface JsonAnswer {
  * One request with the stack's admin key unless `headers` carries its own credentials;
  * `{ authorization: '' }` sends none.
  */
-export async function requestJson(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+export async function requestJson(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonAnswer> {
   const own = Object.keys(headers).some((h) => ['authorization', 'x-api-key'].includes(h.toLowerCase()));
   const auth: Record<string, string> = !own && defaultApiKey ? { authorization: `Bearer ${defaultApiKey}` } : {};
   const merged = Object.fromEntries(Object.entries({ ...auth, ...headers }).filter(([, value]) => value !== ''));
@@ -153,7 +173,11 @@ export function getJson(url: string, headers: Record<string, string> = {}): Prom
 }
 
 /** Polls `probe` until it yields a value; bounded, so a wait that never ends fails with what it waited for. */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -25,9 +25,17 @@ export function workflowEnvironment(): Promise<TestWorkflowEnvironment> {
 
 export const HASH = 'a'.repeat(64);
 
-export function enhanceInput(functionName = 'safe_divide', request: Partial<EnhanceRequest> = {}): EnhanceWorkflowInput {
+export function enhanceInput(
+  functionName = 'safe_divide',
+  request: Partial<EnhanceRequest> = {},
+): EnhanceWorkflowInput {
   return {
-    request: { function_name: functionName, original_code: `def ${functionName}(a, b):\n    return a / b\n`, domain: 'base_reliability', ...request },
+    request: {
+      function_name: functionName,
+      original_code: `def ${functionName}(a, b):\n    return a / b\n`,
+      domain: 'base_reliability',
+      ...request,
+    },
     input_hash: HASH,
     normalized_input_hash: 'b'.repeat(64),
     tenant_id: 'default',
@@ -36,7 +44,14 @@ export function enhanceInput(functionName = 'safe_divide', request: Partial<Enha
 
 export function enhancement(provider = 'template', python = 'enhanced = True\n'): CachedEnhancement {
   return {
-    artifact: { python, dana: 'def f():\n  pass\n', params: { retries: 3 }, optimizations: ['retry'], provider, enhancer_version: 'test-1' },
+    artifact: {
+      python,
+      dana: 'def f():\n  pass\n',
+      params: { retries: 3 },
+      optimizations: ['retry'],
+      provider,
+      enhancer_version: 'test-1',
+    },
     validation: { safety_level: 'high', findings: [], samples_run: 200, duration_ms: 5 },
   };
 }
@@ -45,14 +60,21 @@ export function enhancement(provider = 'template', python = 'enhanced = True\n')
  * Plain functions implementing the Activities interface: a miss answered by the template, stored as version 1, and
  * every call recorded in order. A test replaces the ones its scenario needs.
  */
-export function stubActivities(overrides: Partial<Activities> = {}): { activities: Activities; calls: ActivityCall[]; names: () => string[] } {
+export function stubActivities(overrides: Partial<Activities> = {}): {
+  activities: Activities;
+  calls: ActivityCall[];
+  names: () => string[];
+} {
   const calls: ActivityCall[] = [];
   const defaults: Activities = {
     cacheLookupWithVersion: async () => ({ key: 'exact-key', l2_key: 'l2-key', hit: null, active_version: null }),
     cacheStore: async () => undefined,
     generationPlan: async () => ({ providers: [], max_repairs: 1, max_attempts: 2 }),
     generate: async () => enhancement().artifact,
-    generateWithLlm: async (input) => ({ artifact: enhancement(input.provider).artifact, attempts: [llmAttempt(input.provider, input.round)] }),
+    generateWithLlm: async (input) => ({
+      artifact: enhancement(input.provider).artifact,
+      attempts: [llmAttempt(input.provider, input.round)],
+    }),
     validate: async () => enhancement().validation,
     storeVersion: async () => ({ version: 1, created: true, deprecated: null }),
     publish: async (input) => ({ inserted: input.events.length, streamed: input.events.length }),
@@ -76,7 +98,18 @@ export function stubActivities(overrides: Partial<Activities> = {}): { activitie
 }
 
 export function llmAttempt(provider: string, round: number, outcome: 'accepted' | 'failed' = 'accepted') {
-  return { provider, model: 'm', round, attempt: 1, outcome, reason: null, prompt_tokens: 10, completion_tokens: 20, cost_usd: 0.001, latency_ms: 7 };
+  return {
+    provider,
+    model: 'm',
+    round,
+    attempt: 1,
+    outcome,
+    reason: null,
+    prompt_tokens: 10,
+    completion_tokens: 20,
+    cost_usd: 0.001,
+    latency_ms: 7,
+  };
 }
 
 /** The calls of one activity, in order. */

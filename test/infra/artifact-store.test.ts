@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FallbackArtifactStore, FilesystemArtifactStore, S3ArtifactStore, type VersionFiles } from '../../src/infra/storage/artifact-store';
+import {
+  FallbackArtifactStore,
+  FilesystemArtifactStore,
+  S3ArtifactStore,
+  type VersionFiles,
+} from '../../src/infra/storage/artifact-store';
 import { createLogger } from '../../src/infra/observability/logger';
 import { freePort } from '../helpers/net';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
@@ -49,22 +54,25 @@ describe('S3 artifact store against a real S3-compatible server (versitygw)', ()
 
   const s3Test = (name: string, body: () => Promise<void>) => test(name, async () => (server ? body() : undefined));
 
-  s3Test('writes a version, reads it back, and serves presigned download URLs that work without credentials', async () => {
-    const store = s3Store(server!.endpoint);
-    const written = await store.writeVersion(ref, files('one'));
-    expect(written).toEqual({ location: `s3://${server!.bucket}/poet/functions/stored_fn/v1/`, storage: 's3' });
-    await store.setCurrent(ref);
-    expect(await store.readFile(ref, 'code.py')).toBe('# one\n');
-    const url = await store.downloadUrl(ref, 'metadata.json');
-    expect(url).toContain('X-Amz-Signature=');
-    const res = await fetch(url);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toBe('{"tag": "one"}\n');
-    // The current pointer is an object holding the version number.
-    const current = await fetch(url.replace('v1/metadata.json', 'current'));
-    expect(current.status).toBe(403); // not presigned: the bucket is private
-    store.close();
-  });
+  s3Test(
+    'writes a version, reads it back, and serves presigned download URLs that work without credentials',
+    async () => {
+      const store = s3Store(server!.endpoint);
+      const written = await store.writeVersion(ref, files('one'));
+      expect(written).toEqual({ location: `s3://${server!.bucket}/poet/functions/stored_fn/v1/`, storage: 's3' });
+      await store.setCurrent(ref);
+      expect(await store.readFile(ref, 'code.py')).toBe('# one\n');
+      const url = await store.downloadUrl(ref, 'metadata.json');
+      expect(url).toContain('X-Amz-Signature=');
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('{"tag": "one"}\n');
+      // The current pointer is an object holding the version number.
+      const current = await fetch(url.replace('v1/metadata.json', 'current'));
+      expect(current.status).toBe(403); // not presigned: the bucket is private
+      store.close();
+    },
+  );
 
   s3Test('another tenant with the same function name gets its own keys', async () => {
     const store = s3Store(server!.endpoint);
@@ -74,35 +82,42 @@ describe('S3 artifact store against a real S3-compatible server (versitygw)', ()
     store.close();
   });
 
-  s3Test('the whole service on S3: versions are stored in the bucket and the versions API serves presigned URLs', async () => {
-    const stack = await startStack('s3', {
-      ARTIFACT_STORE: 's3',
-      S3_BUCKET: server!.bucket,
-      S3_PREFIX: 'svc',
-      S3_ENDPOINT: server!.endpoint,
-      S3_ACCESS_KEY_ID: server!.accessKeyId,
-      S3_SECRET_ACCESS_KEY: server!.secretAccessKey,
-      S3_FORCE_PATH_STYLE: 'true',
-    });
-    try {
-      const enhanced = await postJson(`${stack.url}/api/v1/functions/enhance`, {
-        function_name: 'on_s3',
-        original_code: 'def on_s3(x: int) -> int:\n    return x\n',
+  s3Test(
+    'the whole service on S3: versions are stored in the bucket and the versions API serves presigned URLs',
+    async () => {
+      const stack = await startStack('s3', {
+        ARTIFACT_STORE: 's3',
+        S3_BUCKET: server!.bucket,
+        S3_PREFIX: 'svc',
+        S3_ENDPOINT: server!.endpoint,
+        S3_ACCESS_KEY_ID: server!.accessKeyId,
+        S3_SECRET_ACCESS_KEY: server!.secretAccessKey,
+        S3_FORCE_PATH_STYLE: 'true',
       });
-      expect(enhanced.status).toBe(200);
-      const version = await getJson(`${stack.url}/api/v1/functions/on_s3/versions/1`);
-      expect(version.body).toMatchObject({ storage: 's3', code: { python: enhanced.body.enhanced_code.python } });
-      const download = await fetch(version.body.downloads['code.py']);
-      expect(await download.text()).toBe(enhanced.body.enhanced_code.python);
-    } finally {
-      await stack.close();
-    }
-  });
+      try {
+        const enhanced = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+          function_name: 'on_s3',
+          original_code: 'def on_s3(x: int) -> int:\n    return x\n',
+        });
+        expect(enhanced.status).toBe(200);
+        const version = await getJson(`${stack.url}/api/v1/functions/on_s3/versions/1`);
+        expect(version.body).toMatchObject({ storage: 's3', code: { python: enhanced.body.enhanced_code.python } });
+        const download = await fetch(version.body.downloads['code.py']);
+        expect(await download.text()).toBe(enhanced.body.enhanced_code.python);
+      } finally {
+        await stack.close();
+      }
+    },
+  );
 
   test('S3 unreachable: the version goes to the filesystem, recorded as a fallback, and reads come from there', async () => {
     const deadPort = await freePort();
     const unreachable = s3Store(`http://127.0.0.1:${deadPort}`, 'nowhere');
-    const store = new FallbackArtifactStore(unreachable, new FilesystemArtifactStore(dataDir, 'filesystem-fallback'), logger);
+    const store = new FallbackArtifactStore(
+      unreachable,
+      new FilesystemArtifactStore(dataDir, 'filesystem-fallback'),
+      logger,
+    );
     const written = await store.writeVersion(ref, files('fallback'));
     expect(written.storage).toBe('filesystem-fallback');
     expect(written.location).toBe(path.join(dataDir, 'functions', 'stored_fn', 'v1'));

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { EnhancementCache } from '../../src/infra/cache/enhancement-cache';
 import { createLogger } from '../../src/infra/observability/logger';
 import { createRedis } from '../../src/infra/cache/redis';
@@ -7,7 +7,14 @@ import type { CachedEnhancement } from '../../src/contracts/enhance';
 
 const logger = createLogger({ level: 'error', service: 'test', silent: true });
 const value: CachedEnhancement = {
-  artifact: { python: 'x = 1\n', dana: 'x = 1\n', params: { retries: 3 }, optimizations: [], provider: 'template', enhancer_version: 'template-1' },
+  artifact: {
+    python: 'x = 1\n',
+    dana: 'x = 1\n',
+    params: { retries: 3 },
+    optimizations: [],
+    provider: 'template',
+    enhancer_version: 'template-1',
+  },
   validation: { safety_level: 'high', samples_run: 1, duration_ms: 12 },
 };
 

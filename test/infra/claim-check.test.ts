@@ -42,13 +42,20 @@ test('an enhancement of a large function keeps its code out of the history and s
   // The Temporal UI's codec endpoint turns the references back into the code, for admins only.
   const references = (history.events ?? [])
     .flatMap((e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [])
-    .map((p) => ({ metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') }, data: Buffer.from(p.data!).toString('base64') }));
+    .map((p) => ({
+      metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') },
+      data: Buffer.from(p.data!).toString('base64'),
+    }));
   expect(references).toHaveLength(1);
   const decoded = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: references });
   expect(decoded.status).toBe(200);
   expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain(marker);
   const agentKey = await stack.createKey('default', 'agent');
-  const refused = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: references }, { authorization: `Bearer ${agentKey}` });
+  const refused = await postJson(
+    `${stack.url}/api/v1/codec/decode`,
+    { payloads: references },
+    { authorization: `Bearer ${agentKey}` },
+  );
   expect(refused.status).toBe(403);
   const bad = await postJson(`${stack.url}/api/v1/codec/decode`, { payloads: [{ data: 'not base64!' }] });
   expect(bad.status).toBe(400);
@@ -89,20 +96,28 @@ test("payload rows record their tenant; the codec endpoint decodes only the call
   const name = `tenanted_${uniqueSuffix()}`;
   const marker = `MARKER_${uniqueSuffix()}`;
   const code = `def ${name}(x: int) -> int:\n    """${marker} ${'a long explanation. '.repeat(300)}"""\n    return x + 1\n`;
-  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code }, { authorization: `Bearer ${acme}` });
+  const res = await postJson(
+    `${stack.url}/api/v1/functions/enhance`,
+    { function_name: name, original_code: code },
+    { authorization: `Bearer ${acme}` },
+  );
   expect(res.status).toBe(200);
 
   const raw = new Client({ connection: stack.client.connection, namespace: stack.config.TEMPORAL_NAMESPACE });
   const history = await raw.workflow.getHandle(res.body.run.workflow_id).fetchHistory();
   const references = (history.events ?? [])
     .flatMap((e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [])
-    .map((p) => ({ metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') }, data: Buffer.from(p.data!).toString('base64') }));
+    .map((p) => ({
+      metadata: { encoding: Buffer.from(p.metadata!.encoding!).toString('base64') },
+      data: Buffer.from(p.data!).toString('base64'),
+    }));
   expect(references).toHaveLength(1);
   const { id } = JSON.parse(Buffer.from(references[0]!.data, 'base64').toString()) as { id: string };
   const rows = await stack.pool.query<{ tenant_id: string }>('SELECT tenant_id FROM payloads WHERE id = $1', [id]);
   expect(rows.rows.map((r) => r.tenant_id)).toEqual([expect.stringMatching(/^acme_/)]);
 
-  const decode = (key: string, payloads: unknown) => postJson(`${stack.url}/api/v1/codec/decode`, { payloads }, { authorization: `Bearer ${key}` });
+  const decode = (key: string, payloads: unknown) =>
+    postJson(`${stack.url}/api/v1/codec/decode`, { payloads }, { authorization: `Bearer ${key}` });
   const own = await decode(acme, references);
   expect(own.status).toBe(200);
   expect(Buffer.from(own.body.payloads[0].data, 'base64').toString()).toContain(marker);

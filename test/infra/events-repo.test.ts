@@ -14,7 +14,12 @@ let publisher: EventPublisher;
 let repo: EventsRepo;
 
 beforeAll(async () => {
-  await migrate({ url: process.env.DATABASE_URL!, schema, dir: path.join(__dirname, '..', '..', 'migrations'), logger });
+  await migrate({
+    url: process.env.DATABASE_URL!,
+    schema,
+    dir: path.join(__dirname, '..', '..', 'migrations'),
+    logger,
+  });
   pool = createPool({ url: process.env.DATABASE_URL!, schema, max: 4 });
   publisher = new EventPublisher({ pool, stream: 'unused', maxLen: 100, logger });
   repo = new EventsRepo(pool);
@@ -39,12 +44,18 @@ const publishRun = (fn: string, run: string, tenant = 'default') =>
 describe('events keyset pagination', () => {
   test('paging while events are inserted serves every earlier event exactly once, newest first', async () => {
     for (let i = 0; i < 15; i++) await publishRun('paged_fn', `r${i}`);
-    const before = await pool.query<{ id: string }>("SELECT id FROM events WHERE function_name = 'paged_fn' ORDER BY id DESC");
+    const before = await pool.query<{ id: string }>(
+      "SELECT id FROM events WHERE function_name = 'paged_fn' ORDER BY id DESC",
+    );
     const seen: string[] = [];
     let token: string | undefined;
     let page = 0;
     do {
-      const res = await repo.list('default', 'paged_fn', EventsQuery.parse({ limit: '7', ...(token ? { page_token: token } : {}) }));
+      const res = await repo.list(
+        'default',
+        'paged_fn',
+        EventsQuery.parse({ limit: '7', ...(token ? { page_token: token } : {}) }),
+      );
       if (page === 0) expect(res.events[0]!.id).toBe(before.rows[0]!.id);
       seen.push(...res.events.map((e) => e.id));
       token = res.next_page_token ?? undefined;
@@ -61,13 +72,24 @@ describe('events keyset pagination', () => {
     await publishRun('filtered_fn', 'f1');
     const all = await repo.list('default', 'filtered_fn', EventsQuery.parse({ event_type: 'version.created' }));
     expect(all.events.map((e) => e.event_type)).toEqual(['version.created']);
-    const future = await repo.list('default', 'filtered_fn', EventsQuery.parse({ start_time: new Date(Date.now() + 60_000).toISOString() }));
+    const future = await repo.list(
+      'default',
+      'filtered_fn',
+      EventsQuery.parse({ start_time: new Date(Date.now() + 60_000).toISOString() }),
+    );
     expect(future.events).toEqual([]);
     const first = await repo.list('default', 'filtered_fn', EventsQuery.parse({ limit: '1' }));
     expect(first.next_page_token).not.toBeNull();
     await expect(
-      repo.list('default', 'filtered_fn', EventsQuery.parse({ limit: '1', event_type: 'version.created', page_token: first.next_page_token })),
+      repo.list(
+        'default',
+        'filtered_fn',
+        EventsQuery.parse({ limit: '1', event_type: 'version.created', page_token: first.next_page_token }),
+      ),
     ).rejects.toBeInstanceOf(InvalidPageToken);
-    expect(await repo.list('acme', 'filtered_fn', EventsQuery.parse({}))).toEqual({ events: [], next_page_token: null });
+    expect(await repo.list('acme', 'filtered_fn', EventsQuery.parse({}))).toEqual({
+      events: [],
+      next_page_token: null,
+    });
   });
 });

@@ -6,7 +6,8 @@ function capture(level = 'debug') {
   const lines: Record<string, unknown>[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
   });
   return { lines, logger: createLogger({ level, service: 'test', stream: sink }) };
 }
@@ -30,7 +31,13 @@ describe('JSON logs', () => {
       ['inner', 'r-1', 'wf-1', 'generate'],
       ['outside', undefined, undefined, undefined],
     ]);
-    expect(lines[1]).toMatchObject({ level: 'info', service: 'test', run_id: 'run-1', attempt: 2, timestamp: expect.any(String) });
+    expect(lines[1]).toMatchObject({
+      level: 'info',
+      service: 'test',
+      run_id: 'run-1',
+      attempt: 2,
+      timestamp: expect.any(String),
+    });
   });
 
   test('the level comes from the configuration', async () => {
@@ -56,7 +63,17 @@ describe('JSON logs', () => {
     await flush();
     const line = lines[0]!;
     const text = JSON.stringify(line);
-    for (const secret of ['jane.doe@example.com', 'abcdefghijklmnop', 'sk-live-1234567890abcdef', 'session=abc', 'k-123', 's3cret-pass', 'hunter2', 'p4ss', '4111 1111']) {
+    for (const secret of [
+      'jane.doe@example.com',
+      'abcdefghijklmnop',
+      'sk-live-1234567890abcdef',
+      'session=abc',
+      'k-123',
+      's3cret-pass',
+      'hunter2',
+      'p4ss',
+      '4111 1111',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(line).toMatchObject({
@@ -97,6 +114,8 @@ describe('bounded redaction', () => {
   });
 
   test('the patterns still mask what they masked when a match starts after punctuation', () => {
-    expect(redactString('to:jane@example.com,(eyJa.b.c) x=postgres://u:p@h/db')).toBe('to:[redacted-email],([redacted-jwt]) x=postgres://u:[redacted]@h/db');
+    expect(redactString('to:jane@example.com,(eyJa.b.c) x=postgres://u:p@h/db')).toBe(
+      'to:[redacted-email],([redacted-jwt]) x=postgres://u:[redacted]@h/db',
+    );
   });
 });

@@ -11,14 +11,19 @@ describe('temporalConnectionOptions', () => {
   writeFileSync(cert, 'CERT');
   writeFileSync(key, 'KEY');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const options = (env: Record<string, string>) => temporalConnectionOptions(loadConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', ...env }));
+  const options = (env: Record<string, string>) =>
+    temporalConnectionOptions(loadConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', ...env }));
 
   test('a plain address without credentials stays plaintext (dev server, self-hosted without TLS)', () => {
     expect(options({})).toEqual({ address: 'ns.acct.tmprl.cloud:7233' });
   });
 
   test('an API key turns TLS on and is sent', () => {
-    expect(options({ TEMPORAL_API_KEY: 'secret' })).toEqual({ address: 'ns.acct.tmprl.cloud:7233', tls: { clientCertPair: undefined }, apiKey: 'secret' });
+    expect(options({ TEMPORAL_API_KEY: 'secret' })).toEqual({
+      address: 'ns.acct.tmprl.cloud:7233',
+      tls: { clientCertPair: undefined },
+      apiKey: 'secret',
+    });
   });
 
   test('mTLS reads the client certificate pair from the files named', () => {

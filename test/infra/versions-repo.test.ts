@@ -16,7 +16,12 @@ let dataDir: string;
 let repo: VersionsRepo;
 
 beforeAll(async () => {
-  await migrate({ url: process.env.DATABASE_URL!, schema, dir: path.join(__dirname, '..', '..', 'migrations'), logger });
+  await migrate({
+    url: process.env.DATABASE_URL!,
+    schema,
+    dir: path.join(__dirname, '..', '..', 'migrations'),
+    logger,
+  });
   pool = createPool({ url: process.env.DATABASE_URL!, schema, max: 8 });
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-versions-'));
   repo = new VersionsRepo(pool, new FilesystemArtifactStore(dataDir));
@@ -32,7 +37,11 @@ const version = (functionName: string, key: string, inputHash: string): NewVersi
   functionName,
   idempotencyKey: key,
   inputHash,
-  request: { function_name: functionName, original_code: `def ${functionName}():\n    return 1\n`, domain: 'base_reliability' },
+  request: {
+    function_name: functionName,
+    original_code: `def ${functionName}():\n    return 1\n`,
+    domain: 'base_reliability',
+  },
   domain: 'base_reliability',
   optimizeFor: null,
   safetyLevel: 'high',
@@ -81,14 +90,24 @@ describe('VersionsRepo.storeVersion on PostgreSQL', () => {
     expect(readlinkSync(path.join(dataDir, 'functions', 'busy_fn', 'current'))).toBe('v20');
     // Each version's files hold what its own run stored.
     const winner = results.findIndex((r) => r.version === 20);
-    expect(readFileSync(path.join(dataDir, 'functions', 'busy_fn', 'v20', 'code.py'), 'utf8')).toBe(`# input-${winner}\n`);
+    expect(readFileSync(path.join(dataDir, 'functions', 'busy_fn', 'v20', 'code.py'), 'utf8')).toBe(
+      `# input-${winner}\n`,
+    );
   });
 
   test('a new run with the input of the active version answers that version; an older input makes a new one', async () => {
     await repo.storeVersion(version('same_fn', 'wf-x/run-1', 'A'));
     await repo.storeVersion(version('same_fn', 'wf-y/run-1', 'B'));
-    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toEqual({ version: 2, created: false, deprecated: null });
-    expect(await repo.storeVersion(version('same_fn', 'wf-x/run-2', 'A'))).toEqual({ version: 3, created: true, deprecated: 2 });
+    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toEqual({
+      version: 2,
+      created: false,
+      deprecated: null,
+    });
+    expect(await repo.storeVersion(version('same_fn', 'wf-x/run-2', 'A'))).toEqual({
+      version: 3,
+      created: true,
+      deprecated: 2,
+    });
   });
 });
 
@@ -107,7 +126,10 @@ describe('EventPublisher without Redis', () => {
     };
     expect(await publisher.publish(input)).toEqual({ inserted: 2, streamed: 0 });
     expect(await publisher.publish(input)).toEqual({ inserted: 0, streamed: 0 });
-    const res = await pool.query('SELECT event_type FROM events WHERE function_name = $1 AND streamed_at IS NULL ORDER BY id', ['events_fn']);
+    const res = await pool.query(
+      'SELECT event_type FROM events WHERE function_name = $1 AND streamed_at IS NULL ORDER BY id',
+      ['events_fn'],
+    );
     expect(res.rows.map((r) => r.event_type)).toEqual(['version.created', 'enhancement.completed']);
   });
 });

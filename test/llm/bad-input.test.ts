@@ -12,12 +12,27 @@ async function versions(name: string): Promise<number> {
 }
 
 test.each([
-  ['an infinite loop', (n: string) => `def ${n}(x: int) -> int:\n    while True:\n        x += 1\n`, /timed out after 2s \(wall clock\) while running the original on sample 0/],
-  ['a memory hog', (n: string) => `def ${n}(x: int) -> int:\n    return len(bytearray(1 << 36))\n`, /the original code exceeded the sandbox's memory limit on sample 0/],
-  ['a fork bomb the scan catches', (n: string) => `import os\n\ndef ${n}(x: int) -> int:\n    while True:\n        os.fork()\n`, /blocked: calls os\.fork \(line \d+\)/],
+  [
+    'an infinite loop',
+    (n: string) => `def ${n}(x: int) -> int:\n    while True:\n        x += 1\n`,
+    /timed out after 2s \(wall clock\) while running the original on sample 0/,
+  ],
+  [
+    'a memory hog',
+    (n: string) => `def ${n}(x: int) -> int:\n    return len(bytearray(1 << 36))\n`,
+    /the original code exceeded the sandbox's memory limit on sample 0/,
+  ],
+  [
+    'a fork bomb the scan catches',
+    (n: string) => `import os\n\ndef ${n}(x: int) -> int:\n    while True:\n        os.fork()\n`,
+    /blocked: calls os\.fork \(line \d+\)/,
+  ],
 ])('%s fails the run with the reason and stores nothing', async (_label, code, reason) => {
   const name = `bad_${uniqueSuffix()}`;
-  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code(name) });
+  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: code(name),
+  });
   expect(res.status).toBe(422);
   expect(res.body.error.code).toBe('validation_failed');
   expect(res.body.error.message).toMatch(reason);

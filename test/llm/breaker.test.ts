@@ -21,16 +21,25 @@ afterAll(async () => {
 
 async function enhance() {
   const name = `inc_${uniqueSuffix()}`;
-  return postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` });
+  return postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: `def ${name}(x: int) -> int:\n    return x + 1\n`,
+  });
 }
 
-const outcomes = (attempts: { provider: string; outcome: string }[]) => attempts.map((a) => `${a.provider}:${a.outcome}`);
+const outcomes = (attempts: { provider: string; outcome: string }[]) =>
+  attempts.map((a) => `${a.provider}:${a.outcome}`);
 
 test('the circuit opens after N consecutive failures and the chain moves on to the template at once', async () => {
   const first = await enhance();
   expect(first.status).toBe(200);
   // two 500s open the circuit; the third attempt finds it open (non-retryable) instead of spending 5 attempts
-  expect(outcomes(first.body.metadata.attempts)).toEqual(['flaky:retryable_error', 'flaky:retryable_error', 'flaky:circuit_open', 'template:accepted']);
+  expect(outcomes(first.body.metadata.attempts)).toEqual([
+    'flaky:retryable_error',
+    'flaky:retryable_error',
+    'flaky:circuit_open',
+    'template:accepted',
+  ]);
   expect(first.body.metadata).toMatchObject({ provider: 'template', fallback: true, safety_level: 'high' });
   expect(fake.calls('error500')).toHaveLength(2);
 

@@ -9,7 +9,9 @@ beforeAll(async () => {
   fake = await startFakeLlm();
   stack = await startStack('llmbudget', {
     // Priced so that one call costs more than the whole budget.
-    LLM_PROVIDERS: JSON.stringify([{ name: 'priced', base_url: fake.url('good'), model: 'fake-large', price_in_per_1k: 50, price_out_per_1k: 50 }]),
+    LLM_PROVIDERS: JSON.stringify([
+      { name: 'priced', base_url: fake.url('good'), model: 'fake-large', price_in_per_1k: 50, price_out_per_1k: 50 },
+    ]),
     LLM_DAILY_BUDGET_USD: '0.5',
   });
 });
@@ -20,10 +22,15 @@ afterAll(async () => {
 
 async function enhance(headers: Record<string, string> = {}) {
   const name = `inc_${uniqueSuffix()}`;
-  return postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` }, headers);
+  return postJson(
+    `${stack.url}/api/v1/functions/enhance`,
+    { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` },
+    headers,
+  );
 }
 
-const outcomes = (attempts: { provider: string; outcome: string }[]) => attempts.map((a) => `${a.provider}:${a.outcome}`);
+const outcomes = (attempts: { provider: string; outcome: string }[]) =>
+  attempts.map((a) => `${a.provider}:${a.outcome}`);
 
 test('a tenant over its daily budget gets the template without a provider call; other tenants are not affected', async () => {
   const first = await enhance();
@@ -41,9 +48,13 @@ test('a tenant over its daily budget gets the template without a provider call; 
   expect(fake.calls('good')).toHaveLength(callsBefore);
 
   // The refusal is on record but is neither a call nor spend.
-  const costs = await stack.pool.query<{ calls: number }>(`SELECT calls FROM costs WHERE tenant_id = 'default' AND provider = 'priced'`);
+  const costs = await stack.pool.query<{ calls: number }>(
+    `SELECT calls FROM costs WHERE tenant_id = 'default' AND provider = 'priced'`,
+  );
   expect(costs.rows).toEqual([{ calls: 1 }]);
-  const refused = await stack.pool.query(`SELECT 1 FROM generations WHERE tenant_id = 'default' AND outcome = 'over_budget'`);
+  const refused = await stack.pool.query(
+    `SELECT 1 FROM generations WHERE tenant_id = 'default' AND outcome = 'over_budget'`,
+  );
   expect(refused.rowCount).toBe(1);
 
   const otherKey = await stack.createKey(`budget_${uniqueSuffix()}`, 'agent');

@@ -39,7 +39,9 @@ beforeAll(async () => {
         return;
       }
       const raw = Buffer.concat(chunks);
-      const body = JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8') || '{}');
+      const body = JSON.parse(
+        (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8') || '{}',
+      );
       if (req.url?.startsWith('/runs/batch')) {
         posted.push(...(body.post ?? []));
         patched.push(...(body.patch ?? []));
@@ -89,8 +91,19 @@ test('one run tree per workflow, with a child run per activity (local ones too) 
     const root = workflowRun();
     return root ? posted.filter((r) => r.trace_id === root.trace_id && r.name.startsWith('RunActivity:')) : [];
   };
-  const expected = ['cacheLookupWithVersion', 'generateWithLlm', 'validate', 'cacheStore', 'storeVersion', 'publish'].map((a) => `RunActivity:${a}`);
-  await waitFor(async () => expected.every((name) => activityRuns().some((r) => r.name === name)), 15_000, 'activity runs reported to LangSmith');
+  const expected = [
+    'cacheLookupWithVersion',
+    'generateWithLlm',
+    'validate',
+    'cacheStore',
+    'storeVersion',
+    'publish',
+  ].map((a) => `RunActivity:${a}`);
+  await waitFor(
+    async () => expected.every((name) => activityRuns().some((r) => r.name === name)),
+    15_000,
+    'activity runs reported to LangSmith',
+  );
 
   const root = workflowRun()!;
   const trace = posted.filter((r) => r.trace_id === root.trace_id);
@@ -105,7 +118,11 @@ test('one run tree per workflow, with a child run per activity (local ones too) 
   const starter = root.parent_run_id ? byId.get(root.parent_run_id) : undefined;
   expect(starter?.name).toBe('StartUpdateWithStartWorkflow:enhanceResult');
   expect(starter?.parent_run_id ?? null).toBeNull();
-  await waitFor(async () => [...posted, ...patched].some((r) => r.id === root.id && r.end_time), 15_000, 'the workflow run ended');
+  await waitFor(
+    async () => [...posted, ...patched].some((r) => r.id === root.id && r.end_time),
+    15_000,
+    'the workflow run ended',
+  );
   for (const run of activityRuns()) expect(ancestors(run)).toContain('RunWorkflow:enhanceFunction');
   expect(trace.every((r) => r.session_name === 'poet-test')).toBe(true);
 
@@ -113,13 +130,21 @@ test('one run tree per workflow, with a child run per activity (local ones too) 
   const llmRun = trace.find((r) => r.run_type === 'llm')!;
   expect(llmRun).toBeDefined();
   expect(ancestors(llmRun)).toContain('RunActivity:generateWithLlm');
-  await waitFor(async () => [...posted, ...patched].some((r) => r.id === llmRun.id && r.outputs?.usage_metadata), 15_000, 'the LLM run ended');
-  const usage = [...posted, ...patched].find((r) => r.id === llmRun.id && r.outputs?.usage_metadata)!.outputs!.usage_metadata!;
+  await waitFor(
+    async () => [...posted, ...patched].some((r) => r.id === llmRun.id && r.outputs?.usage_metadata),
+    15_000,
+    'the LLM run ended',
+  );
+  const usage = [...posted, ...patched].find((r) => r.id === llmRun.id && r.outputs?.usage_metadata)!.outputs!
+    .usage_metadata!;
   const recorded = await stack.pool.query<{ prompt_tokens: number; completion_tokens: number }>(
     'SELECT prompt_tokens, completion_tokens FROM generations WHERE workflow_id = $1',
     [workflowId],
   );
-  expect(usage).toMatchObject({ input_tokens: recorded.rows[0]!.prompt_tokens, output_tokens: recorded.rows[0]!.completion_tokens });
+  expect(usage).toMatchObject({
+    input_tokens: recorded.rows[0]!.prompt_tokens,
+    output_tokens: recorded.rows[0]!.completion_tokens,
+  });
   expect(usage.input_tokens).toBeGreaterThan(0);
   expect([...apiKeys]).toEqual(['lsv2_pt_test_key_0123456789']);
 });

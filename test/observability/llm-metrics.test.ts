@@ -27,7 +27,10 @@ afterAll(async () => {
 
 test('tokens and cost per provider and model, circuit states, and an open circuit degrading readiness', async () => {
   const name = `inc_${uniqueSuffix()}`;
-  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` });
+  const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: `def ${name}(x: int) -> int:\n    return x + 1\n`,
+  });
   expect(res.status).toBe(200);
   expect(res.body.metadata.provider).toBe('steady');
 
@@ -37,9 +40,15 @@ test('tokens and cost per provider and model, circuit states, and an open circui
   );
   const row = usage.rows[0]!;
   expect(Number(row.prompt)).toBeGreaterThan(0);
-  expect(sampleValue(samples, 'poet_llm_tokens_total', { provider: 'steady', model: 'fake-large', direction: 'input' })).toBe(Number(row.prompt));
-  expect(sampleValue(samples, 'poet_llm_tokens_total', { provider: 'steady', model: 'fake-large', direction: 'output' })).toBe(Number(row.completion));
-  expect(sampleValue(samples, 'poet_generation_cost_dollars_total', { provider: 'steady', model: 'fake-large' })).toBeCloseTo(Number(row.cost), 8);
+  expect(
+    sampleValue(samples, 'poet_llm_tokens_total', { provider: 'steady', model: 'fake-large', direction: 'input' }),
+  ).toBe(Number(row.prompt));
+  expect(
+    sampleValue(samples, 'poet_llm_tokens_total', { provider: 'steady', model: 'fake-large', direction: 'output' }),
+  ).toBe(Number(row.completion));
+  expect(
+    sampleValue(samples, 'poet_generation_cost_dollars_total', { provider: 'steady', model: 'fake-large' }),
+  ).toBeCloseTo(Number(row.cost), 8);
   expect(sampleValue(samples, 'poet_circuit_breaker_state', { provider: 'flaky' })).toBe(2);
   expect(sampleValue(samples, 'poet_circuit_breaker_state', { provider: 'steady' })).toBe(0);
 
@@ -60,15 +69,23 @@ test('the API, which makes no LLM calls, reports the circuit states its workers 
     return res.body.checks.llm.details?.providers?.flaky === 'open' ? res : undefined;
   });
   expect(ready.status).toBe(200);
-  expect(ready.body.checks.llm).toMatchObject({ status: 'degraded', error: 'circuit open: flaky', details: { providers: { flaky: 'open', steady: 'closed' } } });
+  expect(ready.body.checks.llm).toMatchObject({
+    status: 'degraded',
+    error: 'circuit open: flaky',
+    details: { providers: { flaky: 'open', steady: 'closed' } },
+  });
 
   // Another worker that still sees flaky closed does not hide it: the worst state wins.
-  await stack.pool.query(`INSERT INTO circuit_states (worker_id, provider, state) VALUES ('other', 'flaky', 'closed'), ('other', 'spare', 'half_open')`);
+  await stack.pool.query(
+    `INSERT INTO circuit_states (worker_id, provider, state) VALUES ('other', 'flaky', 'closed'), ('other', 'spare', 'half_open')`,
+  );
   const merged = await getJson(`${stack.url}/health/ready`);
   expect(merged.body.checks.llm.details.providers).toEqual({ flaky: 'open', spare: 'half_open', steady: 'closed' });
 
   // Reports older than three periods no longer count.
-  await stack.pool.query(`UPDATE circuit_states SET updated_at = now() - interval '1 minute' WHERE worker_id = 'other'`);
+  await stack.pool.query(
+    `UPDATE circuit_states SET updated_at = now() - interval '1 minute' WHERE worker_id = 'other'`,
+  );
   const aged = await getJson(`${stack.url}/health/ready`);
   expect(aged.body.checks.llm.details.providers).toEqual({ flaky: 'open', steady: 'closed' });
 

@@ -77,7 +77,9 @@ describe('PythonAnalyzer', () => {
   it('gives the same normalized hash when only comments, layout or docstrings change', async () => {
     const base = expectOk(await analyzer.analyze('def add(a, b):\n    """Adds."""\n    return a + b\n'));
     const reformatted = expectOk(
-      await analyzer.analyze('# helper\ndef add(a,  b):  # sum\n    """Adds two numbers,\n    carefully."""\n\n    return (a + b)\n'),
+      await analyzer.analyze(
+        '# helper\ndef add(a,  b):  # sum\n    """Adds two numbers,\n    carefully."""\n\n    return (a + b)\n',
+      ),
     );
     const changed = expectOk(await analyzer.analyze('def add(a, b):\n    return a - b\n'));
     expect(reformatted.normalized_hash).toBe(base.normalized_hash);
@@ -93,7 +95,14 @@ describe('PythonAnalyzer', () => {
 
 describe('PythonAnalyzer lifecycle', () => {
   it('a stuck request times out alone: requests queued behind it, even on a pool of one, wait for their own turn and succeed', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 2_000, pathEnv, poolSize: 1, queueMax: 8 });
+    const analyzer = new PythonAnalyzer({
+      pythonBin: 'python3',
+      scriptDir,
+      timeoutMs: 2_000,
+      pathEnv,
+      poolSize: 1,
+      queueMax: 8,
+    });
     try {
       expectOk(await analyzer.analyze('def warm():\n    pass\n'));
       const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000));
@@ -107,7 +116,14 @@ describe('PythonAnalyzer lifecycle', () => {
   });
 
   it('with a stuck request on one child, another child answers the others meanwhile', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 3_000, pathEnv, poolSize: 2, queueMax: 8 });
+    const analyzer = new PythonAnalyzer({
+      pythonBin: 'python3',
+      scriptDir,
+      timeoutMs: 3_000,
+      pathEnv,
+      poolSize: 2,
+      queueMax: 8,
+    });
     try {
       const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000));
       const small = await Promise.all(['a', 'b', 'c'].map((name) => analyzer.analyze(`def ${name}():\n    pass\n`)));
@@ -119,7 +135,14 @@ describe('PythonAnalyzer lifecycle', () => {
   });
 
   it('past the queue bound a request is refused at once as overloaded', async () => {
-    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 5_000, pathEnv, poolSize: 1, queueMax: 2 });
+    const analyzer = new PythonAnalyzer({
+      pythonBin: 'python3',
+      scriptDir,
+      timeoutMs: 5_000,
+      pathEnv,
+      poolSize: 1,
+      queueMax: 2,
+    });
     try {
       const accepted = [1, 2, 3].map((i) => analyzer.analyze(`def f${i}():\n    pass\n`));
       await expect(analyzer.analyze('def f4():\n    pass\n')).rejects.toMatchObject({ code: 'overloaded' });
@@ -138,7 +161,10 @@ describe('PythonAnalyzer lifecycle', () => {
 
   it('rejects with a clear error when the interpreter cannot be started', async () => {
     const analyzer = new PythonAnalyzer({ pythonBin: 'no-such-python-here', scriptDir, timeoutMs: 5_000, pathEnv });
-    await expect(analyzer.analyze('x = 1\n')).rejects.toMatchObject({ code: 'exited', message: expect.stringContaining('failed to start') });
+    await expect(analyzer.analyze('x = 1\n')).rejects.toMatchObject({
+      code: 'exited',
+      message: expect.stringContaining('failed to start'),
+    });
     await analyzer.close();
   });
 });

@@ -26,7 +26,8 @@ const FUNCTIONS = {
     '    return value',
     '',
   ].join('\n'),
-  ticket: 'issued = 0\n\n\ndef ticket(prefix: str) -> str:\n    global issued\n    issued += 1\n    return f"{prefix}-{issued}"\n',
+  ticket:
+    'issued = 0\n\n\ndef ticket(prefix: str) -> str:\n    global issued\n    issued += 1\n    return f"{prefix}-{issued}"\n',
 } as const;
 type Name = keyof typeof FUNCTIONS;
 
@@ -51,25 +52,61 @@ function wrapped(name: Name, body: string[]): string {
 }
 
 const BROKEN: [string, Name, string[]][] = [
-  ['a wrong result, on negative numbers only', 'double', ['result = fn(*args, **kwargs)', 'return result + 1 if args and isinstance(args[0], int) and args[0] < 0 else result']],
-  ['a swallowed exception', 'parse_age', ['try:', '    return fn(*args, **kwargs)', 'except ValueError:', '    return None']],
-  ['a changed message', 'parse_age', ['try:', '    return fn(*args, **kwargs)', 'except ValueError as exc:', '    raise ValueError(f"invalid input: {exc}") from exc']],
-  ['a changed exception type', 'parse_age', ['try:', '    return fn(*args, **kwargs)', 'except ValueError as exc:', '    raise TypeError(str(exc)) from exc']],
+  [
+    'a wrong result, on negative numbers only',
+    'double',
+    [
+      'result = fn(*args, **kwargs)',
+      'return result + 1 if args and isinstance(args[0], int) and args[0] < 0 else result',
+    ],
+  ],
+  [
+    'a swallowed exception',
+    'parse_age',
+    ['try:', '    return fn(*args, **kwargs)', 'except ValueError:', '    return None'],
+  ],
+  [
+    'a changed message',
+    'parse_age',
+    [
+      'try:',
+      '    return fn(*args, **kwargs)',
+      'except ValueError as exc:',
+      '    raise ValueError(f"invalid input: {exc}") from exc',
+    ],
+  ],
+  [
+    'a changed exception type',
+    'parse_age',
+    ['try:', '    return fn(*args, **kwargs)', 'except ValueError as exc:', '    raise TypeError(str(exc)) from exc'],
+  ],
   ['double execution', 'ticket', ['fn(*args, **kwargs)', 'return fn(*args, **kwargs)']],
-  ['a call dropped (every other one answered from the last result)', 'ticket', [
-    'state["n"] = state.get("n", 0) + 1',
-    'if state["n"] % 2 == 0 and "last" in state:',
-    '    return state["last"]',
-    'state["last"] = fn(*args, **kwargs)',
-    'return state["last"]',
-  ]],
+  [
+    'a call dropped (every other one answered from the last result)',
+    'ticket',
+    [
+      'state["n"] = state.get("n", 0) + 1',
+      'if state["n"] % 2 == 0 and "last" in state:',
+      '    return state["last"]',
+      'state["last"] = fn(*args, **kwargs)',
+      'return state["last"]',
+    ],
+  ],
 ];
 
-const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir: sandboxPython.scriptDir, timeoutMs: 10_000, pathEnv: sandboxPython.pathEnv });
+const analyzer = new PythonAnalyzer({
+  pythonBin: 'python3',
+  scriptDir: sandboxPython.scriptDir,
+  timeoutMs: 10_000,
+  pathEnv: sandboxPython.pathEnv,
+});
 afterAll(() => analyzer.close());
 
 const validate = (name: Name, enhanced: string) =>
-  runSandbox({ original_code: FUNCTIONS[name], enhanced_code: enhanced, function_name: name, timeout_s: 10, memory_mb: 256 }, sandboxPython);
+  runSandbox(
+    { original_code: FUNCTIONS[name], enhanced_code: enhanced, function_name: name, timeout_s: 10, memory_mb: 256 },
+    sandboxPython,
+  );
 
 describe('validation catches broken wrappers', () => {
   it.each(BROKEN)('%s', async (_label, name, body) => {
@@ -88,21 +125,33 @@ describe('validation catches broken wrappers', () => {
 
   it('runs the doctests against the enhanced code', async () => {
     const result = await validate('parse_age', wrapped('parse_age', BROKEN[2]![2]));
-    expect(result.mismatches).toContainEqual(expect.objectContaining({ sample: { doctest: 1, source: 'parse_age("-3")' } }));
+    expect(result.mismatches).toContainEqual(
+      expect.objectContaining({ sample: { doctest: 1, source: 'parse_age("-3")' } }),
+    );
   });
 
-  it.each(Object.keys(FUNCTIONS) as Name[])('passes the runtime module of %s, with at least 100 agreeing inputs from every source it has', async (name) => {
-    const code = FUNCTIONS[name];
-    const analysis = await analyzer.analyze(code);
-    if (!analysis.ok) throw new Error(analysis.error.message);
-    const fn = analysis.functions.find((f) => f.name === name)!;
-    const { python } = enhanceWithTemplate({ functionName: name, originalCode: code, analysis: fn, domain: getDomain('base_reliability')!, optimizeFor: null, strict: false });
-    const result = await validate(name, python);
-    expect(result).toMatchObject({ errors: [], mismatches: [], safety_level: 'high' });
-    expect(result.evidence.agreed).toBeGreaterThanOrEqual(100);
-    expect(result.evidence.inputs.generated).toBeGreaterThanOrEqual(100);
-    if (name === 'parse_age') expect(result.evidence.inputs.doctests).toBe(2);
-  });
+  it.each(Object.keys(FUNCTIONS) as Name[])(
+    'passes the runtime module of %s, with at least 100 agreeing inputs from every source it has',
+    async (name) => {
+      const code = FUNCTIONS[name];
+      const analysis = await analyzer.analyze(code);
+      if (!analysis.ok) throw new Error(analysis.error.message);
+      const fn = analysis.functions.find((f) => f.name === name)!;
+      const { python } = enhanceWithTemplate({
+        functionName: name,
+        originalCode: code,
+        analysis: fn,
+        domain: getDomain('base_reliability')!,
+        optimizeFor: null,
+        strict: false,
+      });
+      const result = await validate(name, python);
+      expect(result).toMatchObject({ errors: [], mismatches: [], safety_level: 'high' });
+      expect(result.evidence.agreed).toBeGreaterThanOrEqual(100);
+      expect(result.evidence.inputs.generated).toBeGreaterThanOrEqual(100);
+      if (name === 'parse_age') expect(result.evidence.inputs.doctests).toBe(2);
+    },
+  );
 });
 
 describe('feedback examples are regression tests', () => {
@@ -126,6 +175,8 @@ describe('feedback examples are regression tests', () => {
     // the same fault in original and enhanced: only the example, which says what the function must do, finds it
     const drifted = FUNCTIONS.parse_age.replace('return value', 'return value + 1');
     const broken = await runSandbox({ ...request(drifted), original_code: drifted }, sandboxPython);
-    expect(broken.mismatches).toEqual([{ sample: { feedback_example: 0, args: ['42'], kwargs: {} }, original: 'expected 42', enhanced: '43' }]);
+    expect(broken.mismatches).toEqual([
+      { sample: { feedback_example: 0, args: ['42'], kwargs: {} }, original: 'expected 42', enhanced: '43' },
+    ]);
   });
 });

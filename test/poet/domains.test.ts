@@ -26,7 +26,14 @@ async function enhance(code: string, name: string, domain: DomainSettings) {
   const analysis = await analyzer.analyze(code);
   if (!analysis.ok) throw new Error(`test code does not parse: ${analysis.error.message}`);
   const fn = analysis.functions.find((f) => f.name === name)!;
-  return enhanceWithTemplate({ functionName: name, originalCode: code, analysis: fn, domain, optimizeFor: null, strict: false });
+  return enhanceWithTemplate({
+    functionName: name,
+    originalCode: code,
+    analysis: fn,
+    domain,
+    optimizeFor: null,
+    strict: false,
+  });
 }
 
 let files = 0;
@@ -136,36 +143,47 @@ describe('built-in domains', () => {
     expect(Object.keys(CASES).sort()).toEqual(Object.keys(BUILTIN_DOMAINS).sort());
   });
 
-  test.each(Object.entries(CASES))('%s: keeps behaviour on a good input; refuses a bad one only by a declared rule', async (domainName, c) => {
-    const { python, params } = await enhance(c.code, c.name, getDomain(domainName)!);
-    expect(params.domain).toBe(domainName);
-    const driver = `result = [outcome(o.${c.name}, *${c.good}), outcome(m.${c.name}, *${c.good}), outcome(o.${c.name}, *${c.bad}), outcome(m.${c.name}, *${c.bad}), m.${c.name}.poet_stats["rule_refusals"]]`;
-    const result = (await drive(c.code, python, driver)) as [[string, unknown], [string, unknown], [string, unknown], [string, unknown], number];
-    expect(result[1]).toEqual(result[0]);
-    expect(result[0][0]).toBe('ok');
-    if (c.rejects === null) {
-      // no rule declared: the bad input gets exactly what the original gives it
-      expect(result[3]).toEqual(result[2]);
-      expect(result[4]).toBe(0);
-    } else {
-      // the original lets the bad input through (or fails on it obscurely); the declared rule refuses it clearly
-      expect(String(result[2][1])).not.toMatch(c.rejects);
-      expect(result[3][0]).toMatch(/^Poet(TypeError|InputError)$/);
-      expect(String(result[3][1])).toMatch(c.rejects);
-      expect(result[4]).toBe(1);
-    }
+  test.each(Object.entries(CASES))(
+    '%s: keeps behaviour on a good input; refuses a bad one only by a declared rule',
+    async (domainName, c) => {
+      const { python, params } = await enhance(c.code, c.name, getDomain(domainName)!);
+      expect(params.domain).toBe(domainName);
+      const driver = `result = [outcome(o.${c.name}, *${c.good}), outcome(m.${c.name}, *${c.good}), outcome(o.${c.name}, *${c.bad}), outcome(m.${c.name}, *${c.bad}), m.${c.name}.poet_stats["rule_refusals"]]`;
+      const result = (await drive(c.code, python, driver)) as [
+        [string, unknown],
+        [string, unknown],
+        [string, unknown],
+        [string, unknown],
+        number,
+      ];
+      expect(result[1]).toEqual(result[0]);
+      expect(result[0][0]).toBe('ok');
+      if (c.rejects === null) {
+        // no rule declared: the bad input gets exactly what the original gives it
+        expect(result[3]).toEqual(result[2]);
+        expect(result[4]).toBe(0);
+      } else {
+        // the original lets the bad input through (or fails on it obscurely); the declared rule refuses it clearly
+        expect(String(result[2][1])).not.toMatch(c.rejects);
+        expect(result[3][0]).toMatch(/^Poet(TypeError|InputError)$/);
+        expect(String(result[3][1])).toMatch(c.rejects);
+        expect(result[4]).toBe(1);
+      }
 
-    const validation = await runSandbox(
-      { original_code: c.code, enhanced_code: python, function_name: c.name, timeout_s: 5, memory_mb: 256 },
-      sandboxPython,
-    );
-    expect(validation).toMatchObject({ errors: [], mismatches: [] });
-  });
+      const validation = await runSandbox(
+        { original_code: c.code, enhanced_code: python, function_name: c.name, timeout_s: 5, memory_mb: 256 },
+        sandboxPython,
+      );
+      expect(validation).toMatchObject({ errors: [], mismatches: [] });
+    },
+  );
 
   test('financial_services keeps an audit trail; healthcare masks PII in it', async () => {
     const code = 'def lookup(patient_id: str, age: int) -> str:\n    return patient_id[:3]\n';
-    const driver = 'outcome(m.lookup, "jane@example.org 555-123-4567", 42)\noutcome(m.lookup, "x", 200)\nresult = [[e["args"], e["outcome"]] for e in m.lookup.poet_audit]';
-    const audited = async (domain: string) => drive(code, (await enhance(code, 'lookup', getDomain(domain)!)).python, driver);
+    const driver =
+      'outcome(m.lookup, "jane@example.org 555-123-4567", 42)\noutcome(m.lookup, "x", 200)\nresult = [[e["args"], e["outcome"]] for e in m.lookup.poet_audit]';
+    const audited = async (domain: string) =>
+      drive(code, (await enhance(code, 'lookup', getDomain(domain)!)).python, driver);
     // financial_services has no age range; healthcare refuses age 200, and the refusal is on the trail too
     expect(await audited('financial_services')).toEqual([
       ["'jane@example.org 555-123-4567', 42", 'ok'],
@@ -179,7 +197,11 @@ describe('built-in domains', () => {
 
   test('llm_optimization answers repeated calls from its cache; ml_monitoring flags drift and tracks latency', async () => {
     const code = 'calls = 0\n\ndef score(x: float) -> float:\n    global calls\n    calls += 1\n    return x * 2\n';
-    const cached = await drive(code, (await enhance(code, 'score', getDomain('llm_optimization')!)).python, 'result = [m.score(1.5), m.score(1.5), m.score(2.5), m.calls, m.score.poet_stats["cache_hits"]]');
+    const cached = await drive(
+      code,
+      (await enhance(code, 'score', getDomain('llm_optimization')!)).python,
+      'result = [m.score(1.5), m.score(1.5), m.score(2.5), m.calls, m.score.poet_stats["cache_hits"]]',
+    );
     expect(cached).toEqual([3, 3, 5, 2, 1]);
     const drift = await drive(
       code,
@@ -210,19 +232,34 @@ describe('built-in domains', () => {
 
   test('financial_services refuses a result beyond cent precision', async () => {
     const code = 'def grow(amount: float, years: int) -> float:\n    return amount * 10 ** years\n';
-    const result = await drive(code, (await enhance(code, 'grow', getDomain('financial_services')!)).python, 'result = [outcome(o.grow, 1e9, 6), outcome(m.grow, 1e9, 6)]');
-    expect(result).toEqual([['ok', '1000000000000000.0'], ['PoetEnforcementError', expect.stringMatching(/beyond the allowed magnitude/)]]);
+    const result = await drive(
+      code,
+      (await enhance(code, 'grow', getDomain('financial_services')!)).python,
+      'result = [outcome(o.grow, 1e9, 6), outcome(m.grow, 1e9, 6)]',
+    );
+    expect(result).toEqual([
+      ['ok', '1000000000000000.0'],
+      ['PoetEnforcementError', expect.stringMatching(/beyond the allowed magnitude/)],
+    ]);
   });
 
-  test('a domain may not list the function\'s own errors as transient', () => {
-    const parsed = DomainSettings.safeParse({ name: 'bad', description: 'x', operate: { retry_on: ['TimeoutError', 'ValueError'] } });
+  test("a domain may not list the function's own errors as transient", () => {
+    const parsed = DomainSettings.safeParse({
+      name: 'bad',
+      description: 'x',
+      operate: { retry_on: ['TimeoutError', 'ValueError'] },
+    });
     expect(parsed.success).toBe(false);
   });
 
   test('a params file cannot make Operate retry a TypeError', async () => {
     const code = 'calls = 0\n\ndef f(x: int) -> int:\n    global calls\n    calls += 1\n    raise TypeError("mine")\n';
     const { python } = await enhance(code, 'f', getDomain('base_reliability')!);
-    const result = await drive(code, python, 'm.f.poet_params["retry_on"] = ["TypeError", "Exception"]\nresult = [outcome(m.f, 1), m.calls, m.f.poet_stats["retries"]]');
+    const result = await drive(
+      code,
+      python,
+      'm.f.poet_params["retry_on"] = ["TypeError", "Exception"]\nresult = [outcome(m.f, 1), m.calls, m.f.poet_stats["retries"]]',
+    );
     expect(result).toEqual([['TypeError', 'mine'], 1, 0]);
   });
 });

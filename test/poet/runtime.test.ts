@@ -35,8 +35,17 @@ test('the poet_runtime package passes its own pytest suite', async () => {
 }, 120_000);
 
 test('the version the service records is the one the package declares', async () => {
-  const { stdout } = await run('python3', ['-I', '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import poet_runtime; print(poet_runtime.__version__)', path.dirname(RUNTIME_PACKAGE_DIR)], {
-    env: { PATH: pathEnv },
-  });
+  const { stdout } = await run(
+    'python3',
+    [
+      '-I',
+      '-c',
+      'import sys; sys.path.insert(0, sys.argv[1]); import poet_runtime; print(poet_runtime.__version__)',
+      path.dirname(RUNTIME_PACKAGE_DIR),
+    ],
+    {
+      env: { PATH: pathEnv },
+    },
+  );
   expect(stdout.trim()).toBe(poetRuntime().version);
 });

@@ -74,9 +74,19 @@ describe('SandboxForkServer', () => {
   });
 
   it.each([
-    ['kills itself', 'import signal\nsignal.raise_signal(signal.SIGKILL)\n\ndef f():\n    return None\n', {}, /killed by SIGKILL without a result/],
+    [
+      'kills itself',
+      'import signal\nsignal.raise_signal(signal.SIGKILL)\n\ndef f():\n    return None\n',
+      {},
+      /killed by SIGKILL without a result/,
+    ],
     ['calls os._exit', 'import os\n\ndef f():\n    os._exit(3)\n', {}, /exited with code 3 without a result/],
-    ['exhausts its memory', 'def f():\n    hog = []\n    while True:\n        hog.append(bytearray(1 << 20))\n', {}, /exceeded the sandbox's memory limit/],
+    [
+      'exhausts its memory',
+      'def f():\n    hog = []\n    while True:\n        hog.append(bytearray(1 << 20))\n',
+      {},
+      /exceeded the sandbox's memory limit/,
+    ],
     [
       'sleeps past its timeout with the alarm blocked',
       'import signal, time\n\ndef f():\n    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n    time.sleep(60)\n',
@@ -138,14 +148,21 @@ describe('SandboxForkServer', () => {
 
   it('returns each of concurrent validations its own result', async () => {
     const server = await serverPid(opts);
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => probe(opts, `[${i}, "asyncio" in sys.modules]`, 'import sys, time\ntime.sleep(0.2)')));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        probe(opts, `[${i}, "asyncio" in sys.modules]`, 'import sys, time\ntime.sleep(0.2)'),
+      ),
+    );
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => [i, true]));
     expect(forkServer.pid).toBe(server);
   });
 
   it('survives its server being killed, during a validation and between validations', async () => {
     const server = await serverPid(opts);
-    const slow = runSandbox(request('import json, time\n\ndef f():\n    time.sleep(1)\n    return json.dumps("slept")\n'), opts);
+    const slow = runSandbox(
+      request('import json, time\n\ndef f():\n    time.sleep(1)\n    return json.dumps("slept")\n'),
+      opts,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     process.kill(server, 'SIGKILL');
     // The validation cut short runs again, one-shot, to its own result.
@@ -175,7 +192,10 @@ describe('SandboxForkServer that cannot start', () => {
     symlinkSync(path.join(scriptDir, 'sandbox.py'), path.join(dir, 'sandbox.py'));
     writeFileSync(path.join(dir, 'sandbox_server.py'), 'raise SystemExit("this server cannot start")\n');
     const broken = { ...python, scriptDir: dir };
-    const forkServer = new SandboxForkServer({ ...broken, logger: createLogger({ level: 'warn', service: 'test-fork-server', stream: logs }) });
+    const forkServer = new SandboxForkServer({
+      ...broken,
+      logger: createLogger({ level: 'warn', service: 'test-fork-server', stream: logs }),
+    });
     try {
       expect(await forked({ ...broken, forkServer })).toBe(false);
       expect(await forked({ ...broken, forkServer })).toBe(false);

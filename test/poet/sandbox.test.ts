@@ -12,7 +12,10 @@ const python = sandboxPython;
 const warnings = new PassThrough();
 let warned = '';
 warnings.on('data', (chunk: Buffer) => (warned += chunk.toString()));
-const forkServer = new SandboxForkServer({ ...python, logger: createLogger({ level: 'warn', service: 'test-sandbox', stream: warnings }) });
+const forkServer = new SandboxForkServer({
+  ...python,
+  logger: createLogger({ level: 'warn', service: 'test-sandbox', stream: warnings }),
+});
 afterAll(() => forkServer.close());
 
 const request = (original: string, enhanced: string, extra: Partial<SandboxRequest> = {}): SandboxRequest => ({
@@ -32,7 +35,14 @@ describe.each<[string, SandboxOptions]>([
 ])('runSandbox (%s)', (_path, opts) => {
   it('rates identical behaviour on samples derived from type hints as high', async () => {
     const result = await runSandbox(request(TYPED, TYPED), opts);
-    expect(result).toMatchObject({ compiled: true, imported: true, samples_run: 3, mismatches: [], errors: [], safety_level: 'high' });
+    expect(result).toMatchObject({
+      compiled: true,
+      imported: true,
+      samples_run: 3,
+      mismatches: [],
+      errors: [],
+      safety_level: 'high',
+    });
   });
 
   it('rates code without derivable samples by its generated inputs', async () => {
@@ -58,7 +68,11 @@ describe.each<[string, SandboxOptions]>([
     // the derived sample, and the shortest failing generated call (the extra `+ 0` breaks on strings as well)
     expect(result.mismatches).toEqual([
       { sample: { args: [7], kwargs: {} }, original: '10.5', enhanced: '11.5' },
-      { sample: { generated: expect.any(String), failing_inputs: expect.any(Number) }, original: expect.any(String), enhanced: expect.any(String) },
+      {
+        sample: { generated: expect.any(String), failing_inputs: expect.any(Number) },
+        original: expect.any(String),
+        enhanced: expect.any(String),
+      },
     ]);
   });
 
@@ -66,10 +80,21 @@ describe.each<[string, SandboxOptions]>([
     const original = 'def f(x):\n    raise ValueError(f"bad {x}")\n';
     const same = await runSandbox(request(original, original, { samples: [[1], { args: [2] }] }), opts);
     expect(same).toMatchObject({ samples_run: 2, safety_level: 'high' });
-    const other = await runSandbox(request(original, 'def f(x):\n    raise ValueError("bad")\n', { samples: [[1]] }), opts);
+    const other = await runSandbox(
+      request(original, 'def f(x):\n    raise ValueError("bad")\n', { samples: [[1]] }),
+      opts,
+    );
     expect(other.mismatches).toEqual([
-      { sample: { args: [1], kwargs: {} }, original: "raised ValueError('bad 1')", enhanced: "raised ValueError('bad')" },
-      { sample: { generated: 'f(0)', failing_inputs: expect.any(Number) }, original: "raised ValueError('bad 0')", enhanced: "raised ValueError('bad')" },
+      {
+        sample: { args: [1], kwargs: {} },
+        original: "raised ValueError('bad 1')",
+        enhanced: "raised ValueError('bad')",
+      },
+      {
+        sample: { generated: 'f(0)', failing_inputs: expect.any(Number) },
+        original: "raised ValueError('bad 0')",
+        enhanced: "raised ValueError('bad')",
+      },
     ]);
   });
 
@@ -99,7 +124,8 @@ describe.each<[string, SandboxOptions]>([
   });
 
   it('kills a harness that blocks its own alarm once timeout_s + 2 s have passed', async () => {
-    const stuck = 'import signal, time\n\ndef f():\n    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n    time.sleep(60)\n';
+    const stuck =
+      'import signal, time\n\ndef f():\n    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n    time.sleep(60)\n';
     const started = Date.now();
     const result = await runSandbox(request(stuck, stuck, { timeout_s: 0.5, samples: [[]] }), opts);
     expect(Date.now() - started).toBeLessThan(4_500);
@@ -119,8 +145,13 @@ describe.each<[string, SandboxOptions]>([
 
   it('keeps what the code under test prints out of the result, and limits its memory', async () => {
     const noisy = 'print("{not json")\n\ndef f():\n    print("noise")\n    return len(bytearray(1 << 30))\n';
-    const result = await runSandbox(request('def f():\n    return 0\n', noisy, { samples: [[]], memory_mb: 128 }), opts);
-    expect(result.mismatches).toEqual([{ sample: { args: [], kwargs: {} }, original: '0', enhanced: 'raised MemoryError()' }]);
+    const result = await runSandbox(
+      request('def f():\n    return 0\n', noisy, { samples: [[]], memory_mb: 128 }),
+      opts,
+    );
+    expect(result.mismatches).toEqual([
+      { sample: { args: [], kwargs: {} }, original: '0', enhanced: 'raised MemoryError()' },
+    ]);
   });
 
   it('drives async functions and generators to a value before comparing', async () => {
@@ -171,7 +202,8 @@ describe.each<[string, SandboxOptions]>([
 
   it('scans and validates an expression nested deeper than the recursion limit', async () => {
     // a + 0 + 0 + ... nests one level per term: a left operand 2000 levels down
-    const deep = (first: string) => `def f(a: int) -> int:\n    return ${first} + ${Array(2000).fill('0').join(' + ')}\n`;
+    const deep = (first: string) =>
+      `def f(a: int) -> int:\n    return ${first} + ${Array(2000).fill('0').join(' + ')}\n`;
     const clean = await runSandbox(request(deep('a'), deep('a')), opts);
     expect(clean).toMatchObject({ compiled: true, imported: true, samples_run: 3, errors: [], safety_level: 'high' });
     const hidden = await runSandbox(request(deep('a'), deep('eval("a")')), opts);
@@ -180,7 +212,8 @@ describe.each<[string, SandboxOptions]>([
   });
 
   it('rates network imports and writes to run-time paths low, and passes clean code with no findings', async () => {
-    const risky = 'import urllib.request\n\ndef f(x: int, path=None) -> int:\n    if path:\n        open(path, "a").write("x")\n    return x\n';
+    const risky =
+      'import urllib.request\n\ndef f(x: int, path=None) -> int:\n    if path:\n        open(path, "a").write("x")\n    return x\n';
     const result = await runSandbox(request(risky, risky), opts);
     expect(result.findings.map((f) => [f.rule, f.severity, f.line])).toEqual([
       ['network_import', 'low', 1],
@@ -208,13 +241,26 @@ describe.each<[string, SandboxOptions]>([
       '    except OSError as exc:',
       '        return type(exc).__name__',
     ].join('\n');
-    const result = await runSandbox(request('def f(kind: str):\n    return "allowed"\n', probe, { samples: [['net'], ['proc'], ['file']] }), opts);
+    const result = await runSandbox(
+      request('def f(kind: str):\n    return "allowed"\n', probe, { samples: [['net'], ['proc'], ['file']] }),
+      opts,
+    );
     // importlib.import_module is itself a blocked call: the scan stops it before it runs
     expect(result.safety_level).toBe('blocked');
-    const dynamic = probe.replaceAll('importlib.import_module', '__builtins__["__imp" + "ort__"]').replace('import importlib\n', '');
-    const run = await runSandbox(request('def f(kind: str):\n    return "allowed"\n', dynamic, { samples: [['net'], ['proc'], ['file']] }), opts);
+    const dynamic = probe
+      .replaceAll('importlib.import_module', '__builtins__["__imp" + "ort__"]')
+      .replace('import importlib\n', '');
+    const run = await runSandbox(
+      request('def f(kind: str):\n    return "allowed"\n', dynamic, { samples: [['net'], ['proc'], ['file']] }),
+      opts,
+    );
     // the three samples, then the shortest generated call, which takes the file branch
-    expect(run.mismatches.map((m) => m.enhanced)).toEqual(["'PermissionError'", "'PermissionError'", "'PermissionError'", "'PermissionError'"]);
+    expect(run.mismatches.map((m) => m.enhanced)).toEqual([
+      "'PermissionError'",
+      "'PermissionError'",
+      "'PermissionError'",
+      "'PermissionError'",
+    ]);
     expect(existsSync('/tmp/poet-sandbox-escape')).toBe(false);
   });
 
@@ -222,14 +268,23 @@ describe.each<[string, SandboxOptions]>([
     const hog = 'def f(n: int):\n    return len(bytearray(1 << 34))\n';
     const result = await runSandbox(request(hog, hog, { memory_mb: 128 }), opts);
     expect(result.safety_level).toBe('low');
-    expect(result.errors[0]).toEqual({ stage: 'run', message: "the original code exceeded the sandbox's memory limit on sample 0", line: null });
+    expect(result.errors[0]).toEqual({
+      stage: 'run',
+      message: "the original code exceeded the sandbox's memory limit on sample 0",
+      line: null,
+    });
   });
 
   it('fails an enhanced function whose signature or docstring changed', async () => {
     const wrapped = 'def f(*args, **kwargs):\n    return args[0] * kwargs.get("b", 1.5)\n';
     const result = await runSandbox(request(TYPED, wrapped), opts);
     expect(result.errors).toEqual([
-      { stage: 'resolve', message: "the enhanced function changed its signature: '(a: int, b: float = 1.5) -> float' became '(*args, **kwargs)'", line: null },
+      {
+        stage: 'resolve',
+        message:
+          "the enhanced function changed its signature: '(a: int, b: float = 1.5) -> float' became '(*args, **kwargs)'",
+        line: null,
+      },
     ]);
   });
 });

@@ -8,7 +8,7 @@ import type { OptimizeFor } from '../../src/contracts/enhance';
 import type { SandboxRequest } from '../../src/contracts/analysis';
 import { PythonAnalyzer } from '../../src/infra/sandbox/python-analyzer';
 import { runSandbox } from '../../src/infra/sandbox/run';
-import { applyOptimizeFor, DomainSettings, getDomain, listDomainNames } from '../../src/poet/domains';
+import { applyOptimizeFor, type DomainSettings, getDomain, listDomainNames } from '../../src/poet/domains';
 import { poetRuntime } from '../../src/poet/runtime';
 import { ENHANCER_VERSION, enhanceWithTemplate, strictTypes } from '../../src/poet/template';
 
@@ -37,12 +37,24 @@ const fastDomain = (operate: Partial<DomainSettings['operate']> = {}): DomainSet
   return { ...base, operate: { ...base.operate, backoff_base_s: 0.01, backoff_max_s: 0.02, ...operate } };
 };
 
-async function enhance(code: string, name: string, domain = fastDomain(), optimizeFor: OptimizeFor | null = 'reliability') {
+async function enhance(
+  code: string,
+  name: string,
+  domain = fastDomain(),
+  optimizeFor: OptimizeFor | null = 'reliability',
+) {
   const analysis = await analyzer.analyze(code);
   if (!analysis.ok) throw new Error(`test code does not parse: ${analysis.error.message}`);
   const fn = analysis.functions.find((f) => f.name === name);
   if (!fn) throw new Error(`test code has no function ${name}`);
-  return enhanceWithTemplate({ functionName: name, originalCode: code, analysis: fn, domain, optimizeFor, strict: strictTypes({ optimize_for: optimizeFor ?? undefined }) });
+  return enhanceWithTemplate({
+    functionName: name,
+    originalCode: code,
+    analysis: fn,
+    domain,
+    optimizeFor,
+    strict: strictTypes({ optimize_for: optimizeFor ?? undefined }),
+  });
 }
 
 let moduleCount = 0;
@@ -69,12 +81,20 @@ async function drive(python: string, driver: string, env: Record<string, string>
 
 const sandbox = (original: string, enhanced: string, functionName: string, samples?: SandboxRequest['samples']) =>
   runSandbox(
-    { original_code: original, enhanced_code: enhanced, function_name: functionName, samples, timeout_s: 5, memory_mb: 256 },
+    {
+      original_code: original,
+      enhanced_code: enhanced,
+      function_name: functionName,
+      samples,
+      timeout_s: 5,
+      memory_mb: 256,
+    },
     sandboxPython,
   );
 
 describe('enhanceWithTemplate output', () => {
-  const code = 'def area(width: float, height: float = 1.0) -> float:\n    """Area of a rectangle."""\n    return width * height\n';
+  const code =
+    'def area(width: float, height: float = 1.0) -> float:\n    """Area of a rectangle."""\n    return width * height\n';
 
   it('is byte-identical for the same input', async () => {
     const first = await enhance(code, 'area', baseDomain());
@@ -86,7 +106,13 @@ describe('enhanceWithTemplate output', () => {
 
   it('carries the reference parameters of base_reliability, shifted by optimize_for', async () => {
     const plain = await enhance(code, 'area', baseDomain());
-    expect(plain.params).toMatchObject({ domain: 'base_reliability', retries: 3, timeout: 30, backoff_max: 8, learning_rate: 0.05 });
+    expect(plain.params).toMatchObject({
+      domain: 'base_reliability',
+      retries: 3,
+      timeout: 30,
+      backoff_max: 8,
+      learning_rate: 0.05,
+    });
     expect(plain.optimizations).toEqual([
       'perceive:type_checks(strict)',
       'operate:retries=3',
@@ -106,7 +132,14 @@ describe('enhanceWithTemplate output', () => {
 
   it('offers the reference domains', () => {
     expect(listDomainNames()).toEqual(
-      expect.arrayContaining(['base_reliability', 'computation', 'llm_optimization', 'ml_monitoring', 'financial_services', 'healthcare']),
+      expect.arrayContaining([
+        'base_reliability',
+        'computation',
+        'llm_optimization',
+        'ml_monitoring',
+        'financial_services',
+        'healthcare',
+      ]),
     );
     expect(getDomain('constructor')).toBeUndefined();
   });
@@ -134,8 +167,12 @@ describe('enhanceWithTemplate output', () => {
     const folder = await mkdtemp(path.join(workdir, 'v1-'));
     await writeFile(path.join(folder, 'code.py'), python);
     await writeFile(path.join(folder, 'poet_runtime.py'), poetRuntime().source);
-    const script = 'import importlib.util as u, json\ns = u.spec_from_file_location("m", "code.py")\nm = u.module_from_spec(s)\ns.loader.exec_module(m)\nprint(json.dumps([m.area(2.0, 3), m.area.poet_runtime_version]))';
-    const { stdout } = await promisify(execFile)('python3', ['-S', '-c', script], { cwd: folder, env: { PATH: pathEnv } });
+    const script =
+      'import importlib.util as u, json\ns = u.spec_from_file_location("m", "code.py")\nm = u.module_from_spec(s)\ns.loader.exec_module(m)\nprint(json.dumps([m.area(2.0, 3), m.area.poet_runtime_version]))';
+    const { stdout } = await promisify(execFile)('python3', ['-S', '-c', script], {
+      cwd: folder,
+      env: { PATH: pathEnv },
+    });
     expect(JSON.parse(stdout)).toEqual([6, poetRuntime().version]);
   });
 
@@ -164,14 +201,22 @@ describe('enhanceWithTemplate output', () => {
 describe('enhanced code preserves behaviour in the sandbox', () => {
   const cases: [string, string, string, SandboxRequest['samples']?][] = [
     ['typed numeric', 'def scale(x: int, factor: float) -> float:\n    return x * factor\n', 'scale'],
-    ['defaults', 'def greet(name: str, greeting: str = "Hello", punct="!") -> str:\n    return f"{greeting}, {name}{punct}"\n', 'greet'],
+    [
+      'defaults',
+      'def greet(name: str, greeting: str = "Hello", punct="!") -> str:\n    return f"{greeting}, {name}{punct}"\n',
+      'greet',
+    ],
     [
       '*args and **kwargs',
       'def combine(*parts, sep=",", **labels):\n    return sep.join(map(str, parts)) + repr(sorted(labels.items()))\n',
       'combine',
       [{ args: [1, 2, 3], kwargs: { sep: '-', a: 1 } }, [], { kwargs: { z: [1] } }],
     ],
-    ['async def', 'import asyncio\n\nasync def double(n: int) -> int:\n    await asyncio.sleep(0)\n    return n * 2\n', 'double'],
+    [
+      'async def',
+      'import asyncio\n\nasync def double(n: int) -> int:\n    await asyncio.sleep(0)\n    return n * 2\n',
+      'double',
+    ],
     ['a generator', 'def countdown(n: int):\n    while n > 0:\n        yield n\n        n -= 1\n', 'countdown'],
     [
       'a function raising ValueError',
@@ -187,17 +232,27 @@ describe('enhanced code preserves behaviour in the sandbox', () => {
     ],
   ];
 
-  it.each(cases.map(([label, code, name, samples]) => ({ label, code, name, samples })))('$label', async ({ code, name, samples }) => {
-    const { python } = await enhance(code, name);
-    const result = await sandbox(code, python, name, samples);
-    expect(result).toMatchObject({ compiled: true, imported: true, errors: [], mismatches: [], safety_level: 'high' });
-    expect(result.samples_run).toBeGreaterThan(0);
-  });
+  it.each(cases.map(([label, code, name, samples]) => ({ label, code, name, samples })))(
+    '$label',
+    async ({ code, name, samples }) => {
+      const { python } = await enhance(code, name);
+      const result = await sandbox(code, python, name, samples);
+      expect(result).toMatchObject({
+        compiled: true,
+        imported: true,
+        errors: [],
+        mismatches: [],
+        safety_level: 'high',
+      });
+      expect(result.samples_run).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('POET phases at run time', () => {
   it('Operate: lets a ValueError through at once, without retrying', async () => {
-    const code = 'calls = 0\n\ndef check(x: int) -> int:\n    global calls\n    calls += 1\n    raise ValueError(f"bad {x}")\n';
+    const code =
+      'calls = 0\n\ndef check(x: int) -> int:\n    global calls\n    calls += 1\n    raise ValueError(f"bad {x}")\n';
     const { python } = await enhance(code, 'check');
     const result = await drive(
       python,
@@ -218,12 +273,16 @@ describe('POET phases at run time', () => {
       '    return key.upper()',
     ].join('\n');
     const { python } = await enhance(code, 'fetch');
-    const result = await drive(python, 'result = [m.fetch("k"), m.calls, m.fetch.poet_stats["retries"], m.fetch.poet_stats["successes"]]');
+    const result = await drive(
+      python,
+      'result = [m.fetch("k"), m.calls, m.fetch.poet_stats["retries"], m.fetch.poet_stats["successes"]]',
+    );
     expect(result).toEqual(['K', 3, 2, 1]);
   });
 
   it('Operate: enforces the timeout on sync and async functions', async () => {
-    const code = 'import asyncio, time\n\ndef slow():\n    time.sleep(5)\n\nasync def aslow():\n    await asyncio.sleep(5)\n';
+    const code =
+      'import asyncio, time\n\ndef slow():\n    time.sleep(5)\n\nasync def aslow():\n    await asyncio.sleep(5)\n';
     const domain = fastDomain({ timeout_s: 0.2, retries: 1 });
     const timed = async (name: string, call: string) => {
       const { python } = await enhance(code, name, domain);
@@ -297,13 +356,21 @@ describe('POET phases at run time', () => {
       ].join('\n'),
     );
     // the function's own TypeError, untouched; "100" reaches the function; the float result is returned
-    expect(result).toEqual([['TypeError', ['Input value of [number=6.0] must be an integer']], ['TypeError', ['Input value of [number=100] must be an integer']], '4.0', [1, 1, 0]]);
+    expect(result).toEqual([
+      ['TypeError', ['Input value of [number=6.0] must be an integer']],
+      ['TypeError', ['Input value of [number=100] must be an integer']],
+      '4.0',
+      [1, 1, 0],
+    ]);
   });
 
   it('Enforce, strict: refuses a result that breaks the return annotation', async () => {
     const code = 'def half(n: int) -> int:\n    return n / 2\n';
     const { python } = await enhance(code, 'half');
-    const result = await drive(python, 'try:\n    m.half(3)\nexcept ValueError as exc:\n    result = [type(exc).__name__, str(exc)]');
+    const result = await drive(
+      python,
+      'try:\n    m.half(3)\nexcept ValueError as exc:\n    result = [type(exc).__name__, str(exc)]',
+    );
     expect(result).toEqual(['PoetEnforcementError', 'half() returned float, expected int']);
   });
 

@@ -27,7 +27,10 @@ describe('the reference POET basic rule', () => {
 
 describe('decision rules', () => {
   test('good feedback is accepted and changes nothing', () => {
-    const d = decide([signal({ rating: 5, metrics: { success_rate: 0.99, error_rate: 0.01, avg_duration: 15 } })], reference);
+    const d = decide(
+      [signal({ rating: 5, metrics: { success_rate: 0.99, error_rate: 0.01, avg_duration: 15 } })],
+      reference,
+    );
     expect(d).toMatchObject({ requiresUpdate: false, reasons: [], operate: reference, perceive: {}, suggestions: [] });
   });
 
@@ -44,14 +47,20 @@ describe('decision rules', () => {
   });
 
   test('timeouts learn more retries and a longer timeout', () => {
-    const d = decide([signal({ feedback_type: 'error', comments: 'TimeoutError: call timed out after 30s' })], reference);
+    const d = decide(
+      [signal({ feedback_type: 'error', comments: 'TimeoutError: call timed out after 30s' })],
+      reference,
+    );
     // basic rule: +1 retry for the failure; timeout words: +1 retry and × 1.2
     expect(d.operate).toEqual({ retries: 5, timeout_s: 36 });
     expect(d.perceive).toEqual({});
   });
 
   test('bad inputs learn strict input checks', () => {
-    const d = decide([signal({ feedback_type: 'error', comments: "TypeError: unsupported operand type(s) for +: 'NoneType'" })], reference);
+    const d = decide(
+      [signal({ feedback_type: 'error', comments: "TypeError: unsupported operand type(s) for +: 'NoneType'" })],
+      reference,
+    );
     expect(d.perceive).toEqual({ check_types: true, reject_none: true, reject_non_finite: true });
     expect(d.reasons).toContain('errors come from bad inputs: strict input checks');
   });

@@ -109,13 +109,17 @@ const unixServer = net.createServer((socket) => {
   socket.destroy();
 });
 let target: ChildProcess;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+  lazyConnect: true,
+  maxRetriesPerRequest: 1,
+});
 const forkServer = new SandboxForkServer(sandboxPython);
 
 function resetVictim(): void {
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(victimDir, { recursive: true });
-  for (const dir of [dataDir, path.dirname(path.dirname(victimDir)), path.dirname(victimDir), victimDir]) chmodSync(dir, 0o777);
+  for (const dir of [dataDir, path.dirname(path.dirname(victimDir)), path.dirname(victimDir), victimDir])
+    chmodSync(dir, 0o777);
   writeFileSync(victimFile, victimCode);
   chmodSync(victimFile, 0o666);
 }
@@ -147,10 +151,22 @@ function expectVictimUntouched(): void {
 }
 
 const WRITES: [string, string][] = [
-  ['appends through a directory descriptor (dir_fd)', `d = os.open(${JSON.stringify(victimDir)}, os.O_RDONLY)\nfd = os.open("code.py", os.O_WRONLY | os.O_APPEND, dir_fd=d)\nos.write(fd, b"pwned")\nreturn "appended"`],
-  ['opens for writing', `with open(${JSON.stringify(victimFile)}, "w") as handle:\n    handle.write("pwned")\nreturn "written"`],
-  ['renames', `call(os, "rename", ${JSON.stringify(victimFile)}, ${JSON.stringify(`${victimFile}.moved`)})\nreturn "renamed"`],
-  ['hard-links', `call(os, "link", ${JSON.stringify(victimFile)}, ${JSON.stringify(`${victimDir}/hardlink`)})\nreturn "linked"`],
+  [
+    'appends through a directory descriptor (dir_fd)',
+    `d = os.open(${JSON.stringify(victimDir)}, os.O_RDONLY)\nfd = os.open("code.py", os.O_WRONLY | os.O_APPEND, dir_fd=d)\nos.write(fd, b"pwned")\nreturn "appended"`,
+  ],
+  [
+    'opens for writing',
+    `with open(${JSON.stringify(victimFile)}, "w") as handle:\n    handle.write("pwned")\nreturn "written"`,
+  ],
+  [
+    'renames',
+    `call(os, "rename", ${JSON.stringify(victimFile)}, ${JSON.stringify(`${victimFile}.moved`)})\nreturn "renamed"`,
+  ],
+  [
+    'hard-links',
+    `call(os, "link", ${JSON.stringify(victimFile)}, ${JSON.stringify(`${victimDir}/hardlink`)})\nreturn "linked"`,
+  ],
   ['truncates', `call(os, "truncate", ${JSON.stringify(victimFile)}, 0)\nreturn "truncated"`],
   ['changes the mode', `call(os, "chmod", ${JSON.stringify(victimFile)}, 0o600)\nreturn "chmod"`],
   ['removes', `call(os, "remove", ${JSON.stringify(victimFile)})\nreturn "removed"`],
@@ -367,7 +383,16 @@ return written if written > ${DISK_BYTES} else None
       opts,
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const forged = JSON.stringify({ compiled: true, imported: true, samples_run: 1, mismatches: [], errors: [], findings: [], safety_level: 'high', duration_ms: 1 });
+    const forged = JSON.stringify({
+      compiled: true,
+      imported: true,
+      samples_run: 1,
+      mismatches: [],
+      errors: [],
+      findings: [],
+      safety_level: 'high',
+      duration_ms: 1,
+    });
     const body = `
 hits = []
 roots = ["/tmp", ${JSON.stringify(os.tmpdir())}] + [f"/proc/{p}/{d}" for p in os.listdir("/proc") if p.isdigit() for d in ("cwd", "root", "fd")]
@@ -394,6 +419,8 @@ return hits
 `;
     expectStopped(await attack(opts, body));
     const result = await victim;
-    expect(result.mismatches).toEqual([{ sample: { args: [], kwargs: {} }, original: `'${secret}'`, enhanced: "'changed'" }]);
+    expect(result.mismatches).toEqual([
+      { sample: { args: [], kwargs: {} }, original: `'${secret}'`, enhanced: "'changed'" },
+    ]);
   });
 });

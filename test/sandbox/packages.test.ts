@@ -37,7 +37,13 @@ describe.each<[string, SandboxOptions]>([
     const result = await runSandbox(request({ dependencies: ['PyYAML', 'no-such-package-poet'] }), opts);
     expect(result).toMatchObject({ imported: false, samples_run: 0, safety_level: 'low' });
     expect(result.errors).toEqual([
-      { stage: 'dependency', message: expect.stringMatching(/^dependency 'no-such-package-poet' is not installed for the sandbox's interpreter/), line: null },
+      {
+        stage: 'dependency',
+        message: expect.stringMatching(
+          /^dependency 'no-such-package-poet' is not installed for the sandbox's interpreter/,
+        ),
+        line: null,
+      },
     ]);
   });
 });

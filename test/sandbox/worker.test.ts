@@ -34,9 +34,15 @@ describe('a worker whose sandbox is isolated', () => {
   });
 
   it('refuses a function whose declared dependency the sandbox cannot import, naming it (422)', async () => {
-    const answer = await postJson(`${stack.url}/api/v1/functions/enhance`, enhanceBody(`needs_pkg_${uniqueSuffix()}`, ['no-such-package-poet']));
+    const answer = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      enhanceBody(`needs_pkg_${uniqueSuffix()}`, ['no-such-package-poet']),
+    );
     expect(answer.status).toBe(422);
-    expect(answer.body.error).toMatchObject({ code: 'dependency_unavailable', message: expect.stringContaining("'no-such-package-poet'") });
+    expect(answer.body.error).toMatchObject({
+      code: 'dependency_unavailable',
+      message: expect.stringContaining("'no-such-package-poet'"),
+    });
   });
 
   it('enhances a function that imports an installed package it declares', async () => {
@@ -58,7 +64,11 @@ describe('a worker with SANDBOX_ISOLATION=none', () => {
   logs.on('data', (chunk: Buffer) => (logged += chunk.toString()));
 
   beforeAll(async () => {
-    stack = await startStack('sandbox_none', { SANDBOX_ISOLATION: 'none' }, { logger: createLogger({ level: 'warn', service: 'test-sandbox-none', stream: logs }) });
+    stack = await startStack(
+      'sandbox_none',
+      { SANDBOX_ISOLATION: 'none' },
+      { logger: createLogger({ level: 'warn', service: 'test-sandbox-none', stream: logs }) },
+    );
   }, 90_000);
   afterAll(() => stack?.close());
 
@@ -98,18 +108,29 @@ describe('a worker whose kernel refuses the isolation', () => {
     // The worker in a user namespace that may create no further one: what a locked-down host or a pod under the
     // runtime's default seccomp profile gives.
     const script = 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$1"';
-    worker = spawn('unshare', ['--user', '--map-root-user', 'sh', '-c', script, process.execPath, path.join(root, 'dist', 'worker', 'main.js')], {
-      cwd: root,
-      env: { ...process.env, ...env, WORKER_HTTP_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    worker = spawn(
+      'unshare',
+      ['--user', '--map-root-user', 'sh', '-c', script, process.execPath, path.join(root, 'dist', 'worker', 'main.js')],
+      {
+        cwd: root,
+        env: { ...process.env, ...env, WORKER_HTTP_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     worker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     worker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => {
-      if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode}):\n${output}`);
-      return output.includes('"worker started"');
-    }, 60_000, 'the worker started');
-    api = await startApi(loadConfig({ ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' }), createLogger({ level: 'error', service: 'test-refused', silent: true }));
+    await waitFor(
+      async () => {
+        if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode}):\n${output}`);
+        return output.includes('"worker started"');
+      },
+      60_000,
+      'the worker started',
+    );
+    api = await startApi(
+      loadConfig({ ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' }),
+      createLogger({ level: 'error', service: 'test-refused', silent: true }),
+    );
   }, 90_000);
 
   afterAll(async () => {
@@ -124,13 +145,19 @@ describe('a worker whose kernel refuses the isolation', () => {
   it('reports the sandbox failing on readiness, with the reason, and logs it', async () => {
     const ready = await getJson(`${workerUrl}/health/ready`);
     expect(ready.status).toBe(503);
-    expect(ready.body.checks.sandbox).toMatchObject({ status: 'failing', error: expect.stringContaining('unshare the namespaces') });
+    expect(ready.body.checks.sandbox).toMatchObject({
+      status: 'failing',
+      error: expect.stringContaining('unshare the namespaces'),
+    });
     expect(output).toContain('validation sandbox unavailable: every validation is refused');
   });
 
   it('refuses every validation: the enhancement fails with sandbox_unavailable (503), nothing ran', async () => {
     const answer = await postJson(`${api.url}/api/v1/functions/enhance`, enhanceBody(`refused_${uniqueSuffix()}`));
     expect(answer.status).toBe(503);
-    expect(answer.body.error).toMatchObject({ code: 'sandbox_unavailable', message: expect.stringContaining('not isolated') });
+    expect(answer.body.error).toMatchObject({
+      code: 'sandbox_unavailable',
+      message: expect.stringContaining('not isolated'),
+    });
   });
 });

@@ -12,12 +12,23 @@ test("8 concurrent batches of 4 × 60 KB from one tenant never fail another tena
   const storm = await stack.createKey(`storm_${uniqueSuffix()}`, 'agent');
   const other = await stack.createKey(`quiet_${uniqueSuffix()}`, 'agent');
   // 60 KB of statements to parse; the function named is not defined, so each item stops after its analysis.
-  const big = (i: number) => ({ function_name: `missing_${i}`, original_code: `def present():\n    pass\n${'a=1;'.repeat(15_000)}\n` });
+  const big = (i: number) => ({
+    function_name: `missing_${i}`,
+    original_code: `def present():\n    pass\n${'a=1;'.repeat(15_000)}\n`,
+  });
   const batches = Array.from({ length: 8 }, (_, b) =>
-    postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions: Array.from({ length: 4 }, (_, i) => big(b * 4 + i)) }, { 'x-api-key': storm }),
+    postJson(
+      `${stack.url}/api/v1/functions/enhance:batch`,
+      { functions: Array.from({ length: 4 }, (_, i) => big(b * 4 + i)) },
+      { 'x-api-key': storm },
+    ),
   );
   const name = `small_${uniqueSuffix()}`;
-  const small = postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` }, { 'x-api-key': other });
+  const small = postJson(
+    `${stack.url}/api/v1/functions/enhance`,
+    { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` },
+    { 'x-api-key': other },
+  );
 
   const answers = await Promise.all(batches);
   expect((await small).status).toBe(200);

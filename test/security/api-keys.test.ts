@@ -20,7 +20,8 @@ function servedRoutes(app: Express): string[] {
       if (layer.route) {
         const paths: string[] = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
         // An escaped colon (`enhance\\:batch`) is literal in Express 5 paths; the table writes it plain.
-        for (const method of Object.keys(layer.route.methods)) for (const p of paths) out.push(`${method.toUpperCase()} ${p.replace(/\\:/g, ':')}`);
+        for (const method of Object.keys(layer.route.methods))
+          for (const p of paths) out.push(`${method.toUpperCase()} ${p.replace(/\\:/g, ':')}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }
@@ -38,9 +39,19 @@ describe('the route declarations (src/api/routes/)', () => {
 
   test('docs/api.md\'s "Who may call what" table says the same', () => {
     const readme = readFileSync(path.join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');
-    const section = readme.split('### Who may call what')[1]!.split('\n\n').find((block) => block.startsWith('| route'))!;
-    const rows = section.split('\n').slice(2).map((line) => line.split('|').map((cell) => cell.trim()));
-    const fromReadme = rows.map(([, route, credentials, role]) => ({ route: route!.replace(/`/g, ''), credentials, role }));
+    const section = readme
+      .split('### Who may call what')[1]!
+      .split('\n\n')
+      .find((block) => block.startsWith('| route'))!;
+    const rows = section
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split('|').map((cell) => cell.trim()));
+    const fromReadme = rows.map(([, route, credentials, role]) => ({
+      route: route!.replace(/`/g, ''),
+      credentials,
+      role,
+    }));
     const credentialsOf = { public: 'none', api_key: 'API key', partner_jwt: 'partner JWT' } as const;
     expect(fromReadme).toEqual(
       ROUTE_RULES.map((r) => ({
@@ -51,9 +62,15 @@ describe('the route declarations (src/api/routes/)', () => {
     );
   });
 
-  test('every route but health, metrics, the API docs and the dashboard\'s files needs credentials, and every api-key route names a role', () => {
-    const publicRoute = (p: string) => p.startsWith('/health/') || p === '/metrics' || p === '/openapi.json' || p === '/docs' || p.startsWith('/docs/')
-      || p === '/dashboard' || p.startsWith('/dashboard/');
+  test("every route but health, metrics, the API docs and the dashboard's files needs credentials, and every api-key route names a role", () => {
+    const publicRoute = (p: string) =>
+      p.startsWith('/health/') ||
+      p === '/metrics' ||
+      p === '/openapi.json' ||
+      p === '/docs' ||
+      p.startsWith('/docs/') ||
+      p === '/dashboard' ||
+      p.startsWith('/dashboard/');
     for (const rule of ROUTE_RULES) {
       if (publicRoute(rule.path)) expect(rule.auth).toBe('public');
       else expect(rule.auth).not.toBe('public');
@@ -67,7 +84,13 @@ describe('API keys', () => {
 
   test('no key, a malformed key, a wrong secret or a non-Bearer scheme: 401 with WWW-Authenticate', async () => {
     const wrongSecret = stack.apiKey.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`);
-    const attempts: Array<Record<string, string>> = [{ authorization: '' }, { authorization: 'Bearer nope' }, { authorization: `Bearer ${wrongSecret}` }, { authorization: `Basic ${stack.apiKey}` }, { 'x-api-key': 'poet_000000000000.x' }];
+    const attempts: Array<Record<string, string>> = [
+      { authorization: '' },
+      { authorization: 'Bearer nope' },
+      { authorization: `Bearer ${wrongSecret}` },
+      { authorization: `Basic ${stack.apiKey}` },
+      { 'x-api-key': 'poet_000000000000.x' },
+    ];
     for (const headers of attempts) {
       const res = await getJson(runUrl(), headers);
       expect(res.status).toBe(401);
@@ -81,7 +104,7 @@ describe('API keys', () => {
     expect((await getJson(runUrl(), { 'x-api-key': stack.apiKey })).status).toBe(404);
   });
 
-  test('a role below the route\'s: 403; viewer reads, agent enhances, only admin manages keys', async () => {
+  test("a role below the route's: 403; viewer reads, agent enhances, only admin manages keys", async () => {
     const viewer = await stack.createKey('default', 'viewer');
     const agent = await stack.createKey('default', 'agent');
     const operator = await stack.createKey('default', 'operator');
@@ -131,7 +154,11 @@ describe('API keys', () => {
   });
 
   test('key creation rejects unknown roles and unknown fields', async () => {
-    for (const body of [{ name: 'x', role: 'root' }, { name: 'x', role: 'agent', tenant_id: 'other' }, { role: 'agent' }]) {
+    for (const body of [
+      { name: 'x', role: 'root' },
+      { name: 'x', role: 'agent', tenant_id: 'other' },
+      { role: 'agent' },
+    ]) {
       const res = await postJson(`${stack.url}/api/v1/admin/api-keys`, body);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
@@ -140,17 +167,25 @@ describe('API keys', () => {
 
   test('`poet keys create` makes the first admin key directly in PostgreSQL and prints only the key on stdout', async () => {
     const cli = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'keys', 'create', '--tenant', 'acme', '--role', 'admin', '--name', 'bootstrap'], {
-      env: { ...process.env, DATABASE_URL: stack.config.DATABASE_URL, DATABASE_SCHEMA: stack.config.DATABASE_SCHEMA },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [cli, 'keys', 'create', '--tenant', 'acme', '--role', 'admin', '--name', 'bootstrap'],
+      {
+        env: { ...process.env, DATABASE_URL: stack.config.DATABASE_URL, DATABASE_SCHEMA: stack.config.DATABASE_SCHEMA },
+      },
+    );
     const key = stdout.trim();
     expect(key).toMatch(/^poet_[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/);
     expect(stderr).toContain('tenant acme');
     const listed = await getJson(`${stack.url}/api/v1/admin/api-keys`, { authorization: `Bearer ${key}` });
     expect(listed.status).toBe(200);
-    expect(listed.body.api_keys).toEqual([expect.objectContaining({ tenant_id: 'acme', role: 'admin', name: 'bootstrap', created_by: 'cli' })]);
+    expect(listed.body.api_keys).toEqual([
+      expect.objectContaining({ tenant_id: 'acme', role: 'admin', name: 'bootstrap', created_by: 'cli' }),
+    ]);
 
-    await expect(promisify(execFile)(process.execPath, [cli, 'keys', 'create', '--role', 'root'], { env: process.env })).rejects.toMatchObject({
+    await expect(
+      promisify(execFile)(process.execPath, [cli, 'keys', 'create', '--role', 'root'], { env: process.env }),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('--role must be one of'),
     });
   });

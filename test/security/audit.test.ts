@@ -7,15 +7,20 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const audit = (query = '', headers: Record<string, string> = {}) => getJson(`${stack.url}/api/v1/admin/audit${query}`, headers);
+const audit = (query = '', headers: Record<string, string> = {}) =>
+  getJson(`${stack.url}/api/v1/admin/audit${query}`, headers);
 
 /** Audit rows are written once the answer is sent: wait for the one a call produced. */
 async function entryFor(requestId: string) {
   let entry: any;
-  await waitUntil(async () => {
-    entry = (await audit(`?limit=500`)).body.entries.find((e: { request_id: string }) => e.request_id === requestId);
-    return entry !== undefined;
-  }, 5_000, `audit entry of ${requestId}`);
+  await waitUntil(
+    async () => {
+      entry = (await audit(`?limit=500`)).body.entries.find((e: { request_id: string }) => e.request_id === requestId);
+      return entry !== undefined;
+    },
+    5_000,
+    `audit entry of ${requestId}`,
+  );
   return entry;
 }
 
@@ -23,7 +28,11 @@ describe('audit log', () => {
   test('a mutating call: who, tenant, action, target, request id, outcome, status and time', async () => {
     const requestId = `req-${uniqueSuffix()}`;
     const name = `aud_${uniqueSuffix()}`;
-    const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: 'def other():\n    pass\n' }, { 'x-request-id': requestId });
+    const res = await postJson(
+      `${stack.url}/api/v1/functions/enhance`,
+      { function_name: name, original_code: 'def other():\n    pass\n' },
+      { 'x-request-id': requestId },
+    );
     expect(res.status).toBe(422);
     expect(res.headers.get('x-request-id')).toBe(requestId);
     const entry = await entryFor(requestId);
@@ -43,17 +52,43 @@ describe('audit log', () => {
     const [id] = viewer.split('.');
     const wrong = `${id}.${'A'.repeat(43)}`;
     const requestId = `req-${uniqueSuffix()}`;
-    expect((await getJson(`${stack.url}/api/v1/runs/enhance-x-000000000000`, { 'x-api-key': wrong, 'x-request-id': requestId })).status).toBe(401);
-    expect(await entryFor(requestId)).toMatchObject({ actor: id, tenant_id: 'default', outcome: 'denied', status: 401, details: { reason: 'wrong_secret' } });
+    expect(
+      (
+        await getJson(`${stack.url}/api/v1/runs/enhance-x-000000000000`, {
+          'x-api-key': wrong,
+          'x-request-id': requestId,
+        })
+      ).status,
+    ).toBe(401);
+    expect(await entryFor(requestId)).toMatchObject({
+      actor: id,
+      tenant_id: 'default',
+      outcome: 'denied',
+      status: 401,
+      details: { reason: 'wrong_secret' },
+    });
 
     // An unknown key belongs to no tenant; the operator tenant (`default`) reads such entries.
     const anonymous = `req-${uniqueSuffix()}`;
     await getJson(`${stack.url}/api/v1/runs/x`, { authorization: '', 'x-request-id': anonymous });
-    expect(await entryFor(anonymous)).toMatchObject({ actor: null, tenant_id: null, details: { reason: 'missing_credentials' } });
+    expect(await entryFor(anonymous)).toMatchObject({
+      actor: null,
+      tenant_id: null,
+      details: { reason: 'missing_credentials' },
+    });
 
     const forbidden = `req-${uniqueSuffix()}`;
-    await postJson(`${stack.url}/api/v1/admin/api-keys`, { name: 'x', role: 'admin' }, { 'x-api-key': viewer, 'x-request-id': forbidden });
-    expect(await entryFor(forbidden)).toMatchObject({ actor: id, outcome: 'denied', status: 403, action: 'POST /api/v1/admin/api-keys' });
+    await postJson(
+      `${stack.url}/api/v1/admin/api-keys`,
+      { name: 'x', role: 'admin' },
+      { 'x-api-key': viewer, 'x-request-id': forbidden },
+    );
+    expect(await entryFor(forbidden)).toMatchObject({
+      actor: id,
+      outcome: 'denied',
+      status: 403,
+      action: 'POST /api/v1/admin/api-keys',
+    });
 
     const rows = await stack.pool.query('SELECT * FROM audit_log');
     expect(JSON.stringify(rows.rows)).not.toContain(viewer.split('.')[1]);
@@ -63,22 +98,50 @@ describe('audit log', () => {
     const created = await postJson(`${stack.url}/api/v1/admin/api-keys`, { name: 'filter me', role: 'viewer' });
     const keyId = created.body.id as string;
     await requestJson('DELETE', `${stack.url}/api/v1/admin/api-keys/${keyId}`);
-    await waitUntil(async () => (await audit(`?target=${keyId}`)).body.entries.length === 2, 5_000, 'two entries on the key');
+    await waitUntil(
+      async () => (await audit(`?target=${keyId}`)).body.entries.length === 2,
+      5_000,
+      'two entries on the key',
+    );
 
     const byTarget = (await audit(`?target=${keyId}`)).body.entries;
-    expect(byTarget.map((e: { action: string }) => e.action)).toEqual(['DELETE /api/v1/admin/api-keys/:id', 'POST /api/v1/admin/api-keys']);
-    const revokes = (await audit(`?action=${encodeURIComponent('DELETE /api/v1/admin/api-keys/:id')}&outcome=success`)).body.entries;
-    expect(revokes.every((e: { action: string; outcome: string }) => e.action.startsWith('DELETE') && e.outcome === 'success')).toBe(true);
-    expect((await audit(`?actor=${stack.apiKey.split('.')[0]}`)).body.entries.every((e: { actor: string }) => e.actor === stack.apiKey.split('.')[0])).toBe(true);
-    expect((await audit(`?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.entries).toEqual([]);
-    expect((await audit(`?until=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.entries.length).toBeGreaterThan(0);
+    expect(byTarget.map((e: { action: string }) => e.action)).toEqual([
+      'DELETE /api/v1/admin/api-keys/:id',
+      'POST /api/v1/admin/api-keys',
+    ]);
+    const revokes = (await audit(`?action=${encodeURIComponent('DELETE /api/v1/admin/api-keys/:id')}&outcome=success`))
+      .body.entries;
+    expect(
+      revokes.every(
+        (e: { action: string; outcome: string }) => e.action.startsWith('DELETE') && e.outcome === 'success',
+      ),
+    ).toBe(true);
+    expect(
+      (await audit(`?actor=${stack.apiKey.split('.')[0]}`)).body.entries.every(
+        (e: { actor: string }) => e.actor === stack.apiKey.split('.')[0],
+      ),
+    ).toBe(true);
+    expect(
+      (await audit(`?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.entries,
+    ).toEqual([]);
+    expect(
+      (await audit(`?until=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.entries.length,
+    ).toBeGreaterThan(0);
 
     const first = (await audit('?limit=1')).body;
     expect(first.entries).toHaveLength(1);
     const second = (await audit(`?limit=1&before=${first.next_before}`)).body;
     expect(Number(second.entries[0].id)).toBeLessThan(Number(first.entries[0].id));
 
-    for (const bad of ['?limit=0', '?limit=abc', '?outcome=maybe', '?since=yesterday', '?before=-1', '?limit=1&limit=2', '?drop=table']) {
+    for (const bad of [
+      '?limit=0',
+      '?limit=abc',
+      '?outcome=maybe',
+      '?since=yesterday',
+      '?before=-1',
+      '?limit=1&limit=2',
+      '?drop=table',
+    ]) {
       const res = await audit(bad);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');

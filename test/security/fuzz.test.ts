@@ -17,13 +17,43 @@ let cases = 0;
 let refusedByClient = 0;
 
 const HOSTILE = [
-  '../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '%00', '\u0000', "'; DROP TABLE versions; --", '" OR 1=1 --',
-  '<script>alert(1)</script>', '${jndi:ldap://x/a}', '__proto__', 'constructor', 'prototype', '💥🧨', '\u202e', 'A'.repeat(4096),
-  '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}', 'poet_000000000000', 'enhance-x-000000000000', 'admin', '\r\nX-Injected: 1',
+  '../../etc/passwd',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e',
+  '%00',
+  '\u0000',
+  "'; DROP TABLE versions; --",
+  '" OR 1=1 --',
+  '<script>alert(1)</script>',
+  '${jndi:ldap://x/a}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '💥🧨',
+  '\u202e',
+  'A'.repeat(4096),
+  '-1',
+  '1e309',
+  'NaN',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  'poet_000000000000',
+  'enhance-x-000000000000',
+  'admin',
+  '\r\nX-Injected: 1',
 ];
 
-const hostileString = fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 64 }), fc.string({ unit: 'binary', maxLength: 64 }));
-const pyLike = fc.oneof(hostileString, fc.constantFrom('def f(x):\n    return x\n', 'def f(:\n', 'import os\nos.system("id")\n', 'while True: pass\n'));
+const hostileString = fc.oneof(
+  fc.constantFrom(...HOSTILE),
+  fc.string({ maxLength: 64 }),
+  fc.string({ unit: 'binary', maxLength: 64 }),
+);
+const pyLike = fc.oneof(
+  hostileString,
+  fc.constantFrom('def f(x):\n    return x\n', 'def f(:\n', 'import os\nos.system("id")\n', 'while True: pass\n'),
+);
 
 const enhanceLike = fc.record(
   {
@@ -57,7 +87,10 @@ const domainLike = fc.record(
   },
   { requiredKeys: [] },
 );
-const keyLike = fc.record({ name: hostileString, role: fc.oneof(hostileString, fc.constantFrom('viewer', 'admin', 'root')) }, { requiredKeys: [] });
+const keyLike = fc.record(
+  { name: hostileString, role: fc.oneof(hostileString, fc.constantFrom('viewer', 'admin', 'root')) },
+  { requiredKeys: [] },
+);
 
 /** A body: JSON shaped like the route's, any JSON at all, prototype-pollution attempts, or bytes that are not JSON. */
 const bodies = fc.oneof(
@@ -68,26 +101,57 @@ const bodies = fc.oneof(
   fc.jsonValue(),
   fc.constant('{"__proto__": {"role": "admin"}, "constructor": {"prototype": {"admin": true}}}'),
   fc.constant(`${'['.repeat(2000)}${']'.repeat(2000)}`),
-  fc.integer({ min: 65, max: 10_000 }).map((depth) => `{"function_name":"f","original_code":"def f(x):\\n    return x\\n","context":{"samples":[${'['.repeat(depth)}${']'.repeat(depth)}]}}`),
-  fc.constantFrom('1e400', '-1e400', '9'.repeat(5000), `{"limit": ${'9'.repeat(400)}}`, '{"retries": 1e309, "timeout_s": -1e-400}'),
-  fc.constantFrom('"\\ud800"', '{"function_name": "f\\udc00", "original_code": "def f(x):\\n    return \'\\ud83d\'\\n"}'),
+  fc
+    .integer({ min: 65, max: 10_000 })
+    .map(
+      (depth) =>
+        `{"function_name":"f","original_code":"def f(x):\\n    return x\\n","context":{"samples":[${'['.repeat(depth)}${']'.repeat(depth)}]}}`,
+    ),
+  fc.constantFrom(
+    '1e400',
+    '-1e400',
+    '9'.repeat(5000),
+    `{"limit": ${'9'.repeat(400)}}`,
+    '{"retries": 1e309, "timeout_s": -1e-400}',
+  ),
+  fc.constantFrom(
+    '"\\ud800"',
+    '{"function_name": "f\\udc00", "original_code": "def f(x):\\n    return \'\\ud83d\'\\n"}',
+  ),
   hostileString.map((s) => `{"function_name": ${s}`),
   fc.constant(undefined),
 );
 
 const queries = fc.oneof(
   fc.constant(''),
-  fc.dictionary(fc.constantFrom('wait', 'limit', 'before', 'since', 'outcome', 'actor', 'x', '__proto__'), hostileString, { maxKeys: 3 }).map(
-    (q) => `?${Object.entries(q).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`,
-  ),
+  fc
+    .dictionary(
+      fc.constantFrom('wait', 'limit', 'before', 'since', 'outcome', 'actor', 'x', '__proto__'),
+      hostileString,
+      { maxKeys: 3 },
+    )
+    .map(
+      (q) =>
+        `?${Object.entries(q)
+          .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+          .join('&')}`,
+    ),
   fc.constantFrom('?wait=1&wait=2', '?limit=%zz', '?a[b]=c', '?wait=-1', '?wait=999999'),
 );
 
-const contentTypes = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-7', 'application/json; charset=latin1');
+const contentTypes = fc.constantFrom(
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/json; charset=utf-7',
+  'application/json; charset=latin1',
+);
 
 /** A path of the rule with every `:param` replaced by something hostile, encoded or raw-ish. */
 function pathFor(rule: RouteRule) {
-  const params = (rule.path.match(/:[a-z]+/gi) ?? []).map(() => fc.oneof(hostileString.map(encodeURIComponent), fc.constantFrom('%zz', '%', '..', '.', '%2F')));
+  const params = (rule.path.match(/:[a-z]+/gi) ?? []).map(() =>
+    fc.oneof(hostileString.map(encodeURIComponent), fc.constantFrom('%zz', '%', '..', '.', '%2F')),
+  );
   return fc.tuple(...params).map((values) => {
     let i = 0;
     return rule.path.replace(/:[a-z]+/gi, () => values[i++]!);
@@ -101,7 +165,12 @@ async function writeCounts(): Promise<string> {
   return JSON.stringify(rows[0]);
 }
 
-async function checkAnswer(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<void> {
+async function checkAnswer(
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<void> {
   const before = await writeCounts();
   let res: JsonAnswer;
   try {
@@ -126,7 +195,11 @@ async function checkAnswer(method: string, path: string, body: unknown, headers:
 
 beforeAll(async () => {
   const partner = await generateKeyPair('RS256');
-  stack = await startStack('fuzz', { PARTNER_JWT_PUBLIC_KEY: await exportSPKI(partner.publicKey), BODY_LIMIT_BYTES: '65536', ENHANCE_WAIT_SECONDS: '2' });
+  stack = await startStack('fuzz', {
+    PARTNER_JWT_PUBLIC_KEY: await exportSPKI(partner.publicKey),
+    BODY_LIMIT_BYTES: '65536',
+    ENHANCE_WAIT_SECONDS: '2',
+  });
   const token = await new SignJWT({ service: 'aitomatic_transpilation', iss: 'aitomatic', aud: 'poet-service' })
     .setProtectedHeader({ alg: 'RS256' })
     .setIssuedAt()
@@ -143,7 +216,7 @@ beforeAll(async () => {
     { authorization: `Bearer ${stack.apiKey.slice(0, -1)}x` },
     { authorization: 'Bearer' },
     { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
-    { 'x-api-key': 'poet_000000000000.' + 'A'.repeat(43) },
+    { 'x-api-key': `poet_000000000000.${'A'.repeat(43)}` },
     { authorization: `Bearer ${token}`, 'x-api-key': stack.apiKey },
   ];
 });
@@ -163,11 +236,24 @@ describe('hostile input on every route', () => {
         bodies,
         fc.integer({ min: 0, max: credentials.length - 1 }),
         contentTypes,
-        fc.dictionary(fc.constantFrom('prefer', 'x-request-id', 'origin', 'x-forwarded-for', 'content-encoding'), hostileString, { maxKeys: 2 }),
+        fc.dictionary(
+          fc.constantFrom('prefer', 'x-request-id', 'origin', 'x-forwarded-for', 'content-encoding'),
+          hostileString,
+          { maxKeys: 2 },
+        ),
         fc.constantFrom(rule.method, rule.method, rule.method, 'GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
         async (path, query, body, credential, contentType, extra, method) => {
-          const headers = { ...extra, ...credentials[credential]!, ...(body === undefined ? {} : { 'content-type': contentType }) };
-          await checkAnswer(method, `${path}${query}`, method === 'GET' || method === 'DELETE' ? undefined : body, headers);
+          const headers = {
+            ...extra,
+            ...credentials[credential]!,
+            ...(body === undefined ? {} : { 'content-type': contentType }),
+          };
+          await checkAnswer(
+            method,
+            `${path}${query}`,
+            method === 'GET' || method === 'DELETE' ? undefined : body,
+            headers,
+          );
         },
       ),
       { numRuns: RUNS_PER_ROUTE },
@@ -175,11 +261,21 @@ describe('hostile input on every route', () => {
   });
 
   test('random paths and methods', async () => {
-    const segment = fc.oneof(hostileString.map(encodeURIComponent), fc.constantFrom('api', 'v1', 'admin', 'functions', 'runs', '..', '%2e%2e', 'health'));
+    const segment = fc.oneof(
+      hostileString.map(encodeURIComponent),
+      fc.constantFrom('api', 'v1', 'admin', 'functions', 'runs', '..', '%2e%2e', 'health'),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'), fc.integer({ min: 0, max: 9 }), async (segments, method, credential) => {
-        await checkAnswer(method, `/${segments.join('/')}`, method === 'POST' ? {} : undefined, { ...credentials[credential]! });
-      }),
+      fc.asyncProperty(
+        fc.array(segment, { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
+        fc.integer({ min: 0, max: 9 }),
+        async (segments, method, credential) => {
+          await checkAnswer(method, `/${segments.join('/')}`, method === 'POST' ? {} : undefined, {
+            ...credentials[credential]!,
+          });
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -187,21 +283,37 @@ describe('hostile input on every route', () => {
   test('bodies the parser refuses: too deep, not UTF-8; huge numbers and lone surrogates answer 4xx', async () => {
     const enhance = `${stack.url}/api/v1/functions/enhance`;
     const send = async (body: string | Uint8Array) => {
-      const res = await fetch(enhance, { method: 'POST', headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' }, body });
+      const res = await fetch(enhance, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+        body,
+      });
       cases++;
       return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
     };
     const code = 'def ident(x):\n    return x\n';
-    const deep = await send(`{"function_name":"ident","original_code":${JSON.stringify(code)},"context":{"samples":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}}`);
-    expect(deep).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', message: 'request body nests deeper than 64 levels' } } });
+    const deep = await send(
+      `{"function_name":"ident","original_code":${JSON.stringify(code)},"context":{"samples":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}}`,
+    );
+    expect(deep).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'request body nests deeper than 64 levels' } },
+    });
     // "é" as Latin-1 (0xe9) and a truncated sequence (0xc3): not UTF-8, so never stored as U+FFFD.
     for (const bad of [[0xe9], [0xc3, 0x28], [0xff]]) {
       const head = Buffer.from(`{"function_name":"ident","original_code":"def ident(x):\\n    return '`);
       const tail = Buffer.from(`'\\n"}`);
       const res = await send(Buffer.concat([head, Buffer.from(bad), tail]));
-      expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_json', message: 'request body is not valid UTF-8' } } });
+      expect(res).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_json', message: 'request body is not valid UTF-8' } },
+      });
     }
-    for (const body of ['{"function_name":"ident","original_code":"x","context":{"samples":[[1e400]]}}', `[${'9'.repeat(10_000)}]`, '{"function_name":"\\ud800","original_code":"x"}']) {
+    for (const body of [
+      '{"function_name":"ident","original_code":"x","context":{"samples":[[1e400]]}}',
+      `[${'9'.repeat(10_000)}]`,
+      '{"function_name":"\\ud800","original_code":"x"}',
+    ]) {
       const { status } = await send(body);
       expect([status >= 400, status < 500]).toEqual([true, true]);
     }

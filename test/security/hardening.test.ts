@@ -12,7 +12,10 @@ afterAll(() => stack.close());
 
 describe('HTTP hardening', () => {
   test('helmet headers on every answer, errors included; no X-Powered-By', async () => {
-    for (const res of [await getJson(`${stack.url}/health/live`), await getJson(`${stack.url}/api/v1/runs/x`, { authorization: '' })]) {
+    for (const res of [
+      await getJson(`${stack.url}/health/live`),
+      await getJson(`${stack.url}/api/v1/runs/x`, { authorization: '' }),
+    ]) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
       expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
@@ -25,7 +28,11 @@ describe('HTTP hardening', () => {
     const preflight = (origin: string) =>
       fetch(`${stack.url}/api/v1/functions/enhance`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-api-key' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-api-key',
+        },
       });
     const allowed = await preflight('https://dashboard.example.com');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dashboard.example.com');
@@ -38,7 +45,10 @@ describe('HTTP hardening', () => {
   test('errors carry no stack traces, SQL or secrets', async () => {
     const answers = [
       await postJson(`${stack.url}/api/v1/functions/enhance`, '{"function_name": '),
-      await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: "x'; DROP TABLE versions; --", original_code: 'def x(): pass' }),
+      await postJson(`${stack.url}/api/v1/functions/enhance`, {
+        function_name: "x'; DROP TABLE versions; --",
+        original_code: 'def x(): pass',
+      }),
       await getJson(`${stack.url}/api/v1/admin/audit?before=99999999999999999999`),
       await getJson(`${stack.url}/api/v1/runs/x`, { authorization: `Bearer ${stack.apiKey}x` }),
       await requestJson('DELETE', `${stack.url}/api/v1/admin/api-keys/${"poet_1' OR '1'='1"}`),
@@ -54,15 +64,32 @@ describe('HTTP hardening', () => {
   });
 
   test('the body size limit answers 413 before anything is parsed', async () => {
-    const res = await postJson(`${stack.url}/v1/external/enhance`, { function_name: 'f', original_code: 'x'.repeat(300 * 1024) });
+    const res = await postJson(`${stack.url}/v1/external/enhance`, {
+      function_name: 'f',
+      original_code: 'x'.repeat(300 * 1024),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
   });
 
   test('function names are validated before they touch paths: hostile names are 400 and nothing is written', async () => {
-    const hostile = ['../../../tmp/pwned', '..', 'a/b', 'a\\b', '%2e%2e', 'x\u0000y', '__init__', 'ünïcode', ' f', 'f'.repeat(200)];
+    const hostile = [
+      '../../../tmp/pwned',
+      '..',
+      'a/b',
+      'a\\b',
+      '%2e%2e',
+      'x\u0000y',
+      '__init__',
+      'ünïcode',
+      ' f',
+      'f'.repeat(200),
+    ];
     for (const name of hostile) {
-      const res = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def f():\n    pass\n` });
+      const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+        function_name: name,
+        original_code: `def f():\n    pass\n`,
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain('function_name');
     }
@@ -82,8 +109,11 @@ describe('secrets in logs', () => {
         },
       }),
     });
-    const logger = winston.createLogger({ format: winston.format.combine(redactSecrets(), winston.format.json()), transports: [sink] });
-    const key = 'poet_0123456789ab.' + 'S'.repeat(43);
+    const logger = winston.createLogger({
+      format: winston.format.combine(redactSecrets(), winston.format.json()),
+      transports: [sink],
+    });
+    const key = `poet_0123456789ab.${'S'.repeat(43)}`;
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
     logger.info(`calling with ${key}`, {
       headers: { authorization: `Bearer ${jwt}`, 'x-api-key': key, accept: 'application/json' },

@@ -7,7 +7,11 @@ let stack: TestStack;
 beforeAll(async () => {
   // Logged at info, as in production: every failure and request line goes through redaction.
   const sink = new PassThrough().resume();
-  stack = await startStack('liveness', {}, { logger: createLogger({ level: 'info', service: 'test-liveness', stream: sink }) });
+  stack = await startStack(
+    'liveness',
+    {},
+    { logger: createLogger({ level: 'info', service: 'test-liveness', stream: sink }) },
+  );
   // API and worker share this process here: loading the code of a first run and of a first failure is not what is measured.
   await enhanceRandom('warm', 'a.');
 });
@@ -31,12 +35,19 @@ async function slowestAnswer(url: string, stop: { done: boolean }): Promise<numb
 function enhanceRandom(prefix: string, sample: string) {
   const name = `${prefix}_${uniqueSuffix()}`;
   const code = `import random\n\ndef ${name}(text: str) -> float:\n    return random.random()\n`;
-  return postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: code, context: { samples: [[sample]] } });
+  return postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: code,
+    context: { samples: [[sample]] },
+  });
 }
 
 test('a 60 KB sample that makes the enhanced code differ fails the run while both processes stay live within 200 ms', async () => {
   const stop = { done: false };
-  const probes = [slowestAnswer(`${stack.url}/health/live`, stop), slowestAnswer(`${stack.worker.http.url}/health/live`, stop)];
+  const probes = [
+    slowestAnswer(`${stack.url}/health/live`, stop),
+    slowestAnswer(`${stack.worker.http.url}/health/live`, stop),
+  ];
 
   const res = await enhanceRandom('lag', 'a.'.repeat(30_000));
   stop.done = true;

@@ -20,7 +20,10 @@ describe('binding', () => {
   test('AUTH_MODE=disabled binds the API and the worker to loopback; with authentication on, all interfaces', () => {
     expect(loadConfig({ AUTH_MODE: 'disabled' })).toMatchObject({ HOST: '127.0.0.1', WORKER_HTTP_HOST: '127.0.0.1' });
     expect(loadConfig({ AUTH_MODE: 'api_keys' })).toMatchObject({ HOST: '0.0.0.0', WORKER_HTTP_HOST: '0.0.0.0' });
-    expect(loadConfig({ AUTH_MODE: 'disabled', HOST: '::1', WORKER_HTTP_HOST: 'localhost' })).toMatchObject({ HOST: '::1', WORKER_HTTP_HOST: 'localhost' });
+    expect(loadConfig({ AUTH_MODE: 'disabled', HOST: '::1', WORKER_HTTP_HOST: 'localhost' })).toMatchObject({
+      HOST: '::1',
+      WORKER_HTTP_HOST: 'localhost',
+    });
   });
 
   test.each([

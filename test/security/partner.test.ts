@@ -18,7 +18,15 @@ const AUD = 'poet-service';
 const now = () => Math.floor(Date.now() / 1000);
 
 function claims(overrides: JWTPayload = {}): JWTPayload {
-  return { service: 'aitomatic_transpilation', sub: 'transpiler-1', iss: ISS, aud: AUD, iat: now(), exp: now() + 300, ...overrides };
+  return {
+    service: 'aitomatic_transpilation',
+    sub: 'transpiler-1',
+    iss: ISS,
+    aud: AUD,
+    iat: now(),
+    exp: now() + 300,
+    ...overrides,
+  };
 }
 
 function sign(payload: JWTPayload, key: KeyLike | Uint8Array = partnerKey.privateKey, alg = 'RS256'): Promise<string> {
@@ -43,7 +51,12 @@ beforeAll(async () => {
   partnerKey = await generateKeyPair('RS256');
   otherKey = await generateKeyPair('RS256');
   publicPem = await exportSPKI(partnerKey.publicKey);
-  stack = await startStack('partner', { PARTNER_JWT_PUBLIC_KEY: publicPem, PARTNER_JWT_ISSUER: ISS, PARTNER_JWT_AUDIENCE: AUD, PARTNER_TENANT: 'aitomatic' });
+  stack = await startStack('partner', {
+    PARTNER_JWT_PUBLIC_KEY: publicPem,
+    PARTNER_JWT_ISSUER: ISS,
+    PARTNER_JWT_AUDIENCE: AUD,
+    PARTNER_TENANT: 'aitomatic',
+  });
   url = `${stack.url}/v1/aitomatic/enhance`;
 });
 afterAll(() => stack.close());
@@ -55,7 +68,12 @@ describe('POST /v1/aitomatic/enhance', () => {
     const name = `partner_${uniqueSuffix()}`;
     const res = await postJson(url, body(name), { authorization: `Bearer ${await sign(claims())}` });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ transpilation_id: `tr-${name}`, agent_id: 'agent-7', function_name: name, version: 1 });
+    expect(res.body).toMatchObject({
+      transpilation_id: `tr-${name}`,
+      agent_id: 'agent-7',
+      function_name: name,
+      version: 1,
+    });
     expect(res.body.metadata).toMatchObject({ domain: 'computation', optimize_for: 'reliability' });
     expect(res.body.enhanced_python).toContain(`def ${name}`);
     expect(res.body.enhanced_dana).toContain(name);
@@ -76,15 +94,24 @@ describe('POST /v1/aitomatic/enhance', () => {
     ['wrong issuer', () => sign(claims({ iss: 'mallory' }))],
     ['wrong audience', () => sign(claims({ aud: 'another-service' }))],
     ['signed by another key', () => sign(claims(), otherKey.privateKey)],
-    ['HS256 with the public key as the HMAC secret', () => sign(claims(), new TextEncoder().encode(publicPem), 'HS256')],
-    ['a tampered signature', async () => {
-      const [h, p, s] = (await sign(claims())).split('.');
-      return `${h}.${p}.${s!.slice(0, -4)}${s!.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
-    }],
-    ['a tampered payload', async () => {
-      const [h, , s] = (await sign(claims())).split('.');
-      return `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
-    }],
+    [
+      'HS256 with the public key as the HMAC secret',
+      () => sign(claims(), new TextEncoder().encode(publicPem), 'HS256'),
+    ],
+    [
+      'a tampered signature',
+      async () => {
+        const [h, p, s] = (await sign(claims())).split('.');
+        return `${h}.${p}.${s!.slice(0, -4)}${s!.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+      },
+    ],
+    [
+      'a tampered payload',
+      async () => {
+        const [h, , s] = (await sign(claims())).split('.');
+        return `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
+      },
+    ],
     ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`],
     ['not a JWT', async () => 'hello'],
   ];
@@ -92,16 +119,21 @@ describe('POST /v1/aitomatic/enhance', () => {
   test.each(rejected)('%s: 401, nothing started, the failure audited', async (label, token) => {
     const name = `rej_${uniqueSuffix()}`;
     const requestId = `req-${uniqueSuffix()}`;
-    const res = await postJson(url, body(name), { authorization: `Bearer ${await token()}`, 'x-request-id': requestId });
+    const res = await postJson(url, body(name), {
+      authorization: `Bearer ${await token()}`,
+      'x-request-id': requestId,
+    });
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'invalid partner token' } });
     expect((await stack.pool.query('SELECT 1 FROM functions WHERE name = $1', [name])).rowCount).toBe(0);
     await waitUntil(
       async () =>
-        (await stack.pool.query(
-          `SELECT 1 FROM audit_log WHERE request_id = $1 AND action = 'POST /v1/aitomatic/enhance' AND outcome = 'denied' AND details->>'reason' LIKE 'jwt:%'`,
-          [requestId],
-        )).rowCount === 1,
+        (
+          await stack.pool.query(
+            `SELECT 1 FROM audit_log WHERE request_id = $1 AND action = 'POST /v1/aitomatic/enhance' AND outcome = 'denied' AND details->>'reason' LIKE 'jwt:%'`,
+            [requestId],
+          )
+        ).rowCount === 1,
       5_000,
       `audit row for ${label}`,
     );
@@ -112,10 +144,19 @@ describe('POST /v1/aitomatic/enhance', () => {
     const name = `once_${uniqueSuffix()}`;
     expect((await postJson(url, body(name), { authorization: `Bearer ${token}` })).status).toBe(200);
     const requestId = `req-${uniqueSuffix()}`;
-    const replay = await postJson(url, body(`again_${uniqueSuffix()}`), { authorization: `Bearer ${token}`, 'x-request-id': requestId });
+    const replay = await postJson(url, body(`again_${uniqueSuffix()}`), {
+      authorization: `Bearer ${token}`,
+      'x-request-id': requestId,
+    });
     expect(replay.status).toBe(401);
     await waitUntil(
-      async () => (await stack.pool.query(`SELECT 1 FROM audit_log WHERE request_id = $1 AND details->>'reason' = 'jwt:replayed'`, [requestId])).rowCount === 1,
+      async () =>
+        (
+          await stack.pool.query(
+            `SELECT 1 FROM audit_log WHERE request_id = $1 AND details->>'reason' = 'jwt:replayed'`,
+            [requestId],
+          )
+        ).rowCount === 1,
       5_000,
       'audit row of the replay',
     );
@@ -124,7 +165,9 @@ describe('POST /v1/aitomatic/enhance', () => {
   test('an API key is not a partner token, and a partner token is not an API key', async () => {
     expect((await postJson(url, body('f'), { 'x-api-key': stack.apiKey })).status).toBe(401);
     const token = await sign(claims());
-    expect((await getJson(`${stack.url}/api/v1/runs/${partnerRun}`, { authorization: `Bearer ${token}` })).status).toBe(401);
+    expect((await getJson(`${stack.url}/api/v1/runs/${partnerRun}`, { authorization: `Bearer ${token}` })).status).toBe(
+      401,
+    );
   });
 
   test('the partner polls its own runs only; the default tenant cannot see them', async () => {
@@ -135,9 +178,18 @@ describe('POST /v1/aitomatic/enhance', () => {
     expect((await getJson(`${stack.url}/api/v1/runs/${partnerRun}`)).status).toBe(404);
 
     const name = `dflt_${uniqueSuffix()}`;
-    const mine = await postJson(`${stack.url}/api/v1/functions/enhance`, { function_name: name, original_code: `def ${name}(x):\n    return x\n` });
+    const mine = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: `def ${name}(x):\n    return x\n`,
+    });
     expect(mine.status).toBe(200);
-    expect((await getJson(`${stack.url}/v1/aitomatic/runs/${mine.body.run.workflow_id}`, { authorization: `Bearer ${token}` })).status).toBe(404);
+    expect(
+      (
+        await getJson(`${stack.url}/v1/aitomatic/runs/${mine.body.run.workflow_id}`, {
+          authorization: `Bearer ${token}`,
+        })
+      ).status,
+    ).toBe(404);
   });
 
   test('strict body: unknown keys and bad function names are 400 with their paths', async () => {
@@ -145,7 +197,11 @@ describe('POST /v1/aitomatic/enhance', () => {
     const extra = await postJson(url, { ...body('f'), admin: true }, { authorization: `Bearer ${token}` });
     expect(extra.status).toBe(400);
     expect(extra.body.error.details).toEqual([expect.objectContaining({ path: '(body)' })]);
-    const traversal = await postJson(url, { ...body('f'), function_name: '../../etc/passwd' }, { authorization: `Bearer ${token}` });
+    const traversal = await postJson(
+      url,
+      { ...body('f'), function_name: '../../etc/passwd' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(traversal.status).toBe(400);
     expect(traversal.body.error.details[0].path).toBe('function_name');
   });
@@ -165,9 +221,15 @@ describe('partner keys from a JWKS URL', () => {
 
   test('accepts tokens of the published key and refuses others', async () => {
     const { port } = jwks.address() as AddressInfo;
-    const verifier = await createPartnerVerifier(loadConfig({ PARTNER_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` }));
-    const signWithKid = (key: KeyLike) => new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(key);
-    expect(await verifier!.verify(await signWithKid(partnerKey.privateKey))).toEqual({ ok: true, subject: 'transpiler-1' });
+    const verifier = await createPartnerVerifier(
+      loadConfig({ PARTNER_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` }),
+    );
+    const signWithKid = (key: KeyLike) =>
+      new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(key);
+    expect(await verifier!.verify(await signWithKid(partnerKey.privateKey))).toEqual({
+      ok: true,
+      subject: 'transpiler-1',
+    });
     expect((await verifier!.verify(await signWithKid(otherKey.privateKey))).ok).toBe(false);
   });
 

@@ -14,7 +14,11 @@ const logger = createLogger({ level: 'error', service: 'test', silent: true });
 describe('enhance budget per key (RATE_LIMIT_ENHANCE_PER_MINUTE=3 here; 10 by default)', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack('ratelimit', { RATE_LIMIT_ENHANCE_PER_MINUTE: '3', RATE_LIMIT_KEY_PER_MINUTE: '1000', RATE_LIMIT_IP_PER_MINUTE: '1000' });
+    stack = await startStack('ratelimit', {
+      RATE_LIMIT_ENHANCE_PER_MINUTE: '3',
+      RATE_LIMIT_KEY_PER_MINUTE: '1000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000',
+    });
   });
   afterAll(() => stack.close());
 
@@ -42,7 +46,9 @@ describe('enhance budget per key (RATE_LIMIT_ENHANCE_PER_MINUTE=3 here; 10 by de
     // The external alias shares the budget: same class, same key.
     expect((await postJson(`${stack.url}/v1/external/enhance`, { nope: 5 }, { 'x-api-key': key })).status).toBe(429);
 
-    expect((await postJson(url, { nope: 1 }, { 'x-api-key': await stack.createKey('default', 'agent') })).status).toBe(400);
+    expect((await postJson(url, { nope: 1 }, { 'x-api-key': await stack.createKey('default', 'agent') })).status).toBe(
+      400,
+    );
     expect((await getJson(`${stack.url}/api/v1/runs/enhance-x-000000000000`, { 'x-api-key': key })).status).toBe(404);
   });
 
@@ -75,7 +81,11 @@ describe('every batch item costs one enhance; a tenant-wide budget binds across 
 
   test('a batch of 30 on a budget of 10 is a 429 with Retry-After', async () => {
     const key = await stack.createKey(`batch_${uniqueSuffix()}`, 'agent');
-    const res = await postJson(`${stack.url}/api/v1/functions/enhance:batch`, { functions: Array.from({ length: 30 }, (_, i) => item(i)) }, { 'x-api-key': key });
+    const res = await postJson(
+      `${stack.url}/api/v1/functions/enhance:batch`,
+      { functions: Array.from({ length: 30 }, (_, i) => item(i)) },
+      { 'x-api-key': key },
+    );
     expect(res.status).toBe(429);
     expect(res.body.error.code).toBe('rate_limited');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -83,7 +93,7 @@ describe('every batch item costs one enhance; a tenant-wide budget binds across 
     expect(res.headers.get('ratelimit-limit')).toBe('10');
   });
 
-  test('a batch of 3 leaves 7 of the key\'s 10', async () => {
+  test("a batch of 3 leaves 7 of the key's 10", async () => {
     const key = await stack.createKey(`batch_${uniqueSuffix()}`, 'agent');
     // Three items that fail their checks (not Python): charged before anything is checked, and quick.
     const bad = Array.from({ length: 3 }, (_, i) => ({ function_name: `g${i}`, original_code: 'def (:' }));
@@ -107,7 +117,10 @@ describe('every batch item costs one enhance; a tenant-wide budget binds across 
     expect(limited.status).toBe(429);
     expect(limited.headers.get('ratelimit-limit')).toBe('15');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await postJson(url, { nope: 0 }, { 'x-api-key': await stack.createKey(`other_${uniqueSuffix()}`, 'agent') })).status).toBe(400);
+    expect(
+      (await postJson(url, { nope: 0 }, { 'x-api-key': await stack.createKey(`other_${uniqueSuffix()}`, 'agent') }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -122,15 +135,21 @@ describe('per-IP budget, and the in-memory insurance when Redis is away', () => 
     app.use(errorHandler(logger));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, close: () => new Promise((r) => server.close(r)) };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`,
+      close: () => new Promise((r) => server.close(r)),
+    };
   }
 
   test.each([
-    ['Redis up', async () => {
-      const redis = createRedis(process.env.REDIS_URL!, logger);
-      await new Promise((resolve) => redis.once('ready', resolve));
-      return redis;
-    }],
+    [
+      'Redis up',
+      async () => {
+        const redis = createRedis(process.env.REDIS_URL!, logger);
+        await new Promise((resolve) => redis.once('ready', resolve));
+        return redis;
+      },
+    ],
     ['Redis unreachable', async () => createRedis(`redis://127.0.0.1:${await freePort()}`, logger)],
   ])('%s: the third call from one address within a minute is 429', async (_label, makeRedis) => {
     const redis = await makeRedis();

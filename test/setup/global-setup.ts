@@ -7,7 +7,6 @@ import { writeWorkflowBundle } from '../../src/worker/bundle';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/definitions/search-attributes';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __POET_TEMPORAL__: TestWorkflowEnvironment | undefined;
 }
 

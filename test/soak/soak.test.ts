@@ -10,10 +10,14 @@ interface Check {
   detail: string;
 }
 
-test('two minutes of mixed load on the embedded default lose nothing', async () => {
-  const result = await runSoak({ minutes: 2, clients: 3 });
-  for (const kind of ['hit', 'miss', 'feedback', 'batch', 'read']) expect(result.byKind[kind]).toBeGreaterThan(0);
-  const failed = (result.checks as Check[]).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-  expect(failed).toEqual([]);
-  expect(result.checks.length).toBeGreaterThanOrEqual(8);
-}, 8 * 60_000);
+test(
+  'two minutes of mixed load on the embedded default lose nothing',
+  async () => {
+    const result = await runSoak({ minutes: 2, clients: 3 });
+    for (const kind of ['hit', 'miss', 'feedback', 'batch', 'read']) expect(result.byKind[kind]).toBeGreaterThan(0);
+    const failed = (result.checks as Check[]).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    expect(failed).toEqual([]);
+    expect(result.checks.length).toBeGreaterThanOrEqual(8);
+  },
+  8 * 60_000,
+);

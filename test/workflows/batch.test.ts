@@ -25,11 +25,15 @@ describe('enhanceBatch against stub activities', () => {
         mostAtOnce = Math.max(mostAtOnce, running);
         await new Promise((resolve) => setTimeout(resolve, 300));
         running -= 1;
-        return (await stubActivities().activities.generate(input));
+        return await stubActivities().activities.generate(input);
       },
       validate: async (input) => {
         if (input.request.function_name === 'bad_one') {
-          throw ApplicationFailure.create({ type: FailureType.ValidationFailed, nonRetryable: true, message: 'bad_one does not compile' });
+          throw ApplicationFailure.create({
+            type: FailureType.ValidationFailed,
+            nonRetryable: true,
+            message: 'bad_one does not compile',
+          });
         }
         return { safety_level: 'high', findings: [], samples_run: 1, duration_ms: 1 };
       },
@@ -41,10 +45,19 @@ describe('enhanceBatch against stub activities', () => {
         concurrency: 2,
         items: ['first_one', 'bad_one', 'third_one'].map((name, index) => {
           const { request, input_hash, normalized_input_hash } = enhanceInput(name);
-          return { request, input_hash, normalized_input_hash: normalized_input_hash!, workflow_id: batchItemWorkflowId(batchId, index) };
+          return {
+            request,
+            input_hash,
+            normalized_input_hash: normalized_input_hash!,
+            workflow_id: batchItemWorkflowId(batchId, index),
+          };
         }),
       };
-      const handle = await env.client.workflow.start<typeof enhanceBatch>(WORKFLOW_TYPES.batch, { taskQueue, workflowId: batchId, args: [input] });
+      const handle = await env.client.workflow.start<typeof enhanceBatch>(WORKFLOW_TYPES.batch, {
+        taskQueue,
+        workflowId: batchId,
+        args: [input],
+      });
       const result = await handle.result();
       expect(result).toMatchObject({ total: 3, succeeded: 2, failed: 1 });
       expect(result.items.map((i) => [i.function_name, i.workflow_id, i.status])).toEqual([
@@ -54,13 +67,22 @@ describe('enhanceBatch against stub activities', () => {
       ]);
       expect(result.items[1]).toMatchObject({ error: 'bad_one does not compile' });
       expect(mostAtOnce).toBe(2);
-      expect(new Set(callsOf(calls, 'storeVersion').map((c) => c.request.function_name))).toEqual(new Set(['first_one', 'third_one']));
+      expect(new Set(callsOf(calls, 'storeVersion').map((c) => c.request.function_name))).toEqual(
+        new Set(['first_one', 'third_one']),
+      );
       const { typedSearchAttributes } = await handle.describe();
       expect(typedSearchAttributes.get(OutcomeKey)).toBe('partial');
       // Each child carries the search attributes a single enhance would.
       const child = await env.client.workflow.getHandle(`${batchId}.2`).describe();
       expect(child.typedSearchAttributes.get(FunctionNameKey)).toBe('third_one');
-      expect(await handle.query(progressQuery)).toMatchObject({ kind: 'batch', stage: 'completed', done: 3, total: 3, succeeded: 2, failed: 1 });
+      expect(await handle.query(progressQuery)).toMatchObject({
+        kind: 'batch',
+        stage: 'completed',
+        done: 3,
+        total: 3,
+        succeeded: 2,
+        failed: 1,
+      });
     });
   });
 });

@@ -25,7 +25,11 @@ beforeAll(async () => {
 afterAll(() => env?.teardown());
 
 const start = (taskQueue: string, input = enhanceInput()) =>
-  env.client.workflow.start<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, { taskQueue, workflowId: `enhance-${taskQueue}`, args: [input] });
+  env.client.workflow.start<typeof enhanceFunction>(WORKFLOW_TYPES.enhance, {
+    taskQueue,
+    workflowId: `enhance-${taskQueue}`,
+    args: [input],
+  });
 
 /** What the API does: start the run and wait for its answer through the enhanceResult update. */
 async function startAndAwaitAnswer(taskQueue: string, input = enhanceInput()) {
@@ -45,7 +49,11 @@ async function startAndAwaitAnswer(taskQueue: string, input = enhanceInput()) {
 
 async function searchAttributes(handle: WorkflowHandle) {
   const { typedSearchAttributes } = await handle.describe();
-  return { cache: typedSearchAttributes.get(CacheOutcomeKey), provider: typedSearchAttributes.get(ProviderKey), outcome: typedSearchAttributes.get(OutcomeKey) };
+  return {
+    cache: typedSearchAttributes.get(CacheOutcomeKey),
+    provider: typedSearchAttributes.get(ProviderKey),
+    outcome: typedSearchAttributes.get(OutcomeKey),
+  };
 }
 
 const eventTypes = (published: { events: { type: string }[] }) => published.events.map((e) => e.type);
@@ -56,15 +64,33 @@ describe('enhanceFunction against stub activities', () => {
     await withWorker(env, activities, async (taskQueue) => {
       const handle = await start(taskQueue);
       const result = await handle.result();
-      expect(result).toMatchObject({ function_name: 'safe_divide', version: 1, metadata: { cache: 'miss', provider: 'template', fallback: false, safety_level: 'high' } });
-      expect(result.metadata.attempts).toEqual([expect.objectContaining({ provider: 'template', outcome: 'accepted' })]);
+      expect(result).toMatchObject({
+        function_name: 'safe_divide',
+        version: 1,
+        metadata: { cache: 'miss', provider: 'template', fallback: false, safety_level: 'high' },
+      });
+      expect(result.metadata.attempts).toEqual([
+        expect.objectContaining({ provider: 'template', outcome: 'accepted' }),
+      ]);
       expect(names().slice(0, 4)).toEqual(['cacheLookupWithVersion', 'generationPlan', 'generate', 'validate']);
       // The cache entry is written alongside the version, then the events go out.
       expect(new Set(names().slice(4, 6))).toEqual(new Set(['cacheStore', 'storeVersion']));
       expect(names().slice(6)).toEqual(['publish']);
-      expect(callsOf(calls, 'cacheStore')[0]).toMatchObject({ key: 'exact-key', l2_key: 'l2-key', value: enhancement() });
-      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({ tenant_id: 'default', input_hash: enhanceInput().input_hash, workflow_id: handle.workflowId });
-      expect(eventTypes(callsOf(calls, 'publish')[0]!)).toEqual(['enhancement.started', 'version.created', 'enhancement.completed']);
+      expect(callsOf(calls, 'cacheStore')[0]).toMatchObject({
+        key: 'exact-key',
+        l2_key: 'l2-key',
+        value: enhancement(),
+      });
+      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({
+        tenant_id: 'default',
+        input_hash: enhanceInput().input_hash,
+        workflow_id: handle.workflowId,
+      });
+      expect(eventTypes(callsOf(calls, 'publish')[0]!)).toEqual([
+        'enhancement.started',
+        'version.created',
+        'enhancement.completed',
+      ]);
       expect(await searchAttributes(handle)).toEqual({ cache: 'miss', provider: 'template', outcome: 'completed' });
       expect(await handle.query(progressQuery)).toMatchObject({ kind: 'single', stage: 'completed' });
       await recordHistory(handle, 'enhance-miss');
@@ -83,7 +109,11 @@ describe('enhanceFunction against stub activities', () => {
 
   test('a hit on the active version answers from the lookup: no generation, no store, a cache.hit event', async () => {
     const { activities, calls, names } = stubActivities({
-      cacheLookupWithVersion: async () => ({ key: 'exact-key', hit: { value: enhancement(), layer: 'l1' as const }, active_version: 3 }),
+      cacheLookupWithVersion: async () => ({
+        key: 'exact-key',
+        hit: { value: enhancement(), layer: 'l1' as const },
+        active_version: 3,
+      }),
     });
     await withWorker(env, activities, async (taskQueue) => {
       const { answer, handle } = await startAndAwaitAnswer(taskQueue);
@@ -101,7 +131,11 @@ describe('enhanceFunction against stub activities', () => {
 
   test('a hit whose input is not the active version stores it (the version the store answers)', async () => {
     const { activities, names } = stubActivities({
-      cacheLookupWithVersion: async () => ({ key: 'exact-key', hit: { value: enhancement(), layer: 'l0' as const }, active_version: null }),
+      cacheLookupWithVersion: async () => ({
+        key: 'exact-key',
+        hit: { value: enhancement(), layer: 'l0' as const },
+        active_version: null,
+      }),
       storeVersion: async () => ({ version: 4, created: true, deprecated: 3 }),
     });
     await withWorker(env, activities, async (taskQueue) => {
@@ -121,20 +155,36 @@ describe('enhanceFunction against stub activities', () => {
       }),
       validate: async (input) => {
         validations += 1;
-        if (validations === 1) throw ApplicationFailure.create({ type: FailureType.ValidationFailed, nonRetryable: true, message: 'SyntaxError at line 1' });
+        if (validations === 1)
+          throw ApplicationFailure.create({
+            type: FailureType.ValidationFailed,
+            nonRetryable: true,
+            message: 'SyntaxError at line 1',
+          });
         return { ...enhancement().validation, samples_run: input.artifact.python.length };
       },
     });
     await withWorker(env, activities, async (taskQueue) => {
       const handle = await start(taskQueue);
       const result = await handle.result();
-      expect(names().slice(0, 6)).toEqual(['cacheLookupWithVersion', 'generationPlan', 'generateWithLlm', 'validate', 'generateWithLlm', 'validate']);
+      expect(names().slice(0, 6)).toEqual([
+        'cacheLookupWithVersion',
+        'generationPlan',
+        'generateWithLlm',
+        'validate',
+        'generateWithLlm',
+        'validate',
+      ]);
       const [first, repair] = callsOf(calls, 'generateWithLlm');
       expect(first).toMatchObject({ provider: 'fake', round: 0 });
       expect(first!.repair).toBeUndefined();
       expect(repair).toMatchObject({ provider: 'fake', round: 1, repair: { errors: 'SyntaxError at line 1' } });
       expect(JSON.parse(repair!.repair!.previous)).toMatchObject({ python: 'broken round 0' });
-      expect(result.metadata).toMatchObject({ provider: 'fake', fallback: false, usage: { calls: 2, prompt_tokens: 20 } });
+      expect(result.metadata).toMatchObject({
+        provider: 'fake',
+        fallback: false,
+        usage: { calls: 2, prompt_tokens: 20 },
+      });
       expect(result.metadata.attempts.map((a) => [a.round, a.outcome, a.reason])).toEqual([
         [0, 'invalid', 'SyntaxError at line 1'],
         [1, 'accepted', null],
@@ -160,7 +210,14 @@ describe('enhanceFunction against stub activities', () => {
       const handle = await start(taskQueue);
       const result = await handle.result();
       expect(callsOf(calls, 'generateWithLlm').map((c) => c.provider)).toEqual(['primary', 'secondary']);
-      expect(names().slice(0, 6)).toEqual(['cacheLookupWithVersion', 'generationPlan', 'generateWithLlm', 'generateWithLlm', 'generate', 'validate']);
+      expect(names().slice(0, 6)).toEqual([
+        'cacheLookupWithVersion',
+        'generationPlan',
+        'generateWithLlm',
+        'generateWithLlm',
+        'generate',
+        'validate',
+      ]);
       expect(result.metadata).toMatchObject({ provider: 'template', fallback: true });
       expect(result.metadata.attempts.map((a) => [a.provider, a.outcome])).toEqual([
         ['primary', 'failed'],
@@ -175,7 +232,12 @@ describe('enhanceFunction against stub activities', () => {
     const { activities, names } = stubActivities({
       generationPlan: async () => ({ providers: ['primary', 'secondary'], max_repairs: 0, max_attempts: 1 }),
       generateWithLlm: async (input) => {
-        if (input.provider === 'primary') throw ApplicationFailure.create({ type: FailureType.ProviderUnavailable, nonRetryable: true, message: '401' });
+        if (input.provider === 'primary')
+          throw ApplicationFailure.create({
+            type: FailureType.ProviderUnavailable,
+            nonRetryable: true,
+            message: '401',
+          });
         return { artifact: enhancement('secondary').artifact, attempts: [llmAttempt('secondary', 0)] };
       },
     });
@@ -193,7 +255,11 @@ describe('enhanceFunction against stub activities', () => {
   test('the template failing validation fails the run, which publishes enhancement.failed', async () => {
     const { activities, calls, names } = stubActivities({
       validate: async () => {
-        throw ApplicationFailure.create({ type: FailureType.ValidationFailed, nonRetryable: true, message: 'behaviour differs on (1, 0)' });
+        throw ApplicationFailure.create({
+          type: FailureType.ValidationFailed,
+          nonRetryable: true,
+          message: 'behaviour differs on (1, 0)',
+        });
       },
     });
     await withWorker(env, activities, async (taskQueue) => {
@@ -201,7 +267,10 @@ describe('enhanceFunction against stub activities', () => {
       const failure = await handle.result().catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(WorkflowFailedError);
       expect(names()).toEqual(['cacheLookupWithVersion', 'generationPlan', 'generate', 'validate', 'publish']);
-      expect(callsOf(calls, 'publish')[0]!.events[1]).toEqual({ type: 'enhancement.failed', payload: { reason: 'behaviour differs on (1, 0)' } });
+      expect(callsOf(calls, 'publish')[0]!.events[1]).toEqual({
+        type: 'enhancement.failed',
+        payload: { reason: 'behaviour differs on (1, 0)' },
+      });
       expect(await searchAttributes(handle)).toMatchObject({ outcome: 'failed' });
       expect(await handle.query(progressQuery)).toMatchObject({ stage: 'failed' });
       await recordHistory(handle, 'enhance-validation-failed');
@@ -258,7 +327,11 @@ describe('enhanceFunction against stub activities', () => {
       expect(await handle.result()).toMatchObject({ version: 1, metadata: { cache: 'miss' } });
       expect(await searchAttributes(handle)).toMatchObject({ outcome: 'completed' });
       expect(names().slice(-2)).toEqual(['storeVersion', 'publish']);
-      expect(eventTypes(callsOf(calls, 'publish')[0]!)).toEqual(['enhancement.started', 'version.created', 'enhancement.completed']);
+      expect(eventTypes(callsOf(calls, 'publish')[0]!)).toEqual([
+        'enhancement.started',
+        'version.created',
+        'enhancement.completed',
+      ]);
       await recordHistory(handle, 'enhance-canceled-at-commit');
     });
   });

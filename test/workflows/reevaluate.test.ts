@@ -13,7 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => env?.teardown());
 
-const candidate = (function_name: string, status: ReevaluationCandidate['status'], workflow_id: string): ReevaluationCandidate => ({
+const candidate = (
+  function_name: string,
+  status: ReevaluationCandidate['status'],
+  workflow_id: string,
+): ReevaluationCandidate => ({
   tenant_id: 'default',
   function_name,
   version: 1,
@@ -28,15 +32,28 @@ const requiresUpdate: Assessment = {
   status: 'requires_update',
   reasons: ['error_rate 0.40 over 0.2'],
   feedback_count: 2,
-  regenerate: { request: enhanceInput('needs_work').request, input_hash: 'c'.repeat(64), guidance: { reason: 'errors', suggestions: [], operate: {}, perceive: {} } },
+  regenerate: {
+    request: enhanceInput('needs_work').request,
+    input_hash: 'c'.repeat(64),
+    guidance: { reason: 'errors', suggestions: [], operate: {}, perceive: {} },
+  },
 };
 
 describe('reevaluateFunctions against stub activities', () => {
   test('pages by continue-as-new: regenerates what Train says must change, joins a regeneration already going, records every page', async () => {
     const suffix = `${Date.now()}`;
     const busyId = `regenerate-busy-${suffix}`;
-    const pages: Record<string, { candidates: ReevaluationCandidate[]; next?: { tenant_id: string; function_name: string } }> = {
-      first: { candidates: [candidate('needs_work', 'requires_update', `regenerate-needs-work-${suffix}`), candidate('fine', 'accepted', 'unused')], next: { tenant_id: 'default', function_name: 'fine' } },
+    const pages: Record<
+      string,
+      { candidates: ReevaluationCandidate[]; next?: { tenant_id: string; function_name: string } }
+    > = {
+      first: {
+        candidates: [
+          candidate('needs_work', 'requires_update', `regenerate-needs-work-${suffix}`),
+          candidate('fine', 'accepted', 'unused'),
+        ],
+        next: { tenant_id: 'default', function_name: 'fine' },
+      },
       fine: { candidates: [candidate('busy', 'requires_update', busyId)] },
     };
     const { activities, calls } = stubActivities({
@@ -59,16 +76,25 @@ describe('reevaluateFunctions against stub activities', () => {
         });
         // result() follows the chain of runs to the last page.
         expect(await handle.result()).toEqual({ evaluated: 3, regenerated: 1, joined: 1, failed: 0 });
-        expect(callsOf(calls, 'findReevaluations')).toEqual([{}, { after: { tenant_id: 'default', function_name: 'fine' } }]);
+        expect(callsOf(calls, 'findReevaluations')).toEqual([
+          {},
+          { after: { tenant_id: 'default', function_name: 'fine' } },
+        ]);
         const [first, second] = callsOf(calls, 'recordEvaluations');
-        expect(first!.evaluations.map((e) => [e.function_name, e.outcome, e.new_version, e.regeneration_workflow_id])).toEqual([
+        expect(
+          first!.evaluations.map((e) => [e.function_name, e.outcome, e.new_version, e.regeneration_workflow_id]),
+        ).toEqual([
           ['needs_work', 'regenerated', 2, `regenerate-needs-work-${suffix}`],
           ['fine', 'accepted', undefined, undefined],
         ]);
-        expect(second!.evaluations.map((e) => [e.function_name, e.outcome, e.regeneration_workflow_id])).toEqual([['busy', 'joined', busyId]]);
+        expect(second!.evaluations.map((e) => [e.function_name, e.outcome, e.regeneration_workflow_id])).toEqual([
+          ['busy', 'joined', busyId],
+        ]);
         expect(first!.run_id).not.toBe(second!.run_id);
         // Only the regeneration that was started ran here.
-        expect(callsOf(calls, 'assessFeedback')).toEqual([{ tenant_id: 'default', function_name: 'needs_work', version: 1 }]);
+        expect(callsOf(calls, 'assessFeedback')).toEqual([
+          { tenant_id: 'default', function_name: 'needs_work', version: 1 },
+        ]);
         const { typedSearchAttributes } = await handle.describe();
         expect(typedSearchAttributes.get(OutcomeKey)).toBe('regenerated');
       });

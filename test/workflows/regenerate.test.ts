@@ -12,7 +12,12 @@ beforeAll(async () => {
 afterAll(() => env?.teardown());
 
 const input = { tenant_id: 'default', function_name: 'safe_divide', version: 2 };
-const guidance = { reason: 'error_rate 0.40 over 0.2', suggestions: ['retry on TimeoutError'], operate: { retries: 4 }, perceive: {} };
+const guidance = {
+  reason: 'error_rate 0.40 over 0.2',
+  suggestions: ['retry on TimeoutError'],
+  operate: { retries: 4 },
+  perceive: {},
+};
 const requiresUpdate: Assessment = {
   status: 'requires_update',
   reasons: [guidance.reason],
@@ -21,11 +26,17 @@ const requiresUpdate: Assessment = {
 };
 
 const regenerate = (taskQueue: string) =>
-  env.client.workflow.execute<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, { taskQueue, workflowId: `regenerate-${taskQueue}`, args: [input] });
+  env.client.workflow.execute<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, {
+    taskQueue,
+    workflowId: `regenerate-${taskQueue}`,
+    args: [input],
+  });
 
 describe('regenerateFromFeedback and activateVersion against stub activities', () => {
   test('Train accepts the feedback: no generation, no new version', async () => {
-    const { activities, names } = stubActivities({ assessFeedback: async () => ({ status: 'accepted', reasons: ['rating 5'], feedback_count: 1 }) });
+    const { activities, names } = stubActivities({
+      assessFeedback: async () => ({ status: 'accepted', reasons: ['rating 5'], feedback_count: 1 }),
+    });
     await withWorker(env, activities, async (taskQueue) => {
       expect(await regenerate(taskQueue)).toMatchObject({ status: 'accepted', version: 2, update_reason: 'rating 5' });
       expect(names()).toEqual(['assessFeedback']);
@@ -41,10 +52,19 @@ describe('regenerateFromFeedback and activateVersion against stub activities', (
     });
     await withWorker(env, activities, async (taskQueue) => {
       const result = await regenerate(taskQueue);
-      expect(result).toMatchObject({ status: 'requires_update', version: 2, new_version: 3, update_reason: guidance.reason });
+      expect(result).toMatchObject({
+        status: 'requires_update',
+        version: 2,
+        new_version: 3,
+        update_reason: guidance.reason,
+      });
       expect(names()).toEqual(['assessFeedback', 'generationPlan', 'generate', 'validate', 'storeVersion', 'publish']);
       expect(callsOf(calls, 'generate')[0]).toMatchObject({ guidance });
-      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({ input_hash: 'c'.repeat(64), guidance, metadata: { cache: 'bypass' } });
+      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({
+        input_hash: 'c'.repeat(64),
+        guidance,
+        metadata: { cache: 'bypass' },
+      });
       expect(callsOf(calls, 'publish')[0]!.events.slice(1)).toEqual([
         { type: 'version.created', payload: { version: 3, regenerated_from: 2, reason: guidance.reason } },
         { type: 'version.deprecated', payload: { version: 2 } },
@@ -72,9 +92,15 @@ describe('regenerateFromFeedback and activateVersion against stub activities', (
   });
 
   test('activating the version already active publishes nothing', async () => {
-    const { activities, names } = stubActivities({ activate: async (req) => ({ current: req.version, previous: req.version }) });
+    const { activities, names } = stubActivities({
+      activate: async (req) => ({ current: req.version, previous: req.version }),
+    });
     await withWorker(env, activities, async (taskQueue) => {
-      await env.client.workflow.execute<typeof activateVersion>(WORKFLOW_TYPES.activate, { taskQueue, workflowId: `activate-${taskQueue}`, args: [input] });
+      await env.client.workflow.execute<typeof activateVersion>(WORKFLOW_TYPES.activate, {
+        taskQueue,
+        workflowId: `activate-${taskQueue}`,
+        args: [input],
+      });
       expect(names()).toEqual(['activate']);
     });
   });

@@ -24,9 +24,12 @@ describe('deliverWebhooks against stub activities', () => {
       deliverWebhook: async (input) => {
         const { attempt } = Context.current().info;
         (attempts[input.webhook_id] ??= []).push(attempt);
-        if (input.webhook_id === 'flaky' && attempt < 3) throw ApplicationFailure.create({ type: FailureType.WebhookTransient, message: '503' });
-        if (input.webhook_id === 'gone') throw ApplicationFailure.create({ type: FailureType.WebhookRejected, message: '410' });
-        if (input.webhook_id === 'down') throw ApplicationFailure.create({ type: FailureType.WebhookTransient, message: 'connection refused' });
+        if (input.webhook_id === 'flaky' && attempt < 3)
+          throw ApplicationFailure.create({ type: FailureType.WebhookTransient, message: '503' });
+        if (input.webhook_id === 'gone')
+          throw ApplicationFailure.create({ type: FailureType.WebhookRejected, message: '410' });
+        if (input.webhook_id === 'down')
+          throw ApplicationFailure.create({ type: FailureType.WebhookTransient, message: 'connection refused' });
         return { webhook_id: input.webhook_id, status: 'delivered' };
       },
     });

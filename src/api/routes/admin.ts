@@ -54,7 +54,9 @@ export const adminRoutes = [
     auth: 'api_key',
     role: 'admin',
     query: AuditQuery,
-    responses: { 200: json(z.object({ entries: z.array(AuditEntry), next_before: z.string().nullable() }), 'One page of entries') },
+    responses: {
+      200: json(z.object({ entries: z.array(AuditEntry), next_before: z.string().nullable() }), 'One page of entries'),
+    },
     handler: ({ query, principal }, deps) => deps.app.audit.query(principal.tenantId, query),
   }),
 ];

@@ -18,7 +18,14 @@ export const dashboardRoutes = [
     summary: 'Operator dashboard (signs in with an API key)',
     auth: 'public',
     responses: { 200: text(['text/html'], 'HTML page') },
-    handler: ({ res }, deps) => sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), 'index.html', 'dashboard file', NO_CACHE),
+    handler: ({ res }, deps) =>
+      sendFileFrom(
+        res,
+        path.join(deps.config.rootDir, 'public', 'dashboard'),
+        'index.html',
+        'dashboard file',
+        NO_CACHE,
+      ),
   }),
   route({
     operationId: 'getDashboardFile',
@@ -30,6 +37,7 @@ export const dashboardRoutes = [
     params: z.object({ file: z.string() }),
     responses: { 200: text(['text/javascript', 'text/css'], 'The file') },
     errors: [404],
-    handler: ({ params, res }, deps) => sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), params.file, 'dashboard file', NO_CACHE),
+    handler: ({ params, res }, deps) =>
+      sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), params.file, 'dashboard file', NO_CACHE),
   }),
 ];

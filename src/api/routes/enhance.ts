@@ -16,7 +16,8 @@ const enhanceAt = (path: string, operationId: string, summary: string): AnyRoute
     path,
     tags: ['enhance'],
     summary,
-    description: '200 with the result; 202 and `Location` with `Prefer: respond-async` or when the wait budget (default 30 s) runs out.',
+    description:
+      '200 with the result; 202 and `Location` with `Prefer: respond-async` or when the wait budget (default 30 s) runs out.',
     auth: 'api_key',
     role: 'agent',
     rate: 'enhance',
@@ -35,15 +36,24 @@ const enhanceAt = (path: string, operationId: string, summary: string): AnyRoute
   });
 
 export const enhanceRoutes = [
-  enhanceAt('/api/v1/functions/enhance', 'enhanceFunction', 'Enhance a Python function with POET (Perceive, Operate, Enforce, Train)'),
-  enhanceAt('/v1/external/enhance', 'enhanceFunctionExternal', 'Enhance a Python function: the same contract for integrations outside the REST API'),
+  enhanceAt(
+    '/api/v1/functions/enhance',
+    'enhanceFunction',
+    'Enhance a Python function with POET (Perceive, Operate, Enforce, Train)',
+  ),
+  enhanceAt(
+    '/v1/external/enhance',
+    'enhanceFunctionExternal',
+    'Enhance a Python function: the same contract for integrations outside the REST API',
+  ),
   route({
     operationId: 'enhanceBatch',
     method: 'POST',
     path: '/api/v1/functions/enhance:batch',
     tags: ['enhance'],
     summary: 'Enhance up to 100 functions in one parent run (child runs at bounded concurrency; per-item outcomes)',
-    description: 'Every item costs what a single enhance costs, and every item is checked before anything starts: 422 `invalid_batch_items` names each rejected one.',
+    description:
+      'Every item costs what a single enhance costs, and every item is checked before anything starts: 422 `invalid_batch_items` names each rejected one.',
     auth: 'api_key',
     role: 'agent',
     rate: 'enhance',
@@ -55,7 +65,10 @@ export const enhanceRoutes = [
       await deps.limits.charge(res, callerOf(principal), 'enhance', body.functions.length - 1);
       const { run, total } = await deps.app.enhancements.batch(body.functions, principal.tenantId);
       const self = `/api/v1/runs/${encodeURIComponent(run.workflow_id)}`;
-      res.status(202).location(self).json({ status: 'running', run, total, links: { self, events: `${self}/events` } });
+      res
+        .status(202)
+        .location(self)
+        .json({ status: 'running', run, total, links: { self, events: `${self}/events` } });
     },
   }),
 ];

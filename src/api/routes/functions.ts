@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { EventsQuery } from '../../contracts/events';
 import { ActivateResult, FeedbackRequest } from '../../contracts/feedback';
 import { EnhanceAccepted } from '../../contracts/http';
-import { EventsPage, FeedbackAnswer, FunctionDetail, FunctionList, VersionDetail, VersionDiff, VersionList } from '../../contracts/versions';
+import {
+  EventsPage,
+  FeedbackAnswer,
+  FunctionDetail,
+  FunctionList,
+  VersionDetail,
+  VersionDiff,
+  VersionList,
+} from '../../contracts/versions';
 import { answerSettled, FunctionNameParams, VersionParam, WaitQuery, waitMsOf } from '../http-input';
 import { json, route, text } from '../route';
 
@@ -74,7 +82,9 @@ export const functionsRoutes = [
     auth: 'api_key',
     role: 'viewer',
     params: VersionParams.extend({ language: z.enum(['python', 'dana']) }),
-    responses: { 200: text(['text/x-python', 'text/plain'], 'The source: text/x-python for python, text/plain for dana') },
+    responses: {
+      200: text(['text/x-python', 'text/plain'], 'The source: text/x-python for python, text/plain for dana'),
+    },
     errors: [404],
     handler: async ({ params, principal, res }, deps) => {
       const code = await deps.app.functions.code(principal.tenantId, params.name, params.v, params.language);
@@ -92,14 +102,16 @@ export const functionsRoutes = [
     params: FunctionNameParams.extend({ a: VersionParam, b: VersionParam }),
     responses: { 200: json(VersionDiff, 'The diffs') },
     errors: [404],
-    handler: ({ params, principal }, deps) => deps.app.functions.diff(principal.tenantId, params.name, params.a, params.b),
+    handler: ({ params, principal }, deps) =>
+      deps.app.functions.diff(principal.tenantId, params.name, params.a, params.b),
   }),
   route({
     operationId: 'activateVersion',
     method: 'POST',
     path: '/api/v1/functions/:name/versions/:v/activate',
     tags: ['versions'],
-    summary: 'Rollback (or forward): make this version the active one, through the activateVersion workflow (operator role)',
+    summary:
+      'Rollback (or forward): make this version the active one, through the activateVersion workflow (operator role)',
     auth: 'api_key',
     role: 'operator',
     params: VersionParams,

@@ -22,7 +22,10 @@ export const healthRoutes = [
     tags: ['health'],
     summary: 'Per-check readiness: Temporal, PostgreSQL, Redis, LLM circuits, disk, memory',
     auth: 'public',
-    responses: { 200: json(ReadinessBody, 'Ready (possibly degraded)'), 503: json(ReadinessBody, 'A required check is failing') },
+    responses: {
+      200: json(ReadinessBody, 'Ready (possibly degraded)'),
+      503: json(ReadinessBody, 'A required check is failing'),
+    },
     handler: ({ res }, deps) => sendReadiness(res, deps.checks),
   }),
   // Prometheus scrapes without credentials; keep the port off the public internet (docs/operations.md, Observability).

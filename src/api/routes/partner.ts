@@ -29,7 +29,11 @@ export const partnerRoutes = [
     errors: [413, 422, 502],
     handler: async ({ query, body, req, res, principal }, deps) => {
       const waitMs = waitMsOf(query.wait, req, deps.config);
-      return answerSettled(res, await deps.app.enhancements.enhanceForPartner(body, principal.tenantId, waitMs), RUNS_PATH);
+      return answerSettled(
+        res,
+        await deps.app.enhancements.enhanceForPartner(body, principal.tenantId, waitMs),
+        RUNS_PATH,
+      );
     },
   }),
   route({

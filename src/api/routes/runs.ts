@@ -23,13 +23,21 @@ function seenTransitions(req: Request): number {
  * Every event's id is the number of transitions sent so far, so a client reconnecting with Last-Event-ID gets only
  * the transitions it missed (history only grows), then the current snapshot.
  */
-async function streamEvents(runs: Runs, deps: RouteDeps, id: string, tenantId: string, req: Request, res: Response): Promise<void> {
+async function streamEvents(
+  runs: Runs,
+  deps: RouteDeps,
+  id: string,
+  tenantId: string,
+  req: Request,
+  res: Response,
+): Promise<void> {
   const first = await runs.describe(id, tenantId);
   res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
   res.write(`retry: ${SSE_RETRY_MS}\n\n`);
   let sent = seenTransitions(req);
-  const send = (event: string, data: unknown) => res.write(`id: ${sent}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (event: string, data: unknown) =>
+    res.write(`id: ${sent}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
   const gone = new AbortController();
   res.on('close', () => gone.abort());
@@ -54,7 +62,11 @@ async function streamEvents(runs: Runs, deps: RouteDeps, id: string, tenantId: s
       emit(await runs.progress(id, current.runId));
       const run = { workflow_id: id, run_id: current.runId };
       const outcome = current.outcome;
-      const end: SseEnd = { status: current.status, run, ...(outcome && outcome.status !== 'completed' ? { error: { ...outcome.error, run } } : {}) };
+      const end: SseEnd = {
+        status: current.status,
+        run,
+        ...(outcome && outcome.status !== 'completed' ? { error: { ...outcome.error, run } } : {}),
+      };
       send('end', end);
       break;
     }
@@ -84,7 +96,9 @@ export const runsRoutes = [
     role: 'viewer',
     query: RunListQuery,
     responses: { 200: json(RunListBody, 'Recent runs') },
-    handler: async ({ query, principal }, deps) => ({ runs: await deps.app.runs.recent(principal.tenantId, query.limit) }),
+    handler: async ({ query, principal }, deps) => ({
+      runs: await deps.app.runs.recent(principal.tenantId, query.limit),
+    }),
   }),
   route({
     operationId: 'getRun',
@@ -104,16 +118,20 @@ export const runsRoutes = [
     method: 'GET',
     path: '/api/v1/runs/:id/events',
     tags: ['enhance'],
-    summary: 'Server-Sent Events: `stage` transitions (history first), `progress` snapshots, then `end`; the stream closes when the run ends',
+    summary:
+      'Server-Sent Events: `stage` transitions (history first), `progress` snapshots, then `end`; the stream closes when the run ends',
     auth: 'api_key',
     role: 'viewer',
     params: RunIdParams,
     headers: z.object({
-      'last-event-id': z.string().optional().meta({ description: 'The id of the last event seen: the stream resumes after the stage transitions it counts' }),
+      'last-event-id': z.string().optional().meta({
+        description: 'The id of the last event seen: the stream resumes after the stage transitions it counts',
+      }),
     }),
     responses: { 200: text(['text/event-stream'], 'SSE stream; data lines are JSON (see contracts/progress.ts)') },
     errors: [404],
-    handler: ({ params, principal, req, res }, deps) => streamEvents(deps.app.runs, deps, params.id, principal.tenantId, req, res),
+    handler: ({ params, principal, req, res }, deps) =>
+      streamEvents(deps.app.runs, deps, params.id, principal.tenantId, req, res),
   }),
   route({
     operationId: 'cancelRun',

@@ -36,7 +36,8 @@ export const schedulesRoutes = [
     method: 'GET',
     path: '/api/v1/schedules',
     tags: ['schedules'],
-    summary: "The deployment's schedules (re-evaluation): spec, paused, note, next and recent actions (operators of the operator tenant)",
+    summary:
+      "The deployment's schedules (re-evaluation): spec, paused, note, next and recent actions (operators of the operator tenant)",
     auth: 'api_key',
     role: 'operator',
     responses: { 200: json(ScheduleList, 'The schedules') },
@@ -55,6 +56,8 @@ export const schedulesRoutes = [
     params: IdParams,
     responses: { 200: json(ScheduleActionAnswer, "The schedule's state after the action") },
     errors: [404],
-    handler: async ({ params, principal }, deps) => ({ schedule: await deps.app.schedules.trigger(principal.tenantId, params.id) }),
+    handler: async ({ params, principal }, deps) => ({
+      schedule: await deps.app.schedules.trigger(principal.tenantId, params.id),
+    }),
   }),
 ];

@@ -28,7 +28,8 @@ export const tenantDataRoutes = [
     role: 'operator',
     query: z.strictObject({ function_name: FunctionName.optional() }),
     responses: { 200: json(CacheInvalidated, 'Invalidated') },
-    handler: ({ query, principal }, deps) => deps.app.tenantData.invalidateCache(principal.tenantId, query.function_name),
+    handler: ({ query, principal }, deps) =>
+      deps.app.tenantData.invalidateCache(principal.tenantId, query.function_name),
   }),
   route({
     operationId: 'getGenerationStats',

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { CreateWebhookRequest, DeliveriesPage, DeliveriesQuery, WebhookCreated, WebhookId, WebhookTestResult, WebhookView } from '../../contracts/webhooks';
+import {
+  CreateWebhookRequest,
+  DeliveriesPage,
+  DeliveriesQuery,
+  WebhookCreated,
+  WebhookId,
+  WebhookTestResult,
+  WebhookView,
+} from '../../contracts/webhooks';
 import { setAuditTarget } from '../auth-audit';
 import { empty, json, route } from '../route';
 
@@ -16,7 +24,13 @@ export const webhooksRoutes = [
     auth: 'api_key',
     role: 'operator',
     body: CreateWebhookRequest,
-    responses: { 201: json(WebhookCreated, 'Registered; `secret` signs every delivery and is never shown again', z.object({ Location: z.string() })) },
+    responses: {
+      201: json(
+        WebhookCreated,
+        'Registered; `secret` signs every delivery and is never shown again',
+        z.object({ Location: z.string() }),
+      ),
+    },
     handler: async ({ body, principal, res }, deps) => {
       const created = await deps.app.webhooks.create(principal.tenantId, body);
       setAuditTarget(res, created.id);

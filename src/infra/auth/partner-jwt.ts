@@ -64,16 +64,21 @@ export async function createPartnerVerifier(config: Config, redis?: Redis): Prom
   return {
     async verify(token) {
       try {
-        const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+        const { payload } =
+          typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
         if (payload.service !== PARTNER_SERVICE) return { ok: false, reason: 'wrong_service' };
         // jose checked that exp and iat are numbers and that iat is no older than maxAge.
         const { exp, iat } = payload as { exp: number; iat: number };
         if (exp - iat > maxAge) return { ok: false, reason: 'lifetime_too_long' };
         if (payload.jti !== undefined) {
           const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
-          if (typeof payload.jti !== 'string' || !(await seen.first(`${payload.iss}\u0000${payload.jti}`, ttl))) return { ok: false, reason: 'replayed' };
+          if (typeof payload.jti !== 'string' || !(await seen.first(`${payload.iss}\u0000${payload.jti}`, ttl)))
+            return { ok: false, reason: 'replayed' };
         }
-        return { ok: true, subject: typeof payload.sub === 'string' && payload.sub ? payload.sub.slice(0, 100) : 'partner' };
+        return {
+          ok: true,
+          subject: typeof payload.sub === 'string' && payload.sub ? payload.sub.slice(0, 100) : 'partner',
+        };
       } catch (err) {
         return { ok: false, reason: (err as { code?: string }).code ?? 'invalid_token' };
       }

@@ -58,7 +58,10 @@ export class EnhancementCache {
   private subscriber: Redis | undefined;
 
   constructor(private readonly opts: CacheOptions) {
-    this.l0 = new LRUCache({ max: Math.max(1, opts.maxEntries), ...(opts.ttlSeconds > 0 ? { ttl: opts.ttlSeconds * 1000 } : {}) });
+    this.l0 = new LRUCache({
+      max: Math.max(1, opts.maxEntries),
+      ...(opts.ttlSeconds > 0 ? { ttl: opts.ttlSeconds * 1000 } : {}),
+    });
   }
 
   async get(keys: CacheKeys, scope: CacheScope): Promise<CacheHit | undefined> {
@@ -102,7 +105,10 @@ export class EnhancementCache {
   evictLocal(tenantId: string, functionName?: string): number {
     let evicted = 0;
     for (const [key, entry] of this.l0.entries()) {
-      if (entry.scope.tenantId === tenantId && (functionName === undefined || entry.scope.functionName === functionName)) {
+      if (
+        entry.scope.tenantId === tenantId &&
+        (functionName === undefined || entry.scope.functionName === functionName)
+      ) {
         this.l0.delete(key);
         evicted += 1;
       }
@@ -167,7 +173,12 @@ export class EnhancementCache {
     return `${this.opts.prefix}cache:${key}`;
   }
 
-  private async redisCall<T>(scope: CacheScope, layer: CacheLayer, op: string, call: (redis: Redis) => Promise<T>): Promise<T | undefined> {
+  private async redisCall<T>(
+    scope: CacheScope,
+    layer: CacheLayer,
+    op: string,
+    call: (redis: Redis) => Promise<T>,
+  ): Promise<T | undefined> {
     const { redis } = this.opts;
     if (!redis) return undefined;
     if (redis.status !== 'ready') {
@@ -189,7 +200,11 @@ export class EnhancementCache {
 
   private addCounts(id: string, c: Counts): void {
     const current = this.counts.get(id) ?? { hits: 0, misses: 0, errors: 0 };
-    this.counts.set(id, { hits: current.hits + c.hits, misses: current.misses + c.misses, errors: current.errors + c.errors });
+    this.counts.set(id, {
+      hits: current.hits + c.hits,
+      misses: current.misses + c.misses,
+      errors: current.errors + c.errors,
+    });
   }
 }
 
@@ -198,18 +213,27 @@ export class CacheInvalidator {
   constructor(private readonly opts: { redis?: Redis; prefix: string }) {}
 
   /** Undefined when Redis is configured but unreachable: nothing could be invalidated. */
-  async invalidate(tenantId: string, functionName?: string): Promise<{ shared_entries: number; workers_notified: number } | undefined> {
+  async invalidate(
+    tenantId: string,
+    functionName?: string,
+  ): Promise<{ shared_entries: number; workers_notified: number } | undefined> {
     const { redis, prefix } = this.opts;
     if (!redis) return { shared_entries: 0, workers_notified: 0 };
     if (redis.status !== 'ready') return undefined;
-    const indexes = functionName !== undefined ? [indexKey(prefix, { tenantId, functionName })] : await this.tenantIndexes(redis, tenantId);
+    const indexes =
+      functionName !== undefined
+        ? [indexKey(prefix, { tenantId, functionName })]
+        : await this.tenantIndexes(redis, tenantId);
     let deleted = 0;
     for (const index of indexes) {
       const members = await redis.smembers(index);
       if (members.length) deleted += await redis.del(...members);
       await redis.del(index);
     }
-    const workers = await redis.publish(invalidationChannel(prefix), JSON.stringify({ tenant_id: tenantId, function_name: functionName }));
+    const workers = await redis.publish(
+      invalidationChannel(prefix),
+      JSON.stringify({ tenant_id: tenantId, function_name: functionName }),
+    );
     return { shared_entries: deleted, workers_notified: workers };
   }
 
@@ -217,7 +241,13 @@ export class CacheInvalidator {
     const found: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${indexKey(this.opts.prefix, { tenantId, functionName: '' })}*`, 'COUNT', 500);
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${indexKey(this.opts.prefix, { tenantId, functionName: '' })}*`,
+        'COUNT',
+        500,
+      );
       found.push(...keys);
       cursor = next;
     } while (cursor !== '0');
@@ -235,7 +265,13 @@ export async function readCacheStats(pool: Pool, tenantId: string): Promise<Cach
     const row = res.rows.find((r) => r.layer === layer);
     const hits = Number(row?.hits ?? 0);
     const misses = Number(row?.misses ?? 0);
-    return { layer, hits, misses, errors: Number(row?.errors ?? 0), hit_rate: hits + misses ? hits / (hits + misses) : null };
+    return {
+      layer,
+      hits,
+      misses,
+      errors: Number(row?.errors ?? 0),
+      hit_rate: hits + misses ? hits / (hits + misses) : null,
+    };
   });
   // Every lookup starts at L0, so its hits plus misses are the lookups; any layer's hit serves one.
   const lookups = (layers[0]?.hits ?? 0) + (layers[0]?.misses ?? 0);

@@ -53,7 +53,12 @@ function toView(row: Row): ApiKeyView {
 export class ApiKeysRepo {
   constructor(private readonly pool: Pool) {}
 
-  async create(input: { tenantId: string; role: Role; name: string; createdBy: string | null }): Promise<CreatedApiKey> {
+  async create(input: {
+    tenantId: string;
+    role: Role;
+    name: string;
+    createdBy: string | null;
+  }): Promise<CreatedApiKey> {
     const id = `poet_${randomBytes(6).toString('hex')}`;
     const key = `${id}.${randomBytes(32).toString('base64url')}`;
     const { rows } = await this.pool.query<Row>(
@@ -74,13 +79,16 @@ export class ApiKeysRepo {
     const row = rows[0];
     if (!row) return { ok: false, reason: 'unknown_key', keyId: match[1] };
     const known = { keyId: row.id, tenantId: row.tenant_id };
-    if (!timingSafeEqual(Buffer.from(row.key_hash, 'hex'), hashKey(presented))) return { ok: false, reason: 'wrong_secret', ...known };
+    if (!timingSafeEqual(Buffer.from(row.key_hash, 'hex'), hashKey(presented)))
+      return { ok: false, reason: 'wrong_secret', ...known };
     if (row.revoked_at) return { ok: false, reason: 'revoked', ...known };
     return { ok: true, key: { id: row.id, tenantId: row.tenant_id, role: row.role } };
   }
 
   async list(tenantId: string): Promise<ApiKeyView[]> {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [tenantId]);
+    const { rows } = await this.pool.query<Row>('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [
+      tenantId,
+    ]);
     return rows.map(toView);
   }
 

@@ -35,7 +35,17 @@ export class AuditRepo {
     await this.pool.query(
       `INSERT INTO audit_log (actor, tenant_id, action, target, request_id, outcome, status, ip, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [entry.actor, entry.tenantId, entry.action, entry.target, entry.requestId, entry.outcome, entry.status, entry.ip, entry.details ?? {}],
+      [
+        entry.actor,
+        entry.tenantId,
+        entry.action,
+        entry.target,
+        entry.requestId,
+        entry.outcome,
+        entry.status,
+        entry.ip,
+        entry.details ?? {},
+      ],
     );
   }
 
@@ -43,7 +53,11 @@ export class AuditRepo {
    * Newest first, keyset-paged by id. `includeUnattributed` adds entries without a tenant (failed authentication
    * with a key nobody owns): the operator tenant's admins see those.
    */
-  async query(tenantId: string, q: AuditQuery, includeUnattributed: boolean): Promise<{ entries: AuditEntry[]; next_before: string | null }> {
+  async query(
+    tenantId: string,
+    q: AuditQuery,
+    includeUnattributed: boolean,
+  ): Promise<{ entries: AuditEntry[]; next_before: string | null }> {
     const where = [includeUnattributed ? '(tenant_id = $1 OR tenant_id IS NULL)' : 'tenant_id = $1'];
     const params: unknown[] = [tenantId];
     const add = (sql: string, value: unknown) => {

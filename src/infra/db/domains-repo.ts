@@ -13,12 +13,18 @@ export class DomainsRepo {
   async resolve(tenantId: string, name: string): Promise<DomainEntry | undefined> {
     const builtin = getDomain(name);
     if (builtin) return { settings: builtin, builtin: true };
-    const res = await this.pool.query<{ settings: unknown }>('SELECT settings FROM domains WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+    const res = await this.pool.query<{ settings: unknown }>(
+      'SELECT settings FROM domains WHERE tenant_id = $1 AND name = $2',
+      [tenantId, name],
+    );
     return res.rows[0] ? { settings: DomainSettings.parse(res.rows[0].settings), builtin: false } : undefined;
   }
 
   async list(tenantId: string): Promise<DomainEntry[]> {
-    const res = await this.pool.query<{ settings: unknown }>('SELECT settings FROM domains WHERE tenant_id = $1 ORDER BY name', [tenantId]);
+    const res = await this.pool.query<{ settings: unknown }>(
+      'SELECT settings FROM domains WHERE tenant_id = $1 ORDER BY name',
+      [tenantId],
+    );
     return [
       ...Object.values(BUILTIN_DOMAINS).map((settings) => ({ settings, builtin: true })),
       ...res.rows.map((row) => ({ settings: DomainSettings.parse(row.settings), builtin: false })),
@@ -36,11 +42,10 @@ export class DomainsRepo {
 
   /** False when there is no such custom domain. */
   async replace(tenantId: string, settings: DomainSettings): Promise<boolean> {
-    const res = await this.pool.query('UPDATE domains SET settings = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2', [
-      tenantId,
-      settings.name,
-      JSON.stringify(settings),
-    ]);
+    const res = await this.pool.query(
+      'UPDATE domains SET settings = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2',
+      [tenantId, settings.name, JSON.stringify(settings)],
+    );
     return res.rowCount === 1;
   }
 

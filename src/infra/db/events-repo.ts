@@ -12,8 +12,15 @@ export class InvalidPageToken extends Error {}
 export class EventsRepo {
   constructor(private readonly pool: Pool) {}
 
-  async list(tenantId: string, functionName: string, q: EventsQuery): Promise<{ events: EventRecord[]; next_page_token: string | null }> {
-    const filters = sha256(canonicalJson({ functionName, s: q.start_time, e: q.end_time, t: q.event_type })).slice(0, 16);
+  async list(
+    tenantId: string,
+    functionName: string,
+    q: EventsQuery,
+  ): Promise<{ events: EventRecord[]; next_page_token: string | null }> {
+    const filters = sha256(canonicalJson({ functionName, s: q.start_time, e: q.end_time, t: q.event_type })).slice(
+      0,
+      16,
+    );
     const before = q.page_token === undefined ? null : decodePageToken(q.page_token, filters);
     const res = await this.pool.query<{
       id: string;
@@ -62,7 +69,8 @@ export function decodePageToken(token: string, filters: string): string {
     throw new InvalidPageToken('page_token is not one this API issued');
   }
   const { b, f } = (parsed ?? {}) as { b?: unknown; f?: unknown };
-  if (typeof b !== 'string' || !/^[0-9]{1,19}$/.test(b)) throw new InvalidPageToken('page_token is not one this API issued');
+  if (typeof b !== 'string' || !/^[0-9]{1,19}$/.test(b))
+    throw new InvalidPageToken('page_token is not one this API issued');
   if (f !== filters) throw new InvalidPageToken('page_token belongs to a query with other filters');
   return b;
 }

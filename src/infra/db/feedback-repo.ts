@@ -10,7 +10,11 @@ export class FeedbackRepo {
    * Stores one report and its `feedback.received` outbox row in one transaction; the same (execution_id, version)
    * again is a duplicate: neither is written twice.
    */
-  async record(tenantId: string, functionName: string, fb: FeedbackRequest): Promise<{ id: string | null; duplicate: boolean; eventKey?: string }> {
+  async record(
+    tenantId: string,
+    functionName: string,
+    fb: FeedbackRequest,
+  ): Promise<{ id: string | null; duplicate: boolean; eventKey?: string }> {
     return withTransaction(this.pool, async (tx) => {
       const res = await tx.query<{ id: string }>(
         `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments, metrics, suggestions)
@@ -38,7 +42,13 @@ export class FeedbackRepo {
           tenantId,
           functionName,
           eventKey,
-          JSON.stringify({ feedback_id: id, version: fb.version, execution_id: fb.execution_id, feedback_type: fb.feedback_type, rating: fb.rating ?? null }),
+          JSON.stringify({
+            feedback_id: id,
+            version: fb.version,
+            execution_id: fb.execution_id,
+            feedback_type: fb.feedback_type,
+            rating: fb.rating ?? null,
+          }),
         ],
       );
       return { id, duplicate: false, eventKey };

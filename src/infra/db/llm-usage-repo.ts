@@ -56,8 +56,21 @@ export class LlmUsageRepo {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (workflow_id, run_id, activity_id, attempt) DO NOTHING`,
         [
-          call.tenantId, call.functionName, call.workflowId, call.runId, call.activityId, call.attempt, call.round, call.provider,
-          call.model, call.outcome, call.reason, call.promptTokens, call.completionTokens, call.costUsd, Math.round(call.latencyMs),
+          call.tenantId,
+          call.functionName,
+          call.workflowId,
+          call.runId,
+          call.activityId,
+          call.attempt,
+          call.round,
+          call.provider,
+          call.model,
+          call.outcome,
+          call.reason,
+          call.promptTokens,
+          call.completionTokens,
+          call.costUsd,
+          Math.round(call.latencyMs),
           call.domain,
         ],
       );

@@ -61,7 +61,8 @@ async function applyMigrations(opts: { url: string; schema: string; dir: string;
         log: (msg: string) => opts.logger.debug(msg),
         noLock: false,
       });
-      if (applied.length > 0) opts.logger.info('migrations applied', { migrations: applied.map((m) => m.name), schema: opts.schema });
+      if (applied.length > 0)
+        opts.logger.info('migrations applied', { migrations: applied.map((m) => m.name), schema: opts.schema });
       return;
     } catch (err) {
       if (!/Another migration is already running/.test((err as Error).message) || Date.now() > deadline) throw err;
@@ -114,14 +115,23 @@ const CONNECTION_FAULTS: [RegExp, string][] = [
   [/timeout exceeded when trying to connect|connection timeout/i, 'connection_timeout'],
   [/Connection terminated|connection error and is not queryable|Client was closed/i, 'connection_lost'],
 ];
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * The fault class of an error PostgreSQL or its client raised (`connection_exception`, `connection_lost`,
  * `econnrefused`, ...), or undefined when the error did not come from the database.
  */
 export function databaseFault(err: unknown): string | undefined {
-  if (err instanceof DatabaseError) return SQLSTATE_CLASSES[err.code?.slice(0, 2) ?? ''] ?? `sqlstate_${err.code ?? 'unknown'}`;
+  if (err instanceof DatabaseError)
+    return SQLSTATE_CLASSES[err.code?.slice(0, 2) ?? ''] ?? `sqlstate_${err.code ?? 'unknown'}`;
   // Socket errors may come from another realm (jest's sandbox), so their shape is checked, not their class.
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && SOCKET_CODES.has(code)) return code.toLowerCase();

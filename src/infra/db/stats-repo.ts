@@ -43,7 +43,14 @@ interface Row {
 const round = (value: number | null, digits: number) => (value === null ? null : Number(value.toFixed(digits)));
 
 function group(row: Row | undefined): StatsGroup {
-  if (!row) return { generations: 0, success_rate: null, duration_ms: { p50: null, p95: null, p99: null }, cost_usd: 0, tokens: { input: 0, output: 0 } };
+  if (!row)
+    return {
+      generations: 0,
+      success_rate: null,
+      duration_ms: { p50: null, p95: null, p99: null },
+      cost_usd: 0,
+      tokens: { input: 0, output: 0 },
+    };
   return {
     generations: row.generations,
     success_rate: round(row.success_rate, 4),
@@ -53,7 +60,12 @@ function group(row: Row | undefined): StatsGroup {
   };
 }
 
-export async function generationStats(pool: Pool, tenantId: string, query: StatsQuery, now = new Date()): Promise<StatsBody> {
+export async function generationStats(
+  pool: Pool,
+  tenantId: string,
+  query: StatsQuery,
+  now = new Date(),
+): Promise<StatsBody> {
   const from = new Date(now.getTime() - STATS_WINDOWS[query.window] * 1000);
   const { rows } = await pool.query<Row>(SQL, [tenantId, from, SKIPPED_OUTCOMES]);
   // GROUPING() is 1 for a column aggregated over: the () set is both, (domain) leaves provider aggregated, and so on.
@@ -70,7 +82,14 @@ export async function generationStats(pool: Pool, tenantId: string, query: Stats
 
 /** Spend and tokens per UTC day and provider over the last `days` days (today included), from the `costs` table. */
 export async function dailyCosts(pool: Pool, tenantId: string, days: number): Promise<CostsBody> {
-  const { rows } = await pool.query<{ day: string; provider: string; calls: number; input: string; output: string; cost_usd: number }>(
+  const { rows } = await pool.query<{
+    day: string;
+    provider: string;
+    calls: number;
+    input: string;
+    output: string;
+    cost_usd: number;
+  }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, provider, sum(calls)::int AS calls, sum(prompt_tokens)::bigint AS input,
             sum(completion_tokens)::bigint AS output, sum(cost_usd)::float8 AS cost_usd
        FROM costs

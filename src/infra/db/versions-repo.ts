@@ -1,7 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import type { EnhancedArtifact, EnhanceRequest, JsonValue } from '../../contracts/enhance';
 import type { FunctionSummary, VersionDetail, VersionSummary } from '../../contracts/versions';
-import { ARTIFACT_FILES, RUNTIME_FILE, type ArtifactFile, type ArtifactStore, type StorageKind, type VersionRef } from '../storage/artifact-store';
+import {
+  ARTIFACT_FILES,
+  RUNTIME_FILE,
+  type ArtifactFile,
+  type ArtifactStore,
+  type StorageKind,
+  type VersionRef,
+} from '../storage/artifact-store';
 import { withTransaction } from './pool';
 
 export interface NewVersion {
@@ -88,7 +95,12 @@ export class VersionsRepo {
    * The active version's number when it was made from this exact input by this enhancer (what storeVersion would
    * answer without writing), else null. One read, no lock: a miss here only sends the run to storeVersion.
    */
-  async activeVersionFor(q: { tenantId: string; functionName: string; inputHash: string; enhancerVersion: string }): Promise<number | null> {
+  async activeVersionFor(q: {
+    tenantId: string;
+    functionName: string;
+    inputHash: string;
+    enhancerVersion: string;
+  }): Promise<number | null> {
     const { rows } = await this.pool.query<{ version: number }>(
       `SELECT v.version FROM functions f
          JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
@@ -112,7 +124,10 @@ export class VersionsRepo {
         return { version, created: true, deprecated: replaced_version, isCurrent: version === current_version };
       }
 
-      await tx.query('INSERT INTO functions (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [v.tenantId, v.functionName]);
+      await tx.query('INSERT INTO functions (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        v.tenantId,
+        v.functionName,
+      ]);
       const current = await this.lockFunction(tx, v.tenantId, v.functionName);
       if (current !== null) {
         const active = await tx.query<{ input_hash: string; enhancer_version: string }>(
@@ -173,7 +188,8 @@ export class VersionsRepo {
       return { version, created: true, deprecated: current, isCurrent: true };
     });
     // After commit, on every path: a crash between commit and link is mended by the activity's retry.
-    if (stored.isCurrent) await this.store.setCurrent({ tenantId: v.tenantId, functionName: v.functionName, version: stored.version });
+    if (stored.isCurrent)
+      await this.store.setCurrent({ tenantId: v.tenantId, functionName: v.functionName, version: stored.version });
     return { version: stored.version, created: stored.created, deprecated: stored.deprecated };
   }
 
@@ -184,17 +200,16 @@ export class VersionsRepo {
   async activate(ref: VersionRef): Promise<{ current: number; previous: number | null } | undefined> {
     const result = await withTransaction(this.pool, async (tx) => {
       const previous = await this.lockFunction(tx, ref.tenantId, ref.functionName);
-      const exists = await tx.query('SELECT 1 FROM versions WHERE tenant_id = $1 AND function_name = $2 AND version = $3', [
-        ref.tenantId,
-        ref.functionName,
-        ref.version,
-      ]);
+      const exists = await tx.query(
+        'SELECT 1 FROM versions WHERE tenant_id = $1 AND function_name = $2 AND version = $3',
+        [ref.tenantId, ref.functionName, ref.version],
+      );
       if (exists.rowCount === 0) return undefined;
       if (previous !== ref.version) {
-        await tx.query(`UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`, [
-          ref.tenantId,
-          ref.functionName,
-        ]);
+        await tx.query(
+          `UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`,
+          [ref.tenantId, ref.functionName],
+        );
         await tx.query(
           `UPDATE versions SET status = 'active', activated_at = now() WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
           [ref.tenantId, ref.functionName, ref.version],
@@ -208,7 +223,13 @@ export class VersionsRepo {
   }
 
   async listFunctions(tenantId: string, opts: { limit: number; after?: string }): Promise<FunctionSummary[]> {
-    const res = await this.pool.query<{ name: string; current_version: number | null; version_count: number; created_at: Date; updated_at: Date }>(
+    const res = await this.pool.query<{
+      name: string;
+      current_version: number | null;
+      version_count: number;
+      created_at: Date;
+      updated_at: Date;
+    }>(
       `SELECT f.name, f.current_version, f.created_at, f.updated_at,
               (SELECT count(*) FROM versions v WHERE v.tenant_id = f.tenant_id AND v.function_name = f.name)::int AS version_count
          FROM functions f
@@ -225,7 +246,10 @@ export class VersionsRepo {
     }));
   }
 
-  async getFunction(tenantId: string, name: string): Promise<(FunctionSummary & { versions: VersionSummary[] }) | undefined> {
+  async getFunction(
+    tenantId: string,
+    name: string,
+  ): Promise<(FunctionSummary & { versions: VersionSummary[] }) | undefined> {
     const fn = await this.pool.query<{ current_version: number | null; created_at: Date; updated_at: Date }>(
       'SELECT current_version, created_at, updated_at FROM functions WHERE tenant_id = $1 AND name = $2',
       [tenantId, name],
@@ -248,7 +272,9 @@ export class VersionsRepo {
   }
 
   async getVersion(ref: VersionRef): Promise<VersionDetail | undefined> {
-    const res = await this.pool.query<VersionRow & { params: Record<string, JsonValue>; metadata: Record<string, JsonValue> }>(
+    const res = await this.pool.query<
+      VersionRow & { params: Record<string, JsonValue>; metadata: Record<string, JsonValue> }
+    >(
       `SELECT ${SUMMARY_COLUMNS}, v.params, v.metadata FROM versions v ${METRICS_JOIN}
         WHERE v.tenant_id = $1 AND v.function_name = $2 AND v.version = $3`,
       [ref.tenantId, ref.functionName, ref.version],
@@ -263,7 +289,14 @@ export class VersionsRepo {
     const downloads = urls.every((u): u is string => u !== null)
       ? (Object.fromEntries(ARTIFACT_FILES.map((file, i) => [file, urls[i]])) as Record<ArtifactFile, string>)
       : null;
-    return { ...summary(row), function_name: ref.functionName, code: { python, dana }, params: row.params, metadata: row.metadata, downloads };
+    return {
+      ...summary(row),
+      function_name: ref.functionName,
+      code: { python, dana },
+      params: row.params,
+      metadata: row.metadata,
+      downloads,
+    };
   }
 
   async versionSource(ref: VersionRef): Promise<VersionSource | undefined> {
@@ -284,6 +317,10 @@ export class VersionsRepo {
   }
 
   private async setCurrentVersion(tx: PoolClient, tenantId: string, name: string, version: number): Promise<void> {
-    await tx.query('UPDATE functions SET current_version = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2', [tenantId, name, version]);
+    await tx.query('UPDATE functions SET current_version = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2', [
+      tenantId,
+      name,
+      version,
+    ]);
   }
 }

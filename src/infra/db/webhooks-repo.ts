@@ -57,7 +57,10 @@ export function deliveryIdOf(webhookId: string, eventId: string): string {
 export class WebhooksRepo {
   constructor(private readonly pool: Pool) {}
 
-  async create(tenantId: string, w: { url: string; event_types: string[]; description?: string }): Promise<WebhookView & { secret: string }> {
+  async create(
+    tenantId: string,
+    w: { url: string; event_types: string[]; description?: string },
+  ): Promise<WebhookView & { secret: string }> {
     const id = `wh_${randomBytes(8).toString('hex')}`;
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     const res = await this.pool.query<WebhookRow>(
@@ -91,7 +94,10 @@ export class WebhooksRepo {
   }
 
   async target(tenantId: string, id: string): Promise<WebhookTarget | null> {
-    const res = await this.pool.query<WebhookTarget>('SELECT id, url, secret FROM webhooks WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+    const res = await this.pool.query<WebhookTarget>(
+      'SELECT id, url, secret FROM webhooks WHERE tenant_id = $1 AND id = $2',
+      [tenantId, id],
+    );
     return res.rows[0] ?? null;
   }
 
@@ -104,10 +110,10 @@ export class WebhooksRepo {
       run_id: string | null;
       payload: Record<string, unknown>;
       created_at: Date;
-    }>('SELECT id, event_type, function_name, workflow_id, run_id, payload, created_at FROM events WHERE tenant_id = $1 AND id = $2', [
-      tenantId,
-      eventId,
-    ]);
+    }>(
+      'SELECT id, event_type, function_name, workflow_id, run_id, payload, created_at FROM events WHERE tenant_id = $1 AND id = $2',
+      [tenantId, eventId],
+    );
     const r = res.rows[0];
     if (!r) return null;
     return {
@@ -126,13 +132,30 @@ export class WebhooksRepo {
       `INSERT INTO webhook_deliveries (tenant_id, webhook_id, delivery_id, event_id, event_type, attempt, outcome, will_retry,
                                        status_code, error, response_excerpt, duration_ms)
        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = $1 AND id = $2)`,
-      [tenantId, webhookId, a.delivery_id, a.event_id, a.event_type, a.attempt, a.outcome, a.will_retry, a.status_code, a.error, a.response_excerpt, a.duration_ms],
+      [
+        tenantId,
+        webhookId,
+        a.delivery_id,
+        a.event_id,
+        a.event_type,
+        a.attempt,
+        a.outcome,
+        a.will_retry,
+        a.status_code,
+        a.error,
+        a.response_excerpt,
+        a.duration_ms,
+      ],
     );
     return (res.rowCount ?? 0) > 0;
   }
 
   /** The log of one webhook, newest attempt first, keyset-paged on the row id. */
-  async deliveries(tenantId: string, webhookId: string, q: DeliveriesQuery): Promise<{ deliveries: DeliveryAttempt[]; next_page_token: string | null }> {
+  async deliveries(
+    tenantId: string,
+    webhookId: string,
+    q: DeliveriesQuery,
+  ): Promise<{ deliveries: DeliveryAttempt[]; next_page_token: string | null }> {
     const before = q.page_token === undefined ? null : decodePageToken(q.page_token, webhookId);
     const res = await this.pool.query<Omit<DeliveryAttempt, 'created_at'> & { created_at: Date }>(
       `SELECT id::text, delivery_id, event_id::text, event_type, attempt, outcome, will_retry, status_code, error, response_excerpt,

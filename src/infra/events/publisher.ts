@@ -16,13 +16,21 @@ export const WEBHOOKS_PENDING = 'EXISTS (SELECT 1 FROM webhooks WHERE tenant_id 
  */
 export class EventPublisher {
   constructor(
-    private readonly opts: { pool: Pool; redis?: Redis; stream: string; maxLen: number; logger: Logger; webhooks?: WebhookDispatcher },
+    private readonly opts: {
+      pool: Pool;
+      redis?: Redis;
+      stream: string;
+      maxLen: number;
+      logger: Logger;
+      webhooks?: WebhookDispatcher;
+    },
   ) {}
 
   async publish(input: PublishInput): Promise<{ inserted: number; streamed: number }> {
     if (input.events.length === 0) return { inserted: 0, streamed: await this.relay() };
     const keys = input.events.map(
-      (event) => `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
+      (event) =>
+        `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
     );
     // One statement for all of the run's events: one round trip and one commit instead of one per event.
     const COLUMNS = 7;
@@ -31,7 +39,13 @@ export class EventPublisher {
       return `($1, ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, COALESCE(${p(6)}::timestamptz, now()), ${WEBHOOKS_PENDING})`;
     });
     const params = input.events.flatMap((event, i) => [
-      input.function_name, event.type, keys[i], input.workflow_id, input.run_id, JSON.stringify(event.payload), event.occurred_at ?? null,
+      input.function_name,
+      event.type,
+      keys[i],
+      input.workflow_id,
+      input.run_id,
+      JSON.stringify(event.payload),
+      event.occurred_at ?? null,
     ]);
     const res = await this.opts.pool.query<{ webhooks_pending: boolean }>(
       `INSERT INTO events (tenant_id, function_name, event_type, dedupe_key, workflow_id, run_id, payload, created_at, webhooks_pending)
@@ -48,7 +62,7 @@ export class EventPublisher {
 
   private async relay(): Promise<number> {
     const { redis } = this.opts;
-    if (!redis || redis.status !== 'ready') return 0;
+    if (redis?.status !== 'ready') return 0;
     try {
       return await withTransaction(this.opts.pool, async (tx) => {
         const pending = await tx.query<{
@@ -66,19 +80,34 @@ export class EventPublisher {
         if (pending.rows.length === 0) return 0;
         const pipeline = redis.pipeline();
         for (const row of pending.rows) {
-          pipeline.xadd(this.opts.stream, 'MAXLEN', '~', String(this.opts.maxLen), '*',
-            'event_id', row.id,
-            'type', row.event_type,
-            'tenant_id', row.tenant_id,
-            'function_name', row.function_name,
-            'workflow_id', row.workflow_id ?? '',
-            'payload', JSON.stringify(row.payload),
-            'created_at', row.created_at.toISOString());
+          pipeline.xadd(
+            this.opts.stream,
+            'MAXLEN',
+            '~',
+            String(this.opts.maxLen),
+            '*',
+            'event_id',
+            row.id,
+            'type',
+            row.event_type,
+            'tenant_id',
+            row.tenant_id,
+            'function_name',
+            row.function_name,
+            'workflow_id',
+            row.workflow_id ?? '',
+            'payload',
+            JSON.stringify(row.payload),
+            'created_at',
+            row.created_at.toISOString(),
+          );
         }
         const results = await pipeline.exec();
         const failed = results?.find(([err]) => err);
         if (failed?.[0]) throw failed[0];
-        await tx.query('UPDATE events SET streamed_at = now() WHERE id = ANY($1::bigint[])', [pending.rows.map((r) => r.id)]);
+        await tx.query('UPDATE events SET streamed_at = now() WHERE id = ANY($1::bigint[])', [
+          pending.rows.map((r) => r.id),
+        ]);
         return pending.rows.length;
       });
     } catch (err) {

@@ -27,7 +27,14 @@ export function webhookRetry(config: Config): WebhookRetry {
  */
 export class WebhookDispatcher {
   constructor(
-    private readonly opts: { pool: Pool; client: Client; taskQueue: string; schema: string; retry: WebhookRetry; logger: Logger },
+    private readonly opts: {
+      pool: Pool;
+      client: Client;
+      taskQueue: string;
+      schema: string;
+      retry: WebhookRetry;
+      logger: Logger;
+    },
   ) {}
 
   /** Starts the delivery runs of the still-pending events among these outbox dedupe keys. */
@@ -44,7 +51,12 @@ export class WebhookDispatcher {
   }
 
   private async startPending(where: string, params: unknown[]): Promise<number> {
-    const { rows } = await this.opts.pool.query<{ id: string; tenant_id: string; event_type: string; webhook_ids: string[] }>(
+    const { rows } = await this.opts.pool.query<{
+      id: string;
+      tenant_id: string;
+      event_type: string;
+      webhook_ids: string[];
+    }>(
       `SELECT e.id::text, e.tenant_id, e.event_type,
               COALESCE(array_agg(w.id ORDER BY w.id) FILTER (WHERE w.id IS NOT NULL), '{}') AS webhook_ids
          FROM events e
@@ -55,7 +67,12 @@ export class WebhookDispatcher {
     );
     let started = 0;
     for (const row of rows.filter((r) => r.webhook_ids.length > 0)) {
-      const input: DeliverWebhooksInput = { tenant_id: row.tenant_id, event_id: row.id, webhook_ids: row.webhook_ids, retry: this.opts.retry };
+      const input: DeliverWebhooksInput = {
+        tenant_id: row.tenant_id,
+        event_id: row.id,
+        webhook_ids: row.webhook_ids,
+        retry: this.opts.retry,
+      };
       try {
         // By type name with the input typed from its contract: an adapter imports no workflow code, not even its type.
         await this.opts.client.workflow.start(WORKFLOW_TYPES.deliverWebhooks, {
@@ -74,7 +91,9 @@ export class WebhookDispatcher {
       }
     }
     if (rows.length > 0) {
-      await this.opts.pool.query('UPDATE events SET webhooks_pending = false WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      await this.opts.pool.query('UPDATE events SET webhooks_pending = false WHERE id = ANY($1::bigint[])', [
+        rows.map((r) => r.id),
+      ]);
     }
     return started;
   }

@@ -17,10 +17,27 @@ export const USER_AGENT = 'poet-webhooks/1';
 // Loopback, private, link-local (cloud metadata at 169.254.169.254), CGNAT, benchmarking, multicast and reserved.
 const FORBIDDEN = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  FORBIDDEN.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+] as const) {
   FORBIDDEN.addSubnet(net, prefix, 'ipv6');
 }
 
@@ -31,7 +48,9 @@ export function isForbiddenAddress(address: string): boolean {
   return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-export type UrlCheck = { ok: true; url: URL } | { ok: false; code: 'invalid_webhook_url' | 'webhook_target_forbidden'; reason: string };
+export type UrlCheck =
+  | { ok: true; url: URL }
+  | { ok: false; code: 'invalid_webhook_url' | 'webhook_target_forbidden'; reason: string };
 
 /** Registration-time rules; names are resolved only at delivery time, where the guard checks the real address. */
 export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlCheck {
@@ -41,17 +60,30 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlCheck {
   } catch {
     return { ok: false, code: 'invalid_webhook_url', reason: 'not an absolute URL' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, code: 'invalid_webhook_url', reason: 'only http and https URLs' };
-  if (url.username || url.password) return { ok: false, code: 'invalid_webhook_url', reason: 'credentials in the URL are refused; authenticate with the signature' };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, code: 'invalid_webhook_url', reason: 'only http and https URLs' };
+  if (url.username || url.password)
+    return {
+      ok: false,
+      code: 'invalid_webhook_url',
+      reason: 'credentials in the URL are refused; authenticate with the signature',
+    };
   if (url.hash) return { ok: false, code: 'invalid_webhook_url', reason: 'a fragment is never sent; remove it' };
   if (!allowPrivate && forbiddenHost(url.hostname)) {
-    return { ok: false, code: 'webhook_target_forbidden', reason: 'loopback, private and link-local targets are refused' };
+    return {
+      ok: false,
+      code: 'webhook_target_forbidden',
+      reason: 'loopback, private and link-local targets are refused',
+    };
   }
   return { ok: true, url };
 }
 
 function forbiddenHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   // Loopback by definition (RFC 6761); other names are judged by their resolved addresses at delivery.
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   return isIP(host) !== 0 && isForbiddenAddress(host);
@@ -66,7 +98,8 @@ function guardedLookup(): LookupFunction {
       if (err) return callback(err, '', 0);
       const bad = addresses.find((a) => isForbiddenAddress(a.address));
       if (bad) return callback(new TargetBlocked(`${hostname} resolves to ${bad.address}, a forbidden address`), '', 0);
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
@@ -135,15 +168,22 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse>
         'x-poet-signature': signatureHeader(req.secret, timestamp, req.body),
       },
     });
-    const timer = setTimeout(() => finish(failure(`no answer within ${req.timeoutMs} ms`, null, elapsed(), true)), req.timeoutMs);
+    const timer = setTimeout(
+      () => finish(failure(`no answer within ${req.timeoutMs} ms`, null, elapsed(), true)),
+      req.timeoutMs,
+    );
     request.on('error', (err) => {
       if (err instanceof TargetBlocked) finish(blocked(err.message, elapsed()));
-      else finish(failure(err.message || (err as NodeJS.ErrnoException).code || 'connection failed', null, elapsed(), true));
+      else
+        finish(
+          failure(err.message || (err as NodeJS.ErrnoException).code || 'connection failed', null, elapsed(), true),
+        );
     });
     request.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      const done = () => finish(answerOf(res, Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'), elapsed()));
+      const done = () =>
+        finish(answerOf(res, Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'), elapsed()));
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
@@ -161,7 +201,14 @@ function answerOf(res: http.IncomingMessage, excerpt: string, duration: number):
   const status = res.statusCode ?? 0;
   const response_excerpt = excerpt || null;
   if (status >= 200 && status < 300) {
-    return { outcome: 'delivered', retryable: false, status_code: status, error: null, response_excerpt, duration_ms: duration };
+    return {
+      outcome: 'delivered',
+      retryable: false,
+      status_code: status,
+      error: null,
+      response_excerpt,
+      duration_ms: duration,
+    };
   }
   const retryable = status === 408 || status === 429 || status >= 500;
   const error = status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`;
@@ -178,7 +225,14 @@ function failure(error: string, status: number | null, duration: number, retryab
 }
 
 function blocked(error: string, duration: number): WebhookResponse {
-  return { outcome: 'blocked', retryable: false, status_code: null, error, response_excerpt: null, duration_ms: duration };
+  return {
+    outcome: 'blocked',
+    retryable: false,
+    status_code: null,
+    error,
+    response_excerpt: null,
+    duration_ms: duration,
+  };
 }
 
 /** Retry-After as seconds or an HTTP date. */

@@ -13,13 +13,21 @@ interface Entry {
 export class ProviderChain {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(config: Pick<Config, 'llmProviders' | 'LLM_BREAKER_FAILURES' | 'LLM_BREAKER_HALF_OPEN_SECONDS' | 'LANGSMITH_API_KEY'>) {
+  constructor(
+    config: Pick<
+      Config,
+      'llmProviders' | 'LLM_BREAKER_FAILURES' | 'LLM_BREAKER_HALF_OPEN_SECONDS' | 'LANGSMITH_API_KEY'
+    >,
+  ) {
     for (const settings of config.llmProviders) {
       const breaker = createBreaker(
         { failures: config.LLM_BREAKER_FAILURES, halfOpenAfterMs: config.LLM_BREAKER_HALF_OPEN_SECONDS * 1000 },
         (error) => !(error instanceof LlmError) || error.countsAgainstProvider,
       );
-      this.entries.set(settings.name, { provider: new LlmProvider(settings, config.LANGSMITH_API_KEY !== undefined), breaker });
+      this.entries.set(settings.name, {
+        provider: new LlmProvider(settings, config.LANGSMITH_API_KEY !== undefined),
+        breaker,
+      });
     }
   }
 

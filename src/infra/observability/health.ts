@@ -71,7 +71,13 @@ export function diskCheck(dir: string, minFreeMb: number): Check {
       const freeMb = Math.floor((stats.bavail * stats.bsize) / (1024 * 1024));
       const totalMb = Math.floor((stats.blocks * stats.bsize) / (1024 * 1024));
       const details = { path: dir, free_mb: freeMb, total_mb: totalMb, min_free_mb: minFreeMb };
-      if (freeMb < minFreeMb) return { status: 'failing', latency_ms: elapsed(started), error: `${freeMb} MiB free, below ${minFreeMb} MiB`, details };
+      if (freeMb < minFreeMb)
+        return {
+          status: 'failing',
+          latency_ms: elapsed(started),
+          error: `${freeMb} MiB free, below ${minFreeMb} MiB`,
+          details,
+        };
       return { status: 'ok', latency_ms: elapsed(started), details };
     } catch (err) {
       return { status: 'failing', latency_ms: elapsed(started), error: (err as Error).message, details: { path: dir } };
@@ -98,7 +104,13 @@ export function memoryCheck(maxHeapRatio: number): Check {
       heap_limit_mb: Math.round(heap.heap_size_limit / (1024 * 1024)),
       heap_used_ratio: Math.round(ratio * 1000) / 1000,
     };
-    if (ratio > maxHeapRatio) return { status: 'degraded', latency_ms: elapsed(started), error: `heap ${Math.round(ratio * 100)}% of its limit`, details };
+    if (ratio > maxHeapRatio)
+      return {
+        status: 'degraded',
+        latency_ms: elapsed(started),
+        error: `heap ${Math.round(ratio * 100)}% of its limit`,
+        details,
+      };
     return { status: 'ok', latency_ms: elapsed(started), details };
   };
 }
@@ -118,9 +130,15 @@ export function circuitsCheck(states: CircuitStates | undefined): Check {
       providers = await states();
     } catch (err) {
       // The states live in PostgreSQL for the API: its own check says when that is down.
-      return { status: 'degraded', latency_ms: elapsed(started), error: `circuit states unavailable: ${(err as Error).message}` };
+      return {
+        status: 'degraded',
+        latency_ms: elapsed(started),
+        error: `circuit states unavailable: ${(err as Error).message}`,
+      };
     }
-    const open = Object.entries(providers).filter(([, state]) => state === 'open').map(([name]) => name);
+    const open = Object.entries(providers)
+      .filter(([, state]) => state === 'open')
+      .map(([name]) => name);
     return {
       status: open.length > 0 ? 'degraded' : 'ok',
       latency_ms: elapsed(started),
@@ -131,7 +149,9 @@ export function circuitsCheck(states: CircuitStates | undefined): Check {
 }
 
 export async function runChecks(checks: Record<string, Check>): Promise<Readiness> {
-  const entries = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check()] as const));
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => [name, await check()] as const),
+  );
   const results = Object.fromEntries(entries);
   const statuses = entries.map(([, result]) => result.status);
   const status = statuses.includes('failing') ? 'failing' : statuses.includes('degraded') ? 'degraded' : 'ok';

@@ -32,7 +32,12 @@ const correlate = winston.format((info) => {
 });
 
 /** One JSON object per line, secrets masked (./redact); `service` tells API and worker lines apart when they share a sink. */
-export function createLogger(opts: { level: string; service: string; silent?: boolean; stream?: NodeJS.WritableStream }): Logger {
+export function createLogger(opts: {
+  level: string;
+  service: string;
+  silent?: boolean;
+  stream?: NodeJS.WritableStream;
+}): Logger {
   return winston.createLogger({
     level: opts.level,
     silent: opts.silent ?? false,
@@ -44,6 +49,8 @@ export function createLogger(opts: { level: string; service: string; silent?: bo
       redactSecrets(),
       winston.format.json(),
     ),
-    transports: [opts.stream ? new winston.transports.Stream({ stream: opts.stream }) : new winston.transports.Console()],
+    transports: [
+      opts.stream ? new winston.transports.Stream({ stream: opts.stream }) : new winston.transports.Console(),
+    ],
   });
 }

@@ -60,22 +60,86 @@ export class Metrics {
   private readonly providers: ReadonlySet<string>;
   private readonly models: ReadonlySet<string>;
 
-  readonly enhancementRequests = this.counter('poet_enhancement_requests_total', 'Enhancement requests answered by the API, by domain and outcome (completed, accepted, rejected, failed, error).', ['domain', 'status'] as const);
-  readonly enhancementDuration = this.histogram('poet_enhancement_duration_seconds', 'Time from request to answer of enhancement requests that completed within the wait budget.', ['domain'] as const);
-  readonly activeEnhancements = this.gauge('poet_active_enhancements', 'Enhancement requests the API is answering right now.', [] as const);
-  readonly httpRequests = this.counter('http_requests_total', 'HTTP requests by method, route template and status code.', ['method', 'route', 'status'] as const);
-  readonly httpDuration = this.histogram('http_request_duration_seconds', 'HTTP request duration by method and route template.', ['method', 'route'] as const);
-  readonly cacheRequests = this.counter('poet_cache_requests_total', 'Enhancement cache lookups by layer (l0 in-process, l1 Redis, all for a miss of both) and outcome.', ['layer', 'outcome'] as const);
-  readonly llmTokens = this.counter('poet_llm_tokens_total', 'LLM tokens by provider, model and direction (input, output).', ['provider', 'model', 'direction'] as const);
-  readonly generationCost = this.counter('poet_generation_cost_dollars_total', 'Cost of generations in US dollars by provider and model.', ['provider', 'model'] as const);
-  readonly circuitState = this.gauge('poet_circuit_breaker_state', 'Circuit breaker state per LLM provider: 0 closed, 1 half-open, 2 open.', ['provider'] as const);
-  readonly validationResults = this.counter('poet_validation_results_total', 'Sandbox validations by outcome (passed, failed) and safety level.', ['outcome', 'safety_level'] as const);
-  readonly stageDuration = this.histogram('poet_stage_duration_seconds', 'Duration of each workflow stage (activity), retries counted separately.', ['stage'] as const);
-  readonly taskQueueBacklog = this.gauge('poet_task_queue_backlog', 'Approximate tasks waiting on the worker task queue, by type (workflow, activity); set by workers on scrape.', ['type'] as const);
-  readonly webhookDeliveries = this.counter('poet_webhook_deliveries_total', 'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).', ['outcome'] as const);
-  readonly sandboxIsolated = this.gauge('poet_sandbox_isolated', 'Validation sandbox at its last probe: 1 isolated, 0 failing (validations refused), -1 isolation turned off (SANDBOX_ISOLATION=none).', [] as const);
-  readonly ready = this.gauge('poet_ready', 'Readiness of this process at the last scrape: 1 ready (possibly degraded), 0 a required check is failing.', [] as const);
-  readonly healthCheck = this.gauge('poet_health_check_status', 'Readiness checks at the last scrape: 1 ok or disabled, 0.5 degraded, 0 failing.', ['check'] as const);
+  readonly enhancementRequests = this.counter(
+    'poet_enhancement_requests_total',
+    'Enhancement requests answered by the API, by domain and outcome (completed, accepted, rejected, failed, error).',
+    ['domain', 'status'] as const,
+  );
+  readonly enhancementDuration = this.histogram(
+    'poet_enhancement_duration_seconds',
+    'Time from request to answer of enhancement requests that completed within the wait budget.',
+    ['domain'] as const,
+  );
+  readonly activeEnhancements = this.gauge(
+    'poet_active_enhancements',
+    'Enhancement requests the API is answering right now.',
+    [] as const,
+  );
+  readonly httpRequests = this.counter(
+    'http_requests_total',
+    'HTTP requests by method, route template and status code.',
+    ['method', 'route', 'status'] as const,
+  );
+  readonly httpDuration = this.histogram(
+    'http_request_duration_seconds',
+    'HTTP request duration by method and route template.',
+    ['method', 'route'] as const,
+  );
+  readonly cacheRequests = this.counter(
+    'poet_cache_requests_total',
+    'Enhancement cache lookups by layer (l0 in-process, l1 Redis, all for a miss of both) and outcome.',
+    ['layer', 'outcome'] as const,
+  );
+  readonly llmTokens = this.counter(
+    'poet_llm_tokens_total',
+    'LLM tokens by provider, model and direction (input, output).',
+    ['provider', 'model', 'direction'] as const,
+  );
+  readonly generationCost = this.counter(
+    'poet_generation_cost_dollars_total',
+    'Cost of generations in US dollars by provider and model.',
+    ['provider', 'model'] as const,
+  );
+  readonly circuitState = this.gauge(
+    'poet_circuit_breaker_state',
+    'Circuit breaker state per LLM provider: 0 closed, 1 half-open, 2 open.',
+    ['provider'] as const,
+  );
+  readonly validationResults = this.counter(
+    'poet_validation_results_total',
+    'Sandbox validations by outcome (passed, failed) and safety level.',
+    ['outcome', 'safety_level'] as const,
+  );
+  readonly stageDuration = this.histogram(
+    'poet_stage_duration_seconds',
+    'Duration of each workflow stage (activity), retries counted separately.',
+    ['stage'] as const,
+  );
+  readonly taskQueueBacklog = this.gauge(
+    'poet_task_queue_backlog',
+    'Approximate tasks waiting on the worker task queue, by type (workflow, activity); set by workers on scrape.',
+    ['type'] as const,
+  );
+  readonly webhookDeliveries = this.counter(
+    'poet_webhook_deliveries_total',
+    'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).',
+    ['outcome'] as const,
+  );
+  readonly sandboxIsolated = this.gauge(
+    'poet_sandbox_isolated',
+    'Validation sandbox at its last probe: 1 isolated, 0 failing (validations refused), -1 isolation turned off (SANDBOX_ISOLATION=none).',
+    [] as const,
+  );
+  readonly ready = this.gauge(
+    'poet_ready',
+    'Readiness of this process at the last scrape: 1 ready (possibly degraded), 0 a required check is failing.',
+    [] as const,
+  );
+  readonly healthCheck = this.gauge(
+    'poet_health_check_status',
+    'Readiness checks at the last scrape: 1 ok or disabled, 0.5 degraded, 0 failing.',
+    ['check'] as const,
+  );
 
   constructor(opts: MetricsOptions) {
     this.domains = new Set(opts.domains);
@@ -93,7 +157,13 @@ export class Metrics {
     return bounded(value, this.stages);
   }
 
-  recordGeneration(g: { provider: string; model: string; inputTokens: number; outputTokens: number; costUsd: number }): void {
+  recordGeneration(g: {
+    provider: string;
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    costUsd: number;
+  }): void {
     const provider = bounded(g.provider, this.providers);
     const model = bounded(g.model, this.models);
     this.llmTokens.inc({ provider, model, direction: 'input' }, g.inputTokens);

@@ -1,6 +1,7 @@
 import winston from 'winston';
 
-const SECRET_KEYS = /^(authorization|proxy-authorization|x-api-key|api_?key|key|password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|jwt|cookie|set-cookie|key_hash|private_key)$/i;
+const SECRET_KEYS =
+  /^(authorization|proxy-authorization|x-api-key|api_?key|key|password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|jwt|cookie|set-cookie|key_hash|private_key)$/i;
 
 // Every pattern runs in linear time on any input: a match may only start where a run of its characters starts
 // (the lookbehinds), so a failed attempt is never rescanned from inside the same run.
@@ -62,11 +63,16 @@ function luhnValid(digits: string): boolean {
 }
 
 export function redactString(value: string): string {
-  return SECRET_PATTERNS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement as (match: string) => string), redactPrivateKeys(value));
+  return SECRET_PATTERNS.reduce(
+    (text, [pattern, replacement]) => text.replace(pattern, replacement as (match: string) => string),
+    redactPrivateKeys(value),
+  );
 }
 
 function redactLogged(value: string): string {
-  return redactString(capString(value, MAX_LOGGED_STRING, 'the source it was logged from (the run\'s history for workflow failures)'));
+  return redactString(
+    capString(value, MAX_LOGGED_STRING, "the source it was logged from (the run's history for workflow failures)"),
+  );
 }
 
 function redactValue(value: unknown, depth: number): unknown {

@@ -19,7 +19,12 @@ export function createTracing(config: Config): Tracing | undefined {
   process.env.LANGSMITH_TRACING = 'true';
   const client = new LangSmithClient({ apiKey: config.LANGSMITH_API_KEY, apiUrl: config.LANGSMITH_ENDPOINT });
   return {
-    plugin: new LangSmithPlugin({ client, addTemporalRuns: true, projectName: config.LANGSMITH_PROJECT, tags: ['poet-service'] }),
+    plugin: new LangSmithPlugin({
+      client,
+      addTemporalRuns: true,
+      projectName: config.LANGSMITH_PROJECT,
+      tags: ['poet-service'],
+    }),
     flush: () => client.awaitPendingTraceBatches(),
   };
 }

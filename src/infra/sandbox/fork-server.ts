@@ -1,7 +1,16 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../observability/logger';
-import { KILL_MARGIN_MS, STDERR_TAIL_CHARS, STDOUT_CAP_BYTES, SandboxUnavailableError, killGroup, resolveInterpreter, type HarnessExit, type HarnessSettings } from './harness';
+import {
+  KILL_MARGIN_MS,
+  STDERR_TAIL_CHARS,
+  STDOUT_CAP_BYTES,
+  SandboxUnavailableError,
+  killGroup,
+  resolveInterpreter,
+  type HarnessExit,
+  type HarnessSettings,
+} from './harness';
 
 export interface SandboxForkServerOptions {
   pythonBin: string;
@@ -33,7 +42,12 @@ interface Ended {
   overflow: boolean;
 }
 
-type ServerMessage = { ready: true } | { id: number; pid: number } | Ended | { id: number; error: string } | { id: number; isolation: string };
+type ServerMessage =
+  | { ready: true }
+  | { id: number; pid: number }
+  | Ended
+  | { id: number; error: string }
+  | { id: number; isolation: string };
 
 /** One running python/sandbox_server.py and the requests it has not finished. */
 class ServerProcess {
@@ -75,7 +89,11 @@ class ServerProcess {
       child.once('error', (error) => end(new Error(`the sandbox fork server failed to start: ${error.message}`)));
       child.once('close', (code, signal) => {
         const detail = this.stderrTail.trim();
-        end(new Error(`the sandbox fork server exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})${detail ? `: ${detail}` : ''}`));
+        end(
+          new Error(
+            `the sandbox fork server exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})${detail ? `: ${detail}` : ''}`,
+          ),
+        );
       });
     });
   }
@@ -111,7 +129,10 @@ class ServerProcess {
     entry.killedFor = 'timeout';
     if (entry.pid !== undefined) killGroup(entry.pid);
     // The exit report follows a kill at once; a server that sends none within the margin is stuck.
-    entry.timer = setTimeout(() => this.stop(new Error(`the sandbox fork server did not report request ${id} after killing it`)), KILL_MARGIN_MS);
+    entry.timer = setTimeout(
+      () => this.stop(new Error(`the sandbox fork server did not report request ${id} after killing it`)),
+      KILL_MARGIN_MS,
+    );
   }
 
   /** Lines of the protocol, each report of an ended child followed by its output bytes. */
@@ -172,7 +193,13 @@ class ServerProcess {
     this.pending.delete(ended.id);
     clearTimeout(entry.timer);
     const killedFor = entry.killedFor ?? (ended.overflow ? 'output' : undefined);
-    entry.resolve({ stdout, stderrTail: stderr.slice(-STDERR_TAIL_CHARS), code: ended.code, signal: ended.signal, killedFor });
+    entry.resolve({
+      stdout,
+      stderrTail: stderr.slice(-STDERR_TAIL_CHARS),
+      code: ended.code,
+      signal: ended.signal,
+      killedFor,
+    });
   }
 }
 
@@ -211,7 +238,9 @@ export class SandboxForkServer {
     } catch (error) {
       // A one-shot run would meet the same refusal: fail closed at once.
       if (error instanceof SandboxUnavailableError) throw error;
-      this.opts.logger?.warn('validation runs one-shot: the sandbox fork server could not run it', { error: (error as Error).message });
+      this.opts.logger?.warn('validation runs one-shot: the sandbox fork server could not run it', {
+        error: (error as Error).message,
+      });
       return undefined;
     }
   }
@@ -252,7 +281,10 @@ export class SandboxForkServer {
       if (this.current === ended) this.current = undefined;
       if (this.closed) return;
       if (!ended.ready) this.retryAt = Date.now() + RETRY_START_MS;
-      this.opts.logger?.warn('the sandbox fork server ended; the next validation starts another', { error: reason.message, ready: ended.ready });
+      this.opts.logger?.warn('the sandbox fork server ended; the next validation starts another', {
+        error: reason.message,
+        ready: ended.ready,
+      });
     });
     this.current = server;
     return server;

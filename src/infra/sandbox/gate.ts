@@ -6,7 +6,9 @@ import type { SandboxStatus } from '../observability/metrics';
 import { SandboxUnavailableError, isolationFailure, resolveInterpreter, runHarness } from './harness';
 import type { SandboxOptions } from './run';
 
-export type SandboxState = { status: Extract<SandboxStatus, 'isolated'> } | { status: Exclude<SandboxStatus, 'isolated'>; reason: string };
+export type SandboxState =
+  | { status: Extract<SandboxStatus, 'isolated'> }
+  | { status: Exclude<SandboxStatus, 'isolated'>; reason: string };
 
 /** What `sandbox.py SETTINGS --probe` reports from inside the isolation. */
 const ProbeFacts = z.object({
@@ -30,8 +32,14 @@ const PROBE_TIMEOUT_MS = 10_000;
 export function isolationShortfall(facts: z.infer<typeof ProbeFacts>): string | undefined {
   const wanted: [boolean, string][] = [
     // PID 1 of the namespace is the reaper; the validation is its first child.
-    [facts.pid === 2 && facts.ppid === 1, `runs as PID ${facts.pid} (parent ${facts.ppid}) rather than PID 2 under the reaper of its own PID namespace`],
-    [facts.uid === SANDBOX_ID && facts.gid === SANDBOX_ID, `runs as uid ${facts.uid}, gid ${facts.gid} rather than ${SANDBOX_ID}`],
+    [
+      facts.pid === 2 && facts.ppid === 1,
+      `runs as PID ${facts.pid} (parent ${facts.ppid}) rather than PID 2 under the reaper of its own PID namespace`,
+    ],
+    [
+      facts.uid === SANDBOX_ID && facts.gid === SANDBOX_ID,
+      `runs as uid ${facts.uid}, gid ${facts.gid} rather than ${SANDBOX_ID}`,
+    ],
     [/^0+$/.test(facts.cap_eff), `holds capabilities ${facts.cap_eff}`],
     [facts.no_new_privs === '1', 'no_new_privs is not set'],
     [facts.seccomp === '2', 'no seccomp filter is installed'],
@@ -72,7 +80,8 @@ export class SandboxGate {
   async ensure(): Promise<void> {
     let state = this.state;
     if (state.status === 'failing' && Date.now() - this.probedAt >= REPROBE_MS) state = await this.probe();
-    if (state.status === 'failing') throw new SandboxUnavailableError(`the validation sandbox is not isolated: ${state.reason}`);
+    if (state.status === 'failing')
+      throw new SandboxUnavailableError(`the validation sandbox is not isolated: ${state.reason}`);
   }
 
   /** A validation the kernel refused to isolate after the probe had passed: readiness says so until a probe passes. */
@@ -90,12 +99,14 @@ export class SandboxGate {
     this.state = state;
     this.probedAt = Date.now();
     this.onState?.(state);
-    if (state.status === 'failing') this.logger?.error('validation sandbox unavailable: every validation is refused', { reason: state.reason });
+    if (state.status === 'failing')
+      this.logger?.error('validation sandbox unavailable: every validation is refused', { reason: state.reason });
   }
 
   private async measure(): Promise<SandboxState> {
     const { harness, pythonBin, pathEnv, scriptDir } = this.opts;
-    if (harness.isolation === 'none') return { status: 'disabled', reason: 'SANDBOX_ISOLATION=none: submitted code runs without kernel isolation' };
+    if (harness.isolation === 'none')
+      return { status: 'disabled', reason: 'SANDBOX_ISOLATION=none: submitted code runs without kernel isolation' };
     try {
       const exit = await runHarness('', {
         python: await resolveInterpreter(pythonBin, pathEnv),
@@ -108,7 +119,11 @@ export class SandboxGate {
       const refused = isolationFailure(exit);
       if (refused) return { status: 'failing', reason: refused.message };
       const facts = ProbeFacts.safeParse(JSON.parse(exit.stdout || 'null'));
-      if (!facts.success) return { status: 'failing', reason: `the probe answered no facts (code ${exit.code ?? exit.signal}): ${exit.stderrTail.trim().slice(-300)}` };
+      if (!facts.success)
+        return {
+          status: 'failing',
+          reason: `the probe answered no facts (code ${exit.code ?? exit.signal}): ${exit.stderrTail.trim().slice(-300)}`,
+        };
       const shortfall = isolationShortfall(facts.data);
       return shortfall ? { status: 'failing', reason: `the isolated process ${shortfall}` } : { status: 'isolated' };
     } catch (err) {

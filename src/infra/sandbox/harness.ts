@@ -10,7 +10,6 @@ export interface HarnessSettings {
   disk_bytes: number;
 }
 
-
 /** The kernel refused the isolation a validation needs: nothing of the code under test ran. */
 export class SandboxUnavailableError extends Error {
   override readonly name = 'SandboxUnavailableError';
@@ -73,7 +72,6 @@ export function resolveInterpreter(pythonBin: string, pathEnv: string): Promise<
   }
   return resolved;
 }
-
 
 interface HarnessLaunch {
   python: string;

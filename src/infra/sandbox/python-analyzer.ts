@@ -59,7 +59,9 @@ class AnalyzerProcess {
     this.exited = new Promise((resolve) => {
       child.once('error', (error) => {
         this.dead = true;
-        this.rejectAll(this.stopReason ?? new PythonAnalyzerError('exited', `python analyzer failed to start: ${error.message}`));
+        this.rejectAll(
+          this.stopReason ?? new PythonAnalyzerError('exited', `python analyzer failed to start: ${error.message}`),
+        );
         onExit();
         resolve();
       });
@@ -83,7 +85,9 @@ class AnalyzerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new PythonAnalyzerError('timeout', `python analyzer did not answer request ${id} within ${timeoutMs} ms`));
+        reject(
+          new PythonAnalyzerError('timeout', `python analyzer did not answer request ${id} within ${timeoutMs} ms`),
+        );
         onTimeout();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
@@ -128,7 +132,13 @@ class AnalyzerProcess {
     clearTimeout(pending.timer);
     const parsed = AnalyzeResult.safeParse(raw);
     if (parsed.success) pending.resolve(parsed.data);
-    else pending.reject(new PythonAnalyzerError('protocol', `python analyzer answered request ${id} with an unexpected shape: ${parsed.error.message}`));
+    else
+      pending.reject(
+        new PythonAnalyzerError(
+          'protocol',
+          `python analyzer answered request ${id} with an unexpected shape: ${parsed.error.message}`,
+        ),
+      );
   }
 
   private rejectAll(reason: PythonAnalyzerError): void {
@@ -169,7 +179,9 @@ export class PythonAnalyzer {
   analyze(code: string): Promise<AnalyzeResult> {
     if (this.closed) return Promise.reject(new PythonAnalyzerError('closed', 'python analyzer is closed'));
     if (this.queue.length >= this.queueMax) {
-      return Promise.reject(new PythonAnalyzerError('overloaded', `python analyzer is busy: ${this.queue.length} requests are waiting`));
+      return Promise.reject(
+        new PythonAnalyzerError('overloaded', `python analyzer is busy: ${this.queue.length} requests are waiting`),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ code, resolve, reject });
@@ -193,7 +205,9 @@ export class PythonAnalyzer {
       const job = this.queue.shift()!;
       const id = this.nextId++;
       child
-        .request(id, job.code, this.opts.timeoutMs, () => child.stop(new PythonAnalyzerError('exited', `python analyzer child stopped: request ${id} timed out`)))
+        .request(id, job.code, this.opts.timeoutMs, () =>
+          child.stop(new PythonAnalyzerError('exited', `python analyzer child stopped: request ${id} timed out`)),
+        )
         .then(job.resolve, job.reject)
         .finally(() => {
           if (child.alive && !this.closed) this.idle.push(child);

@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { SandboxRequest, SandboxResult } from '../../contracts/analysis';
 import type { SandboxForkServer } from './fork-server';
-import { isolationFailure, KILL_MARGIN_MS, resolveInterpreter, runHarness, STDOUT_CAP_BYTES, type HarnessExit, type HarnessSettings } from './harness';
+import {
+  isolationFailure,
+  KILL_MARGIN_MS,
+  resolveInterpreter,
+  runHarness,
+  STDOUT_CAP_BYTES,
+  type HarnessExit,
+  type HarnessSettings,
+} from './harness';
 
 export interface SandboxOptions {
   pythonBin: string;
@@ -20,7 +28,13 @@ function failed(message: string, durationMs: number): SandboxResult {
     samples_run: 0,
     runtime_version: null,
     declared_rules: [],
-    evidence: { inputs: { samples: 0, doctests: 0, generated: 0, feedback: 0 }, agreed: 0, inconclusive: 0, exhaustive: false, duration_ms: 0 },
+    evidence: {
+      inputs: { samples: 0, doctests: 0, generated: 0, feedback: 0 },
+      agreed: 0,
+      inconclusive: 0,
+      exhaustive: false,
+      duration_ms: 0,
+    },
     mismatches: [],
     errors: [{ stage: 'run', message, line: null }],
     findings: [],
@@ -31,7 +45,10 @@ function failed(message: string, durationMs: number): SandboxResult {
 
 function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): SandboxResult {
   if (exit.killedFor === 'timeout') {
-    return failed(`timed out: the sandbox ran past ${timeoutS}s + ${KILL_MARGIN_MS / 1000}s and was killed`, durationMs);
+    return failed(
+      `timed out: the sandbox ran past ${timeoutS}s + ${KILL_MARGIN_MS / 1000}s and was killed`,
+      durationMs,
+    );
   }
   if (exit.killedFor === 'output') {
     return failed(`the sandbox wrote more than ${STDOUT_CAP_BYTES} bytes to stdout`, durationMs);
@@ -45,7 +62,8 @@ function interpret(exit: HarnessExit, timeoutS: number, durationMs: number): San
     return failed(`the sandbox ${how} without a result${detail ? `: ${detail}` : ''}`, durationMs);
   }
   const parsed = SandboxResult.safeParse(raw);
-  if (!parsed.success) return failed(`the sandbox answered with an unexpected shape: ${parsed.error.message}`, durationMs);
+  if (!parsed.success)
+    return failed(`the sandbox answered with an unexpected shape: ${parsed.error.message}`, durationMs);
   return parsed.data;
 }
 

@@ -20,7 +20,6 @@ export type { ArtifactFile, StorageKind } from '../../contracts/versions';
 import type { ArtifactFile, StorageKind } from '../../contracts/versions';
 export const ARTIFACT_FILES: ArtifactFile[] = ['code.py', 'code.dana', 'params.json', 'metadata.json'];
 
-
 export interface VersionRef {
   tenantId: string;
   functionName: string;
@@ -140,7 +139,12 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async setCurrent(ref: VersionRef): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.s3.bucket, Key: this.functionKey(ref, 'current'), Body: String(ref.version), ContentType: 'text/plain' }),
+      new PutObjectCommand({
+        Bucket: this.s3.bucket,
+        Key: this.functionKey(ref, 'current'),
+        Body: String(ref.version),
+        ContentType: 'text/plain',
+      }),
     );
   }
 
@@ -200,7 +204,9 @@ export class FallbackArtifactStore implements ArtifactStore {
   async setCurrent(ref: VersionRef): Promise<void> {
     await this.fallback.setCurrent(ref);
     await this.primary.setCurrent(ref).catch((err: Error) =>
-      this.logger.warn('artifact storage unreachable, current pointer kept on the filesystem only', { error: err.message }),
+      this.logger.warn('artifact storage unreachable, current pointer kept on the filesystem only', {
+        error: err.message,
+      }),
     );
   }
 

@@ -44,7 +44,11 @@ export type TenantResolver = (workflowId: string) => Promise<string | undefined>
  * sees the difference, so no patch is needed and recorded histories (inline payloads) replay unchanged.
  */
 export class ClaimCheckCodec implements PayloadCodec {
-  private readonly recent = new LRUCache<string, Uint8Array>({ maxSize: RECENT_BYTES, sizeCalculation: (bytes) => bytes.length, ttl: RECENT_MS });
+  private readonly recent = new LRUCache<string, Uint8Array>({
+    maxSize: RECENT_BYTES,
+    sizeCalculation: (bytes) => bytes.length,
+    ttl: RECENT_MS,
+  });
   /** (tenant, id) pairs stored lately: the same payload again within RECENT_MS needs no write. */
   private readonly stored = new LRUCache<string, true>({ max: 100_000, ttl: RECENT_MS });
   private readonly tenants = new LRUCache<string, string>({ max: KNOWN_RUNS });
@@ -112,7 +116,9 @@ export class ClaimCheckCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     this.purgeExpired();
-    const refs = payloads.map((p) => (isReference(p) ? (JSON.parse(Buffer.from(p.data ?? []).toString()) as { id: string }).id : undefined));
+    const refs = payloads.map((p) =>
+      isReference(p) ? (JSON.parse(Buffer.from(p.data ?? []).toString()) as { id: string }).id : undefined,
+    );
     if (refs.every((id) => id === undefined)) return payloads;
     const found = new Map<string, Uint8Array>();
     for (const id of refs) {
@@ -121,7 +127,10 @@ export class ClaimCheckCodec implements PayloadCodec {
     }
     const missing = [...new Set(refs.filter((id): id is string => id !== undefined && !found.has(id)))];
     if (missing.length > 0) {
-      const res = await this.query<{ id: string; data: Buffer }>('SELECT DISTINCT ON (id) id, data FROM payloads WHERE id = ANY($1::text[])', [missing]);
+      const res = await this.query<{ id: string; data: Buffer }>(
+        'SELECT DISTINCT ON (id) id, data FROM payloads WHERE id = ANY($1::text[])',
+        [missing],
+      );
       for (const row of res.rows) {
         found.set(row.id, row.data);
         this.recent.set(row.id, row.data);
@@ -143,10 +152,13 @@ export class ClaimCheckCodec implements PayloadCodec {
   async decodeFor(payloads: Payload[], tenantId: string | undefined): Promise<Payload[]> {
     const refs = payloads.map((p) => (isReference(p) ? referenceId(p) : undefined));
     const ids = [...new Set(refs.filter((id): id is string => id !== undefined))];
-    const res = ids.length === 0 ? { rows: [] } : await this.query<{ id: string; data: Buffer }>(
-      'SELECT DISTINCT ON (id) id, data FROM payloads WHERE id = ANY($1::text[]) AND ($2::text IS NULL OR tenant_id = $2)',
-      [ids, tenantId ?? null],
-    );
+    const res =
+      ids.length === 0
+        ? { rows: [] }
+        : await this.query<{ id: string; data: Buffer }>(
+            'SELECT DISTINCT ON (id) id, data FROM payloads WHERE id = ANY($1::text[]) AND ($2::text IS NULL OR tenant_id = $2)',
+            [ids, tenantId ?? null],
+          );
     const found = new Map(res.rows.map((row) => [row.id, row.data]));
     return payloads.map((payload, i) => {
       if (!isReference(payload)) return payload;
@@ -159,7 +171,9 @@ export class ClaimCheckCodec implements PayloadCodec {
 
   /** Payloads older than the retention that no run wrote again; histories older than that cannot be decoded. */
   async prune(retentionDays: number): Promise<number> {
-    const res = await this.query('DELETE FROM payloads WHERE created_at < now() - make_interval(days => $1)', [retentionDays]);
+    const res = await this.query('DELETE FROM payloads WHERE created_at < now() - make_interval(days => $1)', [
+      retentionDays,
+    ]);
     return res.rowCount ?? 0;
   }
 
@@ -194,7 +208,11 @@ function referenceId(payload: Payload): string | undefined {
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   // 57P01 admin_shutdown (pg_terminate_backend), 08xxx connection exceptions, and the socket closing under a query.
-  return code === '57P01' || (typeof code === 'string' && code.startsWith('08')) || /Connection terminated|ECONNRESET/i.test(String((err as Error).message));
+  return (
+    code === '57P01' ||
+    (typeof code === 'string' && code.startsWith('08')) ||
+    /Connection terminated|ECONNRESET/i.test(String((err as Error).message))
+  );
 }
 
 export interface ClaimCheck {
@@ -206,7 +224,12 @@ export interface ClaimCheck {
 /** One per process that talks to Temporal, on its own small pool so payload reads never wait behind request queries. */
 export function createClaimCheck(config: Config, processName: string): ClaimCheck {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the payload store');
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: 4, process: `${processName}-payloads` });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    max: 4,
+    process: `${processName}-payloads`,
+  });
   // An idle connection lost (a failover) is reported by the next query, which the codec retries.
   pool.on('error', () => undefined);
   const codec = new ClaimCheckCodec(pool, config.PAYLOAD_CLAIM_CHECK_BYTES);
@@ -222,10 +245,22 @@ export function payloadTenantInterceptor(codec: ClaimCheckCodec): WorkflowClient
     if (typeof tenant === 'string') codec.rememberTenant(options.workflowId, tenant);
   };
   return {
-    start: (input, next) => (remember(input.options), next(input)),
-    startWithDetails: (input, next) => (remember(input.options), next(input)),
-    signalWithStart: (input, next) => (remember(input.options), next(input)),
-    startUpdateWithStart: (input, next) => (remember(input.workflowStartOptions), next(input)),
+    start: (input, next) => {
+      remember(input.options);
+      return next(input);
+    },
+    startWithDetails: (input, next) => {
+      remember(input.options);
+      return next(input);
+    },
+    signalWithStart: (input, next) => {
+      remember(input.options);
+      return next(input);
+    },
+    startUpdateWithStart: (input, next) => {
+      remember(input.workflowStartOptions);
+      return next(input);
+    },
   };
 }
 

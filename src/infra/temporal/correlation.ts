@@ -8,7 +8,10 @@ type Headers = Record<string, Payload>;
 function withRequestId<T extends { headers: Headers }>(input: T): T {
   const requestId = currentLogContext().request_id;
   if (!requestId) return input;
-  return { ...input, headers: { ...input.headers, [REQUEST_ID_TEMPORAL_HEADER]: defaultPayloadConverter.toPayload(requestId) } };
+  return {
+    ...input,
+    headers: { ...input.headers, [REQUEST_ID_TEMPORAL_HEADER]: defaultPayloadConverter.toPayload(requestId) },
+  };
 }
 
 /** The request id of the current log context, as a header on every workflow the client starts. */
@@ -17,7 +20,8 @@ export function correlationClientInterceptor(): WorkflowClientInterceptor {
     start: (input, next) => next(withRequestId(input)),
     startWithDetails: (input, next) => next(withRequestId(input)),
     signalWithStart: (input, next) => next(withRequestId(input)),
-    startUpdateWithStart: (input, next) => next({ ...input, workflowStartHeaders: withRequestId({ headers: input.workflowStartHeaders }).headers }),
+    startUpdateWithStart: (input, next) =>
+      next({ ...input, workflowStartHeaders: withRequestId({ headers: input.workflowStartHeaders }).headers }),
   };
 }
 

@@ -54,7 +54,7 @@ export function reevaluationSchedule(config: Config): ScheduleOptions {
 export const scheduleIds = (config: Config): string[] => [config.reevaluationScheduleId];
 
 const appliedDefinition = (d: ScheduleDescription): Partial<Definition> =>
-  ((d.action.memo as { schedule?: Partial<Definition> } | undefined)?.schedule ?? {});
+  (d.action.memo as { schedule?: Partial<Definition> } | undefined)?.schedule ?? {};
 
 function matches(current: ScheduleDescription, config: Config): boolean {
   const wanted = definitionOf(config);
@@ -91,7 +91,12 @@ export async function applySchedules(client: Client, config: Config): Promise<{ 
     }
   }
   if (matches(current, config)) return [{ id: options.scheduleId, outcome: 'unchanged' }];
-  await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: { ...prev.policies, ...options.policies } }));
+  await handle.update((prev) => ({
+    ...prev,
+    spec: options.spec,
+    action: options.action,
+    policies: { ...prev.policies, ...options.policies },
+  }));
   return [{ id: options.scheduleId, outcome: 'updated' }];
 }
 
@@ -123,7 +128,10 @@ export function scheduleView(d: ScheduleDescription): ScheduleView {
       workflow_id: a.action.workflow.workflowId,
       run_id: a.action.workflow.firstExecutionRunId,
     })),
-    running: d.info.runningActions.map((a) => ({ workflow_id: a.workflow.workflowId, run_id: a.workflow.firstExecutionRunId })),
+    running: d.info.runningActions.map((a) => ({
+      workflow_id: a.workflow.workflowId,
+      run_id: a.workflow.firstExecutionRunId,
+    })),
   };
 }
 
@@ -158,7 +166,10 @@ export class Schedules {
     return this.act(id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP));
   }
 
-  private async act(id: string, action: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<void>): Promise<ScheduleView | undefined> {
+  private async act(
+    id: string,
+    action: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<void>,
+  ): Promise<ScheduleView | undefined> {
     if (!scheduleIds(this.config).includes(id)) return undefined;
     try {
       await action(this.client.schedule.getHandle(id));

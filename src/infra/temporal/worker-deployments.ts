@@ -14,15 +14,22 @@ import { sha256 } from '../hash';
  */
 export function deploymentVersion(config: Config): WorkerDeploymentVersion | undefined {
   if (!config.TEMPORAL_DEPLOYMENT_NAME) return undefined;
-  return { deploymentName: config.TEMPORAL_DEPLOYMENT_NAME, buildId: config.TEMPORAL_BUILD_ID ?? bundleBuildId(config) };
+  return {
+    deploymentName: config.TEMPORAL_DEPLOYMENT_NAME,
+    buildId: config.TEMPORAL_BUILD_ID ?? bundleBuildId(config),
+  };
 }
 
 function bundleBuildId(config: Config): string {
   const bundle = config.workflowBundlePath;
   if (!existsSync(bundle)) {
-    throw new Error(`TEMPORAL_BUILD_ID is unset and there is no workflow bundle at ${bundle} to derive it from: run \`npm run build\` or set it`);
+    throw new Error(
+      `TEMPORAL_BUILD_ID is unset and there is no workflow bundle at ${bundle} to derive it from: run \`npm run build\` or set it`,
+    );
   }
-  const { version } = JSON.parse(readFileSync(path.join(config.rootDir, 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(path.join(config.rootDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return `${version}-${sha256(readFileSync(bundle)).slice(0, 12)}`;
 }
 
@@ -47,7 +54,11 @@ const notPolledYet = (err: unknown) => isGrpcServiceError(err) && NOT_YET_CODES.
  * Makes the version its deployment's current one: new runs start on it, and auto-upgrading runs move to it.
  * What `temporal worker deployment set-current-version` does; retried until the version's workers have polled.
  */
-export async function setCurrentVersion(client: Client, version: WorkerDeploymentVersion, timeoutMs = 30_000): Promise<void> {
+export async function setCurrentVersion(
+  client: Client,
+  version: WorkerDeploymentVersion,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
