@@ -186,7 +186,9 @@ describe('SIGTERM drains a worker process', () => {
     expect(drained.logLine('worker stopped')).toBeDefined();
 
     const result = await handle.result();
-    expect(result).toMatchObject({ function_name: name, version: 1, metadata: { safety_level: 'high' } });
+    expect(result).toMatchObject({ function_name: name, version: 1 });
+    // Validated without a finding; generated inputs that sleep long run out the evidence budget, so not 'high'.
+    expect(result.metadata.safety_level).toBe('medium');
 
     const events = (await handle.fetchHistory()).events ?? [];
     // The activity the drained worker held was not lost or retried: it completed there, within the grace period.
