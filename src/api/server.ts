@@ -28,7 +28,7 @@ import { FeedbackRepo } from '../infra/db/feedback-repo';
 import { createPool } from '../infra/db/pool';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
-import { WebhookDispatcher, webhookRetry } from '../infra/events/webhook-dispatch';
+import { WebhookDispatcher } from '../infra/events/webhook-dispatch';
 import {
   circuitsCheck,
   diskCheck,
@@ -118,14 +118,7 @@ export function createUseCases(a: Adapters): UseCases {
   });
   const versions = new VersionsRepo(pool, a.artifacts);
   const domains = new DomainsRepo(pool);
-  const dispatcher = new WebhookDispatcher({
-    pool,
-    client,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    schema: config.DATABASE_SCHEMA,
-    retry: webhookRetry(config),
-    logger,
-  });
+  const dispatcher = WebhookDispatcher.fromConfig(config, { pool, client, logger });
   // The feedback is stored either way: an event whose delivery could not start now is started by a worker's sweep.
   const dispatchWebhooks = async (keys: string[]): Promise<void> => {
     try {

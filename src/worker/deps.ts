@@ -22,7 +22,7 @@ import { LlmUsageRepo } from '../infra/db/llm-usage-repo';
 import { ProviderChain } from '../infra/llm/provider-chain';
 import { ReevaluationRepo } from '../infra/db/reevaluation-repo';
 import { VersionsRepo } from '../infra/db/versions-repo';
-import { WebhookDispatcher, webhookRetry } from '../infra/events/webhook-dispatch';
+import { WebhookDispatcher } from '../infra/events/webhook-dispatch';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
 
 export interface WorkerDeps extends ActivityDeps {
@@ -88,16 +88,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   void reportCircuits();
   const circuitTimer = setInterval(reportCircuits, Math.max(1, config.CIRCUIT_REPORT_SECONDS) * 1000);
   circuitTimer.unref();
-  const webhooks = client
-    ? new WebhookDispatcher({
-        pool,
-        client,
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        schema: config.DATABASE_SCHEMA,
-        retry: webhookRetry(config),
-        logger,
-      })
-    : undefined;
+  const webhooks = client ? WebhookDispatcher.fromConfig(config, { pool, client, logger }) : undefined;
   const sweepTimer = webhooks
     ? setInterval(
         () =>

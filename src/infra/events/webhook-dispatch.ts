@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger';
 const SWEEP_BATCH = 100;
 
 /** The delivery policy from config; each run carries it (a workflow cannot read config). */
-export function webhookRetry(config: Config): WebhookRetry {
+function webhookRetry(config: Config): WebhookRetry {
   return {
     initial_interval_ms: config.WEBHOOK_RETRY_INITIAL_MS,
     maximum_interval_ms: config.WEBHOOK_RETRY_MAX_MS,
@@ -36,6 +36,16 @@ export class WebhookDispatcher {
       logger: Logger;
     },
   ) {}
+
+  /** The dispatcher of this deployment: its task queue, schema and retry policy as config sets them. */
+  static fromConfig(config: Config, deps: { pool: Pool; client: Client; logger: Logger }): WebhookDispatcher {
+    return new WebhookDispatcher({
+      ...deps,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      schema: config.DATABASE_SCHEMA,
+      retry: webhookRetry(config),
+    });
+  }
 
   /** Starts the delivery runs of the still-pending events among these outbox dedupe keys. */
   dispatch(dedupeKeys: string[]): Promise<number> {

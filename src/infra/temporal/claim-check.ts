@@ -244,23 +244,18 @@ export function payloadTenantInterceptor(codec: ClaimCheckCodec): WorkflowClient
     const tenant = options.memo?.tenant_id;
     if (typeof tenant === 'string') codec.rememberTenant(options.workflowId, tenant);
   };
+  // Each start path: remember the tenant of the options it carries, then start.
+  const remembering =
+    <I, O>(optionsOf: (input: I) => StartOptions) =>
+    (input: I, next: (input: I) => O): O => {
+      remember(optionsOf(input));
+      return next(input);
+    };
   return {
-    start: (input, next) => {
-      remember(input.options);
-      return next(input);
-    },
-    startWithDetails: (input, next) => {
-      remember(input.options);
-      return next(input);
-    },
-    signalWithStart: (input, next) => {
-      remember(input.options);
-      return next(input);
-    },
-    startUpdateWithStart: (input, next) => {
-      remember(input.workflowStartOptions);
-      return next(input);
-    },
+    start: remembering((input) => input.options),
+    startWithDetails: remembering((input) => input.options),
+    signalWithStart: remembering((input) => input.options),
+    startUpdateWithStart: remembering((input) => input.workflowStartOptions),
   };
 }
 
