@@ -1,22 +1,15 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { openApiDocument } from '../../src/api/openapi';
 import { ROUTES } from '../../src/api/routes';
+import { runPackageBin } from '../helpers/package-bin';
 
 /**
  * The document as a real OpenAPI tool reads it: Redocly's linter with its recommended rules (the installed
  * @redocly/cli) finds neither errors nor warnings. It runs in a temp dir, so no redocly.yaml or ignore file of
  * ours can loosen the rules.
  */
-
-const redocly = (() => {
-  const manifest = require.resolve('@redocly/cli/package.json');
-  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
-  return path.join(path.dirname(manifest), bin.redocly!);
-})();
 
 interface LintReport {
   totals: { errors: number; warnings: number; ignored: number };
@@ -27,26 +20,25 @@ test('redocly lint (recommended rules) reports no error and no warning on the ge
   const dir = mkdtempSync(path.join(os.tmpdir(), 'openapi-lint-'));
   try {
     writeFileSync(path.join(dir, 'openapi.json'), JSON.stringify(openApiDocument(ROUTES)));
-    const run = await promisify(execFile)(
-      process.execPath,
-      [redocly, 'lint', 'openapi.json', '--extends', 'recommended', '--format', 'json', '--max-problems', '1000'],
-      {
-        cwd: dir,
-        // No usage report or update check: the linter's answer depends on the document alone.
-        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-      },
-    ).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+    const run = await runPackageBin(
+      '@redocly/cli',
+      'redocly',
+      ['lint', 'openapi.json', '--extends', 'recommended', '--format', 'json', '--max-problems', '1000'],
+      // No usage report or update check: the linter's answer depends on the document alone.
+      { cwd: dir, env: { REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+    );
     let report: LintReport;
     try {
       report = JSON.parse(run.stdout) as LintReport;
     } catch {
-      throw new Error(`redocly lint printed no report:\n${run.stderr}`);
+      throw new Error(`redocly lint exited ${run.code} without a report:\n${run.stderr}`);
     }
     const problems = report.problems.map(
       (p) => `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer ?? '?'}: ${p.message}`,
     );
     expect(problems).toEqual([]);
     expect(report.totals).toEqual({ errors: 0, warnings: 0, ignored: 0 });
+    expect(run.code).toBe(0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { answerSchemas } from '../helpers/openapi-answers';
+import { runPackageBin } from '../helpers/package-bin';
 import { startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 /**
@@ -13,14 +12,8 @@ import { startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
  * every answer validated against the document's schema of its operation and status.
  */
 
-const exec = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const clientDir = path.join(root, 'test', 'typed-client');
-const bin = (pkg: string, name: string) => {
-  const manifest = require.resolve(`${pkg}/package.json`);
-  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: string | Record<string, string> };
-  return path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin[name]!);
-};
 
 let fake: FakeLlm;
 let stack: TestStack;
@@ -36,10 +29,9 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function run(what: string, file: string, args: string[]): Promise<void> {
-  await exec(process.execPath, [file, ...args], { cwd: root }).catch((err: { stdout?: string; stderr?: string }) => {
-    throw new Error(`${what} failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
-  });
+async function run(what: string, pkg: string, command: string, args: string[]): Promise<void> {
+  const { code, stdout, stderr } = await runPackageBin(pkg, command, args, { cwd: root });
+  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stdout}${stderr}`);
 }
 
 test('a client typed from /openapi.json type-checks and enhances, follows the run, lists versions and sends feedback', async () => {
@@ -51,12 +43,12 @@ test('a client typed from /openapi.json type-checks and enhances, follows the ru
   rmSync(generated, { recursive: true, force: true });
   mkdirSync(generated);
   writeFileSync(path.join(generated, 'openapi.json'), JSON.stringify(doc));
-  await run('openapi-typescript', bin('openapi-typescript', 'openapi-typescript'), [
+  await run('openapi-typescript', 'openapi-typescript', 'openapi-typescript', [
     path.join(generated, 'openapi.json'),
     '--output',
     path.join(generated, 'poet-api.d.ts'),
   ]);
-  await run('tsc on the typed client', bin('typescript', 'tsc'), ['-p', path.join(clientDir, 'tsconfig.json')]);
+  await run('tsc on the typed client', 'typescript', 'tsc', ['-p', path.join(clientDir, 'tsconfig.json')]);
 
   // Loaded only now, untyped here: its types exist once generated, and tsc checked it against them above.
   const { agentSession } = require('../typed-client/agent');
