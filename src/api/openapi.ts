@@ -43,7 +43,8 @@ const RESPONSE_HEADERS = z.object({ 'X-Request-Id': REQUEST_ID });
  * and no X-Request-Id.
  */
 const HEADERS_TOO_LARGE: ZodOpenApiResponseObject = {
-  description: "Request line and headers over the HTTP server's limit (16 KiB), answered before the app: no body",
+  description:
+    "Request line and headers over the HTTP server's limit (Node's default: 16 KiB), answered before the app: no body",
 };
 
 const SECURITY: Record<AuthScheme, Array<Record<string, string[]>>> = {
