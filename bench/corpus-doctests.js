@@ -12,16 +12,10 @@ const { PythonAnalyzer } = require(path.join(dist, 'infra', 'sandbox', 'python-a
 const { getDomain } = require(path.join(dist, 'poet', 'domains'));
 const { RUNTIME_PACKAGE_DIR } = require(path.join(dist, 'poet', 'runtime'));
 const { enhanceWithTemplate, strictTypes } = require(path.join(dist, 'poet', 'template'));
-const { listDoctestCases, runDoctests, summarize } = require(path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'));
+const { DOCTEST_DOMAINS, listDoctestCases, runDoctests, summarize } = require(
+  path.join(__dirname, '..', 'test', 'corpus', 'corpus.js'),
+);
 
-const DOMAINS = [
-  'base_reliability',
-  'llm_optimization',
-  'financial_services',
-  'healthcare',
-  'ml_monitoring',
-  'building_management',
-];
 const pythonBin = process.env.PYTHON_BIN ?? 'python3';
 const pathEnv = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
 
@@ -42,7 +36,7 @@ async function main() {
   console.log('| domain | functions | doctests | passed | declared refusals | changed | rate | wall s |');
   console.log('|---|---|---|---|---|---|---|---|');
   const changed = [];
-  for (const name of DOMAINS) {
+  for (const name of DOCTEST_DOMAINS) {
     const started = performance.now();
     const results = await runDoctests({ enhanceWithTemplate, strictTypes }, cases, getDomain(name), options);
     const seconds = (performance.now() - started) / 1000;

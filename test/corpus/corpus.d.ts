@@ -83,3 +83,4 @@ export function runDoctests(
   options: { pythonBin: string; runtimeDir: string; pathEnv: string },
 ): Promise<DoctestResult[]>;
 export function summarize(results: DoctestResult[], domainName: string): DoctestSummary;
+export const DOCTEST_DOMAINS: string[];

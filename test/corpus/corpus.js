@@ -73,6 +73,16 @@ async function runCase(tools, testCase, domain, sandboxOptions) {
   };
 }
 
+/** The domains the corpus's doctests are held to on the enhanced code (test/corpus/doctests.test.ts). */
+const DOCTEST_DOMAINS = [
+  'base_reliability',
+  'llm_optimization',
+  'financial_services',
+  'healthcare',
+  'ml_monitoring',
+  'building_management',
+];
+
 /** What a domain rule's refusal says, so a declared refusal is checked to come from the rule it names. */
 const RULE_MESSAGES = {
   reject_none: 'must not be None',
@@ -198,4 +208,4 @@ function summarize(results, domainName) {
   return summary;
 }
 
-module.exports = { listCases, runCase, listDoctestCases, runDoctests, summarize, sources };
+module.exports = { listCases, runCase, DOCTEST_DOMAINS, listDoctestCases, runDoctests, summarize, sources };
