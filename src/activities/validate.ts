@@ -12,6 +12,8 @@ export interface SandboxSettings {
   scriptDir: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** Default seconds for doctests and generated inputs; a request's evidence_budget_s overrides it. */
+  evidenceBudgetSeconds: number;
   pathEnv: string;
   harness: HarnessSettings;
   forkServer?: SandboxForkServer;
@@ -40,6 +42,7 @@ export function createValidateActivity(settings: SandboxSettings) {
         examples: input.examples ?? [],
         timeout_s: settings.timeoutSeconds,
         memory_mb: settings.memoryMb,
+        evidence_budget_s: request.evidence_budget_s ?? settings.evidenceBudgetSeconds,
       };
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
       const result = await heartbeating(async () => {
