@@ -217,6 +217,95 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(rust.body.error.details[0].path).toBe('params.language');
   });
 
+  test('feedback examples are regression tests: a regeneration, and a new enhance, that fail one are refused; one passed counts as feedback evidence', async () => {
+    const adds = (name: string) => ({
+      function_name: name,
+      original_code: `def ${name}(a: int, b: int) -> int:\n    return a + b\n`,
+    });
+    const report = (version: number, examples: unknown[]) =>
+      feedback(version, { feedback_type: 'error', comments: 'wrong sums', examples });
+
+    // An example the code fails: Train regenerates on the error report, and the new version still fails it.
+    const failing = `sum_${uniqueSuffix()}`;
+    const v1 = await postJson(api('/functions/enhance'), adds(failing));
+    expect(v1.body.metadata.validation.inputs.feedback).toBe(0);
+    const refused = await postJson(api(`/functions/${failing}/feedback`), report(1, [{ args: [1, 2], expected: 4 }]));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('validation_failed');
+    expect(refused.body.error.message).toContain('feedback example 0 {"args":[1,2],"kwargs":{}} failed: expected 4');
+    expect(await activeVersions(failing)).toEqual([{ version: 1, status: 'active' }]);
+    // The same request as version 1's was a cache hit; its validation predates the example, so it runs again and fails.
+    const again = await postJson(api('/functions/enhance'), adds(failing));
+    expect(again.status).toBe(422);
+    expect(again.body.error.message).toContain('feedback example 0');
+    // Code that gives what the example expects passes it and becomes version 2.
+    const fixed = await postJson(api('/functions/enhance'), {
+      function_name: failing,
+      original_code: `def ${failing}(a: int, b: int) -> int:\n    return a + b + 1\n`,
+    });
+    expect(fixed.status).toBe(200);
+    expect(fixed.body).toMatchObject({ version: 2, metadata: { cache: 'miss' } });
+    expect(fixed.body.metadata.validation.inputs.feedback).toBe(1);
+
+    // Examples the code passes: the regenerated version counts them as feedback inputs, in the answer and when stored.
+    const passing = `plus_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), adds(passing));
+    const examples = [
+      { args: [1, 2], expected: 3 },
+      { args: [], kwargs: { a: 2, b: 5 }, expected: 7 },
+      { args: ['x', 1], raises: { type: 'TypeError', message: 'can only concatenate str (not "int") to str' } },
+    ];
+    const regenerated = await postJson(api(`/functions/${passing}/feedback`), report(1, examples));
+    expect(regenerated.status).toBe(200);
+    expect(regenerated.body).toMatchObject({ status: 'requires_update', new_version: 2 });
+    const v2 = await getJson(api(`/functions/${passing}/versions/2`));
+    expect(v2.body.metadata.validation.inputs.feedback).toBe(3);
+    expect(v2.body.metadata.validation.agreed).toBeGreaterThanOrEqual(3);
+
+    // The same call again with the same outcome is stored once; with another outcome it is a 409 and stores nothing.
+    await postJson(api(`/functions/${passing}/feedback`), feedback(2, { examples: [examples[0]] }));
+    const conflict = await postJson(
+      api(`/functions/${passing}/feedback`),
+      feedback(2, {
+        examples: [
+          { args: [5, 5], expected: 10 },
+          { args: [1, 2], expected: 5 },
+        ],
+      }),
+    );
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error).toMatchObject({ code: 'example_conflict', details: [{ path: 'examples.1' }] });
+    const stored = await stack.pool.query(
+      'SELECT example FROM feedback_examples WHERE function_name = $1 ORDER BY id',
+      [passing],
+    );
+    expect(stored.rows.map((r) => r.example)).toEqual(examples.map((e) => ({ kwargs: {}, ...e })));
+    // Another tenant's function of the same name has none of them.
+    const acme = { authorization: `Bearer ${await stack.createKey('acme', 'admin')}` };
+    const theirs = await postJson(api('/functions/enhance'), adds(failing), acme);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.metadata.validation.inputs.feedback).toBe(0);
+  });
+
+  test.each([
+    ['both expected and raises', [{ args: [1], expected: 1, raises: { type: 'ValueError' } }]],
+    ['neither expected nor raises', [{ args: [1] }]],
+    ['args not a list', [{ args: 1, expected: 1 }]],
+    ['a raises type that is not a class name', [{ args: [1], raises: { type: 'not a name' } }]],
+    ['an example over 10000 characters', [{ args: ['x'.repeat(10_001)], expected: 1 }]],
+    ['more than 20 examples', Array.from({ length: 21 }, (_, i) => ({ args: [i], expected: i }))],
+    ['an empty list', []],
+  ])('feedback examples with %s answer 400 with their path', async (_label, examples) => {
+    const name = `bad_ex_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const res = await postJson(api(`/functions/${name}/feedback`), feedback(1, { examples }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.details[0].path).toMatch(/^examples/);
+    const rows = await stack.pool.query('SELECT count(*)::int AS n FROM feedback WHERE function_name = $1', [name]);
+    expect(rows.rows[0].n).toBe(0);
+  });
+
   test('twenty concurrent feedback posts on one function: contiguous versions, exactly one active', async () => {
     const name = `busy_${uniqueSuffix()}`;
     await postJson(api('/functions/enhance'), fn(name));

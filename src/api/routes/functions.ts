@@ -135,7 +135,7 @@ export const functionsRoutes = [
     query: WaitQuery,
     body: FeedbackRequest,
     responses: { 200: json(FeedbackAnswer, 'Accepted, or regenerated'), 202: json(EnhanceAccepted, 'Still running') },
-    errors: [404, 422, 502],
+    errors: [404, 409, 422, 502],
     handler: async ({ params, query, body, req, res, principal }, deps) => {
       const waitMs = waitMsOf(query.wait, req, deps.config);
       const outcome = await deps.app.feedback.submit(principal.tenantId, params.name, body, waitMs);
