@@ -1,3 +1,9 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { VersionsRepo } from '../../src/infra/db/versions-repo';
+import { FilesystemArtifactStore } from '../../src/infra/storage/artifact-store';
+import { poetRuntime } from '../../src/poet/runtime';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const fn = (name: string) => ({
@@ -304,6 +310,68 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     expect(res.body.error.details[0].path).toMatch(/^examples/);
     const rows = await stack.pool.query('SELECT count(*)::int AS n FROM feedback WHERE function_name = $1', [name]);
     expect(rows.rows[0].n).toBe(0);
+  });
+
+  test("a version's runtime downloads with its digest; a version embedding its runtime answers 404 runtime_embedded", async () => {
+    const name = `rt_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const url = api(`/functions/${name}/versions/1/runtime`);
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
+    const res = await fetch(url, { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/x-python/);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="poet_runtime.py"');
+    const source = await res.text();
+    expect(source).toBe(poetRuntime().source);
+    expect(source).toBe(
+      readFileSync(path.join(stack.config.dataDir, 'functions', name, 'v1', 'poet_runtime.py'), 'utf8'),
+    );
+    const digest = createHash('sha256').update(source);
+    expect(res.headers.get('repr-digest')).toBe(`sha-256=:${digest.copy().digest('base64')}:`);
+    expect(res.headers.get('x-poet-runtime-version')).toBe(poetRuntime().version);
+    const etag = `"${digest.digest('hex')}"`;
+    expect(res.headers.get('etag')).toBe(etag);
+    // (fetch sends `cache-control: no-cache` with a conditional request unless told otherwise)
+    const unchanged = await fetch(url, { headers: { ...auth, 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+    expect(unchanged.status).toBe(304);
+
+    // Same rules as the version's code: a viewer reads it, another tenant and no key do not.
+    const viewer = await stack.createKey('default', 'viewer');
+    expect((await fetch(url, { headers: { 'x-api-key': viewer } })).status).toBe(200);
+    expect((await getJson(url, { authorization: '' })).status).toBe(401);
+    const other = await stack.createKey('other', 'admin');
+    expect((await getJson(url, { 'x-api-key': other })).body.error.code).toBe('version_not_found');
+    expect((await getJson(api(`/functions/${name}/versions/2/runtime`))).body.error.code).toBe('version_not_found');
+
+    // A version stored before the runtime was a package: its code.py carries the runtime, its folder has none.
+    const versions = new VersionsRepo(stack.pool, new FilesystemArtifactStore(stack.config.dataDir));
+    const request = { ...fn(name), domain: 'base_reliability', context: { samples: [{ args: [6, 3], kwargs: {} }] } };
+    await versions.storeVersion({
+      tenantId: 'default',
+      functionName: name,
+      idempotencyKey: `old-${name}`,
+      inputHash: 'f'.repeat(64),
+      request,
+      domain: 'base_reliability',
+      optimizeFor: null,
+      safetyLevel: 'high',
+      artifact: {
+        python: '# the runtime, embedded\n',
+        dana: '',
+        params: {},
+        optimizations: [],
+        provider: 'template',
+        enhancer_version: 'old',
+      },
+      metadata: { domain: 'base_reliability' },
+    });
+    const embedded = await getJson(api(`/functions/${name}/versions/2/runtime`));
+    expect(embedded.status).toBe(404);
+    expect(embedded.body.error).toMatchObject({
+      code: 'runtime_embedded',
+      message: expect.stringContaining('embeds its runtime'),
+    });
+    expect((await getJson(api(`/functions/${name}/versions/2`))).body.code.python).toBe('# the runtime, embedded\n');
   });
 
   test('twenty concurrent feedback posts on one function: contiguous versions, exactly one active', async () => {
