@@ -161,11 +161,21 @@ export interface FeedbackOptions {
   rating?: string;
   comments?: string;
   suggestion?: string[];
+  example?: string[];
   successRate?: string;
   errorRate?: string;
   avgDuration?: string;
   executionId?: string;
   async?: boolean;
+}
+
+/** One --example: a JSON object ({args, kwargs, expected | raises}); the API checks its shape. */
+function exampleArg(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw usageError(`--example: not JSON: ${value}`);
+  }
 }
 
 /**
@@ -191,6 +201,7 @@ export async function feedbackCommand(
     ...(opts.rating !== undefined ? { rating: numberArg(opts.rating, '--rating', 1, 5) } : {}),
     ...(opts.comments !== undefined ? { comments: opts.comments } : {}),
     ...(opts.suggestion?.length ? { suggestions: opts.suggestion } : {}),
+    ...(opts.example?.length ? { examples: opts.example.map(exampleArg) } : {}),
     ...(Object.keys(given).length ? { metrics: given } : {}),
   };
   const { status, body } = await client.post<Record<string, unknown> & Partial<RunBody>>(

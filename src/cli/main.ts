@@ -102,6 +102,10 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--rating <1-5>', 'a rating from 1 (bad) to 5')
   .option('--comments <text>', 'free text')
   .option('--suggestion <text...>', 'suggestions for the next version (repeatable)')
+  .option(
+    '--example <json...>',
+    'a call with the outcome expected, e.g. \'{"args": [1, 2], "expected": 3}\' or \'{"args": [0], "raises": {"type": "ValueError"}}\': every later version must pass it (repeatable)',
+  )
   .option('--success-rate <0-1>', 'observed share of successful calls')
   .option('--error-rate <0-1>', 'observed share of failed calls')
   .option('--avg-duration <s>', 'observed seconds per call')

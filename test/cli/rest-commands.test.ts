@@ -146,7 +146,7 @@ test('feedback regenerates; versions lists both with their feedback; diff shows 
   expect((await poet(['versions', 'no_such_function'], env)).code).toBe(3);
 });
 
-test('versions get writes the version folder with the runtime it was validated with; it runs on its own', async () => {
+test('versions get writes the version folder with the runtime it was validated with, which runs on its own; feedback --example binds the next version', async () => {
   const file = pyFile('cli_half', 'def cli_half(x: float) -> float:\n    return x / 2\n');
   expect((await poet(['enhance', file], env)).code).toBe(0);
   const folder = path.join(dir, 'half');
@@ -174,6 +174,16 @@ test('versions get writes the version folder with the runtime it was validated w
     `cli_half v1 -> ${folder}: code.py, code.dana, params.json, metadata.json, poet_runtime.py`,
   );
   expect(again.stderr).toContain(`poet_runtime ${runtime.version} (sha256 ${runtime.sha256}), the file there already`);
+
+  // A feedback example the version fails: the regeneration that still fails it is refused, naming it.
+  const example = await poet(
+    ['feedback', 'cli_half', '--version', '1', '--type', 'error', '--example', '{"args": [5.0], "expected": 2.0}'],
+    env,
+  );
+  expect(example.code).toBe(3);
+  expect(example.stderr).toContain('422 validation_failed');
+  expect(example.stderr).toContain('feedback example 0 {"args":[5],"kwargs":{}} failed: expected 2, ');
+  expect((await poet(['feedback', 'cli_half', '--version', '1', '--example', '{args: [5]}'], env)).code).toBe(2);
 
   const missing = await poet(['versions', 'get', 'cli_half', '4', '--dir', folder], env);
   expect(missing.code).toBe(3);
