@@ -9,6 +9,7 @@ import { InvalidInputError } from '../app/errors';
 import { zodDetails } from './errors';
 import { MissingRoleError, hasRole, principalOf, type Principal } from './principal';
 import type { RateClass, RateLimits } from './rate-limit';
+import type { Tag } from './tags';
 
 /**
  * A route, declared once: authentication, roles, rate classes, parsing, the OpenAPI document and docs/api.md's
@@ -71,7 +72,7 @@ export interface Route<
   operationId: string;
   method: Method;
   path: string;
-  tags: string[];
+  tags: Tag[];
   summary: string;
   description?: string;
   auth: AuthScheme;

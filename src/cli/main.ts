@@ -7,6 +7,7 @@ import { migrate } from '../infra/db/pool';
 import { applySchedules } from '../infra/temporal/schedules';
 import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
+import { migratePglite } from './pglite-import';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
 import { CliError, EXIT, output } from './client';
@@ -41,6 +42,20 @@ program
     const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-migrate' });
     await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
     logger.info('migrations up to date', { schema: config.DATABASE_SCHEMA });
+  });
+
+program
+  .command('migrate-pglite')
+  .description(
+    'move the database of the former embedded default (DATA_DIR/pglite) into PostgreSQL: DATABASE_URL, else the ' +
+      'embedded server (stop `npm start` first); the source is kept as pglite.migrated',
+  )
+  .option('--from <dir>', 'the PGlite data directory (default: DATA_DIR/pglite)')
+  .action(async (opts: { from?: string }) => {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-migrate-pglite' });
+    const rows = await migratePglite(config, logger, opts.from);
+    for (const [table, n] of Object.entries(rows)) process.stdout.write(`${table}\t${n}\n`);
   });
 
 program

@@ -334,7 +334,14 @@ class Run:
             self._result = self._parse(status.result)
             return self._result
         error = status.error or {}
-        raise RunFailed(status.status, str(error.get("code", status.status)), str(error.get("message", "")), run=error.get("run"))
+        raise RunFailed(
+            status.status,
+            str(error.get("code", status.status)),
+            str(error.get("message", "")),
+            run=error.get("run"),
+            category=error.get("category"),
+            severity=error.get("severity"),
+        )
 
 
 def _check(deadline: Optional[float], run: Run) -> None:

@@ -113,6 +113,7 @@ class ErrorsTest(unittest.TestCase):
             poet.enhance("def broken(:\n    pass\n", function_name="broken")
         self.assertEqual((invalid.exception.code, invalid.exception.status), ("invalid_python", 422))
         self.assertEqual(invalid.exception.details[0]["path"], "original_code")
+        self.assertEqual((invalid.exception.category, invalid.exception.severity), ("input", "info"))
 
         with self.assertRaises(Unprocessable) as missing:
             poet.enhance(code_of("present"), function_name="absent")
