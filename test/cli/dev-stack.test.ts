@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { heapOptions } from '../../src/cli/dev-stack';
 import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,7 +110,7 @@ describe('poet start (npm start)', () => {
     const limitFor = (oldSpaceMb: number) =>
       Number(
         execFileSync(process.execPath, [
-          `--max-old-space-size=${oldSpaceMb}`,
+          ...heapOptions(oldSpaceMb).split(' '),
           '-p',
           "Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20)",
         ]),

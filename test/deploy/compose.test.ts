@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { heapOptions } from '../../src/cli/dev-stack';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,8 +231,8 @@ describe('docker-compose.temporal.yml', () => {
 
   test('api and worker get the V8 heap limits of `poet start`', () => {
     const defaults = loadConfig({});
-    expect(service('api').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${defaults.API_MAX_HEAP_MB}`);
-    expect(service('worker').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${defaults.WORKER_MAX_HEAP_MB}`);
+    expect(service('api').environment?.NODE_OPTIONS).toBe(heapOptions(defaults.API_MAX_HEAP_MB));
+    expect(service('worker').environment?.NODE_OPTIONS).toBe(heapOptions(defaults.WORKER_MAX_HEAP_MB));
   });
 
   test('worker can be scaled: replicas set, no fixed container name, no host ports', () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { heapOptions } from '../../src/cli/dev-stack';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,7 +132,7 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
       ['poet-worker', defaults.WORKER_MAX_HEAP_MB],
     ] as const) {
       const c = container(name);
-      expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMb}` });
+      expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: heapOptions(heapMb) });
       expect(heapMb).toBeLessThan(mib(c.resources.limits.memory));
     }
   });
