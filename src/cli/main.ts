@@ -9,6 +9,7 @@ import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
+import { backupCommand, restoreCommand } from './backup';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionsCommand } from './functions';
@@ -85,6 +86,36 @@ keys
   .action(async (opts: { tenant: string; role: string; name: string }) => {
     const config = loadConfig();
     await createKeyCommand(config, opts, createLogger({ level: 'error', service: 'poet-keys' }));
+  });
+
+program
+  .command('backup <dir>')
+  .description(
+    "consistent snapshot of the database plus every version's artifacts into a new directory (docs/tenant-data.md)",
+  )
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    await backupCommand(
+      config,
+      dir,
+      createLogger({ level: 'error', service: 'poet-backup' }),
+      output(Boolean(opts.json)),
+    );
+  });
+
+program
+  .command('restore <dir>')
+  .description('restore a backup into an empty database and the configured artifact store')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    await restoreCommand(
+      config,
+      dir,
+      createLogger({ level: 'error', service: 'poet-restore' }),
+      output(Boolean(opts.json)),
+    );
   });
 
 // REST clients of a running API (src/cli/rest.ts adds --url, --api-key and --json to each).
