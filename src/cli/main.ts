@@ -14,6 +14,7 @@ import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
+import { exportCommand, importCommand } from './tenant';
 import { followRun } from './runs';
 
 const program = new Command()
@@ -147,6 +148,16 @@ restCommand(program, 'versions <name>', 'list the versions of a function with th
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')
   .run((client, out, name: string, a: string, b: string, opts) => diffCommand(client, out, name, a, b, opts));
+
+restCommand(program, 'export [file]', "export the key's tenant (NDJSON, docs/tenant-data.md) to a file or stdout").run(
+  (client, out, file: string | undefined) => exportCommand(client, out, file),
+);
+
+restCommand(
+  program,
+  'import <file>',
+  "restore an export into the key's tenant (idempotent: a second import changes nothing)",
+).run((client, out, file: string) => importCommand(client, out, file));
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>

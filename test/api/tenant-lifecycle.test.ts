@@ -1,7 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { waitUntil } from '../../src/cli/wait';
+import { poet } from '../helpers/cli';
 import { requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const source = (name: string) => `def ${name}(a: float, b: float) -> float:\n    return a / b\n`;
@@ -25,6 +27,7 @@ describe('tenant data lifecycle', () => {
     keys.operator = await stack.createKey(tenant, 'operator');
     keys.agent = await stack.createKey(tenant, 'agent');
     keys.other = await stack.createKey(other, 'operator');
+    keys.third = await stack.createKey(`gamma-${uniqueSuffix()}`, 'operator');
   });
   afterAll(async () => {
     redis.disconnect();
@@ -148,6 +151,28 @@ describe('tenant data lifecycle', () => {
     expect(reexported.records.filter((r) => r.kind === 'version').map((v) => v.sha256)).toEqual(
       versions.map((v) => v.sha256),
     );
+
+    // The same through the CLI: `poet export` to a file, `poet import` of it into a third tenant.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-export-'));
+    try {
+      const file = path.join(dir, 'export.ndjson');
+      const cliEnv = (who: string) => ({ POET_URL: stack.url, POET_API_KEY: keys[who]! });
+      expect(await poet(['export', file], cliEnv('operator'))).toMatchObject({ code: 0 });
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines.map((r) => r.kind)).toEqual(kinds);
+      const cliImport = await poet(['import', file, '--json'], cliEnv('third'));
+      expect(cliImport).toMatchObject({ code: 0 });
+      expect(JSON.parse(cliImport.stdout)).toMatchObject({ imported: { functions: 1, versions: 2, feedback: 1 } });
+      expect(await poet(['import', file], cliEnv('agent'))).toMatchObject({
+        code: 3,
+        stderr: expect.stringMatching(/403/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
 
     // A cut-short or tampered export is refused, naming the line.
     const cut = exported.text.trim().split('\n').slice(0, -1).join('\n');
