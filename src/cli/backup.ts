@@ -25,7 +25,10 @@ async function withBackups<T>(
 }
 
 function report(out: Output, verb: string, summary: BackupSummary, seconds: number): void {
-  if (out.json) return out.out(JSON.stringify({ ...summary, seconds }));
+  if (out.json) {
+    out.out(JSON.stringify({ ...summary, seconds }));
+    return;
+  }
   out.out(
     `${verb} ${summary.dir}: snapshot of ${summary.snapshot_at}, ${summary.rows} rows in ${summary.tables} tables, ` +
       `${summary.versions} versions (${summary.artifact_files} artifact files) in ${seconds.toFixed(2)} s`,

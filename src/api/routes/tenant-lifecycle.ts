@@ -97,7 +97,7 @@ export const tenantLifecycleRoutes = [
     role: 'operator',
     headers: z.object({ 'content-type': z.literal(EXPORT_MEDIA_TYPE) }),
     responses: { 200: json(ImportResult, 'What was imported and what was already there') },
-    errors: [413],
+    errors: [400, 413],
     handler: ({ req, principal }, deps) =>
       deps.app.tenantLifecycle.importTenant(principal.tenantId, bodyLines(req, deps.config.TENANT_IMPORT_MAX_BYTES)),
   }),
