@@ -34,7 +34,13 @@ async function run({ stack, figures }) {
     const fb = await fetch(`${stack.url}/api/v1/functions/restore_${i}/feedback`, {
       method: 'POST',
       headers: stack.headers,
-      body: JSON.stringify({ version: 1, execution_id: `r-${i}`, feedback_type: 'error', rating: 2, comments: 'TimeoutError' }),
+      body: JSON.stringify({
+        version: 1,
+        execution_id: `r-${i}`,
+        feedback_type: 'error',
+        rating: 2,
+        comments: 'TimeoutError',
+      }),
     });
     if (fb.status !== 200) throw new Error(`feedback: HTTP ${fb.status} ${await fb.text()}`);
   }
