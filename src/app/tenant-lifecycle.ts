@@ -48,6 +48,15 @@ export class TenantLifecycle {
     return result.shared_entries;
   }
 
+  /** Storage unreachable (S3 down) is a wait-and-retry: every step before it is done, and a retry finishes the job. */
+  private async removeArtifacts(remove: () => Promise<number>): Promise<number> {
+    try {
+      return await remove();
+    } catch {
+      throw new UnavailableError('artifact storage is unreachable; retry to remove the artifacts that are left', 5);
+    }
+  }
+
   /**
    * Every version, artifact, cache entry, feedback report, event, run and claim-checked payload of the function.
    * The cache is emptied before (so a Redis outage deletes nothing) and after (an entry a run stored meanwhile).
@@ -56,13 +65,14 @@ export class TenantLifecycle {
     const before = await this.emptyCache(tenantId, name);
     const runs = await this.deps.runs.erase({ tenantId, functionName: name });
     const rows = await this.deps.repo.deleteFunction(tenantId, name);
-    if (!rows) throw functionNotFound(name);
-    const artifactFiles = await this.deps.artifacts.deleteFunction(tenantId, name);
+    // Artifacts a delete whose storage was away left behind are removed by the retry, which then answers 200.
+    const artifactFiles = await this.removeArtifacts(() => this.deps.artifacts.deleteFunction(tenantId, name));
+    if (!rows && artifactFiles === 0) throw functionNotFound(name);
     const after = await this.emptyCache(tenantId, name);
     return {
       function_name: name,
       deleted: {
-        ...rows,
+        ...(rows ?? { versions: 0, feedback: 0, events: 0 }),
         artifact_files: artifactFiles,
         cache_entries: before + after,
         runs: runs.runs,
@@ -204,7 +214,7 @@ export class TenantLifecycle {
     await this.emptyCache(tenantId, undefined, true);
     const runs = await this.deps.runs.erase({ tenantId });
     const { deleted, auditRows } = await this.deps.repo.eraseTenant(tenantId, pseudonym);
-    const artifactFiles = await this.deps.artifacts.deleteTenant(tenantId);
+    const artifactFiles = await this.removeArtifacts(() => this.deps.artifacts.deleteTenant(tenantId));
     const redisKeys = redis
       ? await eraseTenantFromRedis(redis, {
           prefix: this.deps.redisPrefix,

@@ -167,6 +167,35 @@ describe('S3 artifact store against a real S3-compatible server (versitygw)', ()
     },
   );
 
+  test('S3 unreachable: a function delete removes the rows, answers 503, and a retry finishes once S3 is back', async () => {
+    const deadPort = await freePort();
+    const stack = await startStack('s3_down', {
+      ARTIFACT_STORE: 's3',
+      S3_BUCKET: 'nowhere',
+      S3_ENDPOINT: `http://127.0.0.1:${deadPort}`,
+      S3_ACCESS_KEY_ID: 'x',
+      S3_SECRET_ACCESS_KEY: 'x',
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_REQUEST_TIMEOUT_MS: '500',
+    });
+    try {
+      const name = `down_${uniqueSuffix()}`;
+      const made = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+        function_name: name,
+        original_code: `def ${name}(x: int) -> int:\n    return x\n`,
+      });
+      expect(made.status).toBe(200);
+      const refused = await requestJson('DELETE', `${stack.url}/api/v1/functions/${name}`);
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.message).toMatch(/artifact storage is unreachable/);
+      expect((await getJson(`${stack.url}/api/v1/functions/${name}`)).status).toBe(404);
+      // The filesystem fallback's copy is left for the retry; with S3 still away the retry is a 503 again.
+      expect((await requestJson('DELETE', `${stack.url}/api/v1/functions/${name}`)).status).toBe(503);
+    } finally {
+      await stack.close();
+    }
+  });
+
   test('S3 unreachable: the version goes to the filesystem, recorded as a fallback, and reads come from there', async () => {
     const deadPort = await freePort();
     const unreachable = s3Store(`http://127.0.0.1:${deadPort}`, 'nowhere');

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { referencedPayloadIds } from './claim-check';
 
-/** Which runs to remove: a tenant's runs of one function, or all of a tenant's runs on the service's task queue. */
+/** Which runs to remove: a tenant's runs of one function, or all of its runs (on the service's task queue, both). */
 export type RunSelection = { tenantId: string; functionName?: string };
 
 /**
@@ -18,10 +18,10 @@ export class RunEraser {
 
   async erase(selection: RunSelection): Promise<{ runs: number; payloads: number }> {
     const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
-    const query =
-      selection.functionName === undefined
-        ? `TaskQueue = ${quote(this.opts.taskQueue)}`
-        : `FunctionName = ${quote(selection.functionName)}`;
+    // This deployment's runs only: other deployments may share the namespace, and their tenants' names.
+    const query = `TaskQueue = ${quote(this.opts.taskQueue)}${
+      selection.functionName === undefined ? '' : ` AND FunctionName = ${quote(selection.functionName)}`
+    }`;
     const payloadIds = new Set<string>();
     let runs = 0;
     for await (const info of this.client.workflow.list({ query })) {
