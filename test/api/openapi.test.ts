@@ -447,6 +447,14 @@ test('real answers of every route match the document', async () => {
     },
     { method: 'DELETE', route: fn, url: '/api/v1/functions/life_fn', headers: life, expect: 200 },
     { method: 'DELETE', route: fn, url: '/api/v1/functions/life_fn', headers: life, expect: 404 },
+    { method: 'GET', route: '/api/v1/admin/audit/verify', url: '/api/v1/admin/audit/verify', expect: 200 },
+    {
+      method: 'GET',
+      route: '/api/v1/admin/audit/verify',
+      url: '/api/v1/admin/audit/verify',
+      headers: { authorization: `Bearer ${await stack.createKey('openapi-other', 'admin')}` },
+      expect: 403,
+    },
     { method: 'DELETE', route: '/api/v1/tenant', url: '/api/v1/tenant?confirm=nope', headers: life, expect: 400 },
     {
       method: 'DELETE',

@@ -223,10 +223,25 @@ describe('tenant data lifecycle', () => {
     // The key of the erased tenant is gone with it; the other tenant is untouched.
     expect((await requestJson('GET', api('/functions'), undefined, as('operator'))).status).toBe(401);
     expect((await requestJson('GET', api(`/functions/${kept}`), undefined, as('other'))).body.current_version).toBe(2);
+    // The hash chain over the log still verifies after the pseudonymization (it hashes only what erasure keeps).
+    const verify = () => requestJson('GET', api('/admin/audit/verify'));
+    expect((await verify()).body).toEqual({ rows: expect.any(Number), intact: true, breaks: [] });
+    expect((await requestJson('GET', api('/admin/audit/verify'), undefined, as('other'))).status).toBe(403);
     // Append-only otherwise: an UPDATE outside an erasure is still refused.
     await expect(
       stack.pool.query('UPDATE audit_log SET tenant_id = $1 WHERE tenant_id = $1', [erased.body.pseudonym]),
     ).rejects.toThrow(/append-only/);
+    // A row edited behind the trigger's back (its owner can disable it) breaks the chain, and the check says where.
+    const results: any = await stack.pool.query(
+      `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete;
+       UPDATE audit_log SET action = 'GET /nothing' WHERE id = (SELECT min(id) FROM audit_log) RETURNING chain_seq;
+       ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete;`,
+    );
+    const edited = results[1].rows[0].chain_seq;
+    expect((await verify()).body).toMatchObject({
+      intact: false,
+      breaks: [{ chain_seq: edited, reason: 'row changed' }],
+    });
   });
 
   /** Every text-like column of every table of the stack's schema, searched for the tenant id. */

@@ -94,6 +94,8 @@ test('restore drill: backup, wipe, restore, everything reads back the same', asy
     expect(runsAfter.body.runs.map((r: { workflow_id: string }) => r.workflow_id).sort()).toEqual(
       runsBefore.body.runs.map((r: { workflow_id: string }) => r.workflow_id).sort(),
     );
+    // The audit log came back whole: its hash chain verifies.
+    expect((await getJson(`${restored.url}/api/v1/admin/audit/verify`)).body).toMatchObject({ intact: true });
     // The restored service goes on: feedback on the restored active version makes the next version.
     const next = await postJson(`${restored.url}/api/v1/functions/${names[0]}/feedback`, {
       version: 2,
