@@ -17,6 +17,7 @@ Standard library only, and one file: a version folder carries it as poet_runtime
 import collections
 import contextlib
 import contextvars
+import copy
 import functools
 import inspect
 import json
@@ -27,7 +28,7 @@ import re
 import threading
 import time
 
-__version__ = "1.0.0"
+__version__ = "1.0.1"
 __all__ = [
     "DEFAULTS", "PoetEnforcementError", "PoetInputError", "PoetRuleError", "PoetTimeoutError", "PoetTypeError", "poet",
 ]
@@ -190,6 +191,10 @@ class _Drift:
         self._stats, self._seen, self._lock = stats, {}, threading.Lock()
 
     def observe(self, pname, value):
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond any float has no place in a running mean, and is no error of the call
+            return
         if not math.isfinite(value):
             return
         with self._lock:
@@ -219,8 +224,19 @@ class _Audit:
         _audit_log.info("%s", json.dumps(entry))
 
 
+def _typed(value):
+    """The value with its type: 5, 5.0 and True are equal and hash alike, yet a function may answer each differently
+    (refuse the float, say); so may 0.0 and -0.0. Tuples are keyed item by item."""
+    if isinstance(value, tuple):
+        return type(value), tuple(_typed(item) for item in value)
+    if isinstance(value, float) and value == 0:
+        return float, math.copysign(1.0, value)
+    return type(value), value
+
+
 class _Cache:
-    """LRU of results by hashable arguments; unhashable calls simply run."""
+    """LRU of results by hashable arguments, typed; unhashable calls simply run. Each caller gets its own copy of
+    a result, as it would from a fresh call, so mutating one answer cannot change the next."""
 
     def __init__(self, size, stats):
         self._size, self._stats, self._lock = size, stats, threading.Lock()
@@ -229,7 +245,7 @@ class _Cache:
     @staticmethod
     def key(args, kwargs):
         try:
-            key = (args, tuple(sorted(kwargs.items())))
+            key = (tuple(_typed(a) for a in args), tuple(sorted((k, _typed(v)) for k, v in kwargs.items())))
             hash(key)
             return key
         except TypeError:
@@ -241,10 +257,15 @@ class _Cache:
                 return False, None
             self._items.move_to_end(key)
             self._stats["cache_hits"] += 1
-            return True, self._items[key]
+            value = self._items[key]
+        return True, copy.deepcopy(value)
 
     def put(self, key, value):
         if key is None:
+            return
+        try:
+            value = copy.deepcopy(value)
+        except Exception:  # noqa: BLE001 - a result that cannot be copied is not cached; the call already answered
             return
         with self._lock:
             self._items[key] = value

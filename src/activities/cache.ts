@@ -2,6 +2,7 @@ import type { CachedEnhancement } from '../contracts/enhance';
 import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache/enhancement-cache';
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { ProviderChain } from '../infra/llm/provider-chain';
+import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import { ENHANCER_VERSION } from '../poet/template';
 
@@ -28,7 +29,15 @@ export interface CacheLookupInput {
   function_name?: string;
 }
 
-export function createCacheActivities(cache: EnhancementCache, providers: ProviderChain, versions: VersionsRepo) {
+/** Feedback examples the cached validation ran: none where it predates them. */
+const examplesValidated = (value: CachedEnhancement) => value.validation.evidence?.inputs.feedback ?? 0;
+
+export function createCacheActivities(
+  cache: EnhancementCache,
+  providers: ProviderChain,
+  versions: VersionsRepo,
+  feedback: FeedbackRepo,
+) {
   const producer = producerOf(providers);
   const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
     tenantId: tenantId ?? 'default',
@@ -51,14 +60,19 @@ export function createCacheActivities(cache: EnhancementCache, providers: Provid
      */
     async cacheLookupWithVersion(input: CacheLookupInput & { tenant_id: string; function_name: string }) {
       const lookup = await cacheLookup(input);
-      const active_version = lookup.hit
-        ? await versions.activeVersionFor({
-            tenantId: input.tenant_id,
-            functionName: input.function_name,
-            inputHash: input.input_hash,
-            enhancerVersion: lookup.hit.value.artifact.enhancer_version,
-          })
-        : null;
+      if (!lookup.hit) return { ...lookup, active_version: null };
+      const [examples, active_version] = await Promise.all([
+        feedback.exampleCount(input.tenant_id, input.function_name),
+        versions.activeVersionFor({
+          tenantId: input.tenant_id,
+          functionName: input.function_name,
+          inputHash: input.input_hash,
+          enhancerVersion: lookup.hit.value.artifact.enhancer_version,
+        }),
+      ]);
+      // Examples are only ever added: an entry validated with fewer than the function has now missed some, so the
+      // run validates again (and its result replaces the entry).
+      if (examplesValidated(lookup.hit.value) < examples) return { ...lookup, hit: null, active_version: null };
       return { ...lookup, active_version };
     },
     async cacheStore(input: {

@@ -1,4 +1,3 @@
-import type { PublishInput } from '../contracts/events';
 import type { EnhancementCache } from '../infra/cache/enhancement-cache';
 import type { EventPublisher } from '../infra/events/publisher';
 import type { DomainsRepo } from '../infra/db/domains-repo';
@@ -8,9 +7,11 @@ import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { ReevaluationRepo } from '../infra/db/reevaluation-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { VersionsRepo } from '../infra/db/versions-repo';
+import type { Metrics } from '../infra/observability/metrics';
 import { createCacheActivities } from './cache';
 import { createFeedbackActivities } from './feedback';
 import { createGenerateActivities, type LlmSettings } from './generate';
+import { createPublishActivity } from './publish';
 import { createReevaluationActivities } from './reevaluation';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   sandbox: SandboxSettings;
   versions: VersionsRepo;
   events: EventPublisher;
+  /** Run durations and failure classes, counted as runs publish their outcome. */
+  metrics: Metrics;
   feedback: FeedbackRepo;
   webhooks: WebhookSettings;
   reevaluations: ReevaluationRepo;
@@ -36,14 +39,14 @@ export interface ActivityDeps {
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.cache, deps.providers, deps.versions),
+    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.feedback),
     ...createGenerateActivities(deps),
-    ...createValidateActivity(deps.sandbox),
+    ...createValidateActivity(deps.sandbox, deps.feedback),
     ...createStoreActivity(deps.versions),
     ...createFeedbackActivities(deps.versions, deps.feedback),
     ...createWebhookActivities(deps.webhooks),
     ...createReevaluationActivities(deps),
-    publish: (input: PublishInput) => deps.events.publish(input),
+    ...createPublishActivity(deps.events, deps.metrics),
   };
 }
 

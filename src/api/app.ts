@@ -77,6 +77,6 @@ export function createApp(deps: AppDeps): Express {
   app.use((req) => {
     throw new NotFoundError('route_not_found', `no route for ${req.method} ${req.path}`);
   });
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, deps.metrics));
   return app;
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { z } from 'zod';
+import { classOfStatus } from '../contracts/error-classes';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
 import {
   AppError,
@@ -14,7 +15,7 @@ import {
   UnavailableError,
   UnprocessableError,
 } from '../app/errors';
-import type { Logger } from '../http/observability';
+import type { Logger, Metrics } from '../http/observability';
 
 /** An answer the HTTP layer itself gives (credentials, rate limits, unreadable requests), before any use case runs. */
 export class HttpError extends Error {
@@ -67,7 +68,7 @@ function statusOf(err: AppError): number {
 }
 
 /** The one error handler: every refusal of a use case or of the HTTP layer becomes its status and the error body. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known =
       err instanceof HttpError || err instanceof AppError
@@ -88,8 +89,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const status = known instanceof HttpError ? known.status : known ? statusOf(known) : 500;
+    const errorClass = (known instanceof RunFailedError && known.errorClass) || classOfStatus(status);
+    // A failed run is counted by the worker that ran it, whether or not anyone waited for its answer.
+    if (!(known instanceof RunFailedError)) metrics.errors.inc({ ...errorClass });
+    res.locals.errorClass = errorClass;
     const body: ErrorBody = {
       error: {
+        ...errorClass,
         ...(known instanceof AppError ? known.extra : {}),
         code: known?.code ?? 'internal',
         message: known?.message ?? 'internal error',

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   createDocument,
@@ -8,6 +10,7 @@ import {
 import { JsonValue } from '../contracts/enhance';
 import { ErrorBody } from '../contracts/errors';
 import type { AnyRoute, AuthScheme, ResponseSpec } from './route';
+import { TAGS, type Tag } from './tags';
 
 /**
  * The OpenAPI 3.1 document, generated from the route declarations: their schemas (the zod contracts the routes
@@ -20,7 +23,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'The caller lacks the role this action needs',
   404: 'No such resource',
   409: 'Conflict with what exists: `domain_exists`, `domain_builtin`',
+  412: 'A precondition of the request (`If-Match`, `If-Unmodified-Since`) does not hold for the file (`precondition_failed`)',
   413: 'Body or code over its size limit (`payload_too_large`)',
+  416: 'The requested `Range` is outside the file (`range_not_satisfiable`, with `Content-Range`)',
   422: 'Understood but not processable (`invalid_python`, `function_not_found`, `invalid_batch_items`, `validation_failed`, `dependency_unavailable`)',
   429: 'Rate limited; retry after `Retry-After` seconds',
   500: 'Internal error (never with details)',
@@ -32,6 +37,15 @@ const REQUEST_ID = z.string().meta({
   description: 'Correlation id: taken from the request when plain (≤128 of `A-Za-z0-9._:-`), else generated.',
 });
 const RESPONSE_HEADERS = z.object({ 'X-Request-Id': REQUEST_ID });
+
+/**
+ * Node's HTTP server answers this itself, before the app sees the request, so every operation can get it: no body
+ * and no X-Request-Id.
+ */
+const HEADERS_TOO_LARGE: ZodOpenApiResponseObject = {
+  description:
+    "Request line and headers over the HTTP server's limit (Node's default: 16 KiB), answered before the app: no body",
+};
 
 const SECURITY: Record<AuthScheme, Array<Record<string, string[]>>> = {
   public: [],
@@ -88,6 +102,7 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
           response({ description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': ErrorBody } }),
         ]),
       ),
+      431: HEADERS_TOO_LARGE,
     },
   };
 }
@@ -106,6 +121,12 @@ function paths(routes: readonly AnyRoute[]): ZodOpenApiPathsObject {
   return table;
 }
 
+/** package.json's version and license (an SPDX expression), read once: the document cannot drift from them. */
+const PACKAGE = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+};
+
 const documents = new WeakMap<readonly AnyRoute[], ReturnType<typeof createDocument>>();
 
 export function openApiDocument(routes: readonly AnyRoute[]): ReturnType<typeof createDocument> {
@@ -115,12 +136,15 @@ export function openApiDocument(routes: readonly AnyRoute[]): ReturnType<typeof 
       openapi: '3.1.0',
       info: {
         title: 'POET enhancement service',
-        version: '0.1.0',
+        version: PACKAGE.version,
         description:
           'Plain Python functions in, Perceive/Operate/Enforce/Train-enhanced Python and Dana out; every run a Temporal workflow.',
+        license: { name: PACKAGE.license, identifier: PACKAGE.license },
       },
       servers: [{ url: '/', description: 'The API that serves this document' }],
-      tags: [...new Set(routes.flatMap((route) => route.tags))].map((name) => ({ name })),
+      tags: Object.entries(TAGS)
+        .filter(([name]) => routes.some((route) => route.tags.includes(name as Tag)))
+        .map(([name, description]) => ({ name, description })),
       paths: paths(routes),
       components: {
         schemas: { JsonValue },

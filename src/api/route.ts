@@ -9,6 +9,7 @@ import { InvalidInputError } from '../app/errors';
 import { zodDetails } from './errors';
 import { MissingRoleError, hasRole, principalOf, type Principal } from './principal';
 import type { RateClass, RateLimits } from './rate-limit';
+import type { Tag } from './tags';
 
 /**
  * A route, declared once: authentication, roles, rate classes, parsing, the OpenAPI document and docs/api.md's
@@ -30,9 +31,10 @@ export const json = (schema: z.ZodType, description: string, headers?: z.ZodObje
   content: { 'application/json': schema },
   ...(headers ? { headers } : {}),
 });
-export const text = (mediaTypes: string[], description: string): ResponseSpec => ({
+export const text = (mediaTypes: string[], description: string, headers?: z.ZodObject): ResponseSpec => ({
   description,
   content: Object.fromEntries(mediaTypes.map((type) => [type, z.string()])),
+  ...(headers ? { headers } : {}),
 });
 export const empty = (description: string): ResponseSpec => ({ description });
 
@@ -70,7 +72,7 @@ export interface Route<
   operationId: string;
   method: Method;
   path: string;
-  tags: string[];
+  tags: Tag[];
   summary: string;
   description?: string;
   auth: AuthScheme;

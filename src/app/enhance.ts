@@ -120,7 +120,7 @@ export class Enhancements {
     const { run, outcome } = await deps.runs.startAndWait(options, waitMs, deps.shutdown);
     if (!outcome) return { status: 'running', run };
     if (outcome.status === 'completed') return outcome;
-    throw new RunFailedError(outcome.error.code, outcome.error.message, run);
+    throw new RunFailedError(outcome.error, run);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { ServiceError } from '@temporalio/client';
+import type { ErrorClass } from '../contracts/error-classes';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
 import { databaseFault } from '../infra/db/pool';
 import { PythonAnalyzerError } from '../infra/sandbox/python-analyzer';
@@ -66,9 +67,15 @@ export class DatabaseUnavailableError extends UnavailableError {
 
 /** A run ended without a result; `code` says why (`invalid_input`, `validation_failed`, `enhancement_failed`, ...). */
 export class RunFailedError extends AppError {
-  constructor(code: string, message: string, run: { workflow_id: string; run_id?: string }) {
-    super(code, message, undefined, { run });
+  constructor(
+    failure: Pick<ErrorBody['error'], 'code' | 'message' | 'category' | 'severity'>,
+    run: { workflow_id: string; run_id?: string },
+  ) {
+    super(failure.code, failure.message, undefined, { run });
+    this.errorClass = { category: failure.category, severity: failure.severity };
   }
+
+  readonly errorClass: ErrorClass;
 }
 
 /**

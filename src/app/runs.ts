@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -14,12 +13,13 @@ import {
 } from '@temporalio/client';
 import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
+import type { ErrorClass } from '../contracts/error-classes';
 import type { ErrorBody } from '../contracts/errors';
-import { FailureType } from '../contracts/failure-types';
 import type { BatchResult, Progress } from '../contracts/progress';
 import type { RunSummary } from '../contracts/dashboard';
 import type { RunStatusBody } from '../contracts/http';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { classifyRunFailure } from '../definitions/run-failures';
 import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../definitions/search-attributes';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import type { enhanceFunction } from '../workflows/enhance';
@@ -45,30 +45,28 @@ const RUN_TYPES = new Set<string>([
 /** A progress query is answered by a worker; one that takes longer than this is left out of the answer. */
 const QUERY_DEADLINE_MS = 5_000;
 
-/** The innermost ApplicationFailure says why a run failed; activity and workflow failures only wrap it. */
-function rootCause(err: unknown): Error | undefined {
-  let current = err instanceof Error ? err : undefined;
-  while (current?.cause instanceof Error) current = current.cause;
-  return current;
+export function runError(err: unknown, workflowId: string): RunError {
+  const failure = classifyRunFailure(err);
+  const message =
+    failure.code === 'enhancement_failed'
+      ? 'the enhancement run failed; see its history in the Temporal UI'
+      : rootCauseMessage(err);
+  return { ...failure, message, run: { workflow_id: workflowId } };
 }
 
-export function runError(err: unknown, workflowId: string): RunError {
-  const cause = rootCause(err);
-  const run = { workflow_id: workflowId };
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.InvalidInput) {
-    return { code: 'invalid_input', message: cause.message, run };
-  }
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.ValidationFailed) {
-    return { code: 'validation_failed', message: cause.message, run };
-  }
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.DependencyUnavailable) {
-    return { code: 'dependency_unavailable', message: cause.message, run };
-  }
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.SandboxUnavailable) {
-    return { code: 'sandbox_unavailable', message: cause.message, run };
-  }
-  return { code: 'enhancement_failed', message: 'the enhancement run failed; see its history in the Temporal UI', run };
+/** The innermost failure's message: activity and workflow failures only wrap it. */
+function rootCauseMessage(err: unknown): string {
+  let current = err instanceof Error ? err : undefined;
+  while (current?.cause instanceof Error) current = current.cause;
+  return current?.message ?? String(err);
 }
+
+/** Runs ended from outside: a cancel is someone's choice, a termination an operator's, a timeout a fault of ours. */
+const ENDED_WITHOUT_OUTCOME: Record<'canceled' | 'terminated' | 'timed_out', ErrorClass> = {
+  canceled: { category: 'input', severity: 'info' },
+  terminated: { category: 'system', severity: 'warning' },
+  timed_out: { category: 'system', severity: 'error' },
+};
 
 export const STATUS: Record<string, RunStatus> = {
   RUNNING: 'running',
@@ -273,7 +271,7 @@ export class Runs {
     const outcome = await this.waitFor(handle, waitMs, cutShort);
     if (!outcome) return { status: 'running', run };
     if (outcome.status === 'completed') return outcome;
-    throw new RunFailedError(outcome.error.code, outcome.error.message, run);
+    throw new RunFailedError(outcome.error, run);
   }
 
   /** The tenant's run's description; another tenant's run is as absent as one that never existed. */
@@ -346,6 +344,7 @@ export class Runs {
         error: {
           code: `run_${status}`,
           message: `the run was ${status.replace('_', ' ')}`,
+          ...ENDED_WITHOUT_OUTCOME[status],
           run: { workflow_id: workflowId },
         },
       },

@@ -74,8 +74,7 @@ function warnOfPgliteData(config: Config, logger: Logger): void {
     `${old} holds the database of the former embedded default (PGlite), which this version does not read: ` +
       `the embedded PostgreSQL keeps its own in ${path.join(config.dataDir, 'postgres')}. Artifacts under ` +
       `${path.join(config.dataDir, 'functions')} are kept; versions, feedback and API keys start empty. ` +
-      'To carry rows over, run the previous release once and pg_dump its database (127.0.0.1:EMBEDDED_PG_PORT, user postgres), ' +
-      `then psql the dump into this one; otherwise delete ${old} to silence this warning.`,
+      `To carry them over, stop this stack and run \`poet migrate-pglite\` once (it keeps ${old} as pglite.migrated).`,
   );
 }
 

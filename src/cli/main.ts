@@ -7,12 +7,13 @@ import { migrate } from '../infra/db/pool';
 import { applySchedules } from '../infra/temporal/schedules';
 import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
+import { migratePglite } from './pglite-import';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
 import { backupCommand, restoreCommand } from './backup';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
-import { diffCommand, feedbackCommand, versionsCommand } from './functions';
+import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
 import { exportCommand, importCommand } from './tenant';
 import { followRun } from './runs';
@@ -43,6 +44,20 @@ program
     const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-migrate' });
     await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
     logger.info('migrations up to date', { schema: config.DATABASE_SCHEMA });
+  });
+
+program
+  .command('migrate-pglite')
+  .description(
+    'move the database of the former embedded default (DATA_DIR/pglite) into PostgreSQL: DATABASE_URL, else the ' +
+      'embedded server (stop `npm start` first); the source is kept as pglite.migrated',
+  )
+  .option('--from <dir>', 'the PGlite data directory (default: DATA_DIR/pglite)')
+  .action(async (opts: { from?: string }) => {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.LOG_LEVEL, service: 'poet-migrate-pglite' });
+    const rows = await migratePglite(config, logger, opts.from);
+    for (const [table, n] of Object.entries(rows)) process.stdout.write(`${table}\t${n}\n`);
   });
 
 program
@@ -134,6 +149,10 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--rating <1-5>', 'a rating from 1 (bad) to 5')
   .option('--comments <text>', 'free text')
   .option('--suggestion <text...>', 'suggestions for the next version (repeatable)')
+  .option(
+    '--example <json...>',
+    'a call with the outcome expected, e.g. \'{"args": [1, 2], "expected": 3}\' or \'{"args": [0], "raises": {"type": "ValueError"}}\': every later version must pass it (repeatable)',
+  )
   .option('--success-rate <0-1>', 'observed share of successful calls')
   .option('--error-rate <0-1>', 'observed share of failed calls')
   .option('--avg-duration <s>', 'observed seconds per call')
@@ -141,9 +160,18 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--async', 'do not follow the regeneration run')
   .run((client, out, name: string, opts) => feedbackCommand(client, out, name, opts));
 
-restCommand(program, 'versions <name>', 'list the versions of a function with their feedback metrics').run(
-  (client, out, name: string) => versionsCommand(client, out, name),
-);
+const versions = restCommand(
+  program,
+  'versions <name>',
+  'list the versions of a function with their feedback metrics',
+).run((client, out, name: string) => versionsCommand(client, out, name));
+restCommand(
+  versions,
+  'get <name> <version>',
+  "write a version's folder: its code, params, metadata and the poet_runtime.py it was validated with",
+)
+  .option('--dir <folder>', 'where to write it (default: ./<name>-v<version>)')
+  .run((client, out, name: string, v: string, opts) => versionGetCommand(client, out, name, v, opts));
 
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')

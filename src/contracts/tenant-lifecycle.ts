@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FunctionName, JsonValue } from './enhance';
+import { FeedbackExample, FunctionName, JsonValue } from './enhance';
 
 /**
  * The tenant export format (docs/tenant-data.md): NDJSON, one record per line, `kind` first. A header opens it, an
@@ -74,6 +74,8 @@ export const ExportFeedback = z.object({
   comments: z.string().nullable(),
   metrics: JsonValue.nullable(),
   suggestions: JsonValue,
+  /** The examples this report added: regression tests every later version of the function must pass. */
+  examples: z.array(FeedbackExample).default([]),
   created_at: Timestamp,
 });
 

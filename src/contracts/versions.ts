@@ -46,7 +46,14 @@ export const VersionList = z.object({
   versions: z.array(VersionSummary),
 });
 
-export const ArtifactFile = z.enum(['code.py', 'code.dana', 'params.json', 'metadata.json']);
+/** Presigned URLs of a version's four files, one per file: an object with named fields, as client generators read it. */
+const ArtifactUrls = z.object({
+  'code.py': z.string(),
+  'code.dana': z.string(),
+  'params.json': z.string(),
+  'metadata.json': z.string(),
+});
+export const ArtifactFile = ArtifactUrls.keyof();
 export type ArtifactFile = z.infer<typeof ArtifactFile>;
 
 export const VersionDetail = VersionSummary.extend({
@@ -55,7 +62,7 @@ export const VersionDetail = VersionSummary.extend({
   params: z.record(z.string(), JsonValue),
   metadata: z.record(z.string(), JsonValue),
   /** Presigned URLs of the four files when the version is on S3; null on the filesystem. */
-  downloads: z.record(ArtifactFile, z.string()).nullable(),
+  downloads: ArtifactUrls.nullable(),
 });
 export type VersionDetail = z.infer<typeof VersionDetail>;
 

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { EnhanceRequest } from '../contracts/enhance';
+import type { ErrorClass } from '../contracts/error-classes';
 import { runChecks, type Check } from '../infra/observability/health';
 import { withLogContext, type Logger } from '../infra/observability/logger';
 import { bounded, HTTP_METHODS, type Metrics } from '../infra/observability/metrics';
@@ -66,29 +67,42 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
 
 const DEFAULT_DOMAIN = EnhanceRequest.shape.domain.parse(undefined);
 
-/** What an enhancement answer means for `poet_enhancement_requests_total{status}`. */
-function enhancementStatus(code: number): string {
-  if (code === 200) return 'completed';
+/**
+ * What an enhancement answer means for `poet_enhancement_requests_total{status}`: a result the template made after every
+ * LLM provider failed is `partial`; an error answer is the caller's (`rejected`), the run's (`failed`) or ours
+ * (`error`) by the class the error handler gave it.
+ */
+function enhancementStatus(res: Response, fallback: boolean): string {
+  const code = res.statusCode;
+  if (code === 200) return fallback ? 'partial' : 'completed';
   if (code === 202) return 'accepted';
-  if (code === 422 || code === 502) return 'failed';
-  if (code < 500) return 'rejected';
+  const errorClass = res.locals.errorClass as ErrorClass | undefined;
+  if (errorClass?.category === 'input') return 'rejected';
+  if (code < 500 || code === 502) return 'failed';
   return 'error';
 }
 
 /**
  * Mounted (app.use) on the enhance paths: in-flight gauge, outcome counter and, for answers with a result, the
- * duration. Middleware rather than a route, so the route tables list each route once.
+ * duration. Middleware rather than a route, so the route tables list each route once; it reads the answer's
+ * `metadata.fallback` on its way out.
  */
 export function enhancementMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
     metrics.activeEnhancements.inc();
     const started = performance.now();
+    let fallback = false;
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      fallback = (body as { metadata?: { fallback?: unknown } } | undefined)?.metadata?.fallback === true;
+      return json(body);
+    };
     onDone(res, () => {
       metrics.activeEnhancements.dec();
       const body = req.body as { domain?: unknown } | undefined;
       const domain = metrics.domain(typeof body?.domain === 'string' ? body.domain : DEFAULT_DOMAIN);
-      metrics.enhancementRequests.inc({ domain, status: enhancementStatus(res.statusCode) });
+      metrics.enhancementRequests.inc({ domain, status: enhancementStatus(res, fallback) });
       if (res.statusCode === 200) metrics.enhancementDuration.observe({ domain }, (performance.now() - started) / 1000);
     });
     next();

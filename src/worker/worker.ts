@@ -74,6 +74,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   metrics.allowStages(Object.keys(activities));
   const tracing = createTracing(config);
   const deployment = workerDeploymentOptions(config);
+  const source = workflowSource(config, tracing !== undefined);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -82,12 +83,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     dataConverter,
     interceptors: {
       activity: [activityObservability({ logger, metrics })],
-      workflowModules: WORKFLOW_INTERCEPTOR_MODULES,
+      // A prebuilt bundle already holds them (src/worker/bundle.ts); the SDK warns when they are given twice.
+      ...(source.workflowsPath ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
     },
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...(deployment ? { workerDeploymentOptions: deployment } : {}),
-    ...workflowSource(config, tracing !== undefined),
+    ...source,
   });
   if (config.REEVALUATION_SCHEDULE_APPLY) {
     // The worker serves the workflows the schedule starts, so it keeps the schedule in line with its configuration.

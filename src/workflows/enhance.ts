@@ -20,6 +20,7 @@ import type {
 import type { PublishedEvent } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { classifyRunFailure } from '../definitions/run-failures';
 import { CacheOutcomeKey, OutcomeKey, ProviderKey } from '../definitions/search-attributes';
 import { localActivity } from './activities';
 import { generateValidated, type GenerateValidatedOutput } from './generation';
@@ -137,7 +138,9 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
     stages.enter(outcome, failureMessage(err));
     upsertSearchAttributes([{ key: OutcomeKey, value: outcome }]);
     if (outcome === 'failed')
-      await publishEvents([{ type: 'enhancement.failed', payload: { reason: failureMessage(err) } }]);
+      await publishEvents([
+        { type: 'enhancement.failed', payload: { reason: failureMessage(err), ...classifyRunFailure(err) } },
+      ]);
     answer ??= { failure: err };
     // A canceled run ends at once; a failed one lets its waiting callers read the failure first.
     if (outcome === 'failed') await condition(allHandlersFinished);
@@ -166,6 +169,10 @@ export function metadataOf(
     attempts: generation?.attempts ?? [],
     usage: generation?.usage ?? NO_USAGE,
     findings: validation.findings ?? [],
+    ...(artifact.runtime_version !== undefined ? { runtime_version: artifact.runtime_version } : {}),
+    ...(validation.evidence !== undefined
+      ? { validation: { ...validation.evidence, declared_rules: validation.declared_rules ?? 0 } }
+      : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ActivateInput, ActivateResult, RegenerateInput, RegenerateResult } from '../contracts/feedback';
 import type { PublishedEvent } from '../contracts/events';
+import { classifyRunFailure } from '../definitions/run-failures';
 import { OutcomeKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { failureMessage, metadataOf, startedEvent } from './enhance';
@@ -68,7 +69,10 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
     if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: OutcomeKey, value: 'failed' }]);
       await publishEvents([
-        { type: 'enhancement.failed', payload: { reason: failureMessage(err), regenerating_from: version } },
+        {
+          type: 'enhancement.failed',
+          payload: { reason: failureMessage(err), regenerating_from: version, ...classifyRunFailure(err) },
+        },
       ]);
     }
     throw err;

@@ -7,6 +7,7 @@ import { tenantDataRoutes } from '../../src/api/routes/tenant-data';
 import { TenantData } from '../../src/app/tenant-data';
 import { createLogger } from '../../src/infra/observability/logger';
 import { CacheInvalidator } from '../../src/infra/cache/enhancement-cache';
+import { Metrics } from '../../src/infra/observability/metrics';
 import { createPool } from '../../src/infra/db/pool';
 
 /**
@@ -25,7 +26,12 @@ describe('operator-only routes', () => {
     });
     const tenantData = new TenantData(pool, new CacheInvalidator({ prefix: 'test:roles:' }));
     app.use(mountRoutes(tenantDataRoutes, { app: { tenantData } } as unknown as RouteDeps));
-    app.use(errorHandler(createLogger({ level: 'error', service: 'test', silent: true })));
+    app.use(
+      errorHandler(
+        createLogger({ level: 'error', service: 'test', silent: true }),
+        new Metrics({ domains: [], stages: [] }),
+      ),
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
@@ -42,7 +48,14 @@ describe('operator-only routes', () => {
   test.each(['viewer', 'agent'] as const)('DELETE /api/v1/cache as %s is 403', async (role) => {
     expect(await deleteCacheAs(role)).toEqual({
       status: 403,
-      body: { error: { code: 'forbidden', message: 'this action needs the operator role' } },
+      body: {
+        error: {
+          code: 'forbidden',
+          message: 'this action needs the operator role',
+          category: 'input',
+          severity: 'warning',
+        },
+      },
     });
   });
 

@@ -79,6 +79,7 @@ describe('tenant data lifecycle', () => {
         feedback_type: 'error',
         rating: 2,
         comments: 'TimeoutError: timed out',
+        examples: [{ args: [6, 3], expected: 2.0 }],
       },
       as('operator'),
     );
@@ -139,6 +140,11 @@ describe('tenant data lifecycle', () => {
       imported: { functions: 1, versions: 2, feedback: 1 },
       skipped: { functions: 0 },
     });
+    // The feedback's example came along, as the source tenant stores it.
+    const examplesOf = async (t: string) =>
+      (await stack.pool.query('SELECT example, call_hash FROM feedback_examples WHERE tenant_id = $1', [t])).rows;
+    expect(await examplesOf(other)).toEqual(await examplesOf(tenant));
+    expect(await examplesOf(other)).toHaveLength(1);
     const again = await importInto('other', exported.text);
     expect(again.body).toMatchObject({
       imported: { functions: 0, versions: 0, feedback: 0, events: 0 },

@@ -121,6 +121,7 @@ describe('poet start (npm start)', () => {
   test('the database is a PostgreSQL server with its cluster in DATA_DIR; a PGlite data dir left behind is explained', () => {
     expect(existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(output).toContain('holds the database of the former embedded default (PGlite)');
+    expect(output).toContain('run `poet migrate-pglite` once');
   });
 
   test('`poet keys create` finds the embedded server', async () => {

@@ -105,7 +105,7 @@ describe('deploy/prometheus', () => {
     const byName = Object.fromEntries(rules.map((r) => [r.alert, r.expr as string]));
     expect(byName.PoetHighErrorRate).toMatch(/status=~"5\.\."[\s\S]*> 0\.01/);
     expect(byName.PoetHighLatencyP95).toMatch(
-      /histogram_quantile\(0\.95,[\s\S]*poet_enhancement_duration_seconds_bucket[\s\S]*> 5\s*$/,
+      /histogram_quantile\(0\.95,[\s\S]*poet_run_duration_seconds_bucket[\s\S]*> 5\s*$/,
     );
     expect(byName.PoetCircuitOpen).toContain('poet_circuit_breaker_state');
     expect(byName.PoetReadinessFailing).toContain('poet_ready == 0');

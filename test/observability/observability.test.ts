@@ -66,6 +66,32 @@ describe('request ids and correlated logs', () => {
 });
 
 describe('metrics', () => {
+  test('a failed run is classified in its answer and the worker counters; every run counts its duration', async () => {
+    const before = await scrape(stack.worker.http.url);
+    const failed = (samples: typeof before) =>
+      sampleValue(samples, 'poet_run_duration_seconds_count', {
+        workflow_type: 'enhanceFunction',
+        outcome: 'failed',
+      });
+    const validationErrors = (samples: typeof before) =>
+      sampleValue(samples, 'poet_errors_total', { category: 'validation', severity: 'warning' });
+    const name = `noimport_${uniqueSuffix()}`;
+    const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+      function_name: name,
+      original_code: `raise RuntimeError("no import")\n\ndef ${name}(x):\n    return x\n`,
+      domain: 'computation',
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'validation_failed', category: 'validation', severity: 'warning' });
+    const after = await scrape(stack.worker.http.url);
+    expect(failed(after) - failed(before)).toBe(1);
+    expect(validationErrors(after) - validationErrors(before)).toBe(1);
+    // The API counted the answer as a failed enhancement, not as a refused request, and left the error to the worker.
+    const api = await scrape(stack.url);
+    expect(sampleValue(api, 'poet_enhancement_requests_total', { domain: 'computation', status: 'failed' })).toBe(1);
+    expect(sampleValue(api, 'poet_errors_total', { category: 'validation', severity: 'warning' })).toBe(0);
+  });
+
   test('the API counts requests by route template and enhancements by domain and outcome; labels stay bounded', async () => {
     const name = `dbl_${uniqueSuffix()}`;
     expect(
@@ -83,6 +109,10 @@ describe('metrics', () => {
       sampleValue(samples, 'poet_enhancement_requests_total', { domain: 'computation', status: 'completed' }),
     ).toBe(1);
     expect(sampleValue(samples, 'poet_enhancement_requests_total', { domain: 'other', status: 'rejected' })).toBe(1);
+    // The 400 and the two 404s are the caller's: each counted once, by its class.
+    expect(sampleValue(samples, 'poet_errors_total', { category: 'input', severity: 'info' })).toBeGreaterThanOrEqual(
+      3,
+    );
     expect(sampleValue(samples, 'poet_enhancement_duration_seconds_count', { domain: 'computation' })).toBe(1);
     expect(sampleValue(samples, 'poet_active_enhancements')).toBe(0);
     expect(

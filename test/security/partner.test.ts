@@ -124,7 +124,9 @@ describe('POST /v1/aitomatic/enhance', () => {
       'x-request-id': requestId,
     });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'invalid partner token' } });
+    expect(res.body).toEqual({
+      error: { code: 'unauthorized', message: 'invalid partner token', category: 'input', severity: 'warning' },
+    });
     expect((await stack.pool.query('SELECT 1 FROM functions WHERE name = $1', [name])).rowCount).toBe(0);
     await waitUntil(
       async () =>

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/infra/observability/logger';
 import { createRedis } from '../../src/infra/cache/redis';
 import { freePort } from '../helpers/net';
+import { Metrics } from '../../src/infra/observability/metrics';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const logger = createLogger({ level: 'error', service: 'test', silent: true });
@@ -132,7 +133,7 @@ describe('per-IP budget, and the in-memory insurance when Redis is away', () => 
     app.get('/x', (_req, res) => {
       res.json({ ok: true });
     });
-    app.use(errorHandler(logger));
+    app.use(errorHandler(logger, new Metrics({ domains: [], stages: [] })));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     return {

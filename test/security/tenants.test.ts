@@ -34,7 +34,9 @@ describe('tenant isolation', () => {
     expect((await getJson(`${stack.url}/api/v1/runs/${id}`, { 'x-api-key': alpha })).body.status).toBe('completed');
     const foreign = await getJson(`${stack.url}/api/v1/runs/${id}`, { 'x-api-key': beta });
     expect(foreign.status).toBe(404);
-    expect(foreign.body).toEqual({ error: { code: 'run_not_found', message: `no run with id ${id}` } });
+    expect(foreign.body).toEqual({
+      error: { code: 'run_not_found', message: `no run with id ${id}`, category: 'input', severity: 'info' },
+    });
     expect(JSON.stringify(foreign.body)).not.toContain('python');
     // The single-tenant admin of the stack is the `default` tenant: alpha's run is not its either.
     expect((await getJson(`${stack.url}/api/v1/runs/${id}`)).status).toBe(404);

@@ -269,7 +269,12 @@ describe('enhanceFunction against stub activities', () => {
       expect(names()).toEqual(['cacheLookupWithVersion', 'generationPlan', 'generate', 'validate', 'publish']);
       expect(callsOf(calls, 'publish')[0]!.events[1]).toEqual({
         type: 'enhancement.failed',
-        payload: { reason: 'behaviour differs on (1, 0)' },
+        payload: {
+          reason: 'behaviour differs on (1, 0)',
+          code: 'validation_failed',
+          category: 'validation',
+          severity: 'warning',
+        },
       });
       expect(await searchAttributes(handle)).toMatchObject({ outcome: 'failed' });
       expect(await handle.query(progressQuery)).toMatchObject({ stage: 'failed' });

@@ -10,7 +10,9 @@ class PoetError(Exception):
 
     ``code`` is the API's machine-readable code (``invalid_python``, ``rate_limited``, ``run_not_found``...),
     ``status`` the HTTP status (``None`` for a run that ended without completing), ``details`` the offending paths,
-    ``run`` the run it concerns, ``fault`` what failed beneath (e.g. the database's fault class).
+    ``run`` the run it concerns, ``fault`` what failed beneath (e.g. the database's fault class), ``category``
+    what kind of failure (``input``, ``validation``, ``generation``, ``deployment``, ``system``) and ``severity``
+    how much it matters (``info``, ``warning``, ``error``, ``critical``), as the API classed it.
     """
 
     def __init__(
@@ -22,8 +24,12 @@ class PoetError(Exception):
         run: Optional[Dict[str, Any]] = None,
         fault: Optional[str] = None,
         retry_after: Optional[float] = None,
+        category: Optional[str] = None,
+        severity: Optional[str] = None,
     ) -> None:
         super().__init__(f"{code}: {message}" + (f" (HTTP {status})" if status else ""))
+        self.category = category
+        self.severity = severity
         self.code = code
         self.message = message
         self.status = status
@@ -77,8 +83,16 @@ class ServiceUnavailable(ServerError):
 class RunFailed(PoetError):
     """A run ended ``failed``, ``canceled``, ``terminated`` or ``timed_out``; ``run_status`` says which."""
 
-    def __init__(self, run_status: str, code: str, message: str, run: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(code, message, run=run)
+    def __init__(
+        self,
+        run_status: str,
+        code: str,
+        message: str,
+        run: Optional[Dict[str, Any]] = None,
+        category: Optional[str] = None,
+        severity: Optional[str] = None,
+    ) -> None:
+        super().__init__(code, message, run=run, category=category, severity=severity)
         self.run_status = run_status
 
 
@@ -113,4 +127,6 @@ def error_for(status: int, body: Any, retry_after: Optional[float] = None) -> Po
         run=error.get("run"),
         fault=error.get("fault"),
         retry_after=retry_after,
+        category=error.get("category"),
+        severity=error.get("severity"),
     )

@@ -160,3 +160,32 @@ def test_settings_file_overrides_known_keys(tmp_path, monkeypatch):
     assert enhanced.poet_params["retries"] == 5
     assert "unknown" not in enhanced.poet_params
     assert enhanced.poet_runtime_version == poet_runtime.__version__
+
+
+def test_the_cache_tells_equal_values_of_other_types_apart():
+    # 5 == 5.0 == True with one hash: a type-blind cache answered catalan(5.0) with catalan(5) instead of its TypeError.
+    enhanced = poet({"cache_size": 8})(checks_own_argument)
+    assert enhanced(4) == 2.0
+    for other in (4.0, True, -0.0):
+        assert same(outcome(checks_own_argument, other), outcome(enhanced, other))
+    assert enhanced.poet_stats["cache_hits"] == 0
+
+
+def test_a_cached_result_is_a_fresh_copy_for_every_caller():
+    def listed(n: int) -> list:
+        return list(range(n))
+
+    enhanced = poet({"cache_size": 8})(listed)
+    enhanced(3).append("changed by the first caller")
+    assert enhanced(3) == [0, 1, 2]
+    assert enhanced.poet_stats["cache_hits"] == 1
+
+
+def test_drift_observes_ints_beyond_any_float_without_raising():
+    # float(2 ** 1024) overflows: drift tracking raised OverflowError from a call the original answers.
+    def is_power_of_two(number: int) -> bool:
+        return number & (number - 1) == 0
+
+    enhanced = poet({"drift_z": 4, "drift_min_samples": 2})(is_power_of_two)
+    assert [enhanced(2**i) for i in (1, 2, 1024, 3000)] == [True] * 4
+    assert enhanced.poet_stats["failures"] == 0

@@ -18,6 +18,7 @@ export const dashboardRoutes = [
     summary: 'Operator dashboard (signs in with an API key)',
     auth: 'public',
     responses: { 200: text(['text/html'], 'HTML page') },
+    errors: [412, 416],
     handler: ({ res }, deps) =>
       sendFileFrom(
         res,
@@ -36,7 +37,7 @@ export const dashboardRoutes = [
     auth: 'public',
     params: z.object({ file: z.string() }),
     responses: { 200: text(['text/javascript', 'text/css'], 'The file') },
-    errors: [404],
+    errors: [404, 412, 416],
     handler: ({ params, res }, deps) =>
       sendFileFrom(res, path.join(deps.config.rootDir, 'public', 'dashboard'), params.file, 'dashboard file', NO_CACHE),
   }),

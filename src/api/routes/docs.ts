@@ -69,7 +69,7 @@ export const docsRoutes = [
     auth: 'public',
     params: z.object({ file: z.string() }),
     responses: { 200: text(['text/javascript', 'text/css'], 'The file') },
-    errors: [404],
+    errors: [404, 412, 416],
     handler: ({ params, res }) => sendFileFrom(res, assets, params.file, 'docs asset', { maxAge: '1d' }),
   }),
 ];

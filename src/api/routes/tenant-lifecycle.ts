@@ -60,7 +60,7 @@ export const tenantLifecycleRoutes = [
     operationId: 'deleteFunction',
     method: 'DELETE',
     path: '/api/v1/functions/:name',
-    tags: ['tenant data'],
+    tags: ['tenant'],
     summary:
       'Delete a function everywhere: versions, artifacts, cache entries, feedback, events, runs and payloads (operator role)',
     auth: 'api_key',
@@ -74,7 +74,7 @@ export const tenantLifecycleRoutes = [
     operationId: 'exportTenant',
     method: 'GET',
     path: '/api/v1/tenant/export',
-    tags: ['tenant data'],
+    tags: ['tenant'],
     summary:
       "Stream the tenant's functions, versions (code, params, metadata, artifacts), feedback and events (operator role)",
     description:
@@ -89,7 +89,7 @@ export const tenantLifecycleRoutes = [
     operationId: 'importTenant',
     method: 'POST',
     path: '/api/v1/tenant/import',
-    tags: ['tenant data'],
+    tags: ['tenant'],
     summary:
       'Restore an export into the tenant; what it already has is left as it is, so a second import changes nothing (operator role)',
     description: `Body: an export as ${EXPORT_MEDIA_TYPE} (what GET /api/v1/tenant/export answered), up to TENANT_IMPORT_MAX_BYTES.`,
@@ -105,7 +105,7 @@ export const tenantLifecycleRoutes = [
     operationId: 'eraseTenant',
     method: 'DELETE',
     path: '/api/v1/tenant',
-    tags: ['tenant data'],
+    tags: ['tenant'],
     summary:
       "Erase the caller's tenant (GDPR): every row, artifact, cache entry, Redis key and run; audit rows kept under a pseudonym (operator role)",
     auth: 'api_key',

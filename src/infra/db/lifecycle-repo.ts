@@ -9,6 +9,7 @@ import type {
 } from '../../contracts/tenant-lifecycle';
 import { sha256 } from '../hash';
 import type { ArtifactStore, StorageKind } from '../storage/artifact-store';
+import { callHash } from './feedback-repo';
 import { withTransaction } from './pool';
 
 /** Rows a function delete removed, per table. */
@@ -49,6 +50,7 @@ export class LifecycleRepo {
       const del = async (table: string, column = 'function_name') =>
         (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1 AND ${column} = $2`, [tenantId, name])).rowCount ??
         0;
+      await del('feedback_examples');
       const feedback = await del('feedback');
       await del('evaluations');
       const events = await del('events');
@@ -188,10 +190,10 @@ export class LifecycleRepo {
         f.fn.current_version,
       ]);
       for (const fb of f.feedback) {
-        await tx.query(
+        const inserted = await tx.query<{ id: string }>(
           `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments,
                                  metrics, suggestions, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
           [
             tenantId,
             f.fn.name,
@@ -205,6 +207,13 @@ export class LifecycleRepo {
             fb.created_at,
           ],
         );
+        for (const example of fb.examples) {
+          await tx.query(
+            `INSERT INTO feedback_examples (tenant_id, function_name, feedback_id, call_hash, example)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+            [tenantId, f.fn.name, inserted.rows[0]!.id, callHash(example), JSON.stringify(example)],
+          );
+        }
       }
       for (const e of f.events) {
         // Dedupe keys are unique across tenants: an imported event gets its own, the same on every import.
@@ -297,8 +306,11 @@ async function exportFeedback(client: PoolClient, tenantId: string, name: string
   const { rows } = await client.query<
     Omit<ExportFeedback, 'kind' | 'function_name' | 'created_at'> & { created_at: Date }
   >(
-    `SELECT version, execution_id, feedback_type, rating, comments, metrics, suggestions, created_at
-       FROM feedback WHERE tenant_id = $1 AND function_name = $2 ORDER BY id`,
+    `SELECT f.version, f.execution_id, f.feedback_type, f.rating, f.comments, f.metrics, f.suggestions,
+            COALESCE((SELECT jsonb_agg(e.example ORDER BY e.id) FROM feedback_examples e WHERE e.feedback_id = f.id),
+                     '[]'::jsonb) AS examples,
+            f.created_at
+       FROM feedback f WHERE f.tenant_id = $1 AND f.function_name = $2 ORDER BY f.id`,
     [tenantId, name],
   );
   return rows.map((r) => ({ kind: 'feedback', function_name: name, ...r, created_at: r.created_at.toISOString() }));

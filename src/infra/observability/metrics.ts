@@ -62,8 +62,21 @@ export class Metrics {
 
   readonly enhancementRequests = this.counter(
     'poet_enhancement_requests_total',
-    'Enhancement requests answered by the API, by domain and outcome (completed, accepted, rejected, failed, error).',
+    'Enhancement requests answered by the API, by domain and outcome (completed; partial: completed by the template ' +
+      'after every LLM provider failed; accepted: answered 202; rejected: refused input; failed; error).',
     ['domain', 'status'] as const,
+  );
+  readonly errors = this.counter(
+    'poet_errors_total',
+    'Failures by category (input, validation, generation, deployment, system) and severity (info, warning, error, ' +
+      'critical): the API counts the requests it refused, the worker the runs that failed, so each counts once.',
+    ['category', 'severity'] as const,
+  );
+  readonly runDuration = this.histogram(
+    'poet_run_duration_seconds',
+    'Start to end of enhancement and regeneration runs by workflow type and outcome, whether their caller was ' +
+      'answered 200 or 202 (observed by the worker when it publishes the outcome).',
+    ['workflow_type', 'outcome'] as const,
   );
   readonly enhancementDuration = this.histogram(
     'poet_enhancement_duration_seconds',
