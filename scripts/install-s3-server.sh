@@ -17,7 +17,7 @@ if on_path="$(command -v versitygw)"; then
   exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then
-  log "versitygw not found and Go is not installed to build it; the S3 tests will say they skipped"
+  log "versitygw not found and Go is not installed to build it; the S3 tests will skip (fail when CI=true)"
   exit 1
 fi
 gobin="$(go env GOBIN)"
@@ -37,7 +37,7 @@ if [[ -x "$installed" ]]; then
 fi
 log "building ${S3_SERVER_MODULE}@${S3_SERVER_VERSION} with $(go version) (a few minutes, once)"
 if ! GOFLAGS=-buildvcs=false go install "${S3_SERVER_MODULE}@${S3_SERVER_VERSION}" >&2 || [[ ! -x "$installed" ]]; then
-  log "go install failed; the S3 tests will say they skipped (set S3_SERVER_PATH to a versitygw binary)"
+  log "go install failed; the S3 tests will skip (fail when CI=true) (set S3_SERVER_PATH to a versitygw binary)"
   exit 1
 fi
 log "installed $installed"

@@ -205,6 +205,9 @@ export const ConfigFields = z.object({
   /** The worker creates or updates the schedule at start; false leaves that to `poet schedules apply`. */
   REEVALUATION_SCHEDULE_APPLY: flag(true).describe('the worker creates or updates the schedule at start'),
   BODY_LIMIT_BYTES: int(256 * 1024).describe('largest request body'),
+  TENANT_IMPORT_MAX_BYTES: int(256 * 1024 * 1024).describe(
+    'largest tenant export `POST /api/v1/tenant/import` reads (NDJSON, streamed)',
+  ),
   /** A client gets this long to send its request headers, and this long for the whole request: slow senders are cut off. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000).describe('time a client gets to send its request headers'),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000).describe('time a client gets to send its whole request'),

@@ -8,10 +8,19 @@ import { requestIdOf } from '../http/request-id';
 
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 const TARGET = 'poetAuditTarget';
+const TENANT = 'poetAuditTenant';
 
 /** Names what a mutating call acted on when neither the path nor the body says it (e.g. the id of a created key). */
 export function setAuditTarget(res: Response, target: string): void {
   res.locals[TARGET] = target;
+}
+
+/**
+ * Files the call's audit row under `tenantId` instead of the caller's tenant, and without the client address: the
+ * erasure of a tenant records itself under the pseudonym its other rows now carry.
+ */
+export function setAuditTenant(res: Response, tenantId: string): void {
+  res.locals[TENANT] = tenantId;
 }
 
 function outcomeOf(status: number): AuditOutcome {
@@ -44,13 +53,13 @@ export function auditTrail(deps: { audit: Audit; logger: Logger }): RequestHandl
       deps.audit
         .record({
           actor: principal?.keyId ?? failure?.keyId ?? null,
-          tenantId: principal?.tenantId ?? failure?.tenantId ?? null,
+          tenantId: (res.locals[TENANT] as string | undefined) ?? principal?.tenantId ?? failure?.tenantId ?? null,
           action: `${req.method} ${route?.known ? route.rule.path : '(unknown route)'}`,
           target: target === undefined ? null : clip(target),
           requestId: requestIdOf(res),
           outcome: outcomeOf(status),
           status,
-          ip: req.ip ?? null,
+          ip: res.locals[TENANT] === undefined ? (req.ip ?? null) : null,
           details: { path: clip(req.path, 300), ...(failure ? { reason: failure.reason } : {}) },
         })
         .catch((err: unknown) =>

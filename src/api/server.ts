@@ -13,6 +13,7 @@ import { Functions } from '../app/functions';
 import { Runs } from '../app/runs';
 import { ScheduleControl } from '../app/schedules';
 import { TenantData } from '../app/tenant-data';
+import { TenantLifecycle } from '../app/tenant-lifecycle';
 import { Webhooks } from '../app/webhooks';
 import type { Config } from '../config';
 import { listen } from '../http/listen';
@@ -25,9 +26,11 @@ import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { DomainsRepo } from '../infra/db/domains-repo';
 import { EventsRepo } from '../infra/db/events-repo';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
+import { LifecycleRepo } from '../infra/db/lifecycle-repo';
 import { createPool } from '../infra/db/pool';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
+import { eventStreamKey } from '../infra/events/publisher';
 import { WebhookDispatcher } from '../infra/events/webhook-dispatch';
 import {
   circuitsCheck,
@@ -54,6 +57,7 @@ import {
 } from '../infra/temporal/claim-check';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { correlationClientInterceptor } from '../infra/temporal/correlation';
+import { RunEraser } from '../infra/temporal/run-erasure';
 import { Schedules } from '../infra/temporal/schedules';
 import { listDomainNames } from '../poet/domains';
 import { createApp } from './app';
@@ -118,6 +122,7 @@ export function createUseCases(a: Adapters): UseCases {
   });
   const versions = new VersionsRepo(pool, a.artifacts);
   const domains = new DomainsRepo(pool);
+  const invalidator = new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX });
   const dispatcher = WebhookDispatcher.fromConfig(config, { pool, client, logger });
   // The feedback is stored either way: an event whose delivery could not start now is started by a worker's sweep.
   const dispatchWebhooks = async (keys: string[]): Promise<void> => {
@@ -142,7 +147,19 @@ export function createUseCases(a: Adapters): UseCases {
     }),
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
-    tenantData: new TenantData(pool, new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX })),
+    tenantData: new TenantData(pool, invalidator),
+    tenantLifecycle: new TenantLifecycle({
+      repo: new LifecycleRepo(pool, a.artifacts),
+      artifacts: a.artifacts,
+      invalidator,
+      runs: new RunEraser(client, pool, {
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+      }),
+      redis: a.redis,
+      redisPrefix: config.REDIS_PREFIX,
+      eventStream: eventStreamKey(config.REDIS_PREFIX),
+    }),
     apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
     audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
     schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),

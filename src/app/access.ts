@@ -1,7 +1,7 @@
 import type { ApiKeyView, AuditQuery, CreateApiKeyRequest } from '../contracts/security';
 import type { ApiKeysRepo } from '../infra/db/api-keys-repo';
 import type { AuditRecord, AuditRepo } from '../infra/db/audit-repo';
-import { NotFoundError } from './errors';
+import { ForbiddenError, NotFoundError } from './errors';
 
 /** API keys of a tenant: made (the secret shown once), listed without secrets, revoked, and checked on every call. */
 export class ApiKeys {
@@ -45,5 +45,12 @@ export class Audit {
 
   query(tenantId: string, q: AuditQuery) {
     return this.repo.query(tenantId, q, tenantId === this.operatorTenant);
+  }
+
+  /** The chain runs over every tenant's rows: only the operator tenant checks it. */
+  verifyChain(tenantId: string) {
+    if (tenantId !== this.operatorTenant)
+      throw new ForbiddenError('forbidden', 'the audit chain spans every tenant: the operator tenant checks it');
+    return this.repo.verifyChain();
   }
 }

@@ -7,6 +7,7 @@ import type { Functions } from './functions';
 import type { Runs } from './runs';
 import type { ScheduleControl } from './schedules';
 import type { TenantData } from './tenant-data';
+import type { TenantLifecycle } from './tenant-lifecycle';
 import type { Webhooks } from './webhooks';
 
 /** The use cases the API calls: each route parses, calls one of these, and answers. */
@@ -18,6 +19,7 @@ export interface UseCases {
   domains: Domains;
   webhooks: Webhooks;
   tenantData: TenantData;
+  tenantLifecycle: TenantLifecycle;
   apiKeys: ApiKeys;
   audit: Audit;
   schedules: ScheduleControl;

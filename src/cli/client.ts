@@ -59,6 +59,7 @@ export class ApiClient {
     }
   }
 
+  /** `body` goes as JSON, unless it is bytes already (then `headers` carries its content-type). */
   private async send(
     method: string,
     path: string,
@@ -67,16 +68,17 @@ export class ApiClient {
     signal: AbortSignal,
   ): Promise<Response> {
     const url = new URL(path, this.base);
+    const raw = body instanceof Uint8Array;
     try {
       return await fetch(url, {
         method,
         headers: {
           accept: 'application/json',
           ...(this.opts.apiKey ? { 'x-api-key': this.opts.apiKey } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined || raw ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal,
       });
     } catch (err) {
@@ -122,9 +124,9 @@ export class ApiClient {
     throw this.refusal(res, parseBody(text));
   }
 
-  /** A GET whose body is read as it arrives (Server-Sent Events); `signal` bounds it, not the request timeout. */
-  async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.send('GET', path, undefined, { accept: 'text/event-stream' }, signal);
+  /** A GET whose body is read as it arrives (Server-Sent Events, an export); `signal` bounds it, not the request timeout. */
+  async stream(path: string, signal: AbortSignal, accept = 'text/event-stream'): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send('GET', path, undefined, { accept }, signal);
     if (res.ok && res.body) return res.body;
     throw this.refusal(res, parseBody(await res.text()));
   }

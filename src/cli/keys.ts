@@ -11,7 +11,7 @@ export interface CreateKeyOptions {
 }
 
 /** DATABASE_URL, or the embedded PostgreSQL a running `poet start` serves. */
-function databaseUrl(config: Config): string {
+export function databaseUrl(config: Config): string {
   return config.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${config.EMBEDDED_PG_PORT}/postgres?sslmode=disable`;
 }
 

@@ -10,10 +10,12 @@ import { runDevStack } from './dev-stack';
 import { migratePglite } from './pglite-import';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
+import { backupCommand, restoreCommand } from './backup';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
+import { exportCommand, importCommand } from './tenant';
 import { followRun } from './runs';
 
 const program = new Command()
@@ -102,6 +104,36 @@ keys
     await createKeyCommand(config, opts, createLogger({ level: 'error', service: 'poet-keys' }));
   });
 
+program
+  .command('backup <dir>')
+  .description(
+    "consistent snapshot of the database plus every version's artifacts into a new directory (docs/tenant-data.md)",
+  )
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    await backupCommand(
+      config,
+      dir,
+      createLogger({ level: 'error', service: 'poet-backup' }),
+      output(Boolean(opts.json)),
+    );
+  });
+
+program
+  .command('restore <dir>')
+  .description('restore a backup into an empty database and the configured artifact store')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    await restoreCommand(
+      config,
+      dir,
+      createLogger({ level: 'error', service: 'poet-restore' }),
+      output(Boolean(opts.json)),
+    );
+  });
+
 // REST clients of a running API (src/cli/rest.ts adds --url, --api-key and --json to each).
 restCommand(program, 'enhance <file>', 'enhance a Python function: start the run and follow its stages to the end')
   .option('--function <name>', 'the function in the file to enhance (default: the file name)')
@@ -144,6 +176,16 @@ restCommand(
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')
   .run((client, out, name: string, a: string, b: string, opts) => diffCommand(client, out, name, a, b, opts));
+
+restCommand(program, 'export [file]', "export the key's tenant (NDJSON, docs/tenant-data.md) to a file or stdout").run(
+  (client, out, file: string | undefined) => exportCommand(client, out, file),
+);
+
+restCommand(
+  program,
+  'import <file>',
+  "restore an export into the key's tenant (idempotent: a second import changes nothing)",
+).run((client, out, file: string) => importCommand(client, out, file));
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>

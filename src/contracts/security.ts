@@ -67,6 +67,15 @@ export const AuditQuery = z.strictObject({
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
+/** The audit log's hash chain checked end to end (GET /api/v1/admin/audit/verify). */
+export const AuditChain = z.object({
+  rows: z.number().int(),
+  intact: z.boolean(),
+  /** The first 100 places where it is broken: a row whose fields no longer match its hash, or a missing link. */
+  breaks: z.array(z.object({ chain_seq: z.string(), reason: z.string() })),
+});
+export type AuditChain = z.infer<typeof AuditChain>;
+
 export type PartnerCheck = { ok: true; subject: string } | { ok: false; reason: string };
 
 /** Checks the partner's tokens; the API authenticates the partner routes through it. */

@@ -9,7 +9,7 @@ import { createArtifactStore } from '../infra/storage/artifact-store';
 import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { createPool } from '../infra/db/pool';
-import { EventPublisher } from '../infra/events/publisher';
+import { EventPublisher, eventStreamKey } from '../infra/events/publisher';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { Logger } from '../infra/observability/logger';
 import type { CircuitState, Metrics } from '../infra/observability/metrics';
@@ -138,7 +138,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     events: new EventPublisher({
       pool,
       redis,
-      stream: `${config.REDIS_PREFIX}events`,
+      stream: eventStreamKey(config.REDIS_PREFIX),
       maxLen: config.EVENTS_STREAM_MAXLEN,
       logger,
       webhooks,

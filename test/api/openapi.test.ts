@@ -426,6 +426,59 @@ test('real answers of every route match the document', async () => {
     },
   ]);
 
+  // Tenant data, on a tenant of its own (the erasure at the end removes it): export, import, delete, erase.
+  const life = { authorization: `Bearer ${await stack.createKey('openapi-life', 'operator')}` };
+  const ndjson = { ...life, 'content-type': 'application/x-ndjson' };
+  await run([
+    {
+      method: 'POST',
+      route: '/api/v1/functions/enhance',
+      url: '/api/v1/functions/enhance',
+      headers: life,
+      body: { function_name: 'life_fn', original_code: 'def life_fn(x: int) -> int:\n    return x\n' },
+      expect: 200,
+    },
+  ]);
+  const [exported] = await run([
+    { method: 'GET', route: '/api/v1/tenant/export', url: '/api/v1/tenant/export', headers: life, expect: 200 },
+  ]);
+  await run([
+    {
+      method: 'POST',
+      route: '/api/v1/tenant/import',
+      url: '/api/v1/tenant/import',
+      headers: ndjson,
+      body: exported!.body,
+      expect: 200,
+    },
+    {
+      method: 'POST',
+      route: '/api/v1/tenant/import',
+      url: '/api/v1/tenant/import',
+      headers: ndjson,
+      body: 'nope',
+      expect: 400,
+    },
+    { method: 'DELETE', route: fn, url: '/api/v1/functions/life_fn', headers: life, expect: 200 },
+    { method: 'DELETE', route: fn, url: '/api/v1/functions/life_fn', headers: life, expect: 404 },
+    { method: 'GET', route: '/api/v1/admin/audit/verify', url: '/api/v1/admin/audit/verify', expect: 200 },
+    {
+      method: 'GET',
+      route: '/api/v1/admin/audit/verify',
+      url: '/api/v1/admin/audit/verify',
+      headers: { authorization: `Bearer ${await stack.createKey('openapi-other', 'admin')}` },
+      expect: 403,
+    },
+    { method: 'DELETE', route: '/api/v1/tenant', url: '/api/v1/tenant?confirm=nope', headers: life, expect: 400 },
+    {
+      method: 'DELETE',
+      route: '/api/v1/tenant',
+      url: '/api/v1/tenant?confirm=openapi-life',
+      headers: life,
+      expect: 200,
+    },
+  ]);
+
   // Webhooks: the receiver is never called here (a ping to an unknown webhook is a 404).
   const hooks = '/api/v1/webhooks';
   const hook = '/api/v1/webhooks/{id}';

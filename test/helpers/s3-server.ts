@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +15,8 @@ export interface S3Server {
 
 /** The versitygw binary: S3_SERVER_PATH (scripts/test.sh sets it), else scripts/install-s3-server.sh finds or builds one. */
 function serverBinary(): string | undefined {
-  if (process.env.S3_SERVER_PATH) return process.env.S3_SERVER_PATH;
+  if (process.env.S3_SERVER_PATH)
+    return existsSync(process.env.S3_SERVER_PATH) ? process.env.S3_SERVER_PATH : undefined;
   const found = spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'install-s3-server.sh')], {
     encoding: 'utf8',
   });

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ApiKeyId, ApiKeyView, AuditEntry, AuditQuery, CreateApiKeyRequest } from '../../contracts/security';
+import {
+  ApiKeyId,
+  ApiKeyView,
+  AuditChain,
+  AuditEntry,
+  AuditQuery,
+  CreateApiKeyRequest,
+} from '../../contracts/security';
 import { setAuditTarget } from '../auth-audit';
 import { json, route } from '../route';
 
@@ -58,5 +65,17 @@ export const adminRoutes = [
       200: json(z.object({ entries: z.array(AuditEntry), next_before: z.string().nullable() }), 'One page of entries'),
     },
     handler: ({ query, principal }, deps) => deps.app.audit.query(principal.tenantId, query),
+  }),
+  route({
+    operationId: 'verifyAuditChain',
+    method: 'GET',
+    path: '/api/v1/admin/audit/verify',
+    tags: ['admin'],
+    summary: "Check the audit log's hash chain end to end (admins of the operator tenant)",
+    auth: 'api_key',
+    role: 'admin',
+    responses: { 200: json(AuditChain, 'Rows chained, and where the chain is broken') },
+    errors: [403],
+    handler: ({ principal }, deps) => deps.app.audit.verifyChain(principal.tenantId),
   }),
 ];

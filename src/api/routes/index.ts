@@ -11,6 +11,7 @@ import { partnerRoutes } from './partner';
 import { runsRoutes } from './runs';
 import { schedulesRoutes } from './schedules';
 import { tenantDataRoutes } from './tenant-data';
+import { tenantLifecycleRoutes } from './tenant-lifecycle';
 import { webhooksRoutes } from './webhooks';
 
 /** Every route the API serves, each declared once in its feature's module. */
@@ -24,6 +25,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...domainsRoutes,
   ...functionsRoutes,
   ...tenantDataRoutes,
+  ...tenantLifecycleRoutes,
   ...adminRoutes,
   ...codecRoutes,
   ...webhooksRoutes,

@@ -116,6 +116,11 @@ export class EnhancementCache {
     return evicted;
   }
 
+  /** Drops the unflushed counts of an erased tenant, so no cache_stats row of it is written after its erasure. */
+  forgetCounts(tenantId: string): void {
+    for (const id of this.counts.keys()) if (id.startsWith(`${tenantId}\u0000`)) this.counts.delete(id);
+  }
+
   /** Evicts L0 entries when any process invalidates (CacheInvalidator publishes on Redis). */
   listenForInvalidations(): void {
     if (!this.opts.redis || this.subscriber) return;
@@ -123,9 +128,10 @@ export class EnhancementCache {
     subscriber.on('error', () => undefined); // the main connection already reports Redis outages
     subscriber.subscribe(invalidationChannel(this.opts.prefix)).catch(() => undefined);
     subscriber.on('message', (_channel: string, message: string) => {
-      const msg = parseJson(message) as { tenant_id?: unknown; function_name?: unknown } | undefined;
+      const msg = parseJson(message) as { tenant_id?: unknown; function_name?: unknown; erased?: unknown } | undefined;
       if (typeof msg?.tenant_id !== 'string') return;
       this.evictLocal(msg.tenant_id, typeof msg.function_name === 'string' ? msg.function_name : undefined);
+      if (msg.erased === true) this.forgetCounts(msg.tenant_id);
     });
     this.subscriber = subscriber;
   }
@@ -212,10 +218,14 @@ export class EnhancementCache {
 export class CacheInvalidator {
   constructor(private readonly opts: { redis?: Redis; prefix: string }) {}
 
-  /** Undefined when Redis is configured but unreachable: nothing could be invalidated. */
+  /**
+   * Undefined when Redis is configured but unreachable: nothing could be invalidated. `erased` also tells workers
+   * to forget the tenant's unflushed cache statistics.
+   */
   async invalidate(
     tenantId: string,
     functionName?: string,
+    opts: { erased?: boolean } = {},
   ): Promise<{ shared_entries: number; workers_notified: number } | undefined> {
     const { redis, prefix } = this.opts;
     if (!redis) return { shared_entries: 0, workers_notified: 0 };
@@ -232,7 +242,7 @@ export class CacheInvalidator {
     }
     const workers = await redis.publish(
       invalidationChannel(prefix),
-      JSON.stringify({ tenant_id: tenantId, function_name: functionName }),
+      JSON.stringify({ tenant_id: tenantId, function_name: functionName, ...(opts.erased ? { erased: true } : {}) }),
     );
     return { shared_entries: deleted, workers_notified: workers };
   }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { AuditEntry, AuditOutcome, AuditQuery } from '../../contracts/security';
+import type { AuditChain, AuditEntry, AuditOutcome, AuditQuery } from '../../contracts/security';
 
 export interface AuditRecord {
   actor: string | null;
@@ -73,13 +73,27 @@ export class AuditRepo {
     if (q.before !== undefined) add('id < ?', q.before);
     params.push(q.limit + 1);
     const { rows } = await this.pool.query<Row>(
-      `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      `SELECT id, at, actor, tenant_id, action, target, request_id, outcome, status, ip, details
+         FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
       params,
     );
     const page = rows.slice(0, q.limit);
     return {
       entries: page.map((r) => ({ ...r, id: String(r.id), at: r.at.toISOString() })),
       next_before: rows.length > q.limit ? String(page[page.length - 1]!.id) : null,
+    };
+  }
+
+  /** How many rows the hash chain links, and where it is broken (audit_log_chain_breaks(), first 100). */
+  async verifyChain(): Promise<AuditChain> {
+    const [count, breaks] = await Promise.all([
+      this.pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_log'),
+      this.pool.query<{ chain_seq: string; reason: string }>('SELECT * FROM audit_log_chain_breaks() LIMIT 100'),
+    ]);
+    return {
+      rows: Number(count.rows[0]!.n),
+      intact: breaks.rows.length === 0,
+      breaks: breaks.rows.map((b) => ({ chain_seq: b.chain_seq, reason: b.reason })),
     };
   }
 }

@@ -17,7 +17,9 @@ export class ExamplesRefused extends Error {
   }
 }
 
-const callHash = (example: FeedbackExample) => sha256(canonicalJson({ args: example.args, kwargs: example.kwargs }));
+/** The call an example is about (args and kwargs): one expectation per call and function. */
+export const callHash = (example: FeedbackExample) =>
+  sha256(canonicalJson({ args: example.args, kwargs: example.kwargs }));
 
 export class FeedbackRepo {
   constructor(private readonly pool: Pool) {}

@@ -7,6 +7,9 @@ import type { WebhookDispatcher } from './webhook-dispatch';
 
 const RELAY_BATCH = 200;
 
+/** The Redis stream events are relayed to, under the service's key prefix. */
+export const eventStreamKey = (redisPrefix: string) => `${redisPrefix}events`;
+
 /** SQL for an event row's `webhooks_pending` ($1 is the tenant): does the tenant have any webhook now? */
 export const WEBHOOKS_PENDING = 'EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = $1)';
 

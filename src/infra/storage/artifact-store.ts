@@ -1,6 +1,13 @@
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../../config';
 import type { Logger } from '../observability/logger';
@@ -35,6 +42,33 @@ export interface ArtifactStore {
   readFile(ref: VersionRef, file: StoredFile, storage: StorageKind): Promise<string>;
   /** A time-limited URL a client can download the file from, when the storage offers one. */
   downloadUrl(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string | null>;
+  /** Every file of a version as written, the runtime included when the version has one (export and backup). */
+  readVersion(ref: VersionRef, storage: StorageKind): Promise<VersionFiles>;
+  /** Removes every version of a function and its `current` pointer; the number of files removed. */
+  deleteFunction(tenantId: string, functionName: string): Promise<number>;
+  /** Removes every function of a tenant, including files no version row points to any more. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/** The tenant an artifact name (a folder under `functions/`) belongs to: the inverse of artifactName. */
+export function tenantOfArtifactName(name: string): string {
+  const at = name.lastIndexOf('@');
+  return at === -1 ? 'default' : name.slice(at + 1);
+}
+
+/** Reads the files of a version through `read`; the runtime is optional (versions made before it was a package). */
+async function readAllFiles(read: (file: string) => Promise<string | undefined>): Promise<VersionFiles> {
+  const [code, runtime] = await Promise.all([
+    Promise.all(ARTIFACT_FILES.map(async (file) => [file, await read(file)] as const)),
+    read(RUNTIME_FILE),
+  ]);
+  const files = Object.fromEntries(
+    code.map(([file, content]) => {
+      if (content === undefined) throw new Error(`artifact ${file} is missing`);
+      return [file, content];
+    }),
+  ) as unknown as VersionFiles;
+  return runtime === undefined ? files : { ...files, [RUNTIME_FILE]: runtime };
 }
 
 /**
@@ -78,6 +112,36 @@ export class FilesystemArtifactStore implements ArtifactStore {
 
   async downloadUrl(): Promise<null> {
     return null;
+  }
+
+  readVersion(ref: VersionRef): Promise<VersionFiles> {
+    return readAllFiles((file) =>
+      readFile(path.join(this.versionDir(ref), file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      }),
+    );
+  }
+
+  deleteFunction(tenantId: string, functionName: string): Promise<number> {
+    return this.remove([artifactName(tenantId, functionName)]);
+  }
+
+  async deleteTenant(tenantId: string): Promise<number> {
+    const names = await readdir(path.join(this.root, 'functions')).catch(() => [] as string[]);
+    return this.remove(names.filter((name) => tenantOfArtifactName(name) === tenantId));
+  }
+
+  /** Counts the files under each function folder, then removes the folders. */
+  private async remove(names: string[]): Promise<number> {
+    let files = 0;
+    for (const name of names) {
+      const dir = path.join(this.root, 'functions', name);
+      const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+      files += entries.filter((e) => !e.isDirectory()).length;
+      await rm(dir, { recursive: true, force: true });
+    }
+    return files;
   }
 
   private functionDir(ref: VersionRef): string {
@@ -161,8 +225,57 @@ export class S3ArtifactStore implements ArtifactStore {
     });
   }
 
+  readVersion(ref: VersionRef): Promise<VersionFiles> {
+    return readAllFiles(async (file) => {
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: this.key(ref, file) }));
+        return (await res.Body?.transformToString('utf-8')) ?? '';
+      } catch (err) {
+        if (err instanceof NoSuchKey) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  deleteFunction(tenantId: string, functionName: string): Promise<number> {
+    return this.deleteWhere(`${this.functionsPrefix()}${artifactName(tenantId, functionName)}/`, () => true);
+  }
+
+  deleteTenant(tenantId: string): Promise<number> {
+    const prefix = this.functionsPrefix();
+    return this.deleteWhere(
+      prefix,
+      (key) => tenantOfArtifactName(key.slice(prefix.length).split('/')[0]!) === tenantId,
+    );
+  }
+
   close(): void {
     this.client.destroy();
+  }
+
+  /** Lists the keys under `prefix` page by page and deletes those `selects` accepts, a page (at most 1000) per request. */
+  private async deleteWhere(prefix: string, selects: (key: string) => boolean): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.s3.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      const keys = (page.Contents ?? []).map((o) => o.Key!).filter(selects);
+      if (keys.length > 0) {
+        const res = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
+        );
+        if (res.Errors?.length) throw new Error(`S3 refused to delete ${res.Errors.length} of ${keys.length} objects`);
+        deleted += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
+  }
+
+  private functionsPrefix(): string {
+    return `${[this.s3.prefix.replace(/\/+$/, ''), 'functions'].filter(Boolean).join('/')}/`;
   }
 
   private functionKey(ref: VersionRef, rest: string): string {
@@ -218,6 +331,22 @@ export class FallbackArtifactStore implements ArtifactStore {
 
   async downloadUrl(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string | null> {
     return storage === 's3' ? this.primary.downloadUrl(ref, file) : null;
+  }
+
+  readVersion(ref: VersionRef, storage: StorageKind): Promise<VersionFiles> {
+    return storage === 's3' ? this.primary.readVersion(ref) : this.fallback.readVersion(ref);
+  }
+
+  /** Both places: a function's versions may be split between them. S3 unreachable fails the delete (fail closed). */
+  async deleteFunction(tenantId: string, functionName: string): Promise<number> {
+    return (
+      (await this.primary.deleteFunction(tenantId, functionName)) +
+      (await this.fallback.deleteFunction(tenantId, functionName))
+    );
+  }
+
+  async deleteTenant(tenantId: string): Promise<number> {
+    return (await this.primary.deleteTenant(tenantId)) + (await this.fallback.deleteTenant(tenantId));
   }
 }
 

@@ -215,6 +215,27 @@ export class ClaimCheckCodec implements PayloadCodec {
   }
 }
 
+/** The payload ids a history refers to: every claim-check reference anywhere in its events. */
+export function referencedPayloadIds(history: unknown): string[] {
+  const ids = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    const candidate = node as Payload;
+    if (candidate.metadata && isReference(candidate)) {
+      const id = referenceId(candidate);
+      if (id) ids.add(id);
+      return;
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(history);
+  return [...ids];
+}
+
 function isReference(payload: Payload): boolean {
   const encoding = payload.metadata?.encoding;
   return encoding !== undefined && encoding !== null && Buffer.from(encoding).toString() === CLAIM_CHECK_ENCODING;
