@@ -172,7 +172,12 @@ describe('scheduled re-evaluation', () => {
       const res = await postJson(api(`/schedules/nothing-${uniqueSuffix()}/${action}`), {});
       expect(res.status).toBe(404);
       expect(res.body).toEqual({
-        error: { code: 'schedule_not_found', message: expect.stringMatching(/^no schedule with id nothing-/) },
+        error: {
+          code: 'schedule_not_found',
+          message: expect.stringMatching(/^no schedule with id nothing-/),
+          category: 'input',
+          severity: 'info',
+        },
       });
     }
     const bad = await postJson(api(`/schedules/${scheduleId}/pause`), { note: 7 });

@@ -111,7 +111,12 @@ describe('API keys', () => {
     const enhanceUrl = `${stack.url}/api/v1/functions/enhance`;
     const asViewer = await postJson(enhanceUrl, { function_name: 'f' }, { 'x-api-key': viewer });
     expect(asViewer.status).toBe(403);
-    expect(asViewer.body.error).toEqual({ code: 'forbidden', message: 'this action needs the agent role' });
+    expect(asViewer.body.error).toEqual({
+      code: 'forbidden',
+      message: 'this action needs the agent role',
+      category: 'input',
+      severity: 'warning',
+    });
     expect((await getJson(runUrl(), { 'x-api-key': viewer })).status).toBe(404);
     // Past authorization: the schema answers.
     expect((await postJson(enhanceUrl, { function_name: 'f' }, { 'x-api-key': agent })).status).toBe(400);
