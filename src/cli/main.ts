@@ -13,6 +13,7 @@ import { createKeyCommand } from './keys';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionsCommand } from './functions';
+import { outcomesCommand, resolveCommand } from './outcomes';
 import { restCommand } from './rest';
 import { followRun } from './runs';
 
@@ -131,6 +132,14 @@ restCommand(program, 'versions <name>', 'list the versions of a function with th
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')
   .run((client, out, name: string, a: string, b: string, opts) => diffCommand(client, out, name, a, b, opts));
+
+restCommand(program, 'resolve <name>', 'which version a unit (a caller, a user, a job) should run; sticky per unit')
+  .option('--unit <id>', 'who runs the function')
+  .run((client, out, name: string, opts) => resolveCommand(client, out, name, opts));
+
+restCommand(program, 'outcomes <name> <version>', 'what the field reported for a version: success, latency, errors')
+  .option('--window <w>', '1h, 6h, 24h, 7d or 30d', '24h')
+  .run((client, out, name: string, version: string, opts) => outcomesCommand(client, out, name, version, opts));
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>

@@ -140,3 +140,41 @@ test('feedback regenerates; versions lists both with their feedback; diff shows 
   expect(missing.stderr).toContain('404 version_not_found');
   expect((await poet(['versions', 'no_such_function'], env)).code).toBe(3);
 });
+
+test('resolve names the version a unit runs, the same each time; outcomes prints what the field reported', async () => {
+  const file = pyFile('cli_half', 'def cli_half(x: float) -> float:\n    return x / 2\n');
+  expect((await poet(['enhance', file], env)).code).toBe(0);
+
+  const resolved = await poet(['resolve', 'cli_half', '--unit', 'user-7'], env);
+  expect(resolved).toMatchObject({ code: 0 });
+  expect(resolved.stdout.trim()).toMatch(
+    /^cli_half v1 for user-7 \(active, bucket \d+\): \/api\/v1\/functions\/cli_half\/versions\/1\/code\/python$/,
+  );
+  const json = JSON.parse((await poet(['resolve', 'cli_half', '--unit', 'user-7', '--json'], env)).stdout);
+  expect(json).toMatchObject({ function_name: 'cli_half', unit: 'user-7', version: 1, reason: 'active' });
+  expect(resolved.stdout).toContain(`bucket ${json.bucket})`);
+  expect((await poet(['resolve', 'cli_half'], env)).code).toBe(2);
+
+  await fetch(`${stack.url}/api/v1/outcomes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': stack.apiKey },
+    body: JSON.stringify({
+      reports: [
+        { function_name: 'cli_half', version: 1, success: true, latency_ms: 2, attempts: 1 },
+        {
+          function_name: 'cli_half',
+          version: 1,
+          success: false,
+          exception_type: 'TypeError',
+          latency_ms: 2,
+          attempts: 1,
+        },
+      ],
+    }),
+  });
+  const outcomes = await poet(['outcomes', 'cli_half', 'v1', '--window', '1h'], env);
+  expect(outcomes).toMatchObject({ code: 0 });
+  expect(outcomes.stdout).toMatch(
+    /^cli_half v1, last 1h: 2 calls, success 0\.5000, p50 [\d.]+ ms, p95 [\d.]+ ms, attempts 1\.00\n {2}TypeError: 1\n$/,
+  );
+});
