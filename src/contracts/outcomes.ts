@@ -73,7 +73,8 @@ export const ResolveQuery = z.strictObject({
     .string()
     .min(1)
     .max(200)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    .regex(/^[^\x00-\x1f\x7f]+$/, 'no control characters')
     .meta({ description: 'Who runs the function: a caller, a user, a job id. The same unit gets the same answer.' }),
 });
 export type ResolveQuery = z.output<typeof ResolveQuery>;

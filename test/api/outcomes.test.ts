@@ -190,14 +190,14 @@ describe('outcome reports from the field, per-version figures and version resolu
       context: { samples: [[6, 3]] },
     });
     expect(v2.body.version).toBe(2);
-    const units = ['user-42', 'job:7', 'tenant-user/9'];
+    const units = ['user-42', 'job:7', 'tenant user/9', 'ユーザー'];
     for (const unit of units) {
       const answer = await resolve(unit);
       expect(answer.body).toMatchObject({ version: 2, bucket: unitBucket('default', name, unit) });
     }
 
     expect((await getJson(api(`/functions/${name}/resolve`))).status).toBe(400);
-    expect((await resolve('has space')).status).toBe(400);
+    expect((await resolve('tab\there')).status).toBe(400);
     expect((await getJson(api('/functions/no_such_fn/resolve?unit=u'))).body.error.code).toBe('function_not_found');
   });
 });
