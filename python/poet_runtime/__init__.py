@@ -744,6 +744,22 @@ def _report_sink():
     return _sink or None
 
 
+def _after_fork_in_child():
+    """A forked child (a pre-fork server's worker) has no reporting thread: it gets a reporter of its own on its first
+    call. The parent's queued reports stay the parent's to send, so none is sent twice."""
+    global _sink, _sink_lock  # noqa: PLW0603
+    if _sink:
+        atexit.unregister(_sink.flush)
+        _sink.pending = collections.deque()
+    # Another thread may have held the lock at the fork: the child's copy would stay locked for ever.
+    _sink_lock = threading.Lock()
+    _sink = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _CallReport:
     """One call's outcome: its latency, and the attempts Operate started for it (0 for a cache hit or a refusal)."""
 

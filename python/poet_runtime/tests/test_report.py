@@ -177,3 +177,21 @@ def test_a_slow_service_does_not_hold_up_calls(tmp_path, collector):
     finally:
         Collector.do_POST = original
     assert out == {"pending_during_post": 5}
+
+
+def test_a_forked_child_reports_its_own_calls_and_never_the_parents_again(tmp_path, collector):
+    driver = (
+        "import os, poet_runtime\n"
+        "m.divide(1, 1)\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    m.divide(2, 1); m.divide(3, 1)\n"
+        "    poet_runtime.flush_reports(5)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(child, 0)\n"
+    )
+    url = f"http://127.0.0.1:{collector.server_port}"
+    # A long interval: nothing is sent before the fork, so the parent's report is still queued when it happens.
+    run_module(tmp_path, driver, {"POET_REPORT_URL": url, "POET_REPORT_INTERVAL_S": "60"})
+    # One report per call: the parent's one (sent at its exit) and the child's two; without the reset, the child sends the parent's again.
+    assert [r["function_name"] for post in collector.received for r in post["body"]["reports"]] == ["divide"] * 3
