@@ -5,7 +5,7 @@ import {
   type OutcomesQuery,
   type VersionOutcomes,
 } from '../contracts/outcomes';
-import type { OutcomeGroup, OutcomesRepo } from '../infra/db/outcomes-repo';
+import { MAX_ERROR_TYPES, OTHER_ERRORS, type OutcomeGroup, type OutcomesRepo } from '../infra/db/outcomes-repo';
 import { versionNotFound } from './functions';
 import { emptyHistogram, latencyBucket, latencyQuantile } from './latency-histogram';
 
@@ -19,6 +19,15 @@ function minuteOf(at: number | undefined, now: number): Date {
 }
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** The most frequent classes by name, the rest together, as the row keeps them (OutcomesRepo). */
+function capErrors(errors: Record<string, number>): Record<string, number> {
+  const ranked = Object.entries(errors).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  if (ranked.length <= MAX_ERROR_TYPES) return errors;
+  const kept = Object.fromEntries(ranked.slice(0, MAX_ERROR_TYPES));
+  kept[OTHER_ERRORS] = ranked.slice(MAX_ERROR_TYPES).reduce((sum, [, n]) => sum + n, 0);
+  return kept;
+}
 
 /** How versions behave where they run, as the POET runtime reports each call. */
 export class Outcomes {
@@ -63,7 +72,9 @@ export class Outcomes {
     const known = await this.repo.knownVersions(tenantId, [...perVersion.values()]);
     await this.repo.add(
       tenantId,
-      [...groups.values()].filter((g) => known.has(`${g.functionName}/${g.version}`)),
+      [...groups.values()]
+        .filter((g) => known.has(`${g.functionName}/${g.version}`))
+        .map((g) => ({ ...g, errors: capErrors(g.errors) })),
     );
     const rejected = [...perVersion.entries()]
       .filter(([key]) => !known.has(key))

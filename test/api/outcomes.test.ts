@@ -131,6 +131,41 @@ describe('outcome reports from the field, per-version figures and version resolu
     expect((await getJson(api(`/functions/${name}/versions/7/outcomes`))).status).toBe(404);
   });
 
+  test('a row keeps the 50 most frequent exception classes by name and counts the rest together', async () => {
+    const other = `errs_${uniqueSuffix()}`;
+    const made = await postJson(api('/functions/enhance'), {
+      function_name: other,
+      original_code: `def ${other}(a: float) -> float:\n    return a\n`,
+      context: { samples: [[1]] },
+    });
+    expect(made.body.version).toBe(1);
+    const failures = (types: string[]) => ({
+      reports: types.map((t) => ({
+        function_name: other,
+        version: 1,
+        success: false,
+        exception_type: t,
+        latency_ms: 1,
+        attempts: 1,
+      })),
+    });
+    // Twice as many of the first class, so it is kept by name whatever comes after.
+    const first = ['Frequent', 'Frequent', ...Array.from({ length: 59 }, (_, i) => `E${i}`)];
+    expect((await postJson(api('/outcomes'), failures(first), { 'x-api-key': reporter })).body.accepted).toBe(61);
+    expect((await postJson(api('/outcomes'), failures(['Late1', 'Late2']), { 'x-api-key': reporter })).status).toBe(
+      200,
+    );
+    const { body } = await getJson(api(`/functions/${other}/versions/1/outcomes`));
+    expect(body.calls).toBe(63);
+    expect(body.errors).toHaveLength(51);
+    // 49 of the classes seen once keep their names (by name order), the other 10 and both late ones are "(other)".
+    expect(body.errors.slice(0, 2)).toEqual([
+      { exception_type: '(other)', count: 12 },
+      { exception_type: 'Frequent', count: 2 },
+    ]);
+    expect(body.errors.reduce((sum: number, e: { count: number }) => sum + e.count, 0)).toBe(63);
+  });
+
   test("a tenant's report budget counts each report, whatever the batch size", async () => {
     const key = await stack.createKey('budget', 'reporter');
     const reports = Array.from({ length: 1000 }, () => ({

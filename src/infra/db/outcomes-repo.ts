@@ -24,6 +24,13 @@ export interface OutcomeTotals {
   errors: Array<{ exception_type: string; count: number }>;
 }
 
+/**
+ * Exception classes one row keeps by name; the rarer ones are counted together under OTHER_ERRORS, so a reporter
+ * sending ever new class names cannot grow a row without bound.
+ */
+export const MAX_ERROR_TYPES = 50;
+export const OTHER_ERRORS = '(other)';
+
 // Adding a group to its minute's row: counts add, histograms add bucket by bucket, error counts add per class.
 const UPSERT = `
 INSERT INTO outcome_buckets AS o
@@ -40,10 +47,13 @@ ON CONFLICT (tenant_id, function_name, version, bucket) DO UPDATE SET
   latency_counts = (SELECT array_agg(a + b ORDER BY i)
                       FROM unnest(o.latency_counts, excluded.latency_counts) WITH ORDINALITY AS h(a, b, i)),
   errors = (SELECT coalesce(jsonb_object_agg(k, n), '{}'::jsonb)
-              FROM (SELECT k, sum(n::bigint) AS n
-                      FROM (SELECT key AS k, value AS n FROM jsonb_each_text(o.errors)
-                            UNION ALL SELECT key, value FROM jsonb_each_text(excluded.errors)) AS e
-                     GROUP BY k) AS s)`;
+              FROM (SELECT CASE WHEN rank <= ${MAX_ERROR_TYPES} THEN k ELSE '${OTHER_ERRORS}' END AS k, sum(n) AS n
+                      FROM (SELECT k, n, row_number() OVER (ORDER BY k = '${OTHER_ERRORS}', n DESC, k) AS rank
+                              FROM (SELECT k, sum(n::bigint) AS n
+                                      FROM (SELECT key AS k, value AS n FROM jsonb_each_text(o.errors)
+                                            UNION ALL SELECT key, value FROM jsonb_each_text(excluded.errors)) AS e
+                                     GROUP BY k) AS merged) AS ranked
+                     GROUP BY 1) AS s)`;
 
 const WHERE = 'tenant_id = $1 AND function_name = $2 AND version = $3 AND bucket >= $4';
 
