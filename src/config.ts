@@ -270,6 +270,9 @@ export const ConfigFields = z.object({
   RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: int(60).describe(
     'enhance budget per minute of a whole tenant, across all of its keys; each batch item counts as one enhance; 0 turns it off',
   ),
+  RATE_LIMIT_TENANT_REPORTS_PER_MINUTE: int(120_000).describe(
+    'outcome reports a whole tenant may send per minute (POST /api/v1/outcomes counts each report); 0 turns it off',
+  ),
   RATE_LIMIT_KEY_PER_MINUTE: int(600).describe('budget per minute of one key on every route; 0 turns it off'),
   RATE_LIMIT_IP_PER_MINUTE: int(300).describe(
     'budget per minute of one client IP, before authentication; 0 turns it off',

@@ -313,7 +313,7 @@ async function loadDomains() {
   $('enhance-domain').replaceChildren(...body.domains.map((d) => el('option', { value: d.name, text: d.name })));
 }
 
-// ---- functions, versions, feedback metrics and the side-by-side diff ----
+// ---- functions, versions, feedback metrics, field outcomes and the side-by-side diff ----
 
 let selectedFunction;
 
@@ -338,14 +338,21 @@ async function loadVersions(name) {
   const numbers = body.versions.map((v) => v.version).sort((x, y) => x - y);
   from.value = String(numbers[Math.max(0, numbers.length - 2)]);
   to.value = String(numbers[numbers.length - 1]);
-  const rows = body.versions.map((v) => el('tr', {},
+  // What the runtime reported from the field over the last 24 h, per version.
+  const field = await Promise.all(body.versions.map((v) =>
+    api(`/api/v1/functions/${encodeURIComponent(name)}/versions/${v.version}/outcomes?window=24h`).then((r) => r.body, () => null)));
+  const topError = (f) => (f?.errors?.length ? `${f.errors[0].exception_type} ${f.errors[0].count}` : '–');
+  const rows = body.versions.map((v, i) => el('tr', { 'data-version': String(v.version) },
     el('td', { text: `v${v.version}` }), el('td', {}, el('span', { class: `badge ${v.status}`, text: v.status })),
     el('td', { text: v.domain }), el('td', { text: v.safety_level }), el('td', { text: String(v.metrics.feedback_count) }),
-    el('td', { text: metric(v.metrics.success_rate) }), el('td', { text: metric(v.metrics.error_rate) }), el('td', { text: metric(v.metrics.avg_duration, 3) })));
+    el('td', { text: metric(v.metrics.success_rate) }), el('td', { text: metric(v.metrics.error_rate) }), el('td', { text: metric(v.metrics.avg_duration, 3) }),
+    el('td', { class: 'field-calls', text: String(field[i]?.calls ?? '–') }), el('td', { class: 'field-success', text: metric(field[i]?.success_rate, 3) }),
+    el('td', { class: 'field-p50', text: metric(field[i]?.latency_ms.p50, 1) }), el('td', { class: 'field-p95', text: metric(field[i]?.latency_ms.p95, 1) }),
+    el('td', { class: 'field-error', text: topError(field[i]) })));
   const compare = Object.assign(el('button', { type: 'button', id: 'diff-open', text: 'Compare' }), { onclick: () => loadDiff(name, from.value, to.value) });
   $('versions').replaceChildren(
     el('h3', { text: name }),
-    el('table', {}, el('thead', {}, el('tr', {}, ...['version', 'status', 'domain', 'safety', 'feedback', 'success', 'errors', 'avg s'].map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)),
+    el('table', {}, el('thead', {}, el('tr', {}, ...['version', 'status', 'domain', 'safety', 'feedback', 'success', 'errors', 'avg s', 'field calls 24h', 'field success', 'p50 ms', 'p95 ms', 'top error'].map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)),
     el('p', {}, 'diff ', from, ' → ', to, ' ', compare));
 }
 

@@ -12,8 +12,10 @@ function's name, signature and docstring, and by default never changes an outcom
   is cancelled and awaited before the next one starts (docs/runtime.md has the whole rule).
 
 Standard library only, and one file: a version folder carries it as poet_runtime.py beside its code.py.
+With POET_REPORT_URL set, each call's outcome is also reported to the service (see "outcome reports" below).
 """
 
+import atexit
 import collections
 import contextlib
 import contextvars
@@ -28,9 +30,10 @@ import re
 import threading
 import time
 
-__version__ = "1.0.1"
+__version__ = "1.1.1"
 __all__ = [
     "DEFAULTS", "PoetEnforcementError", "PoetInputError", "PoetRuleError", "PoetTimeoutError", "PoetTypeError", "poet",
+    "report_stats", "flush_reports",
 ]
 
 # The reference runtime's values (aitomatic/dana POET) and the observing defaults of this one: a module that names
@@ -295,6 +298,7 @@ class _Poet:
         self.hooks = {"perceive": perceive_hook, "enforce": enforce_hook}
         self.last_good = {}
         self.logged_mismatches = set()
+        self.version = _reported_version(fn)
 
     # ---- rules ------------------------------------------------------------------------------------------
 
@@ -399,6 +403,7 @@ class _Poet:
 
     def attempt(self, args, kwargs):
         """One sync attempt; with a timeout it runs in a daemon thread, so an overrunning call cannot hold up exit."""
+        _CallReport.attempted()
         outcome = {}
 
         def body():
@@ -426,6 +431,8 @@ class _Poet:
     async def attempt_async(self, args, kwargs):
         """One async attempt; on timeout it is cancelled and awaited, so it has ended before any retry starts."""
         import asyncio  # noqa: PLC0415 - on first need: it is a large import, and most functions are not async
+
+        _CallReport.attempted()
 
         async def body():
             self.active.set(True)
@@ -483,6 +490,7 @@ class _Poet:
 
     @contextlib.contextmanager
     def observed(self, args, kwargs):
+        report = _CallReport.start(self.name, self.version)
         try:
             with self.stats.observe():
                 yield
@@ -490,9 +498,13 @@ class _Poet:
             _log.info("%s() failed: %s: %s", self.name, type(exc).__name__, exc)
             if self.audit is not None:
                 self.audit.record(args, kwargs, f"raised {type(exc).__name__}")
+            if report is not None:
+                report.finish(exc)
             raise
         if self.audit is not None:
             self.audit.record(args, kwargs, "ok")
+        if report is not None:
+            report.finish(None)
 
     def cached(self, args, kwargs):
         """(hit, value, key) for this call."""
@@ -599,3 +611,225 @@ def poet(params, *, perceive=None, enforce=None):
         return _Poet(fn, settings, perceive, enforce).wrap()
 
     return decorate
+
+
+# ---- outcome reports --------------------------------------------------------------------------------------------
+# Opt-in: POET_REPORT_URL (the service's base URL) and POET_REPORT_KEY (an API key, best of the reporter role). Each
+# call of an enhanced function queues one small record; a daemon thread posts them in batches. Reporting never blocks,
+# slows or fails a call: a full queue drops the record and counts it, and while the service is away what is queued
+# stays (up to the bound) and is sent again with backoff. Reports name the version: POET_VERSION, else the version
+# folder (v<N>) the module was loaded from; a function without either is not reported (logged once).
+
+_REPORT_PATH = "/api/v1/outcomes"
+_REPORT_BATCH = 500
+_REPORT_BACKOFF_MAX_S = 60.0
+_ATTEMPTS = contextvars.ContextVar("poet_attempts", default=None)
+
+
+def _reported_version(fn):
+    explicit = os.environ.get("POET_VERSION", "")
+    if re.fullmatch(r"[1-9][0-9]{0,8}", explicit):
+        return int(explicit)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    match = re.fullmatch(r"v([1-9][0-9]{0,8})", os.path.basename(os.path.dirname(os.path.abspath(code.co_filename))))
+    return int(match.group(1)) if match else None
+
+
+def _env_number(name, default):
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class _Reporter:
+    """A bounded queue of outcome records and the daemon thread that posts them."""
+
+    def __init__(self, url, key):
+        self.url = url.rstrip("/") + _REPORT_PATH
+        self.key = key
+        self.max_pending = int(_env_number("POET_REPORT_MAX_PENDING", 10000))
+        self.interval_s = _env_number("POET_REPORT_INTERVAL_S", 2.0)
+        self.pending = collections.deque()
+        self.counts = {"sent": 0, "dropped": 0, "rejected": 0}
+        self.lock = threading.Lock()
+        # One batch in flight at a time: the thread and the flush at exit never send the same records twice.
+        self.sending = threading.Lock()
+        self.wake = threading.Event()
+        self.backoff_s = 0.0
+        self.warned = set()
+        threading.Thread(target=self.loop, name="poet-report", daemon=True).start()
+        # A short-lived process still delivers what it queued; a service that is away costs it at most 2 s at exit.
+        atexit.register(self.flush, 2.0)
+
+    def add(self, record):
+        with self.lock:
+            if len(self.pending) >= self.max_pending:
+                self.counts["dropped"] += 1
+                return
+            self.pending.append(record)
+            full = len(self.pending) >= _REPORT_BATCH
+        if full and not self.backoff_s:
+            self.wake.set()
+
+    def warn_once(self, what, message, *args):
+        if what not in self.warned:
+            self.warned.add(what)
+            _log.warning(message, *args)
+
+    def loop(self):
+        while True:
+            self.wake.wait(self.backoff_s or self.interval_s)
+            self.wake.clear()
+            self.flush(None)
+
+    def flush(self, deadline_s):
+        """Sends what is queued, batch by batch, until it is all sent (True), a batch fails, or the deadline passes."""
+        end = None if deadline_s is None else time.monotonic() + deadline_s
+        if not self.sending.acquire(timeout=-1 if deadline_s is None else deadline_s):
+            return False
+        try:
+            while True:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                with self.lock:
+                    batch = [self.pending.popleft() for _ in range(min(_REPORT_BATCH, len(self.pending)))]
+                if not batch:
+                    return True
+                if not self.send(batch, 10.0 if left is None else min(left, 10.0)):
+                    return False
+        finally:
+            self.sending.release()
+
+    def send(self, batch, timeout_s):
+        import urllib.error  # noqa: PLC0415 - only a reporting process pays for it
+        import urllib.request  # noqa: PLC0415
+
+        headers = {"content-type": "application/json"}
+        if self.key:
+            headers["x-api-key"] = self.key
+        request = urllib.request.Request(self.url, json.dumps({"reports": batch}).encode(), headers, method="POST")
+        retry_after = None
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - the operator's URL
+                accepted = json.loads(response.read()).get("accepted", len(batch))
+            with self.lock:
+                self.counts["sent"] += accepted
+                self.counts["rejected"] += len(batch) - accepted
+            self.backoff_s = 0.0
+            return True
+        except urllib.error.HTTPError as err:
+            status, retry_after = err.code, err.headers.get("retry-after")
+        except (OSError, ValueError, AttributeError) as exc:  # unreachable, timed out, or not our service answering
+            status = None
+            self.warn_once("unreachable", "poet outcome reports: %s unreachable (%s); keeping up to %d", self.url, exc, self.max_pending)
+        if status is not None and status < 500 and status not in (408, 429):
+            # Refused for good (a bad key, a role that may not report): retrying would fail the same way.
+            with self.lock:
+                self.counts["rejected"] += len(batch)
+            self.warn_once(status, "poet outcome reports: %s answered %d; %d reports discarded", self.url, status, len(batch))
+            return True
+        with self.lock:
+            self.pending.extendleft(reversed(batch))
+            while len(self.pending) > self.max_pending:
+                self.pending.popleft()
+                self.counts["dropped"] += 1
+        try:
+            wait_s = float(retry_after)
+        except (TypeError, ValueError):
+            wait_s = min(max(self.backoff_s * 2, self.interval_s), _REPORT_BACKOFF_MAX_S)
+        self.backoff_s = min(max(wait_s, 0.1), _REPORT_BACKOFF_MAX_S)
+        return False
+
+    def snapshot(self):
+        with self.lock:
+            return {"enabled": True, "pending": len(self.pending), **self.counts}
+
+
+_sink_lock = threading.Lock()
+_sink = None
+
+
+def _report_sink():
+    """The process's reporter, made on first need; None unless POET_REPORT_URL is set."""
+    global _sink  # noqa: PLW0603 - one reporter per process, made once
+    if _sink is None:
+        with _sink_lock:
+            if _sink is None:
+                url = os.environ.get("POET_REPORT_URL", "").strip()
+                _sink = _Reporter(url, os.environ.get("POET_REPORT_KEY", "").strip()) if url else False
+    return _sink or None
+
+
+def _after_fork_in_child():
+    """A forked child (a pre-fork server's worker) has no reporting thread: it gets a reporter of its own on its first
+    call. The parent's queued reports stay the parent's to send, so none is sent twice."""
+    global _sink, _sink_lock  # noqa: PLW0603
+    if _sink:
+        atexit.unregister(_sink.flush)
+        _sink.pending = collections.deque()
+    # Another thread may have held the lock at the fork: the child's copy would stay locked for ever.
+    _sink_lock = threading.Lock()
+    _sink = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _CallReport:
+    """One call's outcome: its latency, and the attempts Operate started for it (0 for a cache hit or a refusal)."""
+
+    __slots__ = ("sink", "name", "version", "started", "attempts", "token")
+
+    @staticmethod
+    def start(name, version):
+        sink = _report_sink()
+        if sink is None:
+            return None
+        if version is None:
+            sink.warn_once(("unversioned", name), "poet outcome reports: %s() has no version (set POET_VERSION); not reported", name)
+            return None
+        return _CallReport(sink, name, version)
+
+    def __init__(self, sink, name, version):
+        self.sink, self.name, self.version = sink, name, version
+        self.attempts = [0]
+        self.token = _ATTEMPTS.set(self.attempts)
+        self.started = time.perf_counter()
+
+    @staticmethod
+    def attempted():
+        attempts = _ATTEMPTS.get()
+        if attempts is not None:
+            attempts[0] += 1
+
+    def finish(self, exc):
+        try:
+            latency_ms = (time.perf_counter() - self.started) * 1000
+            _ATTEMPTS.reset(self.token)
+            self.sink.add({
+                "function_name": self.name, "version": self.version, "success": exc is None,
+                "exception_type": None if exc is None else type(exc).__name__[:200],
+                "latency_ms": round(latency_ms, 3), "attempts": self.attempts[0], "at": round(time.time(), 3),
+            })
+        except Exception:  # noqa: BLE001, S110 - reporting never changes a call's outcome
+            pass
+
+
+def report_stats():
+    """Outcome reporting in this process: enabled, pending, sent, dropped (queue full) and rejected (refused)."""
+    sink = _report_sink()
+    if sink is None:
+        return {"enabled": False, "pending": 0, "sent": 0, "dropped": 0, "rejected": 0}
+    return sink.snapshot()
+
+
+def flush_reports(timeout_s=5.0):
+    """Sends the queued reports now; True when none is left. Processes exiting normally flush on their own (2 s)."""
+    sink = _report_sink()
+    return True if sink is None else sink.flush(timeout_s)

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { ROLES, type Role } from '../contracts/security';
+import { REPORTER, ROLES, type Role } from '../contracts/security';
 import { HttpError } from './errors';
 import type { Caller } from './rate-limit';
 
@@ -40,6 +40,8 @@ export function principalOf(res: Response): Principal {
 }
 
 export function hasRole(principal: Principal, needed: Role): boolean {
+  if (principal.role === REPORTER) return needed === REPORTER;
+  if (needed === REPORTER) return true;
   return ROLES.indexOf(principal.role) >= ROLES.indexOf(needed);
 }
 

@@ -8,7 +8,7 @@ import { HttpError } from './errors';
 const WINDOW_SECONDS = 60;
 
 /** Budgets a route may declare on top of the per-key and per-IP ones. */
-export type RateClass = 'enhance';
+export type RateClass = 'enhance' | 'report';
 
 export class TooManyRequestsError extends HttpError {
   constructor(readonly retryAfterSeconds: number) {
@@ -74,6 +74,8 @@ export class RateLimits {
     this.classes = { enhance: createLimit('enhance', config.RATE_LIMIT_ENHANCE_PER_MINUTE, config, redis) };
     this.tenantClasses = {
       enhance: createLimit('tenant-enhance', config.RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE, config, redis),
+      // Per report, not per request: a tenant's fleet of reporting processes shares it whatever their batch sizes.
+      report: createLimit('tenant-report', config.RATE_LIMIT_TENANT_REPORTS_PER_MINUTE, config, redis),
     };
   }
 
@@ -90,7 +92,7 @@ export class RateLimits {
     await this.consume(res, [[this.key, who.caller], ...this.classBudgets(who, rate)], 1);
   }
 
-  /** What a request costs beyond the one point it paid on arrival: a batch pays for every further item. */
+  /** What a request costs beyond the one point it paid on arrival: a batch pays for every further item (or report). */
   async charge(res: Response, who: Caller, rate: RateClass, points: number): Promise<void> {
     if (points > 0) await this.consume(res, this.classBudgets(who, rate), points);
   }

@@ -10,6 +10,8 @@ import { Domains } from '../app/domains';
 import { Enhancements } from '../app/enhance';
 import { Feedback } from '../app/feedback';
 import { Functions } from '../app/functions';
+import { Outcomes } from '../app/outcomes';
+import { Resolver } from '../app/resolution';
 import { Runs } from '../app/runs';
 import { ScheduleControl } from '../app/schedules';
 import { TenantData } from '../app/tenant-data';
@@ -27,7 +29,9 @@ import { DomainsRepo } from '../infra/db/domains-repo';
 import { EventsRepo } from '../infra/db/events-repo';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
 import { LifecycleRepo } from '../infra/db/lifecycle-repo';
+import { OutcomesRepo } from '../infra/db/outcomes-repo';
 import { createPool } from '../infra/db/pool';
+import { ResolutionRepo } from '../infra/db/resolution-repo';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
 import { eventStreamKey } from '../infra/events/publisher';
@@ -145,6 +149,8 @@ export function createUseCases(a: Adapters): UseCases {
       dispatchWebhooks,
       shutdown,
     }),
+    outcomes: new Outcomes(new OutcomesRepo(pool)),
+    resolver: new Resolver(new ResolutionRepo(pool)),
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
     tenantData: new TenantData(pool, invalidator),

@@ -4,6 +4,8 @@ import type { Domains } from './domains';
 import type { Enhancements } from './enhance';
 import type { Feedback } from './feedback';
 import type { Functions } from './functions';
+import type { Outcomes } from './outcomes';
+import type { Resolver } from './resolution';
 import type { Runs } from './runs';
 import type { ScheduleControl } from './schedules';
 import type { TenantData } from './tenant-data';
@@ -16,6 +18,8 @@ export interface UseCases {
   runs: Runs;
   functions: Functions;
   feedback: Feedback;
+  outcomes: Outcomes;
+  resolver: Resolver;
   domains: Domains;
   webhooks: Webhooks;
   tenantData: TenantData;

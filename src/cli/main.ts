@@ -14,6 +14,7 @@ import { backupCommand, restoreCommand } from './backup';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
+import { outcomesCommand, resolveCommand } from './outcomes';
 import { restCommand } from './rest';
 import { exportCommand, importCommand } from './tenant';
 import { followRun } from './runs';
@@ -186,6 +187,14 @@ restCommand(
   'import <file>',
   "restore an export into the key's tenant (idempotent: a second import changes nothing)",
 ).run((client, out, file: string) => importCommand(client, out, file));
+
+restCommand(program, 'resolve <name>', 'which version a unit (a caller, a user, a job) should run; sticky per unit')
+  .option('--unit <id>', 'who runs the function')
+  .run((client, out, name: string, opts) => resolveCommand(client, out, name, opts));
+
+restCommand(program, 'outcomes <name> <version>', 'what the field reported for a version: success, latency, errors')
+  .option('--window <w>', '1h, 6h, 24h, 7d or 30d', '24h')
+  .run((client, out, name: string, version: string, opts) => outcomesCommand(client, out, name, version, opts));
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>

@@ -3,7 +3,13 @@ import { DomainName, EnhanceContext, EnhanceResult, FunctionName, OptimizeFor } 
 
 /** Roles from least to most privileged; a route names the least role it needs. */
 export const ROLES = ['viewer', 'agent', 'operator', 'admin'] as const;
-export const Role = z.enum(ROLES);
+/**
+ * Off the ladder: a key the POET runtime sends outcome reports with, from wherever enhanced code runs. It may call
+ * the routes that name this role and nothing else, so a leaked one reads nothing and changes nothing; every role of
+ * the ladder may report too.
+ */
+export const REPORTER = 'reporter';
+export const Role = z.enum([...ROLES, REPORTER]);
 export type Role = z.infer<typeof Role>;
 
 export const TenantId = z

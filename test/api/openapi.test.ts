@@ -424,6 +424,34 @@ test('real answers of every route match the document', async () => {
       url: `/api/v1/functions/${name}/versions/9/runtime`,
       expect: 404,
     },
+    {
+      method: 'POST',
+      route: '/api/v1/outcomes',
+      url: '/api/v1/outcomes',
+      body: {
+        reports: [
+          { function_name: name, version: 1, success: true, latency_ms: 3, attempts: 1 },
+          { function_name: name, version: 9, success: false, exception_type: 'KeyError', latency_ms: 3, attempts: 1 },
+        ],
+      },
+      expect: 200,
+    },
+    { method: 'POST', route: '/api/v1/outcomes', url: '/api/v1/outcomes', body: { reports: [] }, expect: 400 },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/outcomes`,
+      url: `/api/v1/functions/${name}/versions/1/outcomes?window=1h`,
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/outcomes`,
+      url: `/api/v1/functions/${name}/versions/9/outcomes`,
+      expect: 404,
+    },
+    { method: 'GET', route: `${fn}/resolve`, url: `/api/v1/functions/${name}/resolve?unit=u-1`, expect: 200 },
+    { method: 'GET', route: `${fn}/resolve`, url: `/api/v1/functions/${name}/resolve`, expect: 400 },
+    { method: 'GET', route: `${fn}/resolve`, url: '/api/v1/functions/nothing_here/resolve?unit=u', expect: 404 },
   ]);
 
   // Tenant data, on a tenant of its own (the erasure at the end removes it): export, import, delete, erase.

@@ -189,3 +189,41 @@ test('versions get writes the version folder with the runtime it was validated w
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain('404 version_not_found');
 });
+
+test('resolve names the version a unit runs, the same each time; outcomes prints what the field reported', async () => {
+  const file = pyFile('cli_quarter', 'def cli_quarter(x: float) -> float:\n    return x / 4\n');
+  expect((await poet(['enhance', file], env)).code).toBe(0);
+
+  const resolved = await poet(['resolve', 'cli_quarter', '--unit', 'user-7'], env);
+  expect(resolved).toMatchObject({ code: 0 });
+  expect(resolved.stdout.trim()).toMatch(
+    /^cli_quarter v1 for user-7 \(active, bucket \d+\): \/api\/v1\/functions\/cli_quarter\/versions\/1\/code\/python$/,
+  );
+  const json = JSON.parse((await poet(['resolve', 'cli_quarter', '--unit', 'user-7', '--json'], env)).stdout);
+  expect(json).toMatchObject({ function_name: 'cli_quarter', unit: 'user-7', version: 1, reason: 'active' });
+  expect(resolved.stdout).toContain(`bucket ${json.bucket})`);
+  expect((await poet(['resolve', 'cli_quarter'], env)).code).toBe(2);
+
+  await fetch(`${stack.url}/api/v1/outcomes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': stack.apiKey },
+    body: JSON.stringify({
+      reports: [
+        { function_name: 'cli_quarter', version: 1, success: true, latency_ms: 2, attempts: 1 },
+        {
+          function_name: 'cli_quarter',
+          version: 1,
+          success: false,
+          exception_type: 'TypeError',
+          latency_ms: 2,
+          attempts: 1,
+        },
+      ],
+    }),
+  });
+  const outcomes = await poet(['outcomes', 'cli_quarter', 'v1', '--window', '1h'], env);
+  expect(outcomes).toMatchObject({ code: 0 });
+  expect(outcomes.stdout).toMatch(
+    /^cli_quarter v1, last 1h: 2 calls, success 0\.5000, p50 [\d.]+ ms, p95 [\d.]+ ms, attempts 1\.00\n {2}TypeError: 1\n$/,
+  );
+});

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
-import { getJson, startStack, type TestStack } from '../helpers/stack';
+import { getJson, postJson, startStack, type TestStack } from '../helpers/stack';
 
 // The dashboard in headless Chromium (Debian's package; .ci/run installs it) against the real stack.
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
@@ -159,10 +159,29 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   const listed = await getJson(`${stack.url}/api/v1/runs`);
   expect(listed.body.runs.map((r: { function_name: string }) => r.function_name)).toEqual(['dash_ratio', 'dash_ratio']);
 
-  // Versions and the side-by-side diff of v1 → v2.
+  // Versions with what the field reported for each, and the side-by-side diff of v1 → v2.
+  const reported = await postJson(`${stack.url}/api/v1/outcomes`, {
+    reports: [
+      { function_name: 'dash_ratio', version: 2, success: true, latency_ms: 4, attempts: 1 },
+      {
+        function_name: 'dash_ratio',
+        version: 2,
+        success: false,
+        exception_type: 'ZeroDivisionError',
+        latency_ms: 4,
+        attempts: 1,
+      },
+    ],
+  });
+  expect(reported.body.accepted).toBe(2);
   await page.click('#functions button[data-function=dash_ratio]');
   await page.waitForSelector('#diff-open');
   expect(await page.locator('#versions tbody tr').count()).toBe(2);
+  const v2 = page.locator('#versions tr[data-version="2"]');
+  expect(await v2.locator('.field-calls').textContent()).toBe('2');
+  expect(await v2.locator('.field-success').textContent()).toBe('0.500');
+  expect(await v2.locator('.field-error').textContent()).toBe('ZeroDivisionError 1');
+  expect(await page.locator('#versions tr[data-version="1"] .field-calls').textContent()).toBe('0');
   await page.click('#diff-open');
   await page.waitForSelector('#diff-grid .add');
   expect(await page.textContent('#diff h3')).toContain('v1 → v2');

@@ -16,7 +16,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import PoetConnectionError, PoetError, RunFailed, error_for
-from .models import Diff, EnhanceResult, FeedbackResult, RunRef, RunStatus, Stage, VersionDetail, VersionList
+from .models import Diff, EnhanceResult, FeedbackResult, Resolution, RunRef, RunStatus, Stage, VersionDetail, VersionList
 
 __all__ = ["Client", "Run"]
 
@@ -167,6 +167,11 @@ class Client:
         """Unified diffs of the Python, the Dana and the parameters between two versions."""
         path = f"/api/v1/functions/{_segment(function_name)}/versions/{int(from_version)}/diff/{int(to_version)}"
         return Diff.from_dict(self._json("GET", path)[1])
+
+    def resolve(self, function_name: str, unit: str) -> Resolution:
+        """The version ``unit`` should run, and where its code is; the same unit gets the same answer."""
+        query = urllib.parse.urlencode({"unit": unit})
+        return Resolution.from_dict(self._json("GET", f"/api/v1/functions/{_segment(function_name)}/resolve?{query}")[1])
 
     def run(self, workflow_id: str) -> "Run":
         """A run by its id (e.g. one started elsewhere), to watch or to wait for an enhancement's result."""

@@ -192,6 +192,25 @@ class Diff:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """Which version a unit (a caller, a user, a job) should run: the same answer for the same unit.
+
+    ``bucket`` is the unit's stable place in 0..9999; ``urls`` are paths on the API (``version``, ``python``, ``dana``)."""
+
+    function_name: str
+    unit: str
+    version: int
+    bucket: int
+    reason: str
+    urls: Dict[str, str]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Resolution":
+        return _known(cls, data)
+
+
+@dataclass(frozen=True)
 class RunStatus:
     """``GET /api/v1/runs/{id}``: the status, and the result or the error once the run has ended."""
 

@@ -28,6 +28,7 @@ from poet_client import (  # noqa: E402
     InvalidRequest,
     NotFound,
     RateLimited,
+    Resolution,
     Run,
     RunFailed,
     Unauthorized,
@@ -186,6 +187,20 @@ class FeedbackAndVersionsTest(unittest.TestCase):
         with self.assertRaises(InvalidRequest) as bad:
             poet.feedback(name, 2, "user", examples=[{"args": [1], "expected": 1, "raises": {"type": "E"}}])
         self.assertEqual(bad.exception.details[0]["path"], "examples.0")
+
+    def test_resolve_answers_the_active_version_the_same_for_a_unit_every_time(self) -> None:
+        poet = Client(URL, KEY)
+        name = unique("resolved")
+        poet.enhance(code_of(name))
+        first = poet.resolve(name, "user 42/eu")
+        self.assertIsInstance(first, Resolution)
+        self.assertEqual((first.function_name, first.unit, first.version, first.reason), (name, "user 42/eu", 1, "active"))
+        self.assertEqual(first.urls["python"], f"/api/v1/functions/{name}/versions/1/code/python")
+        self.assertTrue(0 <= first.bucket < 10000)
+        self.assertEqual(poet.resolve(name, "user 42/eu"), first)
+        with self.assertRaises(NotFound) as missing:
+            poet.resolve(unique("absent"), "u")
+        self.assertEqual(missing.exception.code, "function_not_found")
 
     def test_feedback_without_wait_returns_the_regeneration_run(self) -> None:
         poet = Client(URL, KEY)

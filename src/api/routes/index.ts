@@ -7,6 +7,7 @@ import { domainsRoutes } from './domains';
 import { enhanceRoutes } from './enhance';
 import { functionsRoutes } from './functions';
 import { healthRoutes } from './health';
+import { outcomesRoutes } from './outcomes';
 import { partnerRoutes } from './partner';
 import { runsRoutes } from './runs';
 import { schedulesRoutes } from './schedules';
@@ -24,6 +25,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...partnerRoutes,
   ...domainsRoutes,
   ...functionsRoutes,
+  ...outcomesRoutes,
   ...tenantDataRoutes,
   ...tenantLifecycleRoutes,
   ...adminRoutes,
