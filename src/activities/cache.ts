@@ -3,7 +3,9 @@ import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache/enhan
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { VersionsRepo } from '../infra/db/versions-repo';
+import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { ENHANCER_VERSION } from '../poet/template';
+import { createLineage, type LineageAnswer } from './lineage';
 
 /** What answers a request besides its input: the enhancer version and the provider chain (name and model each, template last). */
 export type Producer = { enhancer_version: string; providers: string[] };
@@ -26,40 +28,58 @@ export interface CacheLookupInput {
   normalized_input_hash?: string;
   tenant_id?: string;
   function_name?: string;
+  /** The caller's source: an L2 hit answers with it embedded. Absent in runs started before lineage: no L2 then. */
+  original_code?: string;
 }
 
-export function createCacheActivities(cache: EnhancementCache, providers: ProviderChain, versions: VersionsRepo) {
+export interface CacheLookup {
+  key: string;
+  l2_key?: string;
+  hit: CacheHit | null;
+  /** The active version answers this very input: the run answers with it and stores nothing. */
+  active_version: number | null;
+  /** The function's lineage answers (then `hit` is null): its enhancement, and why. */
+  lineage: Omit<LineageAnswer, 'active_version'> | null;
+}
+
+export function createCacheActivities(
+  cache: EnhancementCache,
+  providers: ProviderChain,
+  versions: VersionsRepo,
+  analyzer: PythonAnalyzer,
+) {
   const producer = producerOf(providers);
+  const lineage = createLineage(versions, analyzer, producer);
   const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
     tenantId: tenantId ?? 'default',
     functionName: functionName ?? '',
   });
 
-  const cacheLookup = async (
-    input: CacheLookupInput,
-  ): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> => {
-    const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
-    if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
-    const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
-    return { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}), hit: hit ?? null };
-  };
+  const keysOf = (input: CacheLookupInput): CacheKeys => ({
+    exact: cacheKeyFor(input.input_hash, producer),
+    ...(input.normalized_input_hash ? { normalized: cacheKeyFor(input.normalized_input_hash, producer) } : {}),
+  });
 
   return {
     /**
-     * The lookup and, on a hit, the active version if it holds this input already: what a hit needs, in one
-     * local activity (each one more is a round trip between the workflow and the worker before the answer).
+     * The function's lineage first (its active version may answer this input already, improved by feedback since
+     * the cache entry was made), then the cache: what a run needs before generating, in one local activity (each one
+     * more is a round trip between the workflow and the worker before the answer).
      */
-    async cacheLookupWithVersion(input: CacheLookupInput & { tenant_id: string; function_name: string }) {
-      const lookup = await cacheLookup(input);
-      const active_version = lookup.hit
-        ? await versions.activeVersionFor({
-            tenantId: input.tenant_id,
-            functionName: input.function_name,
-            inputHash: input.input_hash,
-            enhancerVersion: lookup.hit.value.artifact.enhancer_version,
-          })
-        : null;
-      return { ...lookup, active_version };
+    async cacheLookupWithVersion(
+      input: CacheLookupInput & { tenant_id: string; function_name: string },
+    ): Promise<CacheLookup> {
+      const keys = keysOf(input);
+      const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
+      const answered = await lineage.answer(input);
+      if (answered) {
+        const { active_version, ...rest } = answered;
+        return { ...found, hit: null, active_version, lineage: rest };
+      }
+      const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name), (similar) =>
+        lineage.reembed(similar, input.function_name, input.original_code),
+      );
+      return { ...found, hit: hit ?? null, active_version: null, lineage: null };
     },
     async cacheStore(input: {
       key: string;

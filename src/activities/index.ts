@@ -39,7 +39,7 @@ export interface ActivityDeps {
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.cache, deps.providers, deps.versions),
+    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.analyzer),
     ...createGenerateActivities(deps),
     ...createValidateActivity(deps.sandbox),
     ...createStoreActivity(deps.versions),

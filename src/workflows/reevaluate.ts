@@ -18,7 +18,7 @@ async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {
   try {
     const child = await startChild(regenerateFromFeedback, {
       workflowId: workflow_id,
-      args: [{ tenant_id, function_name, version }],
+      args: [{ tenant_id, function_name, version, trigger: 'reevaluation' }],
       memo: { tenant_id },
       typedSearchAttributes: [{ key: FunctionNameKey, value: function_name }],
       staticSummary: `scheduled re-evaluation of ${function_name} v${version}: ${candidate.reasons.join('; ')}`,

@@ -35,13 +35,24 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
       run,
     };
   }
-  const { request, input_hash, guidance } = assessment.regenerate;
+  const { request, input_hash, normalized_input_hash, guidance } = assessment.regenerate;
   try {
     // The same provider chain, validation and repair loop as enhanceFunction, with the learned guidance.
     const generation = await generateValidated({ request, tenant_id, guidance });
     const { artifact, validation } = generation.enhancement;
     const metadata = metadataOf(request, generation.enhancement, 'bypass', generation);
-    const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata, guidance });
+    const stored = await storeVersion({
+      tenant_id,
+      ...run,
+      input_hash,
+      normalized_input_hash,
+      parent_version: version,
+      trigger: input.trigger ?? 'feedback',
+      request,
+      artifact,
+      metadata,
+      guidance,
+    });
     const events: PublishedEvent[] = [];
     if (stored.created) {
       events.push({

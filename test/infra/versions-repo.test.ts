@@ -37,6 +37,8 @@ const version = (functionName: string, key: string, inputHash: string): NewVersi
   functionName,
   idempotencyKey: key,
   inputHash,
+  parentVersion: null,
+  trigger: 'request',
   request: {
     function_name: functionName,
     original_code: `def ${functionName}():\n    return 1\n`,
@@ -98,16 +100,45 @@ describe('VersionsRepo.storeVersion on PostgreSQL', () => {
   test('a new run with the input of the active version answers that version; an older input makes a new one', async () => {
     await repo.storeVersion(version('same_fn', 'wf-x/run-1', 'A'));
     await repo.storeVersion(version('same_fn', 'wf-y/run-1', 'B'));
-    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toEqual({
+    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toMatchObject({
       version: 2,
       created: false,
       deprecated: null,
+      reused: { relation: 'same_input', active: { version: 2, trigger: 'request' } },
     });
     expect(await repo.storeVersion(version('same_fn', 'wf-x/run-2', 'A'))).toEqual({
       version: 3,
       created: true,
       deprecated: 2,
     });
+  });
+
+  test('a regeneration answers its parent input and always makes a version; a request byte-identical to the active one makes none', async () => {
+    await repo.storeVersion(version('lineage_fn', 'wf-l/run-1', 'A'));
+    const regenerated = { ...version('lineage_fn', 'wf-r/run-1', 'A'), parentVersion: 1, trigger: 'feedback' as const };
+    regenerated.artifact = { ...regenerated.artifact, python: '# learned\n' };
+    expect(await repo.storeVersion(regenerated)).toEqual({ version: 2, created: true, deprecated: 1 });
+    expect(await repo.activeVersion('default', 'lineage_fn')).toMatchObject({
+      version: 2,
+      input_hash: 'A',
+      trigger: 'feedback',
+      parent_version: 1,
+      reactivated: false,
+    });
+    // Another input whose module comes out byte-identical to the active one's: no copy of it.
+    const copy = { ...version('lineage_fn', 'wf-c/run-1', 'C'), artifact: regenerated.artifact };
+    expect(await repo.storeVersion(copy)).toMatchObject({
+      version: 2,
+      created: false,
+      reused: { relation: 'identical_code' },
+    });
+    await repo.activate({ tenantId: 'default', functionName: 'lineage_fn', version: 1 });
+    expect(await repo.activeVersion('default', 'lineage_fn')).toMatchObject({ version: 1, reactivated: true });
+    const summary = await repo.getFunction('default', 'lineage_fn');
+    expect(summary?.versions.map((v) => [v.version, v.trigger, v.parent_version])).toEqual([
+      [1, 'request', null],
+      [2, 'feedback', 1],
+    ]);
   });
 });
 

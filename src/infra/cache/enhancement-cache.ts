@@ -64,7 +64,15 @@ export class EnhancementCache {
     });
   }
 
-  async get(keys: CacheKeys, scope: CacheScope): Promise<CacheHit | undefined> {
+  /**
+   * `fromSimilar` turns an L2 entry into the answer for this very input (the caller's own source re-embedded);
+   * undefined from it makes the L2 entry a miss.
+   */
+  async get(
+    keys: CacheKeys,
+    scope: CacheScope,
+    fromSimilar: (similar: CachedEnhancement) => Promise<CachedEnhancement | undefined> = async (similar) => similar,
+  ): Promise<CacheHit | undefined> {
     const local = this.l0.get(keys.exact);
     this.count(scope, 'l0', local ? 'hits' : 'misses');
     if (local) return { value: local.value, layer: 'l0' };
@@ -79,7 +87,8 @@ export class EnhancementCache {
     const l2Key = `n:${keys.normalized}`;
     const inMemory = this.l0.get(l2Key)?.value;
     if (inMemory) this.count(scope, 'l2', 'hits');
-    const similar = inMemory ?? (await this.fromRedis(l2Key, scope, 'l2'));
+    const found = inMemory ?? (await this.fromRedis(l2Key, scope, 'l2'));
+    const similar = found && (await fromSimilar(found));
     if (!similar) return undefined;
     // Kept under the exact key as well: a repeat of this very source is then an exact hit, in any worker.
     await this.set(keys, scope, similar);
