@@ -142,7 +142,10 @@ export function createUseCases(a: Adapters): UseCases {
     }),
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
-    tenantData: new TenantData(pool, new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX })),
+    tenantData: new TenantData(
+      pool,
+      new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX, pool, schema: config.DATABASE_SCHEMA }),
+    ),
     apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
     audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
     schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),
