@@ -2,7 +2,7 @@ import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporali
 import type { ActivateInput, ActivateResult, RegenerateInput, RegenerateResult } from '../contracts/feedback';
 import type { PublishedEvent } from '../contracts/events';
 import { classifyRunFailure } from '../definitions/run-failures';
-import { OutcomeKey } from '../definitions/search-attributes';
+import { OutcomeKey, ProviderKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { failureMessage, metadataOf, startedEvent } from './enhance';
 import { generateValidated } from './generation';
@@ -67,7 +67,10 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
       payload: { version: stored.version, cache: 'bypass', safety_level: validation.safety_level },
     });
     await publishEvents(events);
-    upsertSearchAttributes([{ key: OutcomeKey, value: 'regenerated' }]);
+    upsertSearchAttributes([
+      { key: OutcomeKey, value: 'regenerated' },
+      { key: ProviderKey, value: artifact.provider },
+    ]);
     return {
       function_name,
       status: 'requires_update',

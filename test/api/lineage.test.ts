@@ -1,3 +1,11 @@
+import {
+  CacheOutcomeKey,
+  DomainKey,
+  FunctionNameKey,
+  OutcomeKey,
+  ProviderKey,
+  TenantKey,
+} from '../../src/definitions/search-attributes';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const source = (name: string) => `def ${name}(a: float, b: float) -> float:\n    return a / b\n`;
@@ -100,6 +108,79 @@ describe('lineage: an enhance never goes back on what feedback taught, nor mints
       [2, 'deprecated', 'feedback', 1],
       [3, 'active', 'request', 2],
     ]);
+  });
+
+  test('every run reads in the Temporal UI: search attributes, staticSummary and staticDetails through describe()', async () => {
+    const name = `div_${uniqueSuffix()}`;
+    const enhanced = await enhance(name);
+    const feedback = await postJson(api(`/functions/${name}/feedback`), timeouts(1));
+    const activated = await postJson(api(`/functions/${name}/versions/1/activate`), {});
+    const batch = await postJson(api('/functions/enhance:batch'), { functions: [request(`b_${uniqueSuffix()}`)] });
+    expect(batch.status).toBe(202);
+    await stack.client.workflow.getHandle(batch.body.run.workflow_id).result();
+
+    const keys = [
+      ['function', FunctionNameKey],
+      ['domain', DomainKey],
+      ['cache', CacheOutcomeKey],
+      ['outcome', OutcomeKey],
+      ['provider', ProviderKey],
+      ['tenant', TenantKey],
+    ] as const;
+    const read = async (workflowId: string) => {
+      const run = await stack.client.workflow.getHandle(workflowId).describe();
+      const attributes = Object.fromEntries(
+        keys.flatMap(([label, key]) => {
+          const value = run.typedSearchAttributes.get(key);
+          return value === undefined ? [] : [[label, value]];
+        }),
+      );
+      return { attributes, summary: await run.staticSummary(), details: await run.staticDetails() };
+    };
+    const details = (version: string, trigger: string, parent: string) =>
+      [
+        `- **function**: \`${name}\``,
+        `- **version**: ${version}`,
+        '- **domain**: base_reliability',
+        `- **trigger**: ${trigger}`,
+        `- **parent version**: ${parent}`,
+        '- **tenant**: `default`',
+      ].join('\n');
+
+    expect(await read(enhanced.run.workflow_id)).toEqual({
+      attributes: {
+        function: name,
+        domain: 'base_reliability',
+        cache: 'miss',
+        outcome: 'completed',
+        provider: 'template',
+        tenant: 'default',
+      },
+      summary: `enhance ${name} (base_reliability)`,
+      details: details('the active one if it answers this input, else a new one', 'request', '–'),
+    });
+    expect(await read(feedback.body.run.workflow_id)).toEqual({
+      attributes: {
+        function: name,
+        domain: 'base_reliability',
+        outcome: 'regenerated',
+        provider: 'template',
+        tenant: 'default',
+      },
+      summary: `feedback on ${name} v1: regenerate if it must change`,
+      details: details('a new one if Train says v1 must change', 'feedback', 'v1'),
+    });
+    expect(await read(activated.body.run.workflow_id)).toEqual({
+      attributes: { function: name, domain: 'base_reliability', tenant: 'default' },
+      summary: `activate ${name} v1`,
+      details: details('v1', 'activation', 'v2'),
+    });
+    const batchRun = await read(batch.body.run.workflow_id);
+    expect(batchRun).toMatchObject({
+      attributes: { outcome: 'completed', tenant: 'default' },
+      summary: 'batch of 1 enhancements (4 at a time)',
+    });
+    expect(batchRun.details).toMatch(/^1\. `b_[0-9a-f]+` \(base_reliability\), trigger: request, tenant `default`$/);
   });
 
   test('rollback → enhance: the rolled-back version answers its own input; nothing moves forward again', async () => {
