@@ -49,7 +49,14 @@ export function createCacheActivities(
   analyzer: PythonAnalyzer,
 ) {
   const producer = producerOf(providers);
-  const lineage = createLineage(versions, analyzer, producer);
+  // The active version answers for this worker's enhancers only: a new template release enhances afresh.
+  const lineage = createLineage(
+    versions,
+    analyzer,
+    (enhancerVersion) =>
+      enhancerVersion === producer.enhancer_version ||
+      (enhancerVersion.startsWith('llm:') && producer.providers.length > 1),
+  );
   const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
     tenantId: tenantId ?? 'default',
     functionName: functionName ?? '',

@@ -2,7 +2,6 @@ import { CachedEnhancement, EnhanceMetadata, type Lineage } from '../contracts/e
 import type { ActiveVersion, VersionsRepo } from '../infra/db/versions-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { reembedSource } from '../poet/template';
-import type { Producer } from './cache';
 
 /** The function's lineage answers the request: with the active version's enhancement, as it is or re-embedded. */
 export interface LineageAnswer {
@@ -51,12 +50,12 @@ export function lineageOf(relation: Lineage['relation'], active: ActiveVersion):
   };
 }
 
-export function createLineage(versions: VersionsRepo, analyzer: PythonAnalyzer, producer: Producer) {
-  // The active version answers for this worker's enhancers only: a new template release enhances afresh.
-  const current = (enhancerVersion: string) =>
-    enhancerVersion === producer.enhancer_version ||
-    (enhancerVersion.startsWith('llm:') && producer.providers.length > 1);
-
+/** `current` tells whether a version's enhancer is one this worker answers with (see cache.ts: producerOf). */
+export function createLineage(
+  versions: VersionsRepo,
+  analyzer: PythonAnalyzer,
+  current: (enhancerVersion: string) => boolean,
+) {
   /** The enhancement with `code` embedded in place of the source it was made from; undefined when it cannot be. */
   async function reembed(
     enhancement: CachedEnhancement,
@@ -130,7 +129,12 @@ export function createLineage(versions: VersionsRepo, analyzer: PythonAnalyzer, 
         };
       const enhancement = await reembed(stored, input.function_name, input.original_code);
       return enhancement
-        ? { enhancement, lineage: lineageOf('cosmetic_edit', active), active_version: null, parent_version: active.version }
+        ? {
+            enhancement,
+            lineage: lineageOf('cosmetic_edit', active),
+            active_version: null,
+            parent_version: active.version,
+          }
         : null;
     },
   };

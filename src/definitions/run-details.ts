@@ -15,7 +15,8 @@ const NONE = '–';
 
 /** Markdown: one line per fact, the same order on every workflow type. */
 export function runDetails(facts: RunFacts): string {
-  const parent = facts.parent_version === undefined || facts.parent_version === null ? NONE : `v${facts.parent_version}`;
+  const parent =
+    facts.parent_version === undefined || facts.parent_version === null ? NONE : `v${facts.parent_version}`;
   return [
     `- **function**: \`${facts.function_name}\``,
     `- **version**: ${facts.version}`,

@@ -12,7 +12,10 @@ const changed = (name: string) => `def ${name}(x: int, y: int) -> int:\n    retu
 function cacheApi(stack: () => TestStack) {
   return {
     enhance: async (name: string, code: string) => {
-      const res = await postJson(`${stack().url}/api/v1/functions/enhance`, { function_name: name, original_code: code });
+      const res = await postJson(`${stack().url}/api/v1/functions/enhance`, {
+        function_name: name,
+        original_code: code,
+      });
       expect(res.status).toBe(200);
       return res.body;
     },
@@ -121,7 +124,11 @@ describe('cache invalidation without Redis (the `npm start` default): PostgreSQL
 
   test("DELETE reaches the worker's in-process cache; a worker that cannot hear invalidations keeps nothing", async () => {
     const name = `mul_${uniqueSuffix()}`;
-    await waitFor(async () => held(name) === 0 && (await invalidate(name)).body.workers_notified === 1, 10_000, 'listening');
+    await waitFor(
+      async () => held(name) === 0 && (await invalidate(name)).body.workers_notified === 1,
+      10_000,
+      'listening',
+    );
     expect((await enhance(name, source(name))).metadata.cache).toBe('miss');
     expect((await enhance(name, changed(name))).metadata.cache).toBe('miss');
     // v2 (changed) is active: the first source again is the worker's in-process hit.

@@ -93,9 +93,7 @@ describe('lineage: an enhance never goes back on what feedback taught, nor mints
     expect(edited.enhanced_code.python).toContain(cosmetic(name).trimEnd());
     expect(edited.enhanced_code.dana).toContain('"""Divide a by b."""');
     expect(edited.enhanced_code.python).not.toBe(v2.code.python);
-    expect(edited.enhanced_code.python.replace(cosmetic(name).trimEnd(), source(name).trimEnd())).toBe(
-      v2.code.python,
-    );
+    expect(edited.enhanced_code.python.replace(cosmetic(name).trimEnd(), source(name).trimEnd())).toBe(v2.code.python);
     expect(edited.metadata.params).toEqual(v2.params);
     const v3 = (await getJson(api(`/functions/${name}/versions/3`))).body;
     expect(v3.code).toEqual(edited.enhanced_code);

@@ -141,7 +141,7 @@ describe('enhanceFunction against stub activities', () => {
     });
   });
 
-  test('a hit whose input is not the active version stores it with the caller\'s source kept for L2 (the version the store answers)', async () => {
+  test("a hit whose input is not the active version stores it with the caller's source kept for L2 (the version the store answers)", async () => {
     const { activities, calls, names } = stubActivities({
       cacheLookupWithVersion: async () => ({
         key: 'exact-key',

@@ -158,7 +158,8 @@ export class EnhancementCache {
     return [...this.l0.entries()]
       .filter(
         ([, entry]) =>
-          entry.scope.tenantId === tenantId && (functionName === undefined || entry.scope.functionName === functionName),
+          entry.scope.tenantId === tenantId &&
+          (functionName === undefined || entry.scope.functionName === functionName),
       )
       .map(([key]) => key);
   }

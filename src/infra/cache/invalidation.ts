@@ -96,7 +96,10 @@ export class InvalidationListener {
         error: err?.message ?? 'connection ended',
       });
     this.failures += 1;
-    this.timer = setTimeout(() => void this.connect(), Math.min(100 * 2 ** Math.min(this.failures, 6), RECONNECT_MAX_MS));
+    this.timer = setTimeout(
+      () => void this.connect(),
+      Math.min(100 * 2 ** Math.min(this.failures, 6), RECONNECT_MAX_MS),
+    );
     this.timer.unref();
   }
 }

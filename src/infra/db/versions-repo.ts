@@ -190,7 +190,13 @@ export class VersionsRepo {
               ? 'identical_code'
               : undefined;
         if (row && relation)
-          return { version: current, created: false, deprecated: null, isCurrent: true, reused: { relation, active: row } };
+          return {
+            version: current,
+            created: false,
+            deprecated: null,
+            isCurrent: true,
+            reused: { relation, active: row },
+          };
       }
 
       const next = await tx.query<{ next: number }>(
