@@ -78,12 +78,13 @@ export function createCacheActivities(
     ): Promise<CacheLookup> {
       const keys = keysOf(input);
       const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
-      const answered = await lineage.answer(input);
+      const scope = scopeOf(input.tenant_id, input.function_name);
+      const answered = await lineage.answer(input, async () => (await cache.get({ exact: keys.exact }, scope))?.value);
       if (answered) {
         const { active_version, ...rest } = answered;
         return { ...found, hit: null, active_version, lineage: rest };
       }
-      const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name), (similar) =>
+      const hit = await cache.get(keys, scope, (similar) =>
         lineage.reembed(similar, input.function_name, input.original_code),
       );
       return { ...found, hit: hit ?? null, active_version: null, lineage: null };

@@ -1,5 +1,5 @@
 import { CachedEnhancement, EnhanceMetadata, type Lineage } from '../contracts/enhance';
-import type { ActiveVersion, VersionsRepo } from '../infra/db/versions-repo';
+import { codeDigest, type ActiveVersion, type VersionsRepo } from '../infra/db/versions-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { reembedSource } from '../poet/template';
 
@@ -107,9 +107,13 @@ export function createLineage(
 
     /**
      * The answer when the function's active version already answers this input (exactly, or up to cosmetic edits of
-     * its code), made by an enhancer of this worker; null otherwise: the cache and generation answer.
+     * its code), made by an enhancer of this worker; null otherwise: the cache and generation answer. `cached` is the
+     * exact cache entry of the input: when it holds the active version's very modules, they are not read again.
      */
-    async answer(input: LineageInput): Promise<LineageAnswer | null> {
+    async answer(
+      input: LineageInput,
+      cached: () => Promise<CachedEnhancement | undefined>,
+    ): Promise<LineageAnswer | null> {
       const active = await versions.activeVersion(input.tenant_id, input.function_name);
       if (!active?.request || !current(active.enhancer_version)) return null;
       const same = active.input_hash === input.input_hash;
@@ -118,7 +122,9 @@ export function createLineage(
         input.normalized_input_hash !== undefined &&
         active.normalized_input_hash === input.normalized_input_hash;
       if (!same && !cosmetic) return null;
-      const stored = await enhancementOf(input, active);
+      const entry = same ? await cached() : undefined;
+      const stored =
+        entry && active.code_sha256 === codeDigest(entry.artifact) ? entry : await enhancementOf(input, active);
       if (!stored) return null;
       if (same)
         return {
