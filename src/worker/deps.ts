@@ -75,8 +75,14 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     url: config.DATABASE_URL,
     schema: config.DATABASE_SCHEMA,
     logger,
-    onInvalidate: (msg) => cache.evictLocal(msg.tenant_id, msg.function_name),
-    onListening: (listening) => cache.holdLocal(listening),
+    onInvalidate: (msg) => {
+      cache.evictLocal(msg.tenant_id, msg.function_name);
+      metrics.cacheInvalidations.inc();
+    },
+    onListening: (listening) => {
+      cache.holdLocal(listening);
+      metrics.cacheListening.set(listening ? 1 : 0);
+    },
   });
   invalidations.start();
   const flushStats = () =>

@@ -109,11 +109,16 @@ describe('poet start (npm start)', () => {
       ).body.metadata.cache;
     // v1 (+1), v2 (+2); +1 again is the worker's in-process hit, and v3 is active.
     expect([await enhance(1), await enhance(2), await enhance(1)]).toEqual(['miss', 'miss', 'hit']);
+    const heard = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${ports.WORKER_HTTP_PORT}/metrics`)).text();
+      return Number(/^poet_cache_invalidations_total (\d+)/m.exec(text)?.[1]);
+    };
+    expect(await heard()).toBe(0);
     const dropped = await requestJson('DELETE', `${api}/cache?function_name=${name}`);
     expect(dropped.status).toBe(200);
     expect(dropped.body).toEqual({ function_name: name, shared_entries: 0, workers_notified: 1 });
-    // +2 is no longer the active version's input: only the worker's cache could answer it, and it has dropped it (the
-    // NOTIFY committed before the answer; the worker reads it off its session before a new run's task can reach it).
+    await waitFor(async () => (await heard()) === 1, 10_000, 'the worker heard the invalidation');
+    // +2 is no longer the active version's input: only the worker's cache could answer it, and it has dropped it.
     expect(await enhance(2)).toBe('miss');
   });
 

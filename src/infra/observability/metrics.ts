@@ -138,6 +138,16 @@ export class Metrics {
     'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).',
     ['outcome'] as const,
   );
+  readonly cacheInvalidations = this.counter(
+    'poet_cache_invalidations_total',
+    'Cache invalidations this worker heard (PostgreSQL NOTIFY) and applied to its in-process cache.',
+    [] as const,
+  );
+  readonly cacheListening = this.gauge(
+    'poet_cache_invalidations_listening',
+    '1 while this worker hears cache invalidations (its in-process cache is on), 0 while not (it holds nothing).',
+    [] as const,
+  );
   readonly sandboxIsolated = this.gauge(
     'poet_sandbox_isolated',
     'Validation sandbox at its last probe: 1 isolated, 0 failing (validations refused), -1 isolation turned off (SANDBOX_ISOLATION=none).',
