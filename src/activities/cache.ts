@@ -79,7 +79,7 @@ export function createCacheActivities(
       const keys = keysOf(input);
       const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
       const scope = scopeOf(input.tenant_id, input.function_name);
-      const answered = await lineage.answer(input, async () => (await cache.get({ exact: keys.exact }, scope))?.value);
+      const answered = await lineage.answer(input, () => cache.get({ exact: keys.exact }, scope));
       if (answered) {
         const { active_version, ...rest } = answered;
         return { ...found, hit: null, active_version, lineage: rest };

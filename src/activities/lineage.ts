@@ -1,4 +1,5 @@
 import { CachedEnhancement, EnhanceMetadata, type Lineage } from '../contracts/enhance';
+import type { CacheHit, CacheLayer } from '../infra/cache/enhancement-cache';
 import { codeDigest, type ActiveVersion, type VersionsRepo } from '../infra/db/versions-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { reembedSource } from '../poet/template';
@@ -11,6 +12,8 @@ export interface LineageAnswer {
   active_version: number | null;
   /** Set when the request is a cosmetic edit of the active version's input: the new version's parent. */
   parent_version: number | null;
+  /** The cache layer that held the active version's modules; null when they were read from the artifact store. */
+  layer: CacheLayer | null;
 }
 
 export interface LineageInput {
@@ -110,10 +113,7 @@ export function createLineage(
      * its code), made by an enhancer of this worker; null otherwise: the cache and generation answer. `cached` is the
      * exact cache entry of the input: when it holds the active version's very modules, they are not read again.
      */
-    async answer(
-      input: LineageInput,
-      cached: () => Promise<CachedEnhancement | undefined>,
-    ): Promise<LineageAnswer | null> {
+    async answer(input: LineageInput, cached: () => Promise<CacheHit | undefined>): Promise<LineageAnswer | null> {
       const active = await versions.activeVersion(input.tenant_id, input.function_name);
       if (!active?.request || !current(active.enhancer_version)) return null;
       const same = active.input_hash === input.input_hash;
@@ -123,8 +123,8 @@ export function createLineage(
         active.normalized_input_hash === input.normalized_input_hash;
       if (!same && !cosmetic) return null;
       const entry = same ? await cached() : undefined;
-      const stored =
-        entry && active.code_sha256 === codeDigest(entry.artifact) ? entry : await enhancementOf(input, active);
+      const fromCache = entry && active.code_sha256 === codeDigest(entry.value.artifact) ? entry : undefined;
+      const stored = fromCache?.value ?? (await enhancementOf(input, active));
       if (!stored) return null;
       if (same)
         return {
@@ -132,6 +132,7 @@ export function createLineage(
           lineage: lineageOf('same_input', active),
           active_version: active.version,
           parent_version: null,
+          layer: fromCache?.layer ?? null,
         };
       const enhancement = await reembed(stored, input.function_name, input.original_code);
       return enhancement
@@ -140,6 +141,7 @@ export function createLineage(
             lineage: lineageOf('cosmetic_edit', active),
             active_version: null,
             parent_version: active.version,
+            layer: null,
           }
         : null;
     },

@@ -121,7 +121,12 @@ describe('enhanceFunction against stub activities', () => {
         key: 'exact-key',
         hit: null,
         active_version: 3,
-        lineage: { enhancement: enhancement('template', 'learned = True\n'), lineage, parent_version: null },
+        lineage: {
+          enhancement: enhancement('template', 'learned = True\n'),
+          lineage,
+          parent_version: null,
+          layer: null,
+        },
       }),
     });
     await withWorker(env, activities, async (taskQueue) => {

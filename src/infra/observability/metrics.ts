@@ -100,7 +100,7 @@ export class Metrics {
   );
   readonly cacheRequests = this.counter(
     'poet_cache_requests_total',
-    'Enhancement cache lookups by layer (l0 in-process, l1 Redis, all for a miss of both) and outcome.',
+    'Enhancement cache lookups by layer (l0 in-process, l1 Redis, l2 normalized code, lineage for an answer of the active version read from the store, all for a miss) and outcome.',
     ['layer', 'outcome'] as const,
   );
   readonly llmTokens = this.counter(
