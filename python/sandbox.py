@@ -969,7 +969,8 @@ def validate(request, report):
     run_examples(enhanced, request.get("examples") or [], report)
     # Doctests and generated inputs share a budget, within what the validation's own wall clock leaves.
     started = time.monotonic()
-    budget = float(request.get("evidence_budget_s") or EVIDENCE_BUDGET_S)
+    budget = request.get("evidence_budget_s")
+    budget = EVIDENCE_BUDGET_S if budget is None else float(budget)
     deadline = started + min(budget, max(signal.getitimer(signal.ITIMER_REAL)[0] - 1.0, 0.0))
     seeds = run_doctests(original_module, enhanced_module, original, report, deadline)
     run_generated(original, enhanced, samples, seeds, report, deadline)

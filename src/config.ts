@@ -346,6 +346,12 @@ export const ConfigFields = z.object({
     .describe('the only variable the python3 children get'),
   VALIDATION_TIMEOUT_SECONDS: int(10).describe('sandbox wall clock per validation'),
   VALIDATION_MEMORY_MB: int(512).describe('sandbox address-space limit'),
+  /** Seconds of a validation spent on evidence beyond the samples (doctests, generated inputs); within its wall clock. */
+  VALIDATION_EVIDENCE_BUDGET_SECONDS: z
+    .preprocess(emptyToUndefined, z.coerce.number().min(0).max(600).default(2))
+    .describe(
+      "seconds one validation spends on doctests and generated inputs together (fractions allowed), within `VALIDATION_TIMEOUT_SECONDS` less 1 s; fewer than 100 agreeing inputs in it rate `medium`; a request's `evidence_budget_s` overrides it; `0`: samples and feedback examples only",
+    ),
   ANALYZER_TIMEOUT_MS: int(5_000).describe(
     "per-request limit of the python3 parser, counting only the request's own parsing (422 `analysis_timeout`)",
   ),

@@ -2,6 +2,7 @@ import type { CachedEnhancement } from '../contracts/enhance';
 import type { CacheHit, CacheKeys, EnhancementCache } from '../infra/cache/enhancement-cache';
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { ProviderChain } from '../infra/llm/provider-chain';
+import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { ENHANCER_VERSION } from '../poet/template';
@@ -42,10 +43,14 @@ export interface CacheLookup {
   lineage: Omit<LineageAnswer, 'active_version'> | null;
 }
 
+/** Feedback examples the cached validation ran: none where it predates them. */
+const examplesValidated = (value: CachedEnhancement) => value.validation.evidence?.inputs.feedback ?? 0;
+
 export function createCacheActivities(
   cache: EnhancementCache,
   providers: ProviderChain,
   versions: VersionsRepo,
+  feedback: FeedbackRepo,
   analyzer: PythonAnalyzer,
 ) {
   const producer = producerOf(providers);
@@ -79,14 +84,22 @@ export function createCacheActivities(
       const keys = keysOf(input);
       const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
       const scope = scopeOf(input.tenant_id, input.function_name);
+      // Examples are only ever added: an enhancement validated with fewer than the function has now missed some, so
+      // it answers nothing and the run validates again (its result replaces a cache entry). Read once, when needed.
+      let examples: Promise<number> | undefined;
+      const validatedNow = async (value: CachedEnhancement) => {
+        examples ??= feedback.exampleCount(input.tenant_id, input.function_name);
+        return examplesValidated(value) >= (await examples);
+      };
       const answered = await lineage.answer(input, () => cache.get({ exact: keys.exact }, scope));
-      if (answered) {
+      if (answered && (await validatedNow(answered.enhancement))) {
         const { active_version, ...rest } = answered;
         return { ...found, hit: null, active_version, lineage: rest };
       }
       const hit = await cache.get(keys, scope, (similar) =>
         lineage.reembed(similar, input.function_name, input.original_code),
       );
+      if (hit && !(await validatedNow(hit.value))) return { ...found, hit: null, active_version: null, lineage: null };
       return { ...found, hit: hit ?? null, active_version: null, lineage: null };
     },
     async cacheStore(input: {

@@ -39,9 +39,9 @@ export interface ActivityDeps {
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.analyzer),
+    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.feedback, deps.analyzer),
     ...createGenerateActivities(deps),
-    ...createValidateActivity(deps.sandbox),
+    ...createValidateActivity(deps.sandbox, deps.feedback),
     ...createStoreActivity(deps.versions),
     ...createFeedbackActivities(deps.versions, deps.feedback),
     ...createWebhookActivities(deps.webhooks),

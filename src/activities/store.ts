@@ -54,7 +54,6 @@ export function createStoreActivity(versions: VersionsRepo) {
         runtimeSource: runtime?.source,
         metadata: {
           ...input.metadata,
-          ...(wanted !== undefined ? { runtime_version: wanted } : {}),
           ...(input.guidance ? { guidance: input.guidance } : {}),
           workflow_id: input.workflow_id,
           run_id: input.run_id,

@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { EnhanceRequest, EnhancedArtifact, FeedbackExample, ValidationReport } from '../contracts/enhance';
+import type { EnhanceRequest, EnhancedArtifact, ValidationReport } from '../contracts/enhance';
+import type { SandboxMismatch } from '../contracts/analysis';
 import { FailureType } from '../contracts/failure-types';
+import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import { SandboxUnavailableError, type HarnessSettings } from '../infra/sandbox/harness';
 import { runSandbox } from '../infra/sandbox/run';
 import type { SandboxForkServer } from '../infra/sandbox/fork-server';
@@ -12,6 +14,8 @@ export interface SandboxSettings {
   scriptDir: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** Default seconds for doctests and generated inputs; a request's evidence_budget_s overrides it. */
+  evidenceBudgetSeconds: number;
   pathEnv: string;
   harness: HarnessSettings;
   forkServer?: SandboxForkServer;
@@ -22,24 +26,40 @@ function refused(err: SandboxUnavailableError): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureType.SandboxUnavailable, nonRetryable: true, message: err.message });
 }
 
-export function createValidateActivity(settings: SandboxSettings) {
+/** A mismatch as the run's failure says it: a feedback example by its call and expectation, else the differing input. */
+function describeMismatch(m: SandboxMismatch): string {
+  const sample = m.sample as Record<string, unknown>;
+  if (typeof sample.feedback_example === 'number') {
+    const call = JSON.stringify({ args: sample.args, kwargs: sample.kwargs });
+    return `feedback example ${sample.feedback_example} ${call} failed: ${m.original}, the enhanced code gave ${m.enhanced}`;
+  }
+  return `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`;
+}
+
+export function createValidateActivity(settings: SandboxSettings, feedback: FeedbackRepo) {
   return {
-    /** `examples`: the feedback examples stored for the function, which every later version must pass. */
+    /**
+     * With `tenant_id`, the function's feedback examples as they stand now are part of the validation: every later
+     * version must pass them (runs started before examples existed send none).
+     */
     async validate(input: {
       request: EnhanceRequest;
       artifact: EnhancedArtifact;
-      examples?: FeedbackExample[];
+      tenant_id?: string;
     }): Promise<ValidationReport> {
       const { request, artifact } = input;
+      const examples =
+        input.tenant_id === undefined ? [] : await feedback.examples(input.tenant_id, request.function_name);
       const sample = {
         original_code: request.original_code,
         enhanced_code: artifact.python,
         function_name: request.function_name,
         samples: request.context?.samples,
         dependencies: request.context?.dependencies ?? [],
-        examples: input.examples ?? [],
+        examples,
         timeout_s: settings.timeoutSeconds,
         memory_mb: settings.memoryMb,
+        evidence_budget_s: request.evidence_budget_s ?? settings.evidenceBudgetSeconds,
       };
       // The sandbox's own wall clock ends python3; heartbeats let a cancellation end the activity sooner.
       const result = await heartbeating(async () => {
@@ -75,9 +95,7 @@ export function createValidateActivity(settings: SandboxSettings) {
       if (result.safety_level === 'blocked' || result.errors.length > 0 || result.mismatches.length > 0) {
         const reasons = [
           ...result.errors.map((e) => `${e.stage}: ${e.message}${e.line ? ` (line ${e.line})` : ''}`),
-          ...result.mismatches.map(
-            (m) => `behaviour changed on ${JSON.stringify(m.sample)}: original ${m.original}, enhanced ${m.enhanced}`,
-          ),
+          ...result.mismatches.map(describeMismatch),
         ];
         throw ApplicationFailure.create({
           type: FailureType.ValidationFailed,

@@ -31,9 +31,10 @@ export const json = (schema: z.ZodType, description: string, headers?: z.ZodObje
   content: { 'application/json': schema },
   ...(headers ? { headers } : {}),
 });
-export const text = (mediaTypes: string[], description: string): ResponseSpec => ({
+export const text = (mediaTypes: string[], description: string, headers?: z.ZodObject): ResponseSpec => ({
   description,
   content: Object.fromEntries(mediaTypes.map((type) => [type, z.string()])),
+  ...(headers ? { headers } : {}),
 });
 export const empty = (description: string): ResponseSpec => ({ description });
 

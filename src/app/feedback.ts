@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { FeedbackRequest, RegenerateResult } from '../contracts/feedback';
-import type { FeedbackRepo } from '../infra/db/feedback-repo';
+import { ExamplesRefused, type FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import { runDetails } from '../definitions/run-details';
 import { functionSearchAttributes } from '../definitions/search-attributes';
@@ -9,6 +9,7 @@ import { regenerateWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import { sha256 } from '../infra/hash';
 import type { regenerateFromFeedback } from '../workflows/regenerate';
+import { ConflictError, UnprocessableError } from './errors';
 import { functionNotFound, versionNotFound } from './functions';
 import type { Runs, Settled } from './runs';
 
@@ -26,6 +27,13 @@ export interface FeedbackDeps {
 /** A duplicate report (same execution and version): accepted, not counted again. */
 export type FeedbackOutcome = Settled<RegenerateResult> | { status: 'duplicate'; version: number };
 
+function examplesRefused(err: ExamplesRefused) {
+  const details = err.index === undefined ? undefined : [{ path: `examples.${err.index}`, message: err.message }];
+  return err.reason === 'conflict'
+    ? new ConflictError('example_conflict', err.message, details)
+    : new UnprocessableError('examples_limit', err.message);
+}
+
 /** Feedback on a version: stored, then regenerateFromFeedback decides whether the version must change. */
 export class Feedback {
   constructor(private readonly deps: FeedbackDeps) {}
@@ -38,7 +46,9 @@ export class Feedback {
       throw versionNotFound(name, fb.version);
     }
 
-    const recorded = await feedback.record(tenantId, name, fb);
+    const recorded = await feedback.record(tenantId, name, fb).catch((err: unknown) => {
+      throw err instanceof ExamplesRefused ? examplesRefused(err) : err;
+    });
     if (recorded.duplicate) return { status: 'duplicate', version: fb.version };
     if (recorded.eventKey) await this.deps.dispatchWebhooks([recorded.eventKey]);
     // One run per version at a time: concurrent feedback on it joins the run, so it yields at most one new version.

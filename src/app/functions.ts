@@ -78,6 +78,21 @@ export class Functions {
     return (await this.version(tenantId, name, version)).code[language];
   }
 
+  /**
+   * The poet_runtime file a version was validated with (its folder's poet_runtime.py) and its sha256. Versions
+   * whose code embeds its runtime have none: 404 `runtime_embedded`.
+   */
+  async runtime(tenantId: string, name: string, version: number) {
+    const runtime = await this.deps.versions.runtime({ tenantId, functionName: name, version });
+    if (runtime === undefined) throw versionNotFound(name, version);
+    if (runtime === 'embedded')
+      throw new NotFoundError(
+        'runtime_embedded',
+        `version ${version} of ${name} embeds its runtime in its code.py; it ships no poet_runtime.py`,
+      );
+    return { ...runtime, sha256: sha256(runtime.source) };
+  }
+
   /** Unified diffs of the code and params of two versions. */
   async diff(tenantId: string, name: string, from: number, to: number) {
     const [a, b] = await Promise.all(

@@ -105,6 +105,23 @@ export class ApiClient {
     throw this.refusal(res, parsed);
   }
 
+  /**
+   * A GET of a file: its text and headers. 304 (the caller's `if-none-match` still holds) answers with no text; any
+   * other status but 2xx is a refusal like any request's.
+   */
+  async download(path: string, headers: Record<string, string> = {}): Promise<Answer<string> & { headers: Headers }> {
+    const res = await this.send(
+      'GET',
+      path,
+      undefined,
+      { accept: '*/*', ...headers },
+      AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+    );
+    const text = await res.text();
+    if (res.ok || res.status === 304) return { status: res.status, body: text, headers: res.headers };
+    throw this.refusal(res, parseBody(text));
+  }
+
   /** A GET whose body is read as it arrives (Server-Sent Events); `signal` bounds it, not the request timeout. */
   async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const res = await this.send('GET', path, undefined, { accept: 'text/event-stream' }, signal);

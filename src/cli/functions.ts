@@ -1,5 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { type ApiClient, type Output, usageError } from './client';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ErrorBody } from '../contracts/errors';
+import type { VersionDetail } from '../contracts/versions';
+import { type ApiClient, CliError, EXIT, type Output, usageError } from './client';
 import { finishRun, progressPrinter, watchRun, type RunBody } from './runs';
 
 const fnPath = (name: string) => `/api/v1/functions/${encodeURIComponent(name)}`;
@@ -71,6 +75,69 @@ export async function versionsCommand(client: ApiClient, out: Output, name: stri
     );
 }
 
+const RUNTIME_FILE = 'poet_runtime.py';
+const digestOf = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * The version's runtime into `file`, checked against its Repr-Digest; a file there already that matches the
+ * API's (its sha256 as If-None-Match: 304) is kept. Null for a version whose code embeds its runtime.
+ */
+async function fetchRuntime(client: ApiClient, url: string, file: string) {
+  const local = await readFile(file, 'utf8').catch(() => undefined);
+  const kept = local === undefined ? undefined : digestOf(local).toString('hex');
+  let answer: Awaited<ReturnType<ApiClient['download']>>;
+  try {
+    // fetch() adds `cache-control: no-cache` to a conditional request unless told otherwise, and that forbids a 304.
+    answer = await client.download(url, kept ? { 'if-none-match': `"${kept}"`, 'cache-control': 'max-age=0' } : {});
+  } catch (err) {
+    if (err instanceof CliError && (err.body as Partial<ErrorBody> | undefined)?.error?.code === 'runtime_embedded')
+      return null;
+    throw err;
+  }
+  const version = answer.headers.get('x-poet-runtime-version') ?? 'unknown';
+  if (answer.status === 304) return { version, sha256: kept!, fetched: false };
+  const sent = /^sha-256=:([A-Za-z0-9+/=]+):$/.exec(answer.headers.get('repr-digest') ?? '')?.[1];
+  const got = digestOf(answer.body);
+  if (sent !== got.toString('base64'))
+    throw new CliError(`${url}: the body does not match its Repr-Digest (${sent ?? 'none sent'})`, EXIT.unreachable);
+  await writeFile(file, answer.body);
+  return { version, sha256: got.toString('hex'), fetched: true };
+}
+
+/**
+ * `poet versions get <name> <version>`: the version's folder on disk (code.py, code.dana, params.json,
+ * metadata.json and the poet_runtime.py it was validated with), which runs on its own with python3.
+ */
+export async function versionGetCommand(
+  client: ApiClient,
+  out: Output,
+  name: string,
+  v: string,
+  opts: { dir?: string },
+): Promise<void> {
+  const version = versionArg(v, 'version');
+  const dir = path.resolve(opts.dir ?? `${name}-v${version}`);
+  const base = `${fnPath(name)}/versions/${version}`;
+  const { body } = await client.get<VersionDetail>(base);
+  const files = {
+    'code.py': body.code.python,
+    'code.dana': body.code.dana,
+    'params.json': `${JSON.stringify(body.params, null, 2)}\n`,
+    'metadata.json': `${JSON.stringify({ version, ...body.metadata }, null, 2)}\n`,
+  };
+  await mkdir(dir, { recursive: true });
+  await Promise.all(Object.entries(files).map(([file, text]) => writeFile(path.join(dir, file), text)));
+  const runtime = await fetchRuntime(client, `${base}/runtime`, path.join(dir, RUNTIME_FILE));
+  const written = [...Object.keys(files), ...(runtime ? [RUNTIME_FILE] : [])];
+  if (out.json) return out.out(JSON.stringify({ dir, files: written, runtime }, null, 2));
+  out.out(`${name} v${version} -> ${dir}: ${written.join(', ')}`);
+  out.note(
+    runtime === null
+      ? 'its code.py embeds its runtime: no poet_runtime.py'
+      : `poet_runtime ${runtime.version} (sha256 ${runtime.sha256})${runtime.fetched ? '' : ', the file there already'}`,
+  );
+}
+
 /** `poet diff <name> <a> <b>`: unified diffs of code.py (and, with --all, code.dana and params.json). */
 export async function diffCommand(
   client: ApiClient,
@@ -94,11 +161,21 @@ export interface FeedbackOptions {
   rating?: string;
   comments?: string;
   suggestion?: string[];
+  example?: string[];
   successRate?: string;
   errorRate?: string;
   avgDuration?: string;
   executionId?: string;
   async?: boolean;
+}
+
+/** One --example: a JSON object ({args, kwargs, expected | raises}); the API checks its shape. */
+function exampleArg(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw usageError(`--example: not JSON: ${value}`);
+  }
 }
 
 /**
@@ -124,6 +201,7 @@ export async function feedbackCommand(
     ...(opts.rating !== undefined ? { rating: numberArg(opts.rating, '--rating', 1, 5) } : {}),
     ...(opts.comments !== undefined ? { comments: opts.comments } : {}),
     ...(opts.suggestion?.length ? { suggestions: opts.suggestion } : {}),
+    ...(opts.example?.length ? { examples: opts.example.map(exampleArg) } : {}),
     ...(Object.keys(given).length ? { metrics: given } : {}),
   };
   const { status, body } = await client.post<Record<string, unknown> & Partial<RunBody>>(

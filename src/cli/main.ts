@@ -12,7 +12,7 @@ import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
 import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
-import { diffCommand, feedbackCommand, versionsCommand } from './functions';
+import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { restCommand } from './rest';
 import { followRun } from './runs';
 
@@ -117,6 +117,10 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--rating <1-5>', 'a rating from 1 (bad) to 5')
   .option('--comments <text>', 'free text')
   .option('--suggestion <text...>', 'suggestions for the next version (repeatable)')
+  .option(
+    '--example <json...>',
+    'a call with the outcome expected, e.g. \'{"args": [1, 2], "expected": 3}\' or \'{"args": [0], "raises": {"type": "ValueError"}}\': every later version must pass it (repeatable)',
+  )
   .option('--success-rate <0-1>', 'observed share of successful calls')
   .option('--error-rate <0-1>', 'observed share of failed calls')
   .option('--avg-duration <s>', 'observed seconds per call')
@@ -124,9 +128,18 @@ restCommand(program, 'feedback <name>', 'report feedback on a version; the servi
   .option('--async', 'do not follow the regeneration run')
   .run((client, out, name: string, opts) => feedbackCommand(client, out, name, opts));
 
-restCommand(program, 'versions <name>', 'list the versions of a function with their feedback metrics').run(
-  (client, out, name: string) => versionsCommand(client, out, name),
-);
+const versions = restCommand(
+  program,
+  'versions <name>',
+  'list the versions of a function with their feedback metrics',
+).run((client, out, name: string) => versionsCommand(client, out, name));
+restCommand(
+  versions,
+  'get <name> <version>',
+  "write a version's folder: its code, params, metadata and the poet_runtime.py it was validated with",
+)
+  .option('--dir <folder>', 'where to write it (default: ./<name>-v<version>)')
+  .run((client, out, name: string, v: string, opts) => versionGetCommand(client, out, name, v, opts));
 
 restCommand(program, 'diff <name> <a> <b>', 'unified diff between two versions of a function')
   .option('--all', 'also code.dana and params.json')

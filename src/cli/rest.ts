@@ -27,7 +27,8 @@ export function restCommand(
       // commander passes the positional arguments, then the options, then the command.
       return command.action(async (...args: unknown[]) => {
         const positional = args.slice(0, -2);
-        const opts = command.opts<RestOptions>();
+        // A REST command under another (versions get) may have its --url, --api-key, --json parsed by that parent.
+        const opts = command.optsWithGlobals<RestOptions>();
         const client = new ApiClient({ url: opts.url, apiKey: opts.apiKey });
         await handler(client, output(Boolean(opts.json)), ...positional, opts);
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FeedbackExample, FunctionName, JsonValue, Sample, SafetyLevel, ValidationEvidence } from './enhance';
+import { EXAMPLE_LIMITS } from './feedback';
 import { ScanFinding } from './scan';
 
 /** Protocols of the two python3 helpers: python/analyze.py (persistent) and python/sandbox.py (one request, one
@@ -78,7 +79,7 @@ export const SandboxRequest = z.object({
   timeout_s: z.number().positive().max(600),
   memory_mb: z.number().int().min(32).max(16384),
   /** Outcomes users expect (feedback examples): the enhanced function must give each one, or the version is not stored. */
-  examples: z.array(FeedbackExample).max(200).default([]),
+  examples: z.array(FeedbackExample).max(EXAMPLE_LIMITS.perFunction).default([]),
   /** Seconds for the doctests and generated inputs together, within timeout_s; absent: the harness's 2 s. */
   evidence_budget_s: z.number().min(0).max(600).optional(),
 });

@@ -77,6 +77,8 @@ export const EnhanceRequest = z.strictObject({
   /** Annotation mismatches raise instead of being observed; absent: strict only under optimize_for reliability. */
   strict: z.boolean().optional(),
   context: EnhanceContext.optional(),
+  /** Seconds validation spends on doctests and generated inputs; absent: VALIDATION_EVIDENCE_BUDGET_SECONDS. */
+  evidence_budget_s: z.number().min(0).max(60).optional(),
 });
 export type EnhanceRequest = z.output<typeof EnhanceRequest>;
 
@@ -185,8 +187,11 @@ export const EnhanceMetadata = z.object({
   findings: z.array(ScanFinding),
   /** The poet_runtime shipped beside the version (poet_runtime.py); absent on versions that embed their runtime. */
   runtime_version: z.string().optional(),
-  /** What validation tried: inputs per source, agreement, time. Absent on versions validated before it was reported. */
-  validation: ValidationEvidence.optional(),
+  /**
+   * What validation tried: inputs per source, agreement, time, and the calls a declared rule refused. A mismatch
+   * refuses the version instead (the run's failure names the input). Absent on versions validated before it was reported.
+   */
+  validation: ValidationEvidence.extend({ declared_rules: z.number().int() }).optional(),
   /** Present when the function's lineage answered: which version, and why no version of this run's own was made. */
   lineage: Lineage.optional(),
 });

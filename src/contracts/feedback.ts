@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnhanceRequest, Guidance, RunRef } from './enhance';
+import { EnhanceRequest, FeedbackExample, Guidance, RunRef } from './enhance';
 
 export const FeedbackType = z.enum(['performance', 'error', 'user', 'system']);
 export type FeedbackType = z.infer<typeof FeedbackType>;
@@ -12,6 +12,15 @@ export const FeedbackMetrics = z.strictObject({
 });
 export type FeedbackMetrics = z.infer<typeof FeedbackMetrics>;
 
+/** Feedback examples per report, characters of JSON per example, and examples kept per function and tenant. */
+export const EXAMPLE_LIMITS = { perReport: 20, exampleChars: 10_000, perFunction: 200 } as const;
+
+/** One example as a report carries it: bounded in size, since every later validation runs it. */
+export const ReportedExample = FeedbackExample.refine(
+  (example) => JSON.stringify(example).length <= EXAMPLE_LIMITS.exampleChars,
+  `an example is at most ${EXAMPLE_LIMITS.exampleChars} characters of JSON`,
+);
+
 /** PostgreSQL integer range: a larger number is a 400, not a failed query. */
 export const VersionNumber = z.number().int().positive().max(2_147_483_647);
 
@@ -23,6 +32,8 @@ export const FeedbackRequest = z.strictObject({
   comments: z.string().max(5_000).optional(),
   metrics: FeedbackMetrics.optional(),
   suggestions: z.array(z.string().min(1).max(2_000)).max(20).optional(),
+  /** Calls with the outcome the caller expects: regression tests every later version of the function must pass. */
+  examples: z.array(ReportedExample).min(1).max(EXAMPLE_LIMITS.perReport).optional(),
 });
 export type FeedbackRequest = z.infer<typeof FeedbackRequest>;
 

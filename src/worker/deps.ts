@@ -142,6 +142,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       ...sandboxPython,
       timeoutSeconds: config.VALIDATION_TIMEOUT_SECONDS,
       memoryMb: config.VALIDATION_MEMORY_MB,
+      evidenceBudgetSeconds: config.VALIDATION_EVIDENCE_BUDGET_SECONDS,
       forkServer,
       gate: sandboxGate,
     },

@@ -186,6 +186,10 @@ export function metadataOf(
     attempts: generation?.attempts ?? [],
     usage: generation?.usage ?? NO_USAGE,
     findings: validation.findings ?? [],
+    ...(artifact.runtime_version !== undefined ? { runtime_version: artifact.runtime_version } : {}),
+    ...(validation.evidence !== undefined
+      ? { validation: { ...validation.evidence, declared_rules: validation.declared_rules ?? 0 } }
+      : {}),
   };
 }
 

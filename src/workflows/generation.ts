@@ -88,7 +88,11 @@ async function providerTurn(
     const answered = attempts[attempts.length - 1]!;
     onStage('validate', provider);
     try {
-      const validation = await validate({ request: input.request, artifact: generated.artifact });
+      const validation = await validate({
+        request: input.request,
+        artifact: generated.artifact,
+        tenant_id: input.tenant_id,
+      });
       return { artifact: generated.artifact, validation };
     } catch (err) {
       const failure = applicationFailure(err);
@@ -149,7 +153,7 @@ export async function generateValidated(
   onStage('generate', 'template');
   const artifact = await generate(input);
   onStage('validate', 'template');
-  const validation = await validate({ request: input.request, artifact });
+  const validation = await validate({ request: input.request, artifact, tenant_id: input.tenant_id });
   attempts.push(blankAttempt('template', 0, 'accepted', null));
   return done({ artifact, validation }, 'template');
 }

@@ -68,7 +68,15 @@ describe('POST /api/v1/functions/enhance', () => {
       safety_level: 'high',
       samples_run: 3,
       provider: 'template',
+      runtime_version: poetRuntime().version,
     });
+    // What the sandbox tried reaches the answer: the three samples, generated inputs, no doctest, no feedback yet.
+    const { validation } = res.body.metadata;
+    expect(validation.inputs).toMatchObject({ samples: 3, doctests: 0, feedback: 0 });
+    expect(validation.inputs.generated).toBeGreaterThanOrEqual(100);
+    expect(validation.agreed).toBeGreaterThanOrEqual(100);
+    expect(validation.duration_ms).toBeGreaterThan(0);
+    expect(validation.declared_rules).toBe(0);
     // No optimize_for: the domain's reference settings, unshifted.
     expect(res.body.metadata.optimize_for).toBeNull();
     expect(res.body.metadata.params).toMatchObject({ retries: 3, timeout: 30, learning_rate: 0.05 });
@@ -100,6 +108,7 @@ describe('POST /api/v1/functions/enhance', () => {
       version: 1,
       safety_level: 'high',
       runtime_version: poetRuntime().version,
+      validation,
     });
     expect(readFileSync(path.join(versionDir, 'poet_runtime.py'), 'utf8')).toBe(poetRuntime().source);
     expect(readlinkSync(path.join(stack.config.dataDir, 'functions', name, 'current'))).toBe('v1');
@@ -171,6 +180,22 @@ describe('POST /api/v1/functions/enhance', () => {
     expect(await versionRows(name)).toEqual([{ version: 1, status: 'active' }]);
   });
 
+  test("a request's evidence_budget_s reaches the sandbox: 0 tries only the samples, so the version rates medium", async () => {
+    const name = `neg_${uniqueSuffix()}`;
+    const res = await postJson(enhanceUrl, {
+      function_name: name,
+      original_code: `def ${name}(n: int) -> int:\n    return -n\n`,
+      evidence_budget_s: 0,
+      context: { samples: [[1], [2]] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.metadata.safety_level).toBe('medium');
+    expect(res.body.metadata.validation).toMatchObject({
+      inputs: { samples: 2, doctests: 0, generated: 0, feedback: 0 },
+      agreed: 2,
+    });
+  });
+
   test('a changed function makes version 2 and deprecates version 1', async () => {
     const name = `scale_${uniqueSuffix()}`;
     const v1 = await postJson(enhanceUrl, {
@@ -228,6 +253,7 @@ describe('bad input', () => {
     ['a missing original_code', { function_name: 'ok_fn' }, 'original_code'],
     ['an unknown optimize_for', { ...good, optimize_for: 'vibes' }, 'optimize_for'],
     ['a malformed sample', { ...good, context: { samples: [{ args: 1 }] } }, 'context.samples.0'],
+    ['an evidence budget over 60 s', { ...good, evidence_budget_s: 61 }, 'evidence_budget_s'],
   ])('%s answers 400 with the offending path', async (_label, body, pathPrefix) => {
     const res = await postJson(enhanceUrl, body);
     expect(res.status).toBe(400);

@@ -412,6 +412,18 @@ test('real answers of every route match the document', async () => {
       url: `/api/v1/functions/${name}/versions/9/code/dana`,
       expect: 404,
     },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/runtime`,
+      url: `/api/v1/functions/${name}/versions/1/runtime`,
+      expect: 200,
+    },
+    {
+      method: 'GET',
+      route: `${fn}/versions/{v}/runtime`,
+      url: `/api/v1/functions/${name}/versions/9/runtime`,
+      expect: 404,
+    },
   ]);
 
   // Webhooks: the receiver is never called here (a ping to an unknown webhook is a 404).

@@ -1,3 +1,9 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { VersionsRepo } from '../../src/infra/db/versions-repo';
+import { FilesystemArtifactStore } from '../../src/infra/storage/artifact-store';
+import { poetRuntime } from '../../src/poet/runtime';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const fn = (name: string) => ({
@@ -215,6 +221,159 @@ describe('versions, feedback-driven regeneration and rollback', () => {
     const rust = await getJson(api(`/functions/${name}/versions/1/code/rust`));
     expect(rust.status).toBe(400);
     expect(rust.body.error.details[0].path).toBe('params.language');
+  });
+
+  test('feedback examples are regression tests: a regeneration, and a new enhance, that fail one are refused; one passed counts as feedback evidence', async () => {
+    const adds = (name: string) => ({
+      function_name: name,
+      original_code: `def ${name}(a: int, b: int) -> int:\n    return a + b\n`,
+    });
+    const report = (version: number, examples: unknown[]) =>
+      feedback(version, { feedback_type: 'error', comments: 'wrong sums', examples });
+
+    // An example the code fails: Train regenerates on the error report, and the new version still fails it.
+    const failing = `sum_${uniqueSuffix()}`;
+    const v1 = await postJson(api('/functions/enhance'), adds(failing));
+    expect(v1.body.metadata.validation.inputs.feedback).toBe(0);
+    const refused = await postJson(api(`/functions/${failing}/feedback`), report(1, [{ args: [1, 2], expected: 4 }]));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('validation_failed');
+    expect(refused.body.error.message).toContain('feedback example 0 {"args":[1,2],"kwargs":{}} failed: expected 4');
+    expect(await activeVersions(failing)).toEqual([{ version: 1, status: 'active' }]);
+    // The same request as version 1's was a cache hit; its validation predates the example, so it runs again and fails.
+    const again = await postJson(api('/functions/enhance'), adds(failing));
+    expect(again.status).toBe(422);
+    expect(again.body.error.message).toContain('feedback example 0');
+    // Code that gives what the example expects passes it and becomes version 2.
+    const fixed = await postJson(api('/functions/enhance'), {
+      function_name: failing,
+      original_code: `def ${failing}(a: int, b: int) -> int:\n    return a + b + 1\n`,
+    });
+    expect(fixed.status).toBe(200);
+    expect(fixed.body).toMatchObject({ version: 2, metadata: { cache: 'miss' } });
+    expect(fixed.body.metadata.validation.inputs.feedback).toBe(1);
+
+    // Examples the code passes: the regenerated version counts them as feedback inputs, in the answer and when stored.
+    const passing = `plus_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), adds(passing));
+    const examples = [
+      { args: [1, 2], expected: 3 },
+      { args: [], kwargs: { a: 2, b: 5 }, expected: 7 },
+      { args: ['x', 1], raises: { type: 'TypeError', message: 'can only concatenate str (not "int") to str' } },
+    ];
+    const regenerated = await postJson(api(`/functions/${passing}/feedback`), report(1, examples));
+    expect(regenerated.status).toBe(200);
+    expect(regenerated.body).toMatchObject({ status: 'requires_update', new_version: 2 });
+    const v2 = await getJson(api(`/functions/${passing}/versions/2`));
+    expect(v2.body.metadata.validation.inputs.feedback).toBe(3);
+    expect(v2.body.metadata.validation.agreed).toBeGreaterThanOrEqual(3);
+
+    // The same call again with the same outcome is stored once; with another outcome it is a 409 and stores nothing.
+    await postJson(api(`/functions/${passing}/feedback`), feedback(2, { examples: [examples[0]] }));
+    const conflict = await postJson(
+      api(`/functions/${passing}/feedback`),
+      feedback(2, {
+        examples: [
+          { args: [5, 5], expected: 10 },
+          { args: [1, 2], expected: 5 },
+        ],
+      }),
+    );
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error).toMatchObject({ code: 'example_conflict', details: [{ path: 'examples.1' }] });
+    const stored = await stack.pool.query(
+      'SELECT example FROM feedback_examples WHERE function_name = $1 ORDER BY id',
+      [passing],
+    );
+    expect(stored.rows.map((r) => r.example)).toEqual(examples.map((e) => ({ kwargs: {}, ...e })));
+    // Another tenant's function of the same name has none of them.
+    const acme = { authorization: `Bearer ${await stack.createKey('acme', 'admin')}` };
+    const theirs = await postJson(api('/functions/enhance'), adds(failing), acme);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.metadata.validation.inputs.feedback).toBe(0);
+  });
+
+  test.each([
+    ['both expected and raises', [{ args: [1], expected: 1, raises: { type: 'ValueError' } }]],
+    ['neither expected nor raises', [{ args: [1] }]],
+    ['args not a list', [{ args: 1, expected: 1 }]],
+    ['a raises type that is not a class name', [{ args: [1], raises: { type: 'not a name' } }]],
+    ['an example over 10000 characters', [{ args: ['x'.repeat(10_001)], expected: 1 }]],
+    ['more than 20 examples', Array.from({ length: 21 }, (_, i) => ({ args: [i], expected: i }))],
+    ['an empty list', []],
+  ])('feedback examples with %s answer 400 with their path', async (_label, examples) => {
+    const name = `bad_ex_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const res = await postJson(api(`/functions/${name}/feedback`), feedback(1, { examples }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.details[0].path).toMatch(/^examples/);
+    const rows = await stack.pool.query('SELECT count(*)::int AS n FROM feedback WHERE function_name = $1', [name]);
+    expect(rows.rows[0].n).toBe(0);
+  });
+
+  test("a version's runtime downloads with its digest; a version embedding its runtime answers 404 runtime_embedded", async () => {
+    const name = `rt_${uniqueSuffix()}`;
+    await postJson(api('/functions/enhance'), fn(name));
+    const url = api(`/functions/${name}/versions/1/runtime`);
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
+    const res = await fetch(url, { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/x-python/);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="poet_runtime.py"');
+    const source = await res.text();
+    expect(source).toBe(poetRuntime().source);
+    expect(source).toBe(
+      readFileSync(path.join(stack.config.dataDir, 'functions', name, 'v1', 'poet_runtime.py'), 'utf8'),
+    );
+    const digest = createHash('sha256').update(source);
+    expect(res.headers.get('repr-digest')).toBe(`sha-256=:${digest.copy().digest('base64')}:`);
+    expect(res.headers.get('x-poet-runtime-version')).toBe(poetRuntime().version);
+    const etag = `"${digest.digest('hex')}"`;
+    expect(res.headers.get('etag')).toBe(etag);
+    // (fetch sends `cache-control: no-cache` with a conditional request unless told otherwise)
+    const unchanged = await fetch(url, { headers: { ...auth, 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+    expect(unchanged.status).toBe(304);
+
+    // Same rules as the version's code: a viewer reads it, another tenant and no key do not.
+    const viewer = await stack.createKey('default', 'viewer');
+    expect((await fetch(url, { headers: { 'x-api-key': viewer } })).status).toBe(200);
+    expect((await getJson(url, { authorization: '' })).status).toBe(401);
+    const other = await stack.createKey('other', 'admin');
+    expect((await getJson(url, { 'x-api-key': other })).body.error.code).toBe('version_not_found');
+    expect((await getJson(api(`/functions/${name}/versions/2/runtime`))).body.error.code).toBe('version_not_found');
+
+    // A version stored before the runtime was a package: its code.py carries the runtime, its folder has none.
+    const versions = new VersionsRepo(stack.pool, new FilesystemArtifactStore(stack.config.dataDir));
+    const request = { ...fn(name), domain: 'base_reliability', context: { samples: [{ args: [6, 3], kwargs: {} }] } };
+    await versions.storeVersion({
+      tenantId: 'default',
+      functionName: name,
+      idempotencyKey: `old-${name}`,
+      inputHash: 'f'.repeat(64),
+      parentVersion: null,
+      trigger: 'request',
+      request,
+      domain: 'base_reliability',
+      optimizeFor: null,
+      safetyLevel: 'high',
+      artifact: {
+        python: '# the runtime, embedded\n',
+        dana: '',
+        params: {},
+        optimizations: [],
+        provider: 'template',
+        enhancer_version: 'old',
+      },
+      metadata: { domain: 'base_reliability' },
+    });
+    const embedded = await getJson(api(`/functions/${name}/versions/2/runtime`));
+    expect(embedded.status).toBe(404);
+    expect(embedded.body.error).toMatchObject({
+      code: 'runtime_embedded',
+      message: expect.stringContaining('embeds its runtime'),
+    });
+    expect((await getJson(api(`/functions/${name}/versions/2`))).body.code.python).toBe('# the runtime, embedded\n');
   });
 
   test('twenty concurrent feedback posts on one function: contiguous versions, exactly one active', async () => {

@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { poetRuntime } from '../../src/poet/runtime';
 import { poet } from '../helpers/cli';
 import { freePort } from '../helpers/net';
 import { startStack, type TestStack } from '../helpers/stack';
@@ -19,6 +22,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await stack.close();
 });
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function pyFile(name: string, code: string): string {
   const file = path.join(dir, `${name}.py`);
@@ -139,4 +144,48 @@ test('feedback regenerates; versions lists both with their feedback; diff shows 
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain('404 version_not_found');
   expect((await poet(['versions', 'no_such_function'], env)).code).toBe(3);
+});
+
+test('versions get writes the version folder with the runtime it was validated with, which runs on its own; feedback --example binds the next version', async () => {
+  const file = pyFile('cli_half', 'def cli_half(x: float) -> float:\n    return x / 2\n');
+  expect((await poet(['enhance', file], env)).code).toBe(0);
+  const folder = path.join(dir, 'half');
+  const got = await poet(['versions', 'get', 'cli_half', '1', '--dir', folder, '--json'], env);
+  expect(got).toMatchObject({ code: 0 });
+  const runtime = { version: poetRuntime().version, sha256: sha256Hex(poetRuntime().source) };
+  expect(JSON.parse(got.stdout)).toEqual({
+    dir: folder,
+    files: ['code.py', 'code.dana', 'params.json', 'metadata.json', 'poet_runtime.py'],
+    runtime: { ...runtime, fetched: true },
+  });
+  expect(readFileSync(path.join(folder, 'poet_runtime.py'), 'utf8')).toBe(poetRuntime().source);
+  expect(JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'))).toMatchObject({
+    version: 1,
+    runtime_version: runtime.version,
+  });
+  // Only the folder on the path (-c puts the working directory first): code.py imports the poet_runtime.py beside it.
+  const script = 'import runpy\nf = runpy.run_path("code.py")["cli_half"]\nprint(f(5.0), f.__name__)';
+  expect(execFileSync('python3', ['-c', script], { cwd: folder, encoding: 'utf8' }).trim()).toBe('2.5 cli_half');
+
+  // Again: the runtime there already matches the API's (304), so it is kept, not fetched.
+  const again = await poet(['versions', 'get', 'cli_half', '1', '--dir', folder], env);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain(
+    `cli_half v1 -> ${folder}: code.py, code.dana, params.json, metadata.json, poet_runtime.py`,
+  );
+  expect(again.stderr).toContain(`poet_runtime ${runtime.version} (sha256 ${runtime.sha256}), the file there already`);
+
+  // A feedback example the version fails: the regeneration that still fails it is refused, naming it.
+  const example = await poet(
+    ['feedback', 'cli_half', '--version', '1', '--type', 'error', '--example', '{"args": [5.0], "expected": 2.0}'],
+    env,
+  );
+  expect(example.code).toBe(3);
+  expect(example.stderr).toContain('422 validation_failed');
+  expect(example.stderr).toContain('feedback example 0 {"args":[5],"kwargs":{}} failed: expected 2, ');
+  expect((await poet(['feedback', 'cli_half', '--version', '1', '--example', '{args: [5]}'], env)).code).toBe(2);
+
+  const missing = await poet(['versions', 'get', 'cli_half', '4', '--dir', folder], env);
+  expect(missing.code).toBe(3);
+  expect(missing.stderr).toContain('404 version_not_found');
 });

@@ -79,6 +79,13 @@ test('small payloads stay inline; a reference round-trips in and across processe
   const [elsewhere] = await other.codec.decode([reference!]);
   expect(defaultPayloadConverter.fromPayload(elsewhere!)).toEqual(defaultPayloadConverter.fromPayload(large));
 
+  // What the codec keeps in memory is only what it counts: no entry holds a larger shared buffer alive.
+  for (let i = 0; i < 20; i++)
+    await codec.encode([defaultPayloadConverter.toPayload({ text: `y${i}${uniqueSuffix()}`.repeat(600) })]);
+  const memory = codec.memory();
+  expect(memory.entries).toBeGreaterThanOrEqual(21);
+  expect(memory.retainedBytes).toBe(memory.bytes);
+
   const { id } = JSON.parse(Buffer.from(reference!.data!).toString()) as { id: string };
   await stack.pool.query(`UPDATE payloads SET created_at = now() - interval '40 days' WHERE id = $1`, [id]);
   expect(await codec.prune(30)).toBeGreaterThanOrEqual(1);

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import base64
 import email.utils
+import hashlib
 import http.client
 import json
 import time
@@ -78,13 +80,15 @@ class Client:
         optimize_for: Optional[str] = None,
         strict: Optional[bool] = None,
         context: Optional[Dict[str, Any]] = None,
+        evidence_budget_s: Optional[float] = None,
     ) -> Union[EnhanceResult, "Run"]:
         """Enhances the function ``function_name`` (by default the one top-level function of ``code``).
 
         ``wait=True`` returns the ``EnhanceResult``, following the run when it outlasts the service's wait budget;
         ``wait=False`` returns the ``Run`` at once (``Prefer: respond-async``), to ``watch()`` or ask for its ``result()``.
         Raises ``Unprocessable`` (``invalid_python``, ``function_not_found``, ``validation_failed``), ``InvalidRequest``
-        (``unknown_domain``...), or ``RunFailed`` when the run ends without completing.
+        (``unknown_domain``...), or ``RunFailed`` when the run ends without completing. ``evidence_budget_s`` (0 to 60)
+        is the time validation spends on doctests and generated inputs (the service's default: 2 s).
         """
         body: Dict[str, Any] = {"function_name": function_name or _function_name(code), "original_code": code}
         if domain is not None:
@@ -95,6 +99,8 @@ class Client:
             body["strict"] = strict
         if context is not None:
             body["context"] = context
+        if evidence_budget_s is not None:
+            body["evidence_budget_s"] = evidence_budget_s
         headers = {} if wait else {"Prefer": "respond-async"}
         status, answer = self._json("POST", "/api/v1/functions/enhance", body, headers)
         return self._outcome(status, answer, EnhanceResult.from_dict, wait)
@@ -110,6 +116,7 @@ class Client:
         comments: Optional[str] = None,
         metrics: Optional[Dict[str, float]] = None,
         suggestions: Optional[List[str]] = None,
+        examples: Optional[List[Dict[str, Any]]] = None,
         wait: bool = True,
     ) -> Union[FeedbackResult, "Run"]:
         """Reports how ``version`` did; the service may regenerate the function (``requires_update``, ``new_version``).
@@ -117,13 +124,18 @@ class Client:
         ``feedback_type`` is ``performance``, ``error``, ``user`` or ``system``; ``metrics`` may hold ``success_rate``,
         ``avg_duration`` (seconds) and ``error_rate``. ``execution_id`` identifies the report (a random one by
         default): the same id again is answered ``duplicate`` and not counted twice, so a retried report is safe.
+        ``examples`` (1 to 20) are calls with the outcome expected, ``{"args": [...], "kwargs": {...}, "expected": value}``
+        or ``{..., "raises": {"type": "ValueError", "message": "..."}}``: every later version must give them, so a
+        regeneration that does not fails with code ``validation_failed`` naming the example (``Unprocessable``, or
+        ``RunFailed`` when the client followed the run past the service's wait budget).
         """
         body: Dict[str, Any] = {
             "version": version,
             "execution_id": execution_id or uuid.uuid4().hex,
             "feedback_type": feedback_type,
         }
-        for key, value in (("rating", rating), ("comments", comments), ("metrics", metrics), ("suggestions", suggestions)):
+        given = (("rating", rating), ("comments", comments), ("metrics", metrics), ("suggestions", suggestions), ("examples", examples))
+        for key, value in given:
             if value is not None:
                 body[key] = value
         headers = {} if wait else {"Prefer": "respond-async"}
@@ -137,6 +149,19 @@ class Client:
     def version(self, function_name: str, version: int) -> VersionDetail:
         """One version with its code, parameters and metadata."""
         return VersionDetail.from_dict(self._json("GET", f"/api/v1/functions/{_segment(function_name)}/versions/{int(version)}")[1])
+
+    def runtime(self, function_name: str, version: int) -> str:
+        """The poet_runtime.py the version was validated with (put it beside its code.py), checked against its digest.
+
+        Raises ``NotFound`` with code ``runtime_embedded`` for a version whose code embeds its runtime.
+        """
+        path = f"/api/v1/functions/{_segment(function_name)}/versions/{int(version)}/runtime"
+        with self._request("GET", path, headers={"Accept": "text/x-python"}) as response:
+            data = response.read()
+            digest = response.headers.get("Repr-Digest", "")
+        if digest != f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:":
+            raise PoetError("digest_mismatch", f"{path}: the body does not match its Repr-Digest ({digest or 'none sent'})")
+        return data.decode("utf-8")
 
     def diff(self, function_name: str, from_version: int, to_version: int) -> Diff:
         """Unified diffs of the Python, the Dana and the parameters between two versions."""

@@ -29,6 +29,7 @@ from poet_client import (  # noqa: E402
     NotFound,
     RateLimited,
     Run,
+    RunFailed,
     Unauthorized,
     Unprocessable,
 )
@@ -165,6 +166,26 @@ class FeedbackAndVersionsTest(unittest.TestCase):
         self.assertEqual((diff.from_version, diff.to_version), (1, 2))
         # Train learned from the error: the parameters changed between the versions.
         self.assertTrue(any(line.startswith("+") and not line.startswith("+++") for line in diff.params.splitlines()), diff.params)
+
+    def test_feedback_examples_bind_later_versions_and_the_runtime_downloads(self) -> None:
+        poet = Client(URL, KEY)
+        name = unique("sums")
+        first = poet.enhance(code_of(name, "return a + b"), evidence_budget_s=0.5)
+        self.assertEqual(first.metadata.validation["inputs"]["feedback"], 0)
+        runtime = poet.runtime(name, first.version)
+        self.assertIn(f'__version__ = "{first.metadata.runtime_version}"', runtime)
+
+        passed = poet.feedback(name, first.version, "error", comments="wrong", examples=[{"args": [1, 2], "expected": 3}])
+        self.assertEqual((passed.status, passed.new_version), ("requires_update", 2))
+        self.assertEqual(poet.version(name, 2).metadata["validation"]["inputs"]["feedback"], 1)
+        # The regeneration outlasts the 1 s wait budget: the client follows its run, which fails.
+        with self.assertRaises(RunFailed) as refused:
+            poet.feedback(name, 2, "error", examples=[{"args": [2, 2], "raises": {"type": "ValueError"}}])
+        self.assertEqual(refused.exception.code, "validation_failed")
+        self.assertIn("feedback example 1", refused.exception.message)
+        with self.assertRaises(InvalidRequest) as bad:
+            poet.feedback(name, 2, "user", examples=[{"args": [1], "expected": 1, "raises": {"type": "E"}}])
+        self.assertEqual(bad.exception.details[0]["path"], "examples.0")
 
     def test_feedback_without_wait_returns_the_regeneration_run(self) -> None:
         poet = Client(URL, KEY)

@@ -92,6 +92,40 @@ export const functionsRoutes = [
     },
   }),
   route({
+    operationId: 'getVersionRuntime',
+    method: 'GET',
+    path: '/api/v1/functions/:name/versions/:v/runtime',
+    tags: ['versions'],
+    summary:
+      'The poet_runtime.py a version was validated with, to put beside its code.py; 404 `runtime_embedded` for versions whose code embeds it',
+    auth: 'api_key',
+    role: 'viewer',
+    params: VersionParams,
+    responses: {
+      200: text(
+        ['text/x-python'],
+        'The runtime module, as an attachment named poet_runtime.py',
+        z.object({
+          'Repr-Digest': z.string().describe('`sha-256=:<base64>:` of the body (RFC 9530)'),
+          'X-Poet-Runtime-Version': z.string().describe('the `__version__` of the runtime'),
+        }),
+      ),
+    },
+    errors: [404],
+    handler: async ({ params, principal, res }, deps) => {
+      const runtime = await deps.app.functions.runtime(principal.tenantId, params.name, params.v);
+      res
+        .type('text/x-python')
+        .set({
+          'Content-Disposition': 'attachment; filename="poet_runtime.py"',
+          'Repr-Digest': `sha-256=:${Buffer.from(runtime.sha256, 'hex').toString('base64')}:`,
+          'X-Poet-Runtime-Version': runtime.version,
+          ETag: `"${runtime.sha256}"`,
+        })
+        .send(runtime.source);
+    },
+  }),
+  route({
     operationId: 'diffVersions',
     method: 'GET',
     path: '/api/v1/functions/:name/versions/:a/diff/:b',
@@ -135,7 +169,7 @@ export const functionsRoutes = [
     query: WaitQuery,
     body: FeedbackRequest,
     responses: { 200: json(FeedbackAnswer, 'Accepted, or regenerated'), 202: json(EnhanceAccepted, 'Still running') },
-    errors: [404, 422, 502],
+    errors: [404, 409, 422, 502],
     handler: async ({ params, query, body, req, res, principal }, deps) => {
       const waitMs = waitMsOf(query.wait, req, deps.config);
       const outcome = await deps.app.feedback.submit(principal.tenantId, params.name, body, waitMs);

@@ -362,6 +362,22 @@ export class VersionsRepo {
     };
   }
 
+  /**
+   * The poet_runtime a version's folder ships (the file it was validated with), or `embedded` for a version whose
+   * code carries its own runtime; undefined when there is no such version.
+   */
+  async runtime(ref: VersionRef): Promise<{ version: string; source: string } | 'embedded' | undefined> {
+    const res = await this.pool.query<{ runtime_version: string | null; storage: StorageKind }>(
+      `SELECT metadata->>'runtime_version' AS runtime_version, storage FROM versions
+        WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
+      [ref.tenantId, ref.functionName, ref.version],
+    );
+    const row = res.rows[0];
+    if (!row) return undefined;
+    if (row.runtime_version === null) return 'embedded';
+    return { version: row.runtime_version, source: await this.store.readFile(ref, RUNTIME_FILE, row.storage) };
+  }
+
   async versionSource(ref: VersionRef): Promise<VersionSource | undefined> {
     const res = await this.pool.query<VersionSource>(
       `SELECT status, request, input_hash, normalized_input_hash, trigger, parent_version, params FROM versions

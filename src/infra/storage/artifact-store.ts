@@ -19,6 +19,8 @@ export interface VersionFiles {
 export type { ArtifactFile, StorageKind } from '../../contracts/versions';
 import type { ArtifactFile, StorageKind } from '../../contracts/versions';
 export const ARTIFACT_FILES: ArtifactFile[] = ['code.py', 'code.dana', 'params.json', 'metadata.json'];
+/** Every file a version folder may hold: its artifacts, and the runtime beside them when the code imports one. */
+export type StoredFile = ArtifactFile | typeof RUNTIME_FILE;
 
 export interface VersionRef {
   tenantId: string;
@@ -30,7 +32,7 @@ export interface ArtifactStore {
   /** Writes every file of a version; writing the same version again replaces it whole. */
   writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }>;
   setCurrent(ref: VersionRef): Promise<void>;
-  readFile(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string>;
+  readFile(ref: VersionRef, file: StoredFile, storage: StorageKind): Promise<string>;
   /** A time-limited URL a client can download the file from, when the storage offers one. */
   downloadUrl(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string | null>;
 }
@@ -70,7 +72,7 @@ export class FilesystemArtifactStore implements ArtifactStore {
     await rename(staging, link);
   }
 
-  readFile(ref: VersionRef, file: ArtifactFile): Promise<string> {
+  readFile(ref: VersionRef, file: StoredFile): Promise<string> {
     return readFile(path.join(this.versionDir(ref), file), 'utf8');
   }
 
@@ -148,7 +150,7 @@ export class S3ArtifactStore implements ArtifactStore {
     );
   }
 
-  async readFile(ref: VersionRef, file: ArtifactFile): Promise<string> {
+  async readFile(ref: VersionRef, file: StoredFile): Promise<string> {
     const res = await this.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: this.key(ref, file) }));
     return (await res.Body?.transformToString('utf-8')) ?? '';
   }
@@ -210,7 +212,7 @@ export class FallbackArtifactStore implements ArtifactStore {
     );
   }
 
-  readFile(ref: VersionRef, file: ArtifactFile, storage: StorageKind): Promise<string> {
+  readFile(ref: VersionRef, file: StoredFile, storage: StorageKind): Promise<string> {
     return storage === 's3' ? this.primary.readFile(ref, file) : this.fallback.readFile(ref, file);
   }
 
