@@ -70,8 +70,15 @@ describe('the cache: exact layers, the normalized-code layer, statistics and inv
     expect(redisHit.metadata.cache).toBe('hit');
     expect(await layerOfHit(redisHit.run)).toBe('l1');
 
-    // The worker flushes on a timer; flushing now makes the figures exact at this point.
+    // The worker flushes on a timer; flushing now makes the figures exact at this point (a timer's flush under way
+    // may still be writing its rows: wait for the last layer's).
     await stack.worker.deps.cache.flushStats(stack.pool);
+    await waitFor(
+      async () =>
+        (await stats()).layers.some((l: { layer: string; misses: number }) => l.layer === 'l2' && l.misses === 2),
+      5_000,
+      'the flushed counts',
+    );
     const flushed = await stats();
     const byLayer = Object.fromEntries(flushed.layers.map((l: { layer: string }) => [l.layer, l]));
     expect(byLayer.l0).toMatchObject({ hits: 0, misses: 4 });
