@@ -4,7 +4,9 @@ import { canonicalJson, sha256 } from '../infra/hash';
 import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
+import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import { ENHANCER_VERSION } from '../poet/template';
+import { createLineage, type LineageAnswer } from './lineage';
 
 /** What answers a request besides its input: the enhancer version and the provider chain (name and model each, template last). */
 export type Producer = { enhancer_version: string; providers: string[] };
@@ -27,6 +29,18 @@ export interface CacheLookupInput {
   normalized_input_hash?: string;
   tenant_id?: string;
   function_name?: string;
+  /** The caller's source: an L2 hit answers with it embedded. Absent in runs started before lineage: no L2 then. */
+  original_code?: string;
+}
+
+export interface CacheLookup {
+  key: string;
+  l2_key?: string;
+  hit: CacheHit | null;
+  /** The active version answers this very input: the run answers with it and stores nothing. */
+  active_version: number | null;
+  /** The function's lineage answers (then `hit` is null): its enhancement, and why. */
+  lineage: Omit<LineageAnswer, 'active_version'> | null;
 }
 
 /** Feedback examples the cached validation ran: none where it predates them. */
@@ -37,43 +51,56 @@ export function createCacheActivities(
   providers: ProviderChain,
   versions: VersionsRepo,
   feedback: FeedbackRepo,
+  analyzer: PythonAnalyzer,
 ) {
   const producer = producerOf(providers);
+  // The active version answers for this worker's enhancers only: a new template release enhances afresh.
+  const lineage = createLineage(
+    versions,
+    analyzer,
+    (enhancerVersion) =>
+      enhancerVersion === producer.enhancer_version ||
+      (enhancerVersion.startsWith('llm:') && producer.providers.length > 1),
+  );
   const scopeOf = (tenantId: string | undefined, functionName: string | undefined) => ({
     tenantId: tenantId ?? 'default',
     functionName: functionName ?? '',
   });
 
-  const cacheLookup = async (
-    input: CacheLookupInput,
-  ): Promise<{ key: string; l2_key?: string; hit: CacheHit | null }> => {
-    const keys: CacheKeys = { exact: cacheKeyFor(input.input_hash, producer) };
-    if (input.normalized_input_hash) keys.normalized = cacheKeyFor(input.normalized_input_hash, producer);
-    const hit = await cache.get(keys, scopeOf(input.tenant_id, input.function_name));
-    return { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}), hit: hit ?? null };
-  };
+  const keysOf = (input: CacheLookupInput): CacheKeys => ({
+    exact: cacheKeyFor(input.input_hash, producer),
+    ...(input.normalized_input_hash ? { normalized: cacheKeyFor(input.normalized_input_hash, producer) } : {}),
+  });
 
   return {
     /**
-     * The lookup and, on a hit, the active version if it holds this input already: what a hit needs, in one
-     * local activity (each one more is a round trip between the workflow and the worker before the answer).
+     * The function's lineage first (its active version may answer this input already, improved by feedback since
+     * the cache entry was made), then the cache: what a run needs before generating, in one local activity (each one
+     * more is a round trip between the workflow and the worker before the answer).
      */
-    async cacheLookupWithVersion(input: CacheLookupInput & { tenant_id: string; function_name: string }) {
-      const lookup = await cacheLookup(input);
-      if (!lookup.hit) return { ...lookup, active_version: null };
-      const [examples, active_version] = await Promise.all([
-        feedback.exampleCount(input.tenant_id, input.function_name),
-        versions.activeVersionFor({
-          tenantId: input.tenant_id,
-          functionName: input.function_name,
-          inputHash: input.input_hash,
-          enhancerVersion: lookup.hit.value.artifact.enhancer_version,
-        }),
-      ]);
-      // Examples are only ever added: an entry validated with fewer than the function has now missed some, so the
-      // run validates again (and its result replaces the entry).
-      if (examplesValidated(lookup.hit.value) < examples) return { ...lookup, hit: null, active_version: null };
-      return { ...lookup, active_version };
+    async cacheLookupWithVersion(
+      input: CacheLookupInput & { tenant_id: string; function_name: string },
+    ): Promise<CacheLookup> {
+      const keys = keysOf(input);
+      const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
+      const scope = scopeOf(input.tenant_id, input.function_name);
+      // Examples are only ever added: an enhancement validated with fewer than the function has now missed some, so
+      // it answers nothing and the run validates again (its result replaces a cache entry). Read once, when needed.
+      let examples: Promise<number> | undefined;
+      const validatedNow = async (value: CachedEnhancement) => {
+        examples ??= feedback.exampleCount(input.tenant_id, input.function_name);
+        return examplesValidated(value) >= (await examples);
+      };
+      const answered = await lineage.answer(input, () => cache.get({ exact: keys.exact }, scope));
+      if (answered && (await validatedNow(answered.enhancement))) {
+        const { active_version, ...rest } = answered;
+        return { ...found, hit: null, active_version, lineage: rest };
+      }
+      const hit = await cache.get(keys, scope, (similar) =>
+        lineage.reembed(similar, input.function_name, input.original_code),
+      );
+      if (hit && !(await validatedNow(hit.value))) return { ...found, hit: null, active_version: null, lineage: null };
+      return { ...found, hit: hit ?? null, active_version: null, lineage: null };
     },
     async cacheStore(input: {
       key: string;

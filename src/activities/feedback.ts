@@ -2,7 +2,6 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../contracts/failure-types';
 import type { ActivateInput, Assessment, RegenerateInput } from '../contracts/feedback';
 import type { FeedbackRepo } from '../infra/db/feedback-repo';
-import { canonicalJson, sha256 } from '../infra/hash';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import { getDomain } from '../poet/domains';
 import { decide, operateFromParams } from '../poet/train';
@@ -50,8 +49,9 @@ export async function assessVersion(
     feedback_count: signals.length,
     regenerate: {
       request: source.request,
-      // Distinct from every enhancement input, so storeVersion always makes a new version from it.
-      input_hash: sha256(canonicalJson({ regenerated_from: source.input_hash, version: input.version, guidance })),
+      // The new version answers the same input, better: an enhance of it then finds the new version active.
+      input_hash: source.input_hash,
+      ...(source.normalized_input_hash ? { normalized_input_hash: source.normalized_input_hash } : {}),
       guidance,
     },
   };

@@ -39,7 +39,7 @@ export interface ActivityDeps {
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.feedback),
+    ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.feedback, deps.analyzer),
     ...createGenerateActivities(deps),
     ...createValidateActivity(deps.sandbox, deps.feedback),
     ...createStoreActivity(deps.versions),

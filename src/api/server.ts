@@ -126,7 +126,12 @@ export function createUseCases(a: Adapters): UseCases {
   });
   const versions = new VersionsRepo(pool, a.artifacts);
   const domains = new DomainsRepo(pool);
-  const invalidator = new CacheInvalidator({ redis: a.redis, prefix: config.REDIS_PREFIX });
+  const invalidator = new CacheInvalidator({
+    redis: a.redis,
+    prefix: config.REDIS_PREFIX,
+    pool,
+    schema: config.DATABASE_SCHEMA,
+  });
   const dispatcher = WebhookDispatcher.fromConfig(config, { pool, client, logger });
   // The feedback is stored either way: an event whose delivery could not start now is started by a worker's sweep.
   const dispatchWebhooks = async (keys: string[]): Promise<void> => {

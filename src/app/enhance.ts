@@ -6,7 +6,8 @@ import type { PartnerEnhanceRequest, PartnerEnhanceResult } from '../contracts/s
 import { canonicalJson, sha256 } from '../infra/hash';
 import type { DomainEntry, DomainsRepo } from '../infra/db/domains-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
-import { enhanceSearchAttributes } from '../definitions/search-attributes';
+import { ENHANCE_VERSION, runDetails } from '../definitions/run-details';
+import { enhanceSearchAttributes, TenantKey } from '../definitions/search-attributes';
 import { batchItemWorkflowId, batchWorkflowId, enhanceWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import type { enhanceBatch } from '../workflows/batch';
@@ -114,8 +115,15 @@ export class Enhancements {
       args: [{ request, input_hash: inputHash, normalized_input_hash: normalizedInputHash, tenant_id: tenantId }],
       // The owner, readable from a describe: another tenant asking for this run gets a 404.
       memo: { tenant_id: tenantId },
-      typedSearchAttributes: enhanceSearchAttributes(request),
+      typedSearchAttributes: enhanceSearchAttributes(request, tenantId),
       staticSummary: `enhance ${request.function_name} (${request.domain}${request.optimize_for ? `, for ${request.optimize_for}` : ''})`,
+      staticDetails: runDetails({
+        function_name: request.function_name,
+        version: ENHANCE_VERSION,
+        domain: request.domain,
+        trigger: 'request',
+        tenant_id: tenantId,
+      }),
     } satisfies EnhanceStartOptions;
     const { run, outcome } = await deps.runs.startAndWait(options, waitMs, deps.shutdown);
     if (!outcome) return { status: 'running', run };
@@ -202,7 +210,11 @@ export class Enhancements {
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [input],
       memo: { tenant_id: tenantId },
+      typedSearchAttributes: [{ key: TenantKey, value: tenantId }],
       staticSummary: `batch of ${functions.length} enhancements (${config.BATCH_CONCURRENCY} at a time)`,
+      staticDetails: functions
+        .map((f, i) => `${i + 1}. \`${f.function_name}\` (${f.domain}), trigger: request, tenant \`${tenantId}\``)
+        .join('\n'),
     });
     return { run: { workflow_id: batchId, run_id: handle.firstExecutionRunId }, total: functions.length };
   }

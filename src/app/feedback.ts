@@ -3,7 +3,8 @@ import type { Config } from '../config';
 import type { FeedbackRequest, RegenerateResult } from '../contracts/feedback';
 import { ExamplesRefused, type FeedbackRepo } from '../infra/db/feedback-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
-import { FunctionNameKey } from '../definitions/search-attributes';
+import { runDetails } from '../definitions/run-details';
+import { functionSearchAttributes } from '../definitions/search-attributes';
 import { regenerateWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import { sha256 } from '../infra/hash';
@@ -58,8 +59,16 @@ export class Feedback {
       args: [{ tenant_id: tenantId, function_name: name, version: fb.version }],
       // The owner, readable from a describe: another tenant asking for this run gets a 404.
       memo: { tenant_id: tenantId },
-      typedSearchAttributes: [{ key: FunctionNameKey, value: name }],
+      typedSearchAttributes: functionSearchAttributes(tenantId, name, source.request?.domain),
       staticSummary: `feedback on ${name} v${fb.version}: regenerate if it must change`,
+      staticDetails: runDetails({
+        function_name: name,
+        version: `a new one if Train says v${fb.version} must change`,
+        domain: source.request?.domain,
+        trigger: 'feedback',
+        parent_version: fb.version,
+        tenant_id: tenantId,
+      }),
     });
     return this.deps.runs.settle(handle, waitMs, this.deps.shutdown);
   }

@@ -8,7 +8,8 @@ import type { FunctionDetail, VersionDetail } from '../contracts/versions';
 import { InvalidPageToken, type EventsRepo } from '../infra/db/events-repo';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import { sha256 } from '../infra/hash';
-import { FunctionNameKey } from '../definitions/search-attributes';
+import { runDetails } from '../definitions/run-details';
+import { functionSearchAttributes } from '../definitions/search-attributes';
 import { activateWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import type { activateVersion } from '../workflows/regenerate';
@@ -134,6 +135,7 @@ export class Functions {
     const source = await versions.versionSource({ tenantId, functionName: name, version });
     if (!source) throw versionNotFound(name, version);
     const workflowId = activateWorkflowId(sha256(tenantId), name, version);
+    const replaced = await versions.activeVersion(tenantId, name);
     const handle = await client.workflow.start<typeof activateVersion>(WORKFLOW_TYPES.activate, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId,
@@ -141,8 +143,16 @@ export class Functions {
       args: [{ tenant_id: tenantId, function_name: name, version }],
       // The owner, readable from a describe: another tenant asking for this run gets a 404.
       memo: { tenant_id: tenantId },
-      typedSearchAttributes: [{ key: FunctionNameKey, value: name }],
+      typedSearchAttributes: functionSearchAttributes(tenantId, name, source.request?.domain),
       staticSummary: `activate ${name} v${version}`,
+      staticDetails: runDetails({
+        function_name: name,
+        version: `v${version}`,
+        domain: source.request?.domain,
+        trigger: 'activation',
+        parent_version: replaced?.version ?? null,
+        tenant_id: tenantId,
+      }),
     });
     return this.deps.runs.settle(handle, waitMs, this.deps.shutdown);
   }

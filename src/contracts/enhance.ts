@@ -134,8 +134,39 @@ export const ValidationReport = z.object({
 export type ValidationReport = z.infer<typeof ValidationReport>;
 
 /** What the cache keeps: an artifact together with the validation that passed it. */
-export const CachedEnhancement = z.object({ artifact: EnhancedArtifact, validation: ValidationReport });
+export const CachedEnhancement = z.object({
+  artifact: EnhancedArtifact,
+  validation: ValidationReport,
+  /** The original code the artifact embeds: an L2 hit re-embeds the caller's own. Absent on older entries. */
+  source: z.string().optional(),
+});
 export type CachedEnhancement = z.infer<typeof CachedEnhancement>;
+
+/**
+ * How a version came to be: an enhance request, feedback, or scheduled re-evaluation. An activation (rollback or roll
+ * forward) makes no version; it is the trigger of activateVersion runs.
+ */
+export const VersionTrigger = z.enum(['request', 'feedback', 'reevaluation', 'activation']);
+export type VersionTrigger = z.infer<typeof VersionTrigger>;
+
+/**
+ * Why the function's lineage answered rather than a version of this run's own making: the active version already
+ * answers the input (`same_input`), answers it up to comments, layout and docstrings (`cosmetic_edit`: its
+ * enhancement, with the caller's source, becomes a new version), or the new module is byte-identical to it
+ * (`identical_code`).
+ */
+export const Lineage = z.object({
+  /** The version whose enhancement answered: the active one. */
+  version: z.number().int().positive(),
+  relation: z.enum(['same_input', 'cosmetic_edit', 'identical_code']),
+  /** How that version came to be, and the version it was made from. */
+  trigger: VersionTrigger,
+  parent_version: z.number().int().positive().nullable(),
+  /** It was made active by a rollback (or roll forward) rather than by its creation. */
+  reactivated: z.boolean(),
+  reason: z.string(),
+});
+export type Lineage = z.infer<typeof Lineage>;
 
 export const EnhanceMetadata = z.object({
   domain: z.string(),
@@ -161,6 +192,8 @@ export const EnhanceMetadata = z.object({
    * refuses the version instead (the run's failure names the input). Absent on versions validated before it was reported.
    */
   validation: ValidationEvidence.extend({ declared_rules: z.number().int() }).optional(),
+  /** Present when the function's lineage answered: which version, and why no version of this run's own was made. */
+  lineage: Lineage.optional(),
 });
 export type EnhanceMetadata = z.infer<typeof EnhanceMetadata>;
 

@@ -53,6 +53,8 @@ export const RegenerateInput = z.object({
   function_name: z.string(),
   /** The version the feedback was about; regeneration happens only while it is the active one. */
   version: z.number().int().positive(),
+  /** What started it, recorded on the new version; absent: feedback. */
+  trigger: z.enum(['feedback', 'reevaluation']).optional(),
 });
 export type RegenerateInput = z.infer<typeof RegenerateInput>;
 
@@ -62,7 +64,14 @@ export const Assessment = z.object({
   reasons: z.array(z.string()),
   feedback_count: z.number().int(),
   /** Present when status is requires_update: what to regenerate and how. */
-  regenerate: z.object({ request: EnhanceRequest, input_hash: z.string(), guidance: Guidance }).optional(),
+  regenerate: z
+    .object({
+      request: EnhanceRequest,
+      input_hash: z.string(),
+      normalized_input_hash: z.string().optional(),
+      guidance: Guidance,
+    })
+    .optional(),
 });
 export type Assessment = z.infer<typeof Assessment>;
 

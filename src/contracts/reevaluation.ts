@@ -26,6 +26,8 @@ export type ReevaluateInput = z.infer<typeof ReevaluateInput>;
 /** A function with feedback on its active version newer than its last evaluation, and Train's decision on it. */
 export const ReevaluationCandidate = FunctionKey.extend({
   version: z.number().int().positive(),
+  /** The active version's domain; absent in pages found before it was read. */
+  domain: z.string().optional(),
   /** The newest feedback evaluated now: the function's cursor once recorded. */
   last_feedback_id: z.string(),
   status: FeedbackStatus,

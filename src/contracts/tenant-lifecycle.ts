@@ -57,6 +57,11 @@ export const ExportVersion = z.object({
   metadata: Json,
   request: Json.nullable(),
   replaced_version: z.number().int().nullable(),
+  /** Lineage: the version it was made from, what made it, and the hashes that find the same input and module. */
+  parent_version: z.number().int().nullable().default(null),
+  trigger: z.enum(['request', 'feedback', 'reevaluation']).default('request'),
+  normalized_input_hash: z.string().nullable().default(null),
+  code_sha256: z.string().nullable().default(null),
   created_at: Timestamp,
   activated_at: Timestamp.nullable(),
   files: VersionFilesRecord,

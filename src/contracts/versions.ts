@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonValue, RunRef } from './enhance';
+import { JsonValue, RunRef, VersionTrigger } from './enhance';
 import { EventType } from './events';
 import { FeedbackStatus } from './feedback';
 
@@ -24,6 +24,9 @@ export const VersionSummary = z.object({
   provider: z.string(),
   safety_level: z.string(),
   storage: StorageKind,
+  /** How it came to be (request, feedback, reevaluation) and the version it was made from. */
+  trigger: VersionTrigger,
+  parent_version: z.number().int().positive().nullable(),
   metrics: VersionMetrics,
 });
 export type VersionSummary = z.infer<typeof VersionSummary>;

@@ -15,10 +15,13 @@ type Observer = {
 const observers: Record<string, Observer> = {
   cacheLookupWithVersion: {
     done(metrics, output) {
-      const hit = (output as { hit?: { layer?: string } | null }).hit;
-      metrics.cacheRequests.inc(
-        hit ? { layer: hit.layer ?? 'other', outcome: 'hit' } : { layer: 'all', outcome: 'miss' },
-      );
+      const { hit, lineage } = output as {
+        hit?: { layer?: string } | null;
+        lineage?: { layer?: string | null } | null;
+      };
+      // An answer of the function's active version counts as a hit of the layer that held it, else of `lineage`.
+      const layer = hit ? (hit.layer ?? 'other') : lineage ? (lineage.layer ?? 'lineage') : undefined;
+      metrics.cacheRequests.inc(layer ? { layer, outcome: 'hit' } : { layer: 'all', outcome: 'miss' });
     },
   },
   validate: {

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { createArtifactStore } from '../infra/storage/artifact-store';
 import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
+import { InvalidationListener } from '../infra/cache/invalidation';
 import { createPool } from '../infra/db/pool';
 import { EventPublisher, eventStreamKey } from '../infra/events/publisher';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
@@ -70,7 +71,21 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     ttlSeconds: config.CACHE_TTL_SECONDS,
     logger,
   });
-  cache.listenForInvalidations();
+  const invalidations = new InvalidationListener({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    logger,
+    onInvalidate: (msg) => {
+      cache.evictLocal(msg.tenant_id, msg.function_name);
+      if (msg.erased) cache.forgetCounts(msg.tenant_id);
+      metrics.cacheInvalidations.inc();
+    },
+    onListening: (listening) => {
+      cache.holdLocal(listening);
+      metrics.cacheListening.set(listening ? 1 : 0);
+    },
+  });
+  invalidations.start();
   const flushStats = () =>
     cache
       .flushStats(pool)
@@ -158,7 +173,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
         .catch((err: Error) => logger.warn('circuit states not withdrawn; they age out', { error: err.message }));
       clearInterval(sweepTimer);
       await flushStats();
-      cache.close();
+      await invalidations.close();
       artifacts.close();
       await analyzer.close();
       await forkServer?.close();

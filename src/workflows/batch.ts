@@ -2,6 +2,7 @@ import { executeChild, isCancellation, setHandler, upsertSearchAttributes } from
 import type { BatchItemOutcome, BatchResult, BatchWorkflowInput } from '../contracts/progress';
 import { enhanceFunction } from './enhance';
 import { progressQuery } from '../definitions/messages';
+import { ENHANCE_VERSION, runDetails } from '../definitions/run-details';
 import { enhanceSearchAttributes, OutcomeKey } from '../definitions/search-attributes';
 import { StageHistory } from './progress';
 import { rootMessage, slidingWindow } from './window';
@@ -48,8 +49,15 @@ export async function enhanceBatch(input: BatchWorkflowInput): Promise<BatchResu
         workflowId: workflow_id,
         args: [{ request, input_hash, normalized_input_hash, tenant_id }],
         memo: { tenant_id },
-        typedSearchAttributes: enhanceSearchAttributes(request),
+        typedSearchAttributes: enhanceSearchAttributes(request, tenant_id),
         staticSummary: `enhance ${request.function_name} (${request.domain}), item ${index + 1} of ${items.length}`,
+        staticDetails: runDetails({
+          function_name: request.function_name,
+          version: ENHANCE_VERSION,
+          domain: request.domain,
+          trigger: 'request',
+          tenant_id,
+        }),
       });
       Object.assign(outcome, { status: 'completed', version: enhanced.version });
     } catch (err) {

@@ -63,11 +63,15 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       normalized_input_hash,
       tenant_id,
       function_name: request.function_name,
+      original_code: request.original_code,
     });
+    const fromLineage = lookup.lineage;
     let enhancement: CachedEnhancement;
     let generation: GenerateValidatedOutput | undefined;
     let cached: Promise<void> | undefined;
-    if (lookup.hit) {
+    if (fromLineage) {
+      enhancement = fromLineage.enhancement;
+    } else if (lookup.hit) {
       enhancement = lookup.hit.value;
     } else {
       generation = await generateValidated({ request, tenant_id }, (stage, detail) => stages.enter(stage, detail));
@@ -78,41 +82,54 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
         cacheStore({
           key: lookup.key,
           l2_key: lookup.l2_key,
-          value: enhancement,
+          value: { ...enhancement, source: request.original_code },
           tenant_id,
           function_name: request.function_name,
         }),
       ).catch((err: unknown) => log.warn('enhancement not cached', { error: failureMessage(err) }));
     }
-    const cache = lookup.hit ? 'hit' : 'miss';
+    // Answered from stored work (a cache entry, or the lineage's active version) rather than generated.
+    const cache = lookup.hit || fromLineage ? 'hit' : 'miss';
     const { artifact, validation } = enhancement;
     upsertSearchAttributes([
       { key: CacheOutcomeKey, value: cache },
       { key: ProviderKey, value: artifact.provider },
     ]);
 
-    const metadata = metadataOf(request, enhancement, cache, generation);
+    const computed = metadataOf(request, enhancement, cache, generation);
+    const metadata = fromLineage ? { ...computed, lineage: fromLineage.lineage } : computed;
     stages.enter('store');
-    // A hit whose input is the active version already needs no write: the lookup read it, so the hit stays in-process.
+    // An input the active version answers already needs no write: the lookup read it, so the answer stays in-process.
     // Storing is the commit point: once it starts, the run finishes even if canceled, so a version is never half-published.
     const stored =
       lookup.active_version !== null
         ? { version: lookup.active_version, created: false, deprecated: null }
         : await CancellationScope.nonCancellable(() =>
-            storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata }),
+            storeVersion({
+              tenant_id,
+              ...run,
+              input_hash,
+              normalized_input_hash,
+              parent_version: fromLineage?.parent_version ?? null,
+              trigger: 'request',
+              request,
+              artifact,
+              metadata,
+            }),
           );
     await cached;
     const result: EnhanceResult = {
       function_name: request.function_name,
       enhanced_code: { python: artifact.python, dana: artifact.dana },
       version: stored.version,
-      metadata,
+      // A module byte-identical to the active version's is answered with it: the lineage says so.
+      metadata: 'lineage' in stored && stored.lineage ? { ...metadata, lineage: stored.lineage } : metadata,
       run,
     };
     // A hit answers before it publishes: its callers wait for nothing but in-process work (the answer leaves with the
     // workflow task, after the local publish). A miss answers once its events are out, so a 200 means the run's effects
     // are all visible.
-    if (lookup.hit) answer = { result };
+    if (cache === 'hit') answer = { result };
 
     const events: PublishedEvent[] = [];
     if (lookup.hit) events.push({ type: 'cache.hit', payload: { layer: lookup.hit.layer } });

@@ -1,7 +1,8 @@
 import { continueAsNew, isCancellation, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTotals } from '../contracts/reevaluation';
-import { FunctionNameKey, OutcomeKey } from '../definitions/search-attributes';
+import { runDetails } from '../definitions/run-details';
+import { functionSearchAttributes, OutcomeKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { regenerateFromFeedback } from './regenerate';
 import { autoUpgrades } from './versioning';
@@ -14,14 +15,22 @@ const recordEvaluations = activity('recordEvaluations');
 async function evaluate(candidate: ReevaluationCandidate): Promise<Evaluation> {
   const { workflow_id, ...evaluated } = candidate;
   if (candidate.status === 'accepted') return { ...evaluated, outcome: 'accepted' };
-  const { tenant_id, function_name, version } = candidate;
+  const { tenant_id, function_name, version, domain } = candidate;
   try {
     const child = await startChild(regenerateFromFeedback, {
       workflowId: workflow_id,
-      args: [{ tenant_id, function_name, version }],
+      args: [{ tenant_id, function_name, version, trigger: 'reevaluation' }],
       memo: { tenant_id },
-      typedSearchAttributes: [{ key: FunctionNameKey, value: function_name }],
+      typedSearchAttributes: functionSearchAttributes(tenant_id, function_name, domain),
       staticSummary: `scheduled re-evaluation of ${function_name} v${version}: ${candidate.reasons.join('; ')}`,
+      staticDetails: runDetails({
+        function_name,
+        version: `a new one regenerated from v${version}`,
+        domain,
+        trigger: 'reevaluation',
+        parent_version: version,
+        tenant_id,
+      }),
     });
     const result = await child.result();
     const regeneration = { regeneration_workflow_id: workflow_id };

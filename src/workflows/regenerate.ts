@@ -2,7 +2,7 @@ import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporali
 import type { ActivateInput, ActivateResult, RegenerateInput, RegenerateResult } from '../contracts/feedback';
 import type { PublishedEvent } from '../contracts/events';
 import { classifyRunFailure } from '../definitions/run-failures';
-import { OutcomeKey } from '../definitions/search-attributes';
+import { OutcomeKey, ProviderKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { failureMessage, metadataOf, startedEvent } from './enhance';
 import { generateValidated } from './generation';
@@ -35,13 +35,24 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
       run,
     };
   }
-  const { request, input_hash, guidance } = assessment.regenerate;
+  const { request, input_hash, normalized_input_hash, guidance } = assessment.regenerate;
   try {
     // The same provider chain, validation and repair loop as enhanceFunction, with the learned guidance.
     const generation = await generateValidated({ request, tenant_id, guidance });
     const { artifact, validation } = generation.enhancement;
     const metadata = metadataOf(request, generation.enhancement, 'bypass', generation);
-    const stored = await storeVersion({ tenant_id, ...run, input_hash, request, artifact, metadata, guidance });
+    const stored = await storeVersion({
+      tenant_id,
+      ...run,
+      input_hash,
+      normalized_input_hash,
+      parent_version: version,
+      trigger: input.trigger ?? 'feedback',
+      request,
+      artifact,
+      metadata,
+      guidance,
+    });
     const events: PublishedEvent[] = [];
     if (stored.created) {
       events.push({
@@ -56,7 +67,10 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
       payload: { version: stored.version, cache: 'bypass', safety_level: validation.safety_level },
     });
     await publishEvents(events);
-    upsertSearchAttributes([{ key: OutcomeKey, value: 'regenerated' }]);
+    upsertSearchAttributes([
+      { key: OutcomeKey, value: 'regenerated' },
+      { key: ProviderKey, value: artifact.provider },
+    ]);
     return {
       function_name,
       status: 'requires_update',

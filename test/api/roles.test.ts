@@ -24,7 +24,7 @@ describe('operator-only routes', () => {
       setPrincipal(res, { tenantId: `roles_${role}`, role, keyId: 'test' });
       next();
     });
-    const tenantData = new TenantData(pool, new CacheInvalidator({ prefix: 'test:roles:' }));
+    const tenantData = new TenantData(pool, new CacheInvalidator({ prefix: 'test:roles:', pool, schema: 'public' }));
     app.use(mountRoutes(tenantDataRoutes, { app: { tenantData } } as unknown as RouteDeps));
     app.use(
       errorHandler(

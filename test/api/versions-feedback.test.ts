@@ -351,6 +351,8 @@ describe('versions, feedback-driven regeneration and rollback', () => {
       functionName: name,
       idempotencyKey: `old-${name}`,
       inputHash: 'f'.repeat(64),
+      parentVersion: null,
+      trigger: 'request',
       request,
       domain: 'base_reliability',
       optimizeFor: null,

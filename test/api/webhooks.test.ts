@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkWebhookUrl, isForbiddenAddress, sendWebhook } from '../../src/infra/events/webhook-http';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
+import { FunctionNameKey, TenantKey } from '../../src/definitions/search-attributes';
 
 /**
  * Webhooks end to end against a local receiver (node:http on 127.0.0.1, so the stack allows private targets):
@@ -255,7 +256,17 @@ test('a 410 is not retried', async () => {
   plans.set('/hooks/gone', [410, 410, 410]);
   const gone = await register('/hooks/gone', ['version.created']);
   const fn = await enhance('wh_gone');
-  expect(await deliveryRun(await eventId(fn, 'version.created'))).toEqual([{ webhook_id: gone.id, status: 'failed' }]);
+  const id = await eventId(fn, 'version.created');
+  expect(await deliveryRun(id)).toEqual([{ webhook_id: gone.id, status: 'failed' }]);
+  // The delivery run reads in the Temporal UI: whose function and event it carries.
+  const run = await stack.client.workflow.getHandle(`webhooks-${stack.config.DATABASE_SCHEMA}-${id}`).describe();
+  expect([run.typedSearchAttributes.get(FunctionNameKey), run.typedSearchAttributes.get(TenantKey)]).toEqual([
+    fn,
+    'default',
+  ]);
+  expect(await run.staticDetails()).toContain(
+    `- **version**: v1\n- **domain**: –\n- **trigger**: event version.created`,
+  );
   expect(at('/hooks/gone', fn)).toHaveLength(1);
   const log = await getJson(`${hooks()}/${gone.id}/deliveries`, viewer);
   expect(log.body.deliveries.map((d: any) => [d.attempt, d.outcome, d.status_code, d.will_retry])).toEqual([

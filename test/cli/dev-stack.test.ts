@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { freePort, isListening, waitFor } from '../helpers/net';
-import { postJson } from '../helpers/stack';
+import { postJson, requestJson } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
@@ -96,6 +96,31 @@ describe('poet start (npm start)', () => {
     // Temporal's state is in the data dir, written ahead (WAL): the dev server's CPU per run roughly halves.
     expect(existsSync(path.join(dataDir, 'temporal.sqlite'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
+  });
+
+  test("DELETE /api/v1/cache without Redis empties the worker's in-process cache (PostgreSQL tells it)", async () => {
+    const name = 'start_cache';
+    const api = `http://127.0.0.1:${ports.PORT}/api/v1`;
+    const enhance = async (constant: number) =>
+      (
+        await postJson(`${api}/functions/enhance`, {
+          function_name: name,
+          original_code: `def ${name}(a: int) -> int:\n    return a + ${constant}\n`,
+        })
+      ).body.metadata.cache;
+    // v1 (+1), v2 (+2); +1 again is the worker's in-process hit, and v3 is active.
+    expect([await enhance(1), await enhance(2), await enhance(1)]).toEqual(['miss', 'miss', 'hit']);
+    const heard = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${ports.WORKER_HTTP_PORT}/metrics`)).text();
+      return Number(/^poet_cache_invalidations_total (\d+)/m.exec(text)?.[1]);
+    };
+    expect(await heard()).toBe(0);
+    const dropped = await requestJson('DELETE', `${api}/cache?function_name=${name}`);
+    expect(dropped.status).toBe(200);
+    expect(dropped.body).toEqual({ function_name: name, shared_entries: 0, workers_notified: 1 });
+    await waitFor(async () => (await heard()) === 1, 10_000, 'the worker heard the invalidation');
+    // +2 is no longer the active version's input: only the worker's cache could answer it, and it has dropped it.
+    expect(await enhance(2)).toBe('miss');
   });
 
   test("the worker and the API run under the V8 heap limits of the configuration (the worker's set, the API's default)", async () => {

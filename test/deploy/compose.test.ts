@@ -134,7 +134,7 @@ describe('docker-compose.temporal.yml', () => {
     expect(setup.entrypoint?.[0]).toMatch(/sh$/);
     const script = [setup.command ?? []].flat().join('\n');
     expect(SEARCH_ATTRIBUTE_NAMES).toEqual(
-      expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider']),
+      expect.arrayContaining(['FunctionName', 'Domain', 'CacheOutcome', 'Outcome', 'Provider', 'Tenant']),
     );
     for (const name of SEARCH_ATTRIBUTE_NAMES) expect(script).toMatch(new RegExp(`\\b${name}\\b`));
     expect(script).toContain('temporal operator search-attribute create');

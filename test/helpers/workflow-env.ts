@@ -67,7 +67,13 @@ export function stubActivities(overrides: Partial<Activities> = {}): {
 } {
   const calls: ActivityCall[] = [];
   const defaults: Activities = {
-    cacheLookupWithVersion: async () => ({ key: 'exact-key', l2_key: 'l2-key', hit: null, active_version: null }),
+    cacheLookupWithVersion: async () => ({
+      key: 'exact-key',
+      l2_key: 'l2-key',
+      hit: null,
+      active_version: null,
+      lineage: null,
+    }),
     cacheStore: async () => undefined,
     generationPlan: async () => ({ providers: [], max_repairs: 1, max_attempts: 2 }),
     generate: async () => enhancement().artifact,

@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readdirSync } from 'node:fs';
+import { runner } from 'node-pg-migrate';
 import type { Pool } from 'pg';
 import { FilesystemArtifactStore } from '../../src/infra/storage/artifact-store';
 import { createPool, migrate } from '../../src/infra/db/pool';
@@ -37,6 +39,8 @@ const version = (functionName: string, key: string, inputHash: string): NewVersi
   functionName,
   idempotencyKey: key,
   inputHash,
+  parentVersion: null,
+  trigger: 'request',
   request: {
     function_name: functionName,
     original_code: `def ${functionName}():\n    return 1\n`,
@@ -98,16 +102,94 @@ describe('VersionsRepo.storeVersion on PostgreSQL', () => {
   test('a new run with the input of the active version answers that version; an older input makes a new one', async () => {
     await repo.storeVersion(version('same_fn', 'wf-x/run-1', 'A'));
     await repo.storeVersion(version('same_fn', 'wf-y/run-1', 'B'));
-    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toEqual({
+    expect(await repo.storeVersion(version('same_fn', 'wf-y/run-2', 'B'))).toMatchObject({
       version: 2,
       created: false,
       deprecated: null,
+      reused: { relation: 'same_input', active: { version: 2, trigger: 'request' } },
     });
     expect(await repo.storeVersion(version('same_fn', 'wf-x/run-2', 'A'))).toEqual({
       version: 3,
       created: true,
       deprecated: 2,
     });
+  });
+
+  test('a regeneration answers its parent input and always makes a version; a request byte-identical to the active one makes none', async () => {
+    await repo.storeVersion(version('lineage_fn', 'wf-l/run-1', 'A'));
+    const regenerated = { ...version('lineage_fn', 'wf-r/run-1', 'A'), parentVersion: 1, trigger: 'feedback' as const };
+    regenerated.artifact = { ...regenerated.artifact, python: '# learned\n' };
+    expect(await repo.storeVersion(regenerated)).toEqual({ version: 2, created: true, deprecated: 1 });
+    expect(await repo.activeVersion('default', 'lineage_fn')).toMatchObject({
+      version: 2,
+      input_hash: 'A',
+      trigger: 'feedback',
+      parent_version: 1,
+      reactivated: false,
+    });
+    // Another input whose module comes out byte-identical to the active one's: no copy of it.
+    const copy = { ...version('lineage_fn', 'wf-c/run-1', 'C'), artifact: regenerated.artifact };
+    expect(await repo.storeVersion(copy)).toMatchObject({
+      version: 2,
+      created: false,
+      reused: { relation: 'identical_code' },
+    });
+    await repo.activate({ tenantId: 'default', functionName: 'lineage_fn', version: 1 });
+    expect(await repo.activeVersion('default', 'lineage_fn')).toMatchObject({ version: 1, reactivated: true });
+    const summary = await repo.getFunction('default', 'lineage_fn');
+    expect(summary?.versions.map((v) => [v.version, v.trigger, v.parent_version])).toEqual([
+      [1, 'request', null],
+      [2, 'feedback', 1],
+    ]);
+  });
+});
+
+describe('the lineage migration', () => {
+  test('versions regenerated before lineage take the input of the request their chain started from', async () => {
+    const dir = path.join(__dirname, '..', '..', 'migrations');
+    const old = `t_lineage_mig_${uniqueSuffix()}`;
+    // Every migration before this one, however many come after it.
+    const before = readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()
+      .indexOf('1764050000000_versions-lineage.sql');
+    expect(before).toBeGreaterThan(0);
+    await runner({
+      databaseUrl: process.env.DATABASE_URL!,
+      dir,
+      direction: 'up',
+      count: before,
+      migrationsTable: 'pgmigrations',
+      schema: old,
+      createSchema: true,
+      log: () => undefined,
+    });
+    const db = createPool({ url: process.env.DATABASE_URL!, schema: old, max: 1 });
+    try {
+      await db.query("INSERT INTO functions (tenant_id, name, current_version) VALUES ('default', 'f', 3)");
+      const row = (v: number, status: string, hash: string, replaced: number | null, guidance: boolean) =>
+        db.query(
+          `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, provider,
+                                 enhancer_version, safety_level, params, metadata, artifact_path, replaced_version)
+           VALUES ('default', 'f', $1, $2, $3, $4, 'base_reliability', 'template', 'template-1', 'high', '{}', $5, 'x', $6)`,
+          [v, status, `k${v}`, hash, JSON.stringify(guidance ? { guidance: { reason: 'errors' } } : {}), replaced],
+        );
+      await row(1, 'deprecated', 'request-hash', null, false);
+      await row(2, 'deprecated', 'made-up-2', 1, true);
+      await row(3, 'active', 'made-up-3', 2, true);
+      await migrate({ url: process.env.DATABASE_URL!, schema: old, dir, logger });
+      const { rows } = await db.query(
+        'SELECT version, input_hash, trigger, parent_version FROM versions ORDER BY version',
+      );
+      expect(rows).toEqual([
+        { version: 1, input_hash: 'request-hash', trigger: 'request', parent_version: null },
+        { version: 2, input_hash: 'request-hash', trigger: 'feedback', parent_version: 1 },
+        { version: 3, input_hash: 'request-hash', trigger: 'feedback', parent_version: 2 },
+      ]);
+    } finally {
+      await db.query(`DROP SCHEMA ${old} CASCADE`);
+      await db.end();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { PythonAnalyzer } from '../../src/infra/sandbox/python-analyzer';
 import { runSandbox } from '../../src/infra/sandbox/run';
 import { applyOptimizeFor, type DomainSettings, getDomain, listDomainNames } from '../../src/poet/domains';
 import { poetRuntime } from '../../src/poet/runtime';
-import { ENHANCER_VERSION, enhanceWithTemplate, strictTypes } from '../../src/poet/template';
+import { ENHANCER_VERSION, enhanceWithTemplate, reembedSource, strictTypes } from '../../src/poet/template';
 
 const scriptDir = path.join(__dirname, '../../python');
 const pathEnv = process.env.PATH!;
@@ -195,6 +195,36 @@ describe('enhanceWithTemplate output', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe("reembedSource: an L2 hit answers with the caller's own text", () => {
+  const original = 'from __future__ import annotations\n\ndef area(w: float, h: float) -> float:\n    return w * h\n';
+  const edited =
+    'from __future__ import annotations\n\n# rectangles only\n\ndef area(w: float, h: float) -> float:\n    """Width times height."""\n    return w * h  # square units\n';
+  const functionOf = async (code: string) => {
+    const analysis = await analyzer.analyze(code);
+    const fn = analysis.ok ? analysis.functions.find((f) => f.name === 'area') : undefined;
+    if (!fn) throw new Error('test code has no function area');
+    return fn;
+  };
+
+  test('both modules embed the new text exactly as the template renders it, and the module runs', async () => {
+    const before = await enhance(original, 'area');
+    const fresh = await enhance(edited, 'area');
+    expect(reembedSource(before, original, { code: edited, analysis: await functionOf(edited) })).toEqual({
+      python: fresh.python,
+      dana: fresh.dana,
+    });
+    expect(await drive(fresh.python, 'result = m.area(2.0, 3.0)')).toBe(6);
+  });
+
+  test('modules that do not embed the previous source, or a change of future imports, are refused', async () => {
+    const before = await enhance(original, 'area');
+    const analysis = await functionOf(edited);
+    expect(reembedSource(before, 'def other():\n    pass\n', { code: edited, analysis })).toBeUndefined();
+    const noFuture = edited.replace('from __future__ import annotations\n', '');
+    expect(reembedSource(before, original, { code: noFuture, analysis: await functionOf(noFuture) })).toBeUndefined();
   });
 });
 

@@ -19,6 +19,7 @@ describe('the workflow bundle', () => {
       'contracts/skipped-outcomes',
       'definitions/activity-options',
       'definitions/messages',
+      'definitions/run-details',
       'definitions/run-failures',
       'definitions/search-attributes',
     ]);

@@ -107,21 +107,38 @@ describe('enhanceFunction against stub activities', () => {
     });
   });
 
-  test('a hit on the active version answers from the lookup: no generation, no store, a cache.hit event', async () => {
+  test('an input the active version answers already is answered with it: no generation, no store, metadata.lineage says why', async () => {
+    const lineage = {
+      version: 3,
+      relation: 'same_input' as const,
+      trigger: 'feedback' as const,
+      parent_version: 2,
+      reactivated: false,
+      reason: 'v3 (regenerated from v2 by feedback) is active and already answers this input',
+    };
     const { activities, calls, names } = stubActivities({
       cacheLookupWithVersion: async () => ({
         key: 'exact-key',
-        hit: { value: enhancement(), layer: 'l1' as const },
+        hit: null,
         active_version: 3,
+        lineage: {
+          enhancement: enhancement('template', 'learned = True\n'),
+          lineage,
+          parent_version: null,
+          layer: null,
+        },
       }),
     });
     await withWorker(env, activities, async (taskQueue) => {
       const { answer, handle } = await startAndAwaitAnswer(taskQueue);
-      expect(answer).toMatchObject({ version: 3, metadata: { cache: 'hit', attempts: [], usage: { calls: 0 } } });
+      expect(answer).toMatchObject({
+        version: 3,
+        enhanced_code: { python: 'learned = True\n' },
+        metadata: { cache: 'hit', attempts: [], usage: { calls: 0 }, lineage },
+      });
       expect(names()).toEqual(['cacheLookupWithVersion', 'publish']);
       expect(callsOf(calls, 'publish')[0]!.events).toEqual([
         expect.objectContaining({ type: 'enhancement.started' }),
-        { type: 'cache.hit', payload: { layer: 'l1' } },
         { type: 'enhancement.completed', payload: { version: 3, cache: 'hit', safety_level: 'high' } },
       ]);
       expect(await searchAttributes(handle)).toEqual({ cache: 'hit', provider: 'template', outcome: 'completed' });
@@ -129,12 +146,13 @@ describe('enhanceFunction against stub activities', () => {
     });
   });
 
-  test('a hit whose input is not the active version stores it (the version the store answers)', async () => {
-    const { activities, names } = stubActivities({
+  test("a hit whose input is not the active version stores it with the caller's source kept for L2 (the version the store answers)", async () => {
+    const { activities, calls, names } = stubActivities({
       cacheLookupWithVersion: async () => ({
         key: 'exact-key',
         hit: { value: enhancement(), layer: 'l0' as const },
         active_version: null,
+        lineage: null,
       }),
       storeVersion: async () => ({ version: 4, created: true, deprecated: 3 }),
     });
@@ -142,6 +160,28 @@ describe('enhanceFunction against stub activities', () => {
       const result = await (await start(taskQueue)).result();
       expect(result.version).toBe(4);
       expect(names()).toEqual(['cacheLookupWithVersion', 'storeVersion', 'publish']);
+      expect(callsOf(calls, 'cacheLookupWithVersion')[0]).toMatchObject({
+        original_code: enhanceInput().request.original_code,
+      });
+      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({ trigger: 'request', parent_version: null });
+    });
+  });
+
+  test('a module byte-identical to the active version is answered with it: the store says so in metadata.lineage', async () => {
+    const lineage = {
+      version: 3,
+      relation: 'identical_code' as const,
+      trigger: 'request' as const,
+      parent_version: null,
+      reactivated: false,
+      reason: 'the enhanced module is byte-identical to v3, the active version',
+    };
+    const { activities } = stubActivities({
+      storeVersion: async () => ({ version: 3, created: false, deprecated: null, lineage }),
+    });
+    await withWorker(env, activities, async (taskQueue) => {
+      const result = await (await start(taskQueue)).result();
+      expect(result).toMatchObject({ version: 3, metadata: { cache: 'miss', lineage } });
     });
   });
 

@@ -1,7 +1,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Assessment } from '../../src/contracts/feedback';
 import type { ReevaluationCandidate } from '../../src/contracts/reevaluation';
-import { OutcomeKey } from '../../src/definitions/search-attributes';
+import {
+  DomainKey,
+  FunctionNameKey,
+  OutcomeKey,
+  ProviderKey,
+  TenantKey,
+} from '../../src/definitions/search-attributes';
 import { WORKFLOW_TYPES } from '../../src/definitions/workflow-types';
 import type { regenerateFromFeedback } from '../../src/workflows/regenerate';
 import type { reevaluateFunctions } from '../../src/workflows/reevaluate';
@@ -21,6 +27,7 @@ const candidate = (
   tenant_id: 'default',
   function_name,
   version: 1,
+  domain: 'base_reliability',
   last_feedback_id: '7',
   status,
   reasons: status === 'accepted' ? [] : ['error_rate 0.40 over 0.2'],
@@ -93,10 +100,39 @@ describe('reevaluateFunctions against stub activities', () => {
         expect(first!.run_id).not.toBe(second!.run_id);
         // Only the regeneration that was started ran here.
         expect(callsOf(calls, 'assessFeedback')).toEqual([
-          { tenant_id: 'default', function_name: 'needs_work', version: 1 },
+          { tenant_id: 'default', function_name: 'needs_work', version: 1, trigger: 'reevaluation' },
         ]);
+        // The new version records that re-evaluation made it, from v1.
+        expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({ trigger: 'reevaluation', parent_version: 1 });
         const { typedSearchAttributes } = await handle.describe();
         expect(typedSearchAttributes.get(OutcomeKey)).toBe('regenerated');
+
+        // The child run reads in the Temporal UI without its payloads: search attributes, summary and details.
+        const child = await env.client.workflow.getHandle(`regenerate-needs-work-${suffix}`).describe();
+        expect({
+          function: child.typedSearchAttributes.get(FunctionNameKey),
+          domain: child.typedSearchAttributes.get(DomainKey),
+          tenant: child.typedSearchAttributes.get(TenantKey),
+          outcome: child.typedSearchAttributes.get(OutcomeKey),
+          provider: child.typedSearchAttributes.get(ProviderKey),
+        }).toEqual({
+          function: 'needs_work',
+          domain: 'base_reliability',
+          tenant: 'default',
+          outcome: 'regenerated',
+          provider: 'template',
+        });
+        expect(await child.staticSummary()).toMatch(/^scheduled re-evaluation of needs_work v1/);
+        expect(await child.staticDetails()).toEqual(
+          [
+            '- **function**: `needs_work`',
+            '- **version**: a new one regenerated from v1',
+            '- **domain**: base_reliability',
+            '- **trigger**: reevaluation',
+            '- **parent version**: v1',
+            '- **tenant**: `default`',
+          ].join('\n'),
+        );
       });
     } finally {
       await busy.terminate('test over');

@@ -62,6 +62,8 @@ class Metadata:
     runtime_version: Optional[str] = None
     #: What validation tried: inputs per source, how many agreed, its time.
     validation: Optional[Dict[str, Any]] = None
+    #: Set when the function's active version answered (version, relation, trigger, parent_version, reason).
+    lineage: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { CachedEnhancement } from '../../contracts/enhance';
 import type { CacheStats } from '../../contracts/versions';
 import type { Logger } from '../observability/logger';
+import { publishInvalidation } from './invalidation';
 
 /** l0: in-process exact; l1: Redis exact; l2: normalized code (comments, layout, docstrings ignored), memory then Redis. */
 export const CACHE_LAYERS = ['l0', 'l1', 'l2'] as const;
@@ -45,7 +46,6 @@ export interface CacheOptions {
   logger: Logger;
 }
 
-const invalidationChannel = (prefix: string) => `${prefix}cache:invalidate`;
 const indexKey = (prefix: string, scope: CacheScope) => `${prefix}cache:index:${scope.tenantId}:${scope.functionName}`;
 
 /**
@@ -55,7 +55,8 @@ const indexKey = (prefix: string, scope: CacheScope) => `${prefix}cache:index:${
 export class EnhancementCache {
   private readonly l0: LRUCache<string, Entry>;
   private readonly counts = new Map<string, Counts>();
-  private subscriber: Redis | undefined;
+  /** In-process entries are kept only while invalidations reach this process (see holdLocal). */
+  private holding = true;
 
   constructor(private readonly opts: CacheOptions) {
     this.l0 = new LRUCache({
@@ -64,22 +65,31 @@ export class EnhancementCache {
     });
   }
 
-  async get(keys: CacheKeys, scope: CacheScope): Promise<CacheHit | undefined> {
-    const local = this.l0.get(keys.exact);
+  /**
+   * `fromSimilar` turns an L2 entry into the answer for this very input (the caller's own source re-embedded);
+   * undefined from it makes the L2 entry a miss.
+   */
+  async get(
+    keys: CacheKeys,
+    scope: CacheScope,
+    fromSimilar: (similar: CachedEnhancement) => Promise<CachedEnhancement | undefined> = async (similar) => similar,
+  ): Promise<CacheHit | undefined> {
+    const local = this.holding ? this.l0.get(keys.exact) : undefined;
     this.count(scope, 'l0', local ? 'hits' : 'misses');
     if (local) return { value: local.value, layer: 'l0' };
 
     const shared = await this.fromRedis(keys.exact, scope, 'l1');
     if (shared) {
-      this.l0.set(keys.exact, { value: shared, scope });
+      this.remember(keys.exact, { value: shared, scope });
       return { value: shared, layer: 'l1' };
     }
 
     if (keys.normalized === undefined) return undefined;
     const l2Key = `n:${keys.normalized}`;
-    const inMemory = this.l0.get(l2Key)?.value;
+    const inMemory = this.holding ? this.l0.get(l2Key)?.value : undefined;
     if (inMemory) this.count(scope, 'l2', 'hits');
-    const similar = inMemory ?? (await this.fromRedis(l2Key, scope, 'l2'));
+    const found = inMemory ?? (await this.fromRedis(l2Key, scope, 'l2'));
+    const similar = found && (await fromSimilar(found));
     if (!similar) return undefined;
     // Kept under the exact key as well: a repeat of this very source is then an exact hit, in any worker.
     await this.set(keys, scope, similar);
@@ -88,7 +98,7 @@ export class EnhancementCache {
 
   async set(keys: CacheKeys, scope: CacheScope, value: CachedEnhancement): Promise<void> {
     const redisKeys = [keys.exact, ...(keys.normalized === undefined ? [] : [`n:${keys.normalized}`])];
-    for (const key of redisKeys) this.l0.set(key, { value, scope });
+    for (const key of redisKeys) this.remember(key, { value, scope });
     const json = JSON.stringify(value);
     await this.redisCall(scope, 'l1', 'set', async (redis) => {
       const multi = redis.multi();
@@ -103,17 +113,9 @@ export class EnhancementCache {
 
   /** Drops this process's entries of a tenant (or one of its functions). */
   evictLocal(tenantId: string, functionName?: string): number {
-    let evicted = 0;
-    for (const [key, entry] of this.l0.entries()) {
-      if (
-        entry.scope.tenantId === tenantId &&
-        (functionName === undefined || entry.scope.functionName === functionName)
-      ) {
-        this.l0.delete(key);
-        evicted += 1;
-      }
-    }
-    return evicted;
+    const keys = this.localKeys(tenantId, functionName);
+    for (const key of keys) this.l0.delete(key);
+    return keys.length;
   }
 
   /** Drops the unflushed counts of an erased tenant, so no cache_stats row of it is written after its erasure. */
@@ -121,19 +123,18 @@ export class EnhancementCache {
     for (const id of this.counts.keys()) if (id.startsWith(`${tenantId}\u0000`)) this.counts.delete(id);
   }
 
-  /** Evicts L0 entries when any process invalidates (CacheInvalidator publishes on Redis). */
-  listenForInvalidations(): void {
-    if (!this.opts.redis || this.subscriber) return;
-    const subscriber = this.opts.redis.duplicate({ enableOfflineQueue: true });
-    subscriber.on('error', () => undefined); // the main connection already reports Redis outages
-    subscriber.subscribe(invalidationChannel(this.opts.prefix)).catch(() => undefined);
-    subscriber.on('message', (_channel: string, message: string) => {
-      const msg = parseJson(message) as { tenant_id?: unknown; function_name?: unknown; erased?: unknown } | undefined;
-      if (typeof msg?.tenant_id !== 'string') return;
-      this.evictLocal(msg.tenant_id, typeof msg.function_name === 'string' ? msg.function_name : undefined);
-      if (msg.erased === true) this.forgetCounts(msg.tenant_id);
-    });
-    this.subscriber = subscriber;
+  /** How many entries of a tenant (or one of its functions) this process holds. */
+  localEntries(tenantId: string, functionName?: string): number {
+    return this.localKeys(tenantId, functionName).length;
+  }
+
+  /**
+   * Whether invalidations reach this process (its listening session is up): while they do not, it keeps nothing in
+   * process, so an invalidation it could not hear never leaves an entry behind; losing them drops everything held.
+   */
+  holdLocal(listening: boolean): void {
+    if (!listening) this.l0.clear();
+    this.holding = listening;
   }
 
   /** Adds the counts since the last flush to the cache_stats table; counts that fail to land are kept for the next. */
@@ -158,8 +159,18 @@ export class EnhancementCache {
     }
   }
 
-  close(): void {
-    this.subscriber?.disconnect();
+  private localKeys(tenantId: string, functionName: string | undefined): string[] {
+    return [...this.l0.entries()]
+      .filter(
+        ([, entry]) =>
+          entry.scope.tenantId === tenantId &&
+          (functionName === undefined || entry.scope.functionName === functionName),
+      )
+      .map(([key]) => key);
+  }
+
+  private remember(key: string, entry: Entry): void {
+    if (this.holding) this.l0.set(key, entry);
   }
 
   private async fromRedis(key: string, scope: CacheScope, layer: 'l1' | 'l2'): Promise<CachedEnhancement | undefined> {
@@ -214,36 +225,41 @@ export class EnhancementCache {
   }
 }
 
-/** The API side of invalidation: deletes the shared entries and tells every worker to drop its own. */
+/**
+ * The API side of invalidation: deletes the shared (Redis) entries and tells every worker, over PostgreSQL, to drop its
+ * own; PostgreSQL is there with or without Redis.
+ */
 export class CacheInvalidator {
-  constructor(private readonly opts: { redis?: Redis; prefix: string }) {}
+  constructor(private readonly opts: { redis?: Redis; prefix: string; pool: Pool; schema: string }) {}
 
   /**
-   * Undefined when Redis is configured but unreachable: nothing could be invalidated. `erased` also tells workers
-   * to forget the tenant's unflushed cache statistics.
+   * Undefined when Redis is configured but unreachable: its entries could not be deleted, so nothing is done.
+   * `erased` also tells workers to forget the tenant's unflushed cache statistics.
    */
   async invalidate(
     tenantId: string,
     functionName?: string,
     opts: { erased?: boolean } = {},
   ): Promise<{ shared_entries: number; workers_notified: number } | undefined> {
-    const { redis, prefix } = this.opts;
-    if (!redis) return { shared_entries: 0, workers_notified: 0 };
-    if (redis.status !== 'ready') return undefined;
-    const indexes =
-      functionName !== undefined
-        ? [indexKey(prefix, { tenantId, functionName })]
-        : await this.tenantIndexes(redis, tenantId);
+    const { redis, prefix, pool, schema } = this.opts;
+    if (redis && redis.status !== 'ready') return undefined;
     let deleted = 0;
-    for (const index of indexes) {
-      const members = await redis.smembers(index);
-      if (members.length) deleted += await redis.del(...members);
-      await redis.del(index);
+    if (redis) {
+      const indexes =
+        functionName !== undefined
+          ? [indexKey(prefix, { tenantId, functionName })]
+          : await this.tenantIndexes(redis, tenantId);
+      for (const index of indexes) {
+        const members = await redis.smembers(index);
+        if (members.length) deleted += await redis.del(...members);
+        await redis.del(index);
+      }
     }
-    const workers = await redis.publish(
-      invalidationChannel(prefix),
-      JSON.stringify({ tenant_id: tenantId, function_name: functionName, ...(opts.erased ? { erased: true } : {}) }),
-    );
+    const workers = await publishInvalidation(pool, schema, {
+      tenant_id: tenantId,
+      ...(functionName !== undefined ? { function_name: functionName } : {}),
+      ...(opts.erased ? { erased: true } : {}),
+    });
     return { shared_entries: deleted, workers_notified: workers };
   }
 

@@ -111,7 +111,8 @@ export class LifecycleRepo {
       }
     >(
       `SELECT version, status, input_hash, domain, optimize_for, provider, enhancer_version, safety_level, params,
-              metadata, request, replaced_version, created_at, activated_at, storage
+              metadata, request, replaced_version, parent_version, trigger, normalized_input_hash, code_sha256,
+              created_at, activated_at, storage
          FROM versions WHERE tenant_id = $1 AND function_name = $2 ORDER BY version`,
       [tenantId, name],
     );
@@ -159,8 +160,10 @@ export class LifecycleRepo {
         await tx.query(
           `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain,
                                 optimize_for, provider, enhancer_version, safety_level, params, metadata, artifact_path,
-                                request, storage, activated_at, replaced_version, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+                                request, storage, activated_at, replaced_version, created_at, parent_version, trigger,
+                                normalized_input_hash, code_sha256)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                   $23)`,
           [
             tenantId,
             f.fn.name,
@@ -181,6 +184,10 @@ export class LifecycleRepo {
             v.activated_at,
             v.replaced_version,
             v.created_at,
+            v.parent_version,
+            v.trigger,
+            v.normalized_input_hash,
+            v.code_sha256,
           ],
         );
       }

@@ -3,6 +3,7 @@ import type { Evaluation, FunctionKey } from '../../contracts/reevaluation';
 
 export interface PendingFunction extends FunctionKey {
   version: number;
+  domain: string;
   last_feedback_id: string;
 }
 
@@ -16,13 +17,15 @@ export class ReevaluationRepo {
    */
   async pending(after: FunctionKey | undefined, limit: number): Promise<PendingFunction[]> {
     const res = await this.pool.query<PendingFunction>(
-      `SELECT f.tenant_id, f.name AS function_name, f.current_version AS version, max(fb.id)::text AS last_feedback_id
+      `SELECT f.tenant_id, f.name AS function_name, f.current_version AS version, v.domain,
+              max(fb.id)::text AS last_feedback_id
          FROM functions f
+         JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
          JOIN feedback fb ON fb.tenant_id = f.tenant_id AND fb.function_name = f.name AND fb.version = f.current_version
          LEFT JOIN evaluations e ON e.tenant_id = f.tenant_id AND e.function_name = f.name
         WHERE fb.id > COALESCE(e.last_feedback_id, 0)
           AND ($1::text IS NULL OR (f.tenant_id, f.name) > ($1::text, $2::text))
-        GROUP BY f.tenant_id, f.name, f.current_version
+        GROUP BY f.tenant_id, f.name, f.current_version, v.domain
         ORDER BY f.tenant_id, f.name
         LIMIT $3`,
       [after?.tenant_id ?? null, after?.function_name ?? null, limit],

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { EnhancedArtifact, EnhanceRequest, JsonValue } from '../../contracts/enhance';
+import type { EnhancedArtifact, EnhanceRequest, JsonValue, VersionTrigger } from '../../contracts/enhance';
 import type { FunctionSummary, VersionDetail, VersionSummary } from '../../contracts/versions';
 import {
   ARTIFACT_FILES,
@@ -9,14 +9,26 @@ import {
   type StorageKind,
   type VersionRef,
 } from '../storage/artifact-store';
+import { sha256 } from '../hash';
 import { withTransaction } from './pool';
+
+/** What a version records it was made by; activations make none. */
+export type CreationTrigger = Exclude<VersionTrigger, 'activation'>;
+
+/** One digest of both modules: equal digests, byte-identical versions. */
+export const codeDigest = (artifact: Pick<EnhancedArtifact, 'python' | 'dana'>) =>
+  sha256(`${sha256(artifact.python)}${sha256(artifact.dana)}`);
 
 export interface NewVersion {
   tenantId: string;
   functionName: string;
   /** Unique per run: a retried store finds the row its first attempt committed. */
   idempotencyKey: string;
+  /** The input it answers: a regeneration answers its parent's, so the lineage of an input stays findable. */
   inputHash: string;
+  normalizedInputHash?: string;
+  parentVersion: number | null;
+  trigger: CreationTrigger;
   request: EnhanceRequest;
   domain: string;
   optimizeFor: string | null;
@@ -29,16 +41,43 @@ export interface NewVersion {
 
 export interface StoredVersion {
   version: number;
-  /** False when the run found its own earlier row, or the active version already holds this exact input. */
+  /** False when the active version already answers this input or holds this very code. */
   created: boolean;
   deprecated: number | null;
+  /** Why a request made no version: the active one answers its input, or is byte-identical to its module. */
+  reused?: { relation: 'same_input' | 'identical_code'; active: ActiveVersion };
 }
+
+/** The active version as lineage sees it: what it answers and how it came to be. */
+export interface ActiveVersion {
+  version: number;
+  input_hash: string;
+  normalized_input_hash: string | null;
+  enhancer_version: string;
+  code_sha256: string | null;
+  trigger: CreationTrigger;
+  parent_version: number | null;
+  /** Made active by a rollback or roll forward rather than by its creation. */
+  reactivated: boolean;
+  request: EnhanceRequest | null;
+  metadata: Record<string, JsonValue>;
+  params: Record<string, JsonValue>;
+  provider: string;
+  storage: StorageKind;
+}
+
+const ACTIVE_COLUMNS = `v.version, v.input_hash, v.normalized_input_hash, v.enhancer_version, v.code_sha256, v.trigger,
+  v.parent_version, v.activated_at IS DISTINCT FROM v.created_at AS reactivated, v.request, v.metadata, v.params,
+  v.provider, v.storage`;
 
 /** The active version's row as regeneration needs it. */
 export interface VersionSource {
   status: 'active' | 'deprecated';
   request: EnhanceRequest | null;
   input_hash: string;
+  normalized_input_hash: string | null;
+  trigger: CreationTrigger;
+  parent_version: number | null;
   params: Record<string, JsonValue>;
 }
 
@@ -50,6 +89,8 @@ interface VersionRow {
   provider: string;
   safety_level: string;
   storage: StorageKind;
+  trigger: CreationTrigger;
+  parent_version: number | null;
   feedback_count: number;
   success_rate: number | null;
   avg_duration: number | null;
@@ -57,6 +98,7 @@ interface VersionRow {
 }
 
 const SUMMARY_COLUMNS = `v.version, v.status, v.created_at, v.domain, v.provider, v.safety_level, v.storage,
+  v.trigger, v.parent_version,
   COALESCE(m.feedback_count, 0)::int AS feedback_count, m.success_rate, m.avg_duration, m.error_rate`;
 // Feedback metrics per version: means of what clients reported; a duplicate report is one row, counted once.
 const METRICS_JOIN = `LEFT JOIN (
@@ -76,6 +118,8 @@ function summary(row: VersionRow): VersionSummary {
     provider: row.provider,
     safety_level: row.safety_level,
     storage: row.storage,
+    trigger: row.trigger,
+    parent_version: row.parent_version,
     metrics: {
       success_rate: row.success_rate,
       avg_duration: row.avg_duration,
@@ -91,23 +135,24 @@ export class VersionsRepo {
     private readonly store: ArtifactStore,
   ) {}
 
-  /**
-   * The active version's number when it was made from this exact input by this enhancer (what storeVersion would
-   * answer without writing), else null. One read, no lock: a miss here only sends the run to storeVersion.
-   */
-  async activeVersionFor(q: {
-    tenantId: string;
-    functionName: string;
-    inputHash: string;
-    enhancerVersion: string;
-  }): Promise<number | null> {
-    const { rows } = await this.pool.query<{ version: number }>(
-      `SELECT v.version FROM functions f
+  /** The function's active version, with what it answers; undefined before its first version. One read, no lock. */
+  async activeVersion(tenantId: string, functionName: string): Promise<ActiveVersion | undefined> {
+    const { rows } = await this.pool.query<ActiveVersion>(
+      `SELECT ${ACTIVE_COLUMNS} FROM functions f
          JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
-        WHERE f.tenant_id = $1 AND f.name = $2 AND v.input_hash = $3 AND v.enhancer_version = $4`,
-      [q.tenantId, q.functionName, q.inputHash, q.enhancerVersion],
+        WHERE f.tenant_id = $1 AND f.name = $2`,
+      [tenantId, functionName],
     );
-    return rows[0]?.version ?? null;
+    return rows[0];
+  }
+
+  /** A version's python and dana modules as stored. */
+  async readCode(ref: VersionRef, storage: StorageKind): Promise<{ python: string; dana: string }> {
+    const [python, dana] = await Promise.all([
+      this.store.readFile(ref, 'code.py', storage),
+      this.store.readFile(ref, 'code.dana', storage),
+    ]);
+    return { python, dana };
   }
 
   async storeVersion(v: NewVersion): Promise<StoredVersion> {
@@ -129,16 +174,29 @@ export class VersionsRepo {
         v.functionName,
       ]);
       const current = await this.lockFunction(tx, v.tenantId, v.functionName);
-      if (current !== null) {
-        const active = await tx.query<{ input_hash: string; enhancer_version: string }>(
-          `SELECT input_hash, enhancer_version FROM versions
-            WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
+      const digest = codeDigest(v.artifact);
+      // A request never replaces the active version with the same answer: not when it answers this very input (by
+      // this enhancer), not when its module is byte-identical. Feedback and re-evaluation always make a new version.
+      if (current !== null && v.trigger === 'request') {
+        const active = await tx.query<ActiveVersion>(
+          `SELECT ${ACTIVE_COLUMNS} FROM versions v WHERE v.tenant_id = $1 AND v.function_name = $2 AND v.version = $3`,
           [v.tenantId, v.functionName, current],
         );
         const row = active.rows[0];
-        if (row && row.input_hash === v.inputHash && row.enhancer_version === v.artifact.enhancer_version) {
-          return { version: current, created: false, deprecated: null, isCurrent: true };
-        }
+        const relation: NonNullable<StoredVersion['reused']>['relation'] | undefined =
+          row?.input_hash === v.inputHash && row.enhancer_version === v.artifact.enhancer_version
+            ? 'same_input'
+            : row?.code_sha256 === digest
+              ? 'identical_code'
+              : undefined;
+        if (row && relation)
+          return {
+            version: current,
+            created: false,
+            deprecated: null,
+            isCurrent: true,
+            reused: { relation, active: row },
+          };
       }
 
       const next = await tx.query<{ next: number }>(
@@ -163,8 +221,8 @@ export class VersionsRepo {
       await tx.query(
         `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, optimize_for,
                                provider, enhancer_version, safety_level, params, metadata, artifact_path, request, storage,
-                               activated_at, replaced_version)
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16)`,
+                               activated_at, replaced_version, normalized_input_hash, parent_version, trigger, code_sha256)
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17, $18, $19, $20)`,
         [
           v.tenantId,
           v.functionName,
@@ -182,6 +240,10 @@ export class VersionsRepo {
           JSON.stringify(v.request),
           written.storage,
           current,
+          v.normalizedInputHash ?? null,
+          v.parentVersion,
+          v.trigger,
+          digest,
         ],
       );
       await this.setCurrentVersion(tx, v.tenantId, v.functionName, version);
@@ -190,7 +252,8 @@ export class VersionsRepo {
     // After commit, on every path: a crash between commit and link is mended by the activity's retry.
     if (stored.isCurrent)
       await this.store.setCurrent({ tenantId: v.tenantId, functionName: v.functionName, version: stored.version });
-    return { version: stored.version, created: stored.created, deprecated: stored.deprecated };
+    const { version, created, deprecated } = stored;
+    return { version, created, deprecated, ...('reused' in stored ? { reused: stored.reused } : {}) };
   }
 
   /**
@@ -317,7 +380,8 @@ export class VersionsRepo {
 
   async versionSource(ref: VersionRef): Promise<VersionSource | undefined> {
     const res = await this.pool.query<VersionSource>(
-      'SELECT status, request, input_hash, params FROM versions WHERE tenant_id = $1 AND function_name = $2 AND version = $3',
+      `SELECT status, request, input_hash, normalized_input_hash, trigger, parent_version, params FROM versions
+        WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
       [ref.tenantId, ref.functionName, ref.version],
     );
     return res.rows[0];

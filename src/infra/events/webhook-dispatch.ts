@@ -2,6 +2,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
 import type { DeliverWebhooksInput, WebhookRetry } from '../../contracts/webhooks';
+import { runDetails } from '../../definitions/run-details';
+import { functionSearchAttributes } from '../../definitions/search-attributes';
 import { deliverWebhooksWorkflowId } from '../../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
 import type { Logger } from '../observability/logger';
@@ -64,15 +66,17 @@ export class WebhookDispatcher {
     const { rows } = await this.opts.pool.query<{
       id: string;
       tenant_id: string;
+      function_name: string;
       event_type: string;
+      version: string | null;
       webhook_ids: string[];
     }>(
-      `SELECT e.id::text, e.tenant_id, e.event_type,
+      `SELECT e.id::text, e.tenant_id, e.function_name, e.event_type, e.payload->>'version' AS version,
               COALESCE(array_agg(w.id ORDER BY w.id) FILTER (WHERE w.id IS NOT NULL), '{}') AS webhook_ids
          FROM events e
          LEFT JOIN webhooks w ON w.tenant_id = e.tenant_id AND (e.event_type = ANY (w.event_types) OR '*' = ANY (w.event_types))
         WHERE e.webhooks_pending AND ${where}
-        GROUP BY e.id, e.tenant_id, e.event_type`,
+        GROUP BY e.id, e.tenant_id, e.function_name, e.event_type, e.payload`,
       params,
     );
     let started = 0;
@@ -92,7 +96,14 @@ export class WebhookDispatcher {
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           args: [input],
           memo: { tenant_id: row.tenant_id },
+          typedSearchAttributes: functionSearchAttributes(row.tenant_id, row.function_name, undefined),
           staticSummary: `deliver event ${row.id} (${row.event_type}) to ${row.webhook_ids.length} webhook(s)`,
+          staticDetails: runDetails({
+            function_name: row.function_name,
+            version: row.version === null ? '–' : `v${row.version}`,
+            trigger: `event ${row.event_type}`,
+            tenant_id: row.tenant_id,
+          }),
         });
         started += 1;
       } catch (err) {

@@ -100,7 +100,7 @@ export class Metrics {
   );
   readonly cacheRequests = this.counter(
     'poet_cache_requests_total',
-    'Enhancement cache lookups by layer (l0 in-process, l1 Redis, all for a miss of both) and outcome.',
+    'Enhancement cache lookups by layer (l0 in-process, l1 Redis, l2 normalized code, lineage for an answer of the active version read from the store, all for a miss) and outcome.',
     ['layer', 'outcome'] as const,
   );
   readonly llmTokens = this.counter(
@@ -137,6 +137,16 @@ export class Metrics {
     'poet_webhook_deliveries_total',
     'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt follows), failed (given up), blocked (forbidden address).',
     ['outcome'] as const,
+  );
+  readonly cacheInvalidations = this.counter(
+    'poet_cache_invalidations_total',
+    'Cache invalidations this worker heard (PostgreSQL NOTIFY) and applied to its in-process cache.',
+    [] as const,
+  );
+  readonly cacheListening = this.gauge(
+    'poet_cache_invalidations_listening',
+    '1 while this worker hears cache invalidations (its in-process cache is on), 0 while not (it holds nothing).',
+    [] as const,
   );
   readonly sandboxIsolated = this.gauge(
     'poet_sandbox_isolated',

@@ -43,6 +43,12 @@ export function reevaluationSchedule(config: Config): ScheduleOptions {
       args: [{ concurrency: definition.concurrency }],
       memo: { schedule: definition },
       staticSummary: 'scheduled re-evaluation: regenerate the functions whose feedback crossed the Train thresholds',
+      staticDetails: [
+        '- **functions**: those of every tenant in the schema with feedback on their active version since their last evaluation',
+        '- **version**: a new one for each Train says must change, made by a child `regenerateFromFeedback` run',
+        '- **trigger**: reevaluation (this schedule)',
+        '- **parent version**: the active version of each function',
+      ].join('\n'),
     },
     // A re-evaluation still running when the next is due: the next is skipped, never stacked.
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
