@@ -52,6 +52,7 @@ import {
   tenantFromMemo,
   type ClaimCheckCodec,
 } from '../infra/temporal/claim-check';
+import { type EncryptionCodec, encryptionDisabledCheck } from '../infra/temporal/encryption-codec';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { correlationClientInterceptor } from '../infra/temporal/correlation';
 import { Schedules } from '../infra/temporal/schedules';
@@ -104,6 +105,7 @@ export interface Adapters {
   redis?: Redis;
   analyzer: PythonAnalyzer;
   codec: ClaimCheckCodec;
+  encryption: EncryptionCodec | undefined;
   artifacts: ArtifactStore;
   shutdown?: AbortSignal;
 }
@@ -146,7 +148,7 @@ export function createUseCases(a: Adapters): UseCases {
     apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
     audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
     schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),
-    codec: new PayloadCodec(a.codec, config.OPERATOR_TENANT),
+    codec: new PayloadCodec(a.codec, a.encryption, config.OPERATOR_TENANT),
   };
 }
 
@@ -157,6 +159,7 @@ function apiChecks(a: {
   pool: Pool;
   redis?: Redis;
   circuits: CircuitStates;
+  encryption: EncryptionCodec | undefined;
 }): Record<string, Check> {
   const { config, connection } = a;
   return {
@@ -166,6 +169,7 @@ function apiChecks(a: {
     postgres: postgresCheck(a.pool),
     redis: redisCheck(a.redis),
     llm: circuitsCheck(a.circuits),
+    encryption: a.encryption?.check ?? encryptionDisabledCheck,
     disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
     memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
   };
@@ -228,11 +232,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       redis,
       analyzer,
       codec: claimCheck.codec,
+      encryption: claimCheck.encryption,
       artifacts: artifacts.store,
       shutdown: shutdown.signal,
     }),
     limits: new RateLimits(config, redis, logger),
-    checks: apiChecks({ config, connection, pool, redis, circuits }),
+    checks: apiChecks({ config, connection, pool, redis, circuits, encryption: claimCheck.encryption }),
     partner,
     shutdown: shutdown.signal,
   });
