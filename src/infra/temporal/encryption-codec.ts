@@ -1,6 +1,7 @@
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import type { Config } from '../../config';
 import { temporal } from '@temporalio/proto';
-import { EncryptionKeyUnavailable, type KeyRing } from '../crypto/key-ring';
+import { EncryptionKeyUnavailable, KeyRing } from '../crypto/key-ring';
 import type { Check } from '../observability/health';
 
 /** Marks an encrypted payload: its data is nonce | AES-256-GCM(the whole original payload, proto) | tag. */
@@ -84,3 +85,11 @@ export class EncryptionCodec implements PayloadCodec {
 
 /** The readiness check of a process without encryption configured. */
 export const encryptionDisabledCheck: Check = async () => ({ status: 'disabled', latency_ms: 0 });
+
+/**
+ * For a short-lived client without the payload store (`poet schedules apply`): what it writes is small and never
+ * claimed, but it must be encrypted like everything else, and it must read what the worker wrote.
+ */
+export function encryptionOnlyDataConverter(config: Pick<Config, 'encryption'>): DataConverter {
+  return { payloadCodecs: config.encryption ? [new EncryptionCodec(new KeyRing(config.encryption))] : [] };
+}
