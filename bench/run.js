@@ -19,6 +19,7 @@ const BENCHMARKS = [
   require('./cost'),
   require('./cpu'),
   require('./floor'),
+  require('./encryption'),
 ];
 
 async function runOne(benchmark, figures) {
