@@ -91,7 +91,9 @@ async function run({ figures }) {
       n: runs[mode].length * HIT_N,
       p50: runs[mode].map((p) => p.p50).join(' / '),
       p99: runs[mode].map((p) => p.p99).join(' / '),
-      note: floor ? `higher per-stack p50 / floor hit shape: ${Math.round((p50 / floor.value) * 100) / 100}` : 'no floor figure',
+      note: floor
+        ? `higher per-stack p50 / floor hit shape: ${Math.round((p50 / floor.value) * 100) / 100}`
+        : 'no floor figure',
     });
     figures[`encryption.hit_c1_${mode}.p50_ms`] = { value: p50, better: 'lower' };
   }
