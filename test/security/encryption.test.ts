@@ -3,7 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../../src/config';
 import { EncryptionKeyUnavailable, KeyRing, newKeyEntry, parseKeyRing } from '../../src/infra/crypto/key-ring';
-import { CLAIM_CHECK_ENCODING } from '../../src/infra/temporal/claim-check';
+import { CLAIM_CHECK_ENCODING, createClaimCheck } from '../../src/infra/temporal/claim-check';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/infra/temporal/encryption-codec';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
@@ -60,6 +60,26 @@ test('an enhanced function is ciphertext in the Temporal history and the payload
   // Through the API and a client with the codec, the code is there as enhanced.
   const result = await stack.client.workflow.getHandle(large.run.workflow_id).result();
   expect(result.enhanced_code.python).toBe(large.enhanced_code.python);
+
+  // A process whose ring has another key under the same id reads neither the inline nor the claimed payloads.
+  const wrong = createClaimCheck({ ...stack.config, encryption: parseKeyRing(newKeyEntry('a'), undefined) }, 'wrong');
+  try {
+    const client = new Client({ connection: stack.client.connection, dataConverter: wrong.dataConverter });
+    for (const run of [small, large]) {
+      const failure = await client.workflow
+        .getHandle(run.run.workflow_id)
+        .result()
+        .then(
+          () => undefined,
+          (err: Error) => err,
+        );
+      expect(failure).toBeInstanceOf(EncryptionKeyUnavailable);
+      expect(failure!.message).not.toContain(marker);
+    }
+    expect(await wrong.encryption!.check()).toMatchObject({ status: 'failing' });
+  } finally {
+    await wrong.close();
+  }
 });
 
 test('the codec endpoint decrypts what the caller may read: its references, and everything for the operator tenant', async () => {
