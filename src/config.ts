@@ -159,7 +159,7 @@ export const ConfigFields = z.object({
   /** Lifetime of the presigned download URLs in the versions API. */
   S3_PRESIGN_SECONDS: int(900).describe('lifetime of the presigned download URLs'),
   S3_SSE_KMS_KEY_ID: optionalString.describe(
-    "KMS key (id or ARN) every artifact object is written under (SSE-KMS); unset: the bucket's default encryption. S3-compatible servers without KMS refuse such writes, and the version then goes to the filesystem fallback",
+    "KMS key (id or ARN) every artifact object is written under (SSE-KMS); unset: the bucket's default encryption. an S3-compatible server without KMS either ignores it (versitygw) or refuses the write, and the version then goes to the filesystem fallback",
   ),
   /** Bound on one S3 request; past it the version goes to the filesystem instead. */
   S3_REQUEST_TIMEOUT_MS: int(3_000).describe('bound on one S3 request before falling back to the filesystem'),
