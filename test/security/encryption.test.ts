@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { EncryptionKeyUnavailable, KeyRing, newKeyEntry, parseKeyRing } from '../../src/infra/crypto/key-ring';
 import { CLAIM_CHECK_ENCODING, createClaimCheck } from '../../src/infra/temporal/claim-check';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/infra/temporal/encryption-codec';
+import { enhanceAndReadRawHistory, largeFunction } from '../helpers/raw-history';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 /** Customers' code never reaches Temporal or the payload store in plaintext (SECURITY.md, encryption). */
@@ -88,15 +89,7 @@ test('the codec endpoint decrypts what the caller may read: its references, and 
   const other = await stack.createKey(`other_${uniqueSuffix()}`, 'admin');
   const marker = `MARKER_${uniqueSuffix()}`;
   const name = `codec_${uniqueSuffix()}`;
-  const code = `def ${name}(x: int) -> int:\n    """${marker} ${'a long explanation. '.repeat(300)}"""\n    return x + 1\n`;
-  const res = await postJson(
-    `${stack.url}/api/v1/functions/enhance`,
-    { function_name: name, original_code: code },
-    { authorization: `Bearer ${acme}` },
-  );
-  expect(res.status).toBe(200);
-  const raw = new Client({ connection: stack.client.connection, namespace: stack.config.TEMPORAL_NAMESPACE });
-  const history = await raw.workflow.getHandle(res.body.run.workflow_id).fetchHistory();
+  const { history } = await enhanceAndReadRawHistory(stack, acme, name, largeFunction(name, marker));
   const result = (history.events ?? []).flatMap(
     (e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [],
   );
