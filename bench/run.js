@@ -20,6 +20,7 @@ const BENCHMARKS = [
   require('./cpu'),
   require('./floor'),
   require('./restore'),
+  require('./encryption'),
 ];
 
 async function runOne(benchmark, figures) {

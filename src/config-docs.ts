@@ -1,4 +1,4 @@
-import { ConfigFields } from './config';
+import { ConfigFields, SECRET_SETTINGS } from './config';
 
 /**
  * The environment-variable table of docs/configuration.md, rendered from the config schema so the docs cannot
@@ -27,7 +27,12 @@ export function renderConfigTable(): string {
     if (!description) throw new Error(`config field ${name} has no .describe(): docs/configuration.md needs one`);
     return `| \`${name}\` | ${cell(renderDefault(parsed.data))} | ${cell(description)} |`;
   });
-  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+  // Generic, from the declared list: every secret setting also reads from a file.
+  const files = SECRET_SETTINGS.map(
+    (name) =>
+      `| \`${name}_FILE\` | unset | path of a file holding \`${name}\` (a mounted Kubernetes or Docker secret; one trailing newline is dropped); setting both is an error |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows, ...files].join('\n');
 }
 
 /** The document with the text between the markers replaced by the current table. */

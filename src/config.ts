@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ProviderSettings } from './contracts/generation';
 import { reevaluationScheduleId } from './definitions/workflow-ids';
+import { type KeyRingSettings, parseKeyRing } from './infra/crypto/key-ring';
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -156,6 +158,9 @@ export const ConfigFields = z.object({
   S3_FORCE_PATH_STYLE: flag(false).describe('path-style URLs, as most S3-compatible servers need'),
   /** Lifetime of the presigned download URLs in the versions API. */
   S3_PRESIGN_SECONDS: int(900).describe('lifetime of the presigned download URLs'),
+  S3_SSE_KMS_KEY_ID: optionalString.describe(
+    "KMS key (id or ARN) every artifact object is written under (SSE-KMS); unset: the bucket's default encryption. an S3-compatible server without KMS either ignores it (versitygw) or refuses the write, and the version then goes to the filesystem fallback",
+  ),
   /** Bound on one S3 request; past it the version goes to the filesystem instead. */
   S3_REQUEST_TIMEOUT_MS: int(3_000).describe('bound on one S3 request before falling back to the filesystem'),
 
@@ -313,6 +318,14 @@ export const ConfigFields = z.object({
       "its admins also read audit entries of unknown keys and decode every tenant's payloads (codec endpoint); its operators alone use the schedules routes",
     ),
 
+  // Encryption of customers' code: Temporal payloads (and through them the payload store), SECURITY.md.
+  ENCRYPTION_KEYS: optionalString.describe(
+    'key ring of the payload codec: `<id>:<base64 of 32 random bytes>`, comma-separated; several keys decrypt, the active one encrypts. Unset: payloads are not encrypted (`npm start` writes `DATA_DIR/encryption-keys` on first start and uses it). Every process that talks to Temporal needs the same ring',
+  ),
+  ENCRYPTION_ACTIVE_KEY: z
+    .preprocess(emptyToUndefined, z.string().optional())
+    .describe('id of the key that encrypts; required when `ENCRYPTION_KEYS` holds several, unset: the only one'),
+
   // Observability: worker HTTP server, Temporal runtime metrics, readiness thresholds, LangSmith.
   /** Port of the worker's own HTTP server (/health/live, /health/ready, /metrics); 0 picks a free one. */
   WORKER_HTTP_PORT: int(9464).describe(
@@ -459,6 +472,8 @@ export type Config = z.infer<typeof ConfigSchema> & {
   migrationsDir: string;
   dataDir: string;
   llmProviders: ResolvedProvider[];
+  /** The payload codec's key ring; undefined: payloads are not encrypted. */
+  encryption: KeyRingSettings | undefined;
   /** REEVALUATION_SCHEDULE_ID, or the one derived from the task queue and schema. */
   reevaluationScheduleId: string;
   /** WORKFLOW_BUNDLE_PATH, or where `npm run build` writes the bundle. */
@@ -469,7 +484,44 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Settings that hold secrets. Each also accepts `<NAME>_FILE`, the path of a file holding the value (Kubernetes and
+ * Docker secrets are mounted as files), so the secret need not sit in the environment. LLM providers' key variables
+ * (`api_key_env`) accept the same.
+ */
+export const SECRET_SETTINGS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'S3_SECRET_ACCESS_KEY',
+  'TEMPORAL_API_KEY',
+  'PARTNER_JWT_PUBLIC_KEY',
+  'LANGSMITH_API_KEY',
+  'ENCRYPTION_KEYS',
+] as const;
+
+/** `name`'s value, from the environment or from the file `<name>_FILE` names (one trailing newline dropped). */
+function secretValue(env: Record<string, string | undefined>, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (!file) return env[name];
+  if (env[name]) throw new ConfigError(`invalid configuration:\n  ${name}: set both ${name} and ${name}_FILE; set one`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    // The path and the reason, never any content.
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`invalid configuration:\n  ${name}_FILE: cannot read ${file} (${reason})`);
+  }
+}
+
+/** The environment with every secret setting read from its `_FILE` where one is given. */
+function withSecretFiles(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const resolved = { ...env };
+  for (const name of SECRET_SETTINGS) resolved[name] = secretValue(env, name);
+  return resolved;
+}
+
+export function loadConfig(given: Record<string, string | undefined> = process.env): Config {
+  const env = withSecretFiles(given);
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
@@ -479,6 +531,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...parsed.data,
     llmProviders: resolveProviders(parsed.data.LLM_PROVIDERS, env),
+    encryption: resolveKeyRing(parsed.data.ENCRYPTION_KEYS, parsed.data.ENCRYPTION_ACTIVE_KEY),
     rootDir,
     pythonDir: path.join(rootDir, 'python'),
     migrationsDir: path.join(rootDir, 'migrations'),
@@ -510,7 +563,7 @@ function resolveProviders(raw: string, env: Record<string, string | undefined>):
   if (duplicate)
     throw new ConfigError(`invalid configuration:\n  LLM_PROVIDERS: provider ${duplicate} is listed twice`);
   return parsed.data.map((provider) => {
-    const key = provider.api_key_env ? env[provider.api_key_env] : undefined;
+    const key = provider.api_key_env ? secretValue(env, provider.api_key_env) : undefined;
     if (provider.api_key_env && !key) {
       throw new ConfigError(
         `invalid configuration:\n  ${provider.api_key_env}: the key of LLM provider ${provider.name} is not set`,
@@ -518,4 +571,17 @@ function resolveProviders(raw: string, env: Record<string, string | undefined>):
     }
     return { ...provider, api_key: key };
   });
+}
+
+function resolveKeyRing(raw: string | undefined, active: string | undefined): KeyRingSettings | undefined {
+  if (raw === undefined) {
+    if (active !== undefined)
+      throw new ConfigError('invalid configuration:\n  ENCRYPTION_ACTIVE_KEY: set without ENCRYPTION_KEYS');
+    return undefined;
+  }
+  try {
+    return parseKeyRing(raw, active);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ENCRYPTION_KEYS: ${(err as Error).message}`);
+  }
 }

@@ -53,7 +53,11 @@ function fromRouter(err: unknown): AppError | undefined {
 }
 
 /** Failed runs answer 422 (the input cannot be enhanced) unless the fault is ours. */
-const FAILED_RUN_STATUS: Partial<Record<string, number>> = { enhancement_failed: 502, sandbox_unavailable: 503 };
+const FAILED_RUN_STATUS: Partial<Record<string, number>> = {
+  enhancement_failed: 502,
+  sandbox_unavailable: 503,
+  encryption_key_unavailable: 503,
+};
 
 function statusOf(err: AppError): number {
   if (err instanceof InvalidInputError) return 400;

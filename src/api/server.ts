@@ -59,6 +59,7 @@ import {
   tenantFromMemo,
   type ClaimCheckCodec,
 } from '../infra/temporal/claim-check';
+import { type EncryptionCodec, encryptionDisabledCheck } from '../infra/temporal/encryption-codec';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { correlationClientInterceptor } from '../infra/temporal/correlation';
 import { RunEraser } from '../infra/temporal/run-erasure';
@@ -112,6 +113,7 @@ export interface Adapters {
   redis?: Redis;
   analyzer: PythonAnalyzer;
   codec: ClaimCheckCodec;
+  encryption: EncryptionCodec | undefined;
   artifacts: ArtifactStore;
   shutdown?: AbortSignal;
 }
@@ -174,7 +176,7 @@ export function createUseCases(a: Adapters): UseCases {
     apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
     audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
     schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),
-    codec: new PayloadCodec(a.codec, config.OPERATOR_TENANT),
+    codec: new PayloadCodec(a.codec, a.encryption, config.OPERATOR_TENANT),
   };
 }
 
@@ -185,6 +187,7 @@ function apiChecks(a: {
   pool: Pool;
   redis?: Redis;
   circuits: CircuitStates;
+  encryption: EncryptionCodec | undefined;
 }): Record<string, Check> {
   const { config, connection } = a;
   return {
@@ -194,6 +197,7 @@ function apiChecks(a: {
     postgres: postgresCheck(a.pool),
     redis: redisCheck(a.redis),
     llm: circuitsCheck(a.circuits),
+    encryption: a.encryption?.check ?? encryptionDisabledCheck,
     disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
     memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
   };
@@ -256,11 +260,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       redis,
       analyzer,
       codec: claimCheck.codec,
+      encryption: claimCheck.encryption,
       artifacts: artifacts.store,
       shutdown: shutdown.signal,
     }),
     limits: new RateLimits(config, redis, logger),
-    checks: apiChecks({ config, connection, pool, redis, circuits }),
+    checks: apiChecks({ config, connection, pool, redis, circuits, encryption: claimCheck.encryption }),
     partner,
     shutdown: shutdown.signal,
   });

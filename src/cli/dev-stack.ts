@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { Config } from '../config';
+import { newKeyEntry } from '../infra/crypto/key-ring';
 import { migrate } from '../infra/db/pool';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import type { Logger } from '../infra/observability/logger';
@@ -104,6 +105,21 @@ function withHeapLimit(env: Env, mb: number): Env {
 }
 
 /**
+ * The laptop stack's key ring when none is configured: written once under DATA_DIR (owner-only) and kept, since
+ * payloads and rows written under it can only be read with it. Losing this file loses that data.
+ */
+function localKeyRingFile(config: Config, logger: Logger): string {
+  const file = path.join(config.dataDir, 'encryption-keys');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    const id = `local-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
+    writeFileSync(file, `${newKeyEntry(id)}\n`, { mode: 0o600, flag: 'wx' });
+    logger.info('encryption key ring created', { file, key: id });
+  }
+  return file;
+}
+
+/**
  * `poet start` / `npm start`: the whole service on one machine. What is not configured is provided:
  * a Temporal dev server, an embedded PostgreSQL; then migrations, the worker and the API as child processes.
  */
@@ -128,6 +144,8 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
     const childEnv: Env = { ...env, DATA_DIR: config.dataDir };
     // The laptop stack answers without keys unless AUTH_MODE says otherwise (the API logs a loud warning).
     if (!env.AUTH_MODE && config.NODE_ENV !== 'production') childEnv.AUTH_MODE = 'disabled';
+    // Customers' code is encrypted in Temporal and the payload store on the laptop stack too.
+    if (!config.encryption) childEnv.ENCRYPTION_KEYS_FILE = localKeyRingFile(config, logger);
     if (!config.TEMPORAL_ADDRESS) {
       const temporal = await startTemporal(config, env, logger);
       stops.push(temporal.stop);
@@ -176,6 +194,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
       `  worker       deployment ${version.deploymentName}, build ${version.buildId} (current)`,
       `  artifacts    ${config.dataDir}/functions`,
+      `  encryption   ${config.encryption ? `key ${config.encryption.activeKeyId} (ENCRYPTION_KEYS)` : `key ring ${childEnv.ENCRYPTION_KEYS_FILE}`}`,
       childEnv.AUTH_MODE === 'disabled'
         ? '  auth         DISABLED: every caller is admin (AUTH_MODE=api_keys and `poet keys create` to require keys)'
         : '  auth         API keys (`poet keys create --role admin` makes the first one)',

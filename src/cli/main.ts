@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { migrate } from '../infra/db/pool';
 import { applySchedules } from '../infra/temporal/schedules';
+import { encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
 import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
 import { migratePglite } from './pglite-import';
@@ -84,7 +85,12 @@ program
   .option('--json', 'print {schedules: [{id, outcome}]} on stdout (for scripts)')
   .action(async (opts: { json?: boolean }) => {
     await withTemporal(async (config, connection) => {
-      const applied = await applySchedules(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config);
+      const client = new Client({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dataConverter: encryptionOnlyDataConverter(config),
+      });
+      const applied = await applySchedules(client, config);
       const out = output(Boolean(opts.json));
       if (out.json) out.out(JSON.stringify({ schedules: applied }));
       else

@@ -19,6 +19,8 @@ export const FailureType = {
   ProviderBadAnswer: 'ProviderBadAnswer',
   /** Rate limit, 5xx, timeout: the one retryable type; Temporal retries it (a 429's Retry-After sets the delay). */
   ProviderTransient: 'ProviderTransient',
+  /** A payload's encryption key is missing from the worker's key ring, or is not the key it was encrypted with. */
+  EncryptionKeyUnavailable: 'EncryptionKeyUnavailable',
   /** A webhook receiver answered 5xx, 408, 429, or not at all: retried with backoff (429's Retry-After sets the delay). */
   WebhookTransient: 'WebhookTransient',
   /** A webhook receiver refused the delivery (another 4xx, a redirect) or its address is forbidden: not retried. */

@@ -9,8 +9,12 @@ export type ActivityPolicy = Pick<ActivityOptions, 'startToCloseTimeout' | 'hear
   summary: string;
 };
 
-/** Bad input and failed validation: a retry cannot change the outcome. */
-export const nonRetryableErrorTypes = [FailureType.InvalidInput, FailureType.ValidationFailed];
+/** Bad input, failed validation, a payload this worker cannot decrypt: a retry cannot change the outcome. */
+export const nonRetryableErrorTypes = [
+  FailureType.InvalidInput,
+  FailureType.ValidationFailed,
+  FailureType.EncryptionKeyUnavailable,
+];
 
 /** In-process lookups on the cache-hit path: fast or not at all; a fault there degrades to a miss. */
 const inProcess = { startToCloseTimeout: '5s', retry: { initialInterval: '100ms', maximumAttempts: 3 } } as const;

@@ -14,6 +14,11 @@ const BY_TYPE: Partial<Record<string, RunFailure>> = {
   [FailureType.ValidationFailed]: { code: 'validation_failed', category: 'validation', severity: 'warning' },
   [FailureType.DependencyUnavailable]: { code: 'dependency_unavailable', category: 'deployment', severity: 'error' },
   [FailureType.SandboxUnavailable]: { code: 'sandbox_unavailable', category: 'system', severity: 'critical' },
+  [FailureType.EncryptionKeyUnavailable]: {
+    code: 'encryption_key_unavailable',
+    category: 'deployment',
+    severity: 'critical',
+  },
 };
 
 /** Any other failure, by the activity it ended in: storing and publishing are how a version is deployed. */

@@ -37,6 +37,7 @@ function workerChecks(
   worker: Worker,
   connection: NativeConnection,
   deps: WorkerDeps,
+  encryption: Check,
 ): Record<string, Check> {
   return {
     temporal: probeCheck(async () => {
@@ -48,6 +49,7 @@ function workerChecks(
     redis: redisCheck(deps.redis),
     llm: circuitsCheck(deps.circuits),
     sandbox: sandboxCheck(deps.sandboxGate),
+    encryption,
     disk: diskCheck(config.dataDir, config.HEALTH_DISK_MIN_FREE_MB),
     memory: memoryCheck(config.HEALTH_MAX_HEAP_RATIO),
   };
@@ -103,13 +105,15 @@ export async function startWorkerHttp(opts: {
   worker: Worker;
   connection: NativeConnection;
   deps: WorkerDeps;
+  /** Readiness of the payload codec's key ring. */
+  encryption: Check;
 }): Promise<WorkerHttp> {
   const { config, logger, metrics, worker, connection, deps } = opts;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(logger));
   app.use(httpMetrics(metrics));
-  const checks = workerChecks(config, worker, connection, deps);
+  const checks = workerChecks(config, worker, connection, deps, opts.encryption);
   app.use(healthRouter(checks));
   app.get(
     '/metrics',

@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import type { Config } from '../config';
 import { createClaimCheck, tenantFromMemo } from '../infra/temporal/claim-check';
+import { encryptionDisabledCheck } from '../infra/temporal/encryption-codec';
 import { migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
 import { Metrics } from '../infra/observability/metrics';
@@ -99,7 +100,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       (err: Error) => logger.error('schedules not applied', { error: err.message }),
     );
   }
-  const http = await startWorkerHttp({ config, logger, metrics, worker, connection, deps });
+  const http = await startWorkerHttp({
+    config,
+    logger,
+    metrics,
+    worker,
+    connection,
+    deps,
+    encryption: claimCheck.encryption?.check ?? encryptionDisabledCheck,
+  });
   const pruneTimer = setInterval(
     () =>
       claimCheck.codec
@@ -120,6 +129,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     namespace: config.TEMPORAL_NAMESPACE,
     tracing: tracing !== undefined,
     sandbox: sandbox.status,
+    encryption: claimCheck.encryption ? `key ${claimCheck.encryption.keyRing.activeKeyId}` : 'off',
     deployment_version: deployment
       ? `${deployment.version.deploymentName}:${deployment.version.buildId}`
       : 'unversioned',

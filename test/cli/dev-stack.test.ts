@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { heapOptions } from '../../src/cli/dev-stack';
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { freePort, isListening, waitFor } from '../helpers/net';
 import { postJson, requestJson } from '../helpers/stack';
@@ -53,6 +53,18 @@ describe('poet start (npm start)', () => {
     expect(output).toMatch(/worker {7}deployment poet, build \d+\.\d+\.\d+-[0-9a-f]{12} \(current\)/);
   });
 
+  test('encrypts payloads under a key ring it generated in DATA_DIR, readable by its owner only', async () => {
+    const file = path.join(dataDir, 'encryption-keys');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const [id] = readFileSync(file, 'utf8').trim().split(':');
+    expect(id).toMatch(/^local-\d{8}$/);
+    expect(output).toContain(`encryption   key ring ${file}`);
+    const ready = (await (await fetch(`http://127.0.0.1:${ports.PORT}/health/ready`)).json()) as {
+      checks: Record<string, { status: string; details?: { active_key?: string } }>;
+    };
+    expect(ready.checks.encryption).toMatchObject({ status: 'ok', details: { active_key: id } });
+  });
+
   test('the Temporal UI decodes payloads through the API, which lets its origin call cross-origin', async () => {
     const settings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as {
       Codec?: { Endpoint?: string };
@@ -81,11 +93,13 @@ describe('poet start (npm start)', () => {
     // Worker Versioning end to end: the run went to the current build and is pinned to it.
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` });
     try {
-      const described = await new TemporalClient({ connection }).workflow
-        .getHandle(res.body.run.workflow_id)
-        .describe();
+      // Raw: this client has no key ring, and the run's memo is encrypted.
+      const described = await connection.workflowService.describeWorkflowExecution({
+        namespace: 'default',
+        execution: { workflowId: res.body.run.workflow_id },
+      });
       const buildId = /deployment poet, build (\S+) \(current\)/.exec(output)?.[1];
-      expect(described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject({
+      expect(described.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject({
         deploymentName: 'poet',
         buildId,
       });

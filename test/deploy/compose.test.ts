@@ -34,10 +34,12 @@ interface Service {
   security_opt?: string[];
   cap_drop?: string[];
   privileged?: boolean;
+  secrets?: string[];
 }
 interface Compose {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { file?: string }>;
 }
 
 function loadCompose(): Compose {
@@ -55,6 +57,15 @@ const service = (name: string): Service => {
   if (!found) throw new Error(`service ${name} missing from docker-compose.temporal.yml`);
   return found;
 };
+/** The repository file behind a compose secret a service mounts at `mounted` (/run/secrets/<name>). */
+function secretFile(s: Service, mounted: string | undefined): string {
+  const name = path.basename(mounted ?? '');
+  expect(mounted).toBe(`/run/secrets/${name}`);
+  expect(s.secrets).toContain(name);
+  const file = compose.secrets?.[name]?.file;
+  expect(file).toBeDefined();
+  return path.join(root, file ?? '');
+}
 const healthTest = (s: Service) => [s.healthcheck?.test ?? []].flat().join(' ');
 const isOneShot = (s: Service) => s.restart === 'no';
 
@@ -71,6 +82,7 @@ describe('docker-compose.temporal.yml', () => {
     'temporal-postgresql',
     'temporal',
     'temporal-setup',
+    'encryption-keys',
     'temporal-ui',
     'redis',
     'postgres',
@@ -92,11 +104,11 @@ describe('docker-compose.temporal.yml', () => {
     expect(tag).not.toBe('latest');
   });
 
-  test('every long-running service has a healthcheck and only temporal-setup is one-shot', () => {
+  test('every long-running service has a healthcheck and only the setup services are one-shot', () => {
     const oneShot = Object.entries(services)
       .filter(([, s]) => isOneShot(s))
       .map(([name]) => name);
-    expect(oneShot).toEqual(['temporal-setup']);
+    expect(oneShot.sort()).toEqual(['encryption-keys', 'temporal-setup']);
     for (const [name, s] of Object.entries(services)) {
       if (isOneShot(s)) continue;
       expect({ name, test: healthTest(s) }).toEqual({ name, test: expect.stringMatching(/\S/) });
@@ -156,9 +168,23 @@ describe('docker-compose.temporal.yml', () => {
     expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(env.TEMPORAL_NAMESPACE).toBe('default');
     expect(env.TEMPORAL_TASK_QUEUE).toBe('poet-enhance');
-    expect(new URL(env.DATABASE_URL ?? '').hostname).toBe('postgres');
-    expect(new URL(env.REDIS_URL ?? '').hostname).toBe('redis');
-    expect(Object.keys(s.depends_on ?? {}).sort()).toEqual(['postgres', 'redis', 'temporal', 'temporal-setup']);
+    // Secrets come from files: compose secrets under /run/secrets, the key ring from the encryption-keys service.
+    expect(env.DATABASE_URL).toBeUndefined();
+    const config = loadConfig({
+      DATABASE_URL_FILE: secretFile(s, env.DATABASE_URL_FILE),
+      REDIS_URL_FILE: secretFile(s, env.REDIS_URL_FILE),
+    });
+    expect(new URL(config.DATABASE_URL ?? '').hostname).toBe('postgres');
+    expect(new URL(config.REDIS_URL ?? '').hostname).toBe('redis');
+    expect(env.ENCRYPTION_KEYS_FILE).toBe(`${env.DATA_DIR}/encryption-keys`);
+    expect(service('encryption-keys').volumes).toEqual([`artifacts:${env.DATA_DIR}`]);
+    expect(Object.keys(s.depends_on ?? {}).sort()).toEqual([
+      'encryption-keys',
+      'postgres',
+      'redis',
+      'temporal',
+      'temporal-setup',
+    ]);
   });
 
   test('api and worker share one named artifacts volume mounted at DATA_DIR', () => {

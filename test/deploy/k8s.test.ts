@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { heapOptions } from '../../src/cli/dev-stack';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -85,6 +85,34 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
   };
   const container = (deployment: string) => find('Deployment', deployment).spec.template.spec.containers[0];
   const config = () => find('ConfigMap', 'poet-config').data ?? {};
+  /**
+   * The ConfigMap with its *_FILE settings pointed at a copy of the Secret's data: dev's generated one, or for prod
+   * (made outside git) values of the same shape.
+   */
+  const secretDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of secretDirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const configWithSecrets = (): Record<string, string> => {
+    const secret = resources.find((r) => r.kind === 'Secret')?.data as Record<string, string> | undefined;
+    const values: Record<string, string> = secret
+      ? Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]))
+      : {
+          DATABASE_URL: 'postgres://poet@postgres:5432/poet',
+          REDIS_URL: 'redis://redis:6379',
+          ENCRYPTION_KEYS: `prod-1:${Buffer.alloc(32, 1).toString('base64')}`,
+        };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'poet-k8s-secrets-'));
+    secretDirs.push(dir);
+    const rendered: Record<string, string> = { ...config() };
+    for (const [name, file] of Object.entries(rendered)) {
+      if (!name.endsWith('_FILE')) continue;
+      const copy = path.join(dir, path.basename(file));
+      writeFileSync(copy, values[path.basename(file)] ?? '');
+      rendered[name] = copy;
+    }
+    return rendered;
+  };
 
   test('every rendered resource is valid against the Kubernetes 1.33 and KEDA schemas (kubeconform -strict)', () => {
     const report = kubeconform(text);
@@ -143,16 +171,13 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     expect(api.readinessProbe.httpGet.path).toBe('/health/ready');
     expect(api.resources.requests.memory).toBe('512Mi');
     expect(api.resources.limits.memory).toBe('2Gi');
-    expect(api.envFrom).toEqual([
-      { configMapRef: { name: find('ConfigMap', 'poet-config').metadata.name } },
-      // prod references a Secret made outside git; dev generates one.
-      { secretRef: { name: resources.find((r) => r.kind === 'Secret')?.metadata.name ?? 'poet-secrets' } },
-    ]);
+    // Secrets are not in the environment: the *_FILE settings name files of the mounted Secret.
+    expect(api.envFrom).toEqual([{ configMapRef: { name: find('ConfigMap', 'poet-config').metadata.name } }]);
     expect(api.command).toEqual(['node', 'dist/api/main.js']);
   });
 
   test('API and worker: probes, the Prometheus scrape annotations and the ingress policy name the port each process listens on', () => {
-    const rendered = loadConfig({ ...config() });
+    const rendered = loadConfig(configWithSecrets());
     const ports = { 'poet-api': rendered.PORT, 'poet-worker': rendered.WORKER_HTTP_PORT };
     for (const [name, port] of Object.entries(ports)) {
       const pod = find('Deployment', name).spec.template;
@@ -173,6 +198,28 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
         port,
       ]);
     }
+  });
+
+  test('every pod reads the secrets as files of the Secret (prod: made outside git; dev: generated), and they parse', () => {
+    const secretName = resources.find((r) => r.kind === 'Secret')?.metadata.name ?? 'poet-secrets';
+    const files = Object.entries(config()).filter(([name]) => name.endsWith('_FILE'));
+    expect(files.map(([name]) => name).sort()).toEqual(['DATABASE_URL_FILE', 'ENCRYPTION_KEYS_FILE', 'REDIS_URL_FILE']);
+    for (const r of resources.filter((r) => r.kind === 'Deployment' || r.kind === 'Job')) {
+      const pod = r.spec.template.spec;
+      const volume = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret);
+      expect({ name: r.metadata.name, secret: volume?.secret }).toEqual({
+        name: r.metadata.name,
+        secret: { secretName, defaultMode: 0o440 },
+      });
+      expect(pod.securityContext.fsGroup).toBe(1000);
+      const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === volume.name);
+      expect(mount.readOnly).toBe(true);
+      expect(pod.containers[0].envFrom.some((e: object) => 'secretRef' in e)).toBe(false);
+      for (const [, file] of files) expect(path.dirname(String(file))).toBe(mount.mountPath);
+    }
+    const loaded = loadConfig(configWithSecrets());
+    expect(loaded.DATABASE_URL).toMatch(/^postgres:\/\//);
+    expect(loaded.encryption?.keys.size).toBeGreaterThan(0);
   });
 
   test('images are pinned by tag', () => {

@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { CLAIM_CHECK_ENCODING, createClaimCheck, type ClaimCheck } from '../../src/infra/temporal/claim-check';
+import { enhanceAndReadRawHistory, largeFunction } from '../helpers/raw-history';
 import { postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 /** Large payloads leave the history (DESIGN: claim check): stored once in PostgreSQL, referenced, decoded by every process. */
@@ -102,16 +103,7 @@ test("payload rows record their tenant; the codec endpoint decodes only the call
   const other = await stack.createKey(`other_${uniqueSuffix()}`, 'admin');
   const name = `tenanted_${uniqueSuffix()}`;
   const marker = `MARKER_${uniqueSuffix()}`;
-  const code = `def ${name}(x: int) -> int:\n    """${marker} ${'a long explanation. '.repeat(300)}"""\n    return x + 1\n`;
-  const res = await postJson(
-    `${stack.url}/api/v1/functions/enhance`,
-    { function_name: name, original_code: code },
-    { authorization: `Bearer ${acme}` },
-  );
-  expect(res.status).toBe(200);
-
-  const raw = new Client({ connection: stack.client.connection, namespace: stack.config.TEMPORAL_NAMESPACE });
-  const history = await raw.workflow.getHandle(res.body.run.workflow_id).fetchHistory();
+  const { history } = await enhanceAndReadRawHistory(stack, acme, name, largeFunction(name, marker));
   const references = (history.events ?? [])
     .flatMap((e) => e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [])
     .map((p) => ({

@@ -164,6 +164,8 @@ export interface S3Settings {
   presignSeconds: number;
   /** Bound on one request, so an unreachable endpoint falls back quickly instead of stalling the activity. */
   requestTimeoutMs: number;
+  /** Set: every object is written with SSE-KMS under this KMS key; unset: the bucket's default encryption. */
+  sseKmsKeyId?: string;
 }
 
 /**
@@ -187,6 +189,12 @@ export class S3ArtifactStore implements ArtifactStore {
     });
   }
 
+  /** The server-side encryption of every object written (reads need nothing: S3 decrypts SSE-KMS for the reader). */
+  private get encryption() {
+    const keyId = this.s3.sseKmsKeyId;
+    return keyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: keyId } : {};
+  }
+
   async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
     await Promise.all(
       Object.entries(files).map(([name, content]) =>
@@ -196,6 +204,7 @@ export class S3ArtifactStore implements ArtifactStore {
             Key: this.key(ref, name),
             Body: content,
             ContentType: name.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8',
+            ...this.encryption,
           }),
         ),
       ),
@@ -210,6 +219,7 @@ export class S3ArtifactStore implements ArtifactStore {
         Key: this.functionKey(ref, 'current'),
         Body: String(ref.version),
         ContentType: 'text/plain',
+        ...this.encryption,
       }),
     );
   }
@@ -365,6 +375,7 @@ export function createArtifactStore(config: Config, logger: Logger): { store: Ar
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
     presignSeconds: config.S3_PRESIGN_SECONDS,
     requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
+    sseKmsKeyId: config.S3_SSE_KMS_KEY_ID,
   });
   return {
     store: new FallbackArtifactStore(s3, new FilesystemArtifactStore(config.dataDir, 'filesystem-fallback'), logger),

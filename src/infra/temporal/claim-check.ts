@@ -4,8 +4,10 @@ import { temporal } from '@temporalio/proto';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
+import { KeyRing } from '../crypto/key-ring';
 import { createPool } from '../db/pool';
 import { sha256 } from '../hash';
+import { EncryptionCodec } from './encryption-codec';
 
 /** Marks a payload that is a reference; its data is `{"id", "bytes"}` (JSON). */
 export const CLAIM_CHECK_ENCODING = 'poet/claim-check-v1';
@@ -236,7 +238,7 @@ export function referencedPayloadIds(history: unknown): string[] {
   return [...ids];
 }
 
-function isReference(payload: Payload): boolean {
+export function isReference(payload: Payload): boolean {
   const encoding = payload.metadata?.encoding;
   return encoding !== undefined && encoding !== null && Buffer.from(encoding).toString() === CLAIM_CHECK_ENCODING;
 }
@@ -263,11 +265,16 @@ function isConnectionError(err: unknown): boolean {
 
 export interface ClaimCheck {
   codec: ClaimCheckCodec;
+  /** Undefined when ENCRYPTION_KEYS is not configured. */
+  encryption: EncryptionCodec | undefined;
   dataConverter: DataConverter;
   close(): Promise<void>;
 }
 
-/** One per process that talks to Temporal, on its own small pool so payload reads never wait behind request queries. */
+/**
+ * The payload codecs of one process that talks to Temporal (encryption when configured, then the claim check), the
+ * claim check on its own small pool so payload reads never wait behind request queries.
+ */
 export function createClaimCheck(config: Config, processName: string): ClaimCheck {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the payload store');
   const pool = createPool({
@@ -279,7 +286,11 @@ export function createClaimCheck(config: Config, processName: string): ClaimChec
   // An idle connection lost (a failover) is reported by the next query, which the codec retries.
   pool.on('error', () => undefined);
   const codec = new ClaimCheckCodec(pool, config.PAYLOAD_CLAIM_CHECK_BYTES);
-  return { codec, dataConverter: { payloadCodecs: [codec] }, close: () => pool.end() };
+  const encryption = config.encryption ? new EncryptionCodec(new KeyRing(config.encryption)) : undefined;
+  // Encoding runs first to last, decoding last to first: encrypted before a large payload is claimed, so the
+  // payload store holds ciphertext too.
+  const payloadCodecs = encryption ? [encryption, codec] : [codec];
+  return { codec, encryption, dataConverter: { payloadCodecs }, close: () => pool.end() };
 }
 
 type StartOptions = { workflowId: string; memo?: Record<string, unknown> };
