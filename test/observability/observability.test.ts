@@ -169,7 +169,7 @@ describe('health', () => {
       const ready = await getJson(`${url}/health/ready`);
       expect(ready.status).toBe(200);
       expect(Object.keys(ready.body.checks).sort()).toEqual(
-        ['disk', 'llm', 'memory', 'postgres', 'redis', ...own, 'temporal'].sort(),
+        ['disk', 'encryption', 'llm', 'memory', 'postgres', 'redis', ...own, 'temporal'].sort(),
       );
       expect(ready.body.checks).toMatchObject({
         temporal: { status: 'ok' },
