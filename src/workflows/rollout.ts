@@ -51,6 +51,8 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
   let deadline = Date.now() + input.max_duration * 1000;
   let pausedAt = 0;
   let published = 0;
+  // Set once the run has acted on its end (recorded, activated, published): abort and promote answer then.
+  let over = false;
 
   setHandler(rolloutQuery, () => state);
   const validator = () => {
@@ -58,7 +60,7 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
   };
   const control = (apply: () => void, done: () => boolean) => async () => {
     apply();
-    await condition(() => done() || ended());
+    await condition(() => done() || over);
     return state;
   };
   setHandler(
@@ -79,12 +81,18 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
   );
   setHandler(
     rolloutUpdates.abort,
-    control(() => (command ??= 'abort'), ended),
+    control(
+      () => (command ??= 'abort'),
+      () => over,
+    ),
     { validator },
   );
   setHandler(
     rolloutUpdates.promote,
-    control(() => (command ??= 'promote'), ended),
+    control(
+      () => (command ??= 'promote'),
+      () => over,
+    ),
     { validator },
   );
 
@@ -217,8 +225,10 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
       await emit('rollout.rolled_back', { reason: outcome === 'aborted' ? 'canceled' : failureMessage(err) });
     });
     upsertSearchAttributes([{ key: OutcomeKey, value: outcome }]);
+    over = true;
     throw err;
   }
+  over = true;
   await condition(allHandlersFinished);
   return state;
 }
