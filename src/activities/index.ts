@@ -13,6 +13,7 @@ import { createFeedbackActivities } from './feedback';
 import { createGenerateActivities, type LlmSettings } from './generate';
 import { createPublishActivity } from './publish';
 import { createReevaluationActivities } from './reevaluation';
+import { createRolloutActivities, type RolloutDeps } from './rollout';
 import { createStoreActivity } from './store';
 import { createValidateActivity, type SandboxSettings } from './validate';
 import { createWebhookActivities, type WebhookSettings } from './webhooks';
@@ -34,6 +35,7 @@ export interface ActivityDeps {
   reevaluations: ReevaluationRepo;
   /** Functions per page of scheduled re-evaluation. */
   reevaluationPageSize: number;
+  rollouts: RolloutDeps;
 }
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
@@ -46,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFeedbackActivities(deps.versions, deps.feedback),
     ...createWebhookActivities(deps.webhooks),
     ...createReevaluationActivities(deps),
+    ...createRolloutActivities(deps.rollouts),
     ...createPublishActivity(deps.events, deps.metrics),
   };
 }

@@ -12,6 +12,7 @@ import { Feedback } from '../app/feedback';
 import { Functions } from '../app/functions';
 import { Outcomes } from '../app/outcomes';
 import { Resolver } from '../app/resolution';
+import { Rollouts } from '../app/rollouts';
 import { Runs } from '../app/runs';
 import { ScheduleControl } from '../app/schedules';
 import { TenantData } from '../app/tenant-data';
@@ -158,6 +159,7 @@ export function createUseCases(a: Adapters): UseCases {
     }),
     outcomes: new Outcomes(new OutcomesRepo(pool)),
     resolver: new Resolver(new ResolutionRepo(pool)),
+    rollouts: new Rollouts({ config, client, versions }),
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
     tenantData: new TenantData(pool, invalidator),

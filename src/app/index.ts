@@ -6,6 +6,7 @@ import type { Feedback } from './feedback';
 import type { Functions } from './functions';
 import type { Outcomes } from './outcomes';
 import type { Resolver } from './resolution';
+import type { Rollouts } from './rollouts';
 import type { Runs } from './runs';
 import type { ScheduleControl } from './schedules';
 import type { TenantData } from './tenant-data';
@@ -20,6 +21,7 @@ export interface UseCases {
   feedback: Feedback;
   outcomes: Outcomes;
   resolver: Resolver;
+  rollouts: Rollouts;
   domains: Domains;
   webhooks: Webhooks;
   tenantData: TenantData;

@@ -7,7 +7,7 @@ import {
 } from '../contracts/outcomes';
 import { MAX_ERROR_TYPES, OTHER_ERRORS, type OutcomeGroup, type OutcomesRepo } from '../infra/db/outcomes-repo';
 import { versionNotFound } from './functions';
-import { emptyHistogram, latencyBucket, latencyQuantile } from './latency-histogram';
+import { emptyHistogram, latencyBucket, latencyQuantile } from '../poet/latency-histogram';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;

@@ -33,19 +33,20 @@ export class Resolver {
   constructor(private readonly repo: ResolutionRepo) {}
 
   async resolve(tenantId: string, name: string, unit: string): Promise<Resolution> {
-    const active = await this.repo.activeVersion(tenantId, name);
-    if (active === undefined) throw functionNotFound(name);
+    const current = await this.repo.current(tenantId, name);
+    if (current === undefined) throw functionNotFound(name);
+    const { active, rollout } = current;
     if (active === null)
       throw new NotFoundError('no_active_version', `function ${name} has no active version to resolve to`);
     const bucket = unitBucket(tenantId, name, unit);
-    const version = versionForBucket(bucket, active);
+    const version = versionForBucket(bucket, active, rollout);
     const base = `/api/v1/functions/${encodeURIComponent(name)}/versions/${version}`;
     return {
       function_name: name,
       unit,
       version,
       bucket,
-      reason: 'active',
+      reason: version === active ? 'active' : 'rollout',
       urls: { version: base, python: `${base}/code/python`, dana: `${base}/code/dana` },
     };
   }

@@ -16,6 +16,7 @@ import { CliError, EXIT, output } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { outcomesCommand, resolveCommand } from './outcomes';
+import { rolloutCommand } from './rollouts';
 import { restCommand } from './rest';
 import { exportCommand, importCommand } from './tenant';
 import { followRun } from './runs';
@@ -201,6 +202,20 @@ restCommand(program, 'resolve <name>', 'which version a unit (a caller, a user, 
 restCommand(program, 'outcomes <name> <version>', 'what the field reported for a version: success, latency, errors')
   .option('--window <w>', '1h, 6h, 24h, 7d or 30d', '24h')
   .run((client, out, name: string, version: string, opts) => outcomesCommand(client, out, name, version, opts));
+
+restCommand(
+  program,
+  'rollout <name> [action]',
+  "a function's progressive rollout: start, status (the default), pause, resume, abort or promote",
+)
+  .option('--candidate <version>', 'start: the version to roll out')
+  .option('--steps <list>', 'start: candidate shares in percent, e.g. 5,25,50,100')
+  .option('--min-calls <n>', 'start: calls of each version before a step is judged')
+  .option('--step-wait <seconds>', 'start: time between judgements')
+  .option('--max-duration <seconds>', 'start: time without enough calls before it rolls back')
+  .run((client, out, name: string, action: string | undefined, opts) =>
+    rolloutCommand(client, out, name, action ?? 'status', opts),
+  );
 
 const runs = program.command('runs').description('enhancement runs');
 restCommand(runs, 'watch <id>', 'follow a run to its end; exit 0 when it completed').run((client, out, id: string) =>

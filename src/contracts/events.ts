@@ -12,6 +12,13 @@ export const EventType = z.enum([
   // Scheduled re-evaluation: every function it looked at, and those it gave a new version.
   'function.evaluated',
   'function.regenerated',
+  // Progressive rollout (rolloutVersion): each decision, with the figures that made it.
+  'rollout.started',
+  'rollout.advanced',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.promoted',
+  'rollout.rolled_back',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -86,8 +86,8 @@ export const Resolution = z.object({
   version: z.number().int().positive(),
   /** The unit's stable place in 0..9999: a rollout with a candidate share of p % sends buckets below p × 100 to it. */
   bucket: z.number().int().min(0).max(9999),
-  /** Why this version: the active one (no rollout under way). */
-  reason: z.literal('active'),
+  /** Why this version: the active one, or a rollout's candidate (the unit's bucket is below its share). */
+  reason: z.enum(['active', 'rollout']),
   urls: z.object({ version: z.string(), python: z.string(), dana: z.string() }),
 });
 export type Resolution = z.infer<typeof Resolution>;

@@ -106,6 +106,16 @@ export const ACTIVITY_OPTIONS = {
     retry: untilPostgresIsBack,
     summary: 'record the evaluations (cursors) and publish function.evaluated / function.regenerated',
   },
+  recordRollout: {
+    startToCloseTimeout: '30s',
+    retry: untilPostgresIsBack,
+    summary: "record the rollout's candidate share and status for resolve",
+  },
+  rolloutFigures: {
+    startToCloseTimeout: '30s',
+    retry: untilPostgresIsBack,
+    summary: "read the candidate's and the baseline's field reports since the step began",
+  },
   // The HTTP timeout and the attempts come from config through the run's input (a workflow cannot read config);
   // a refused delivery is final.
   deliverWebhook: {

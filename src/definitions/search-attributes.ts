@@ -10,7 +10,18 @@ export const ProviderKey = defineSearchAttributeKey('Provider', SearchAttributeT
 /** The tenant whose run it is: an operator filters one tenant's runs (`Tenant = "acme"`). */
 export const TenantKey = defineSearchAttributeKey('Tenant', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [FunctionNameKey, DomainKey, CacheOutcomeKey, OutcomeKey, ProviderKey, TenantKey];
+/** A rollout's candidate share in percent (`RolloutStep = "25"`), or how it ended (`promoted`, `rolled_back`). */
+export const RolloutStepKey = defineSearchAttributeKey('RolloutStep', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTE_KEYS = [
+  FunctionNameKey,
+  DomainKey,
+  CacheOutcomeKey,
+  OutcomeKey,
+  ProviderKey,
+  TenantKey,
+  RolloutStepKey,
+];
 /** What a Temporal dev server is started with (all of them are keywords). */
 export const SEARCH_ATTRIBUTE_NAMES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 

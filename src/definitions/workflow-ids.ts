@@ -25,6 +25,13 @@ export const regenerateWorkflowId = (tenantHash: string, functionName: string, v
 export const activateWorkflowId = (tenantHash: string, functionName: string, version: number) =>
   `activate-${functionName}-v${version}-${tenantHash.slice(0, 8)}`;
 
+/**
+ * One rollout per function at a time: a second start while one runs is refused. `tenantHash` as for
+ * regenerateWorkflowId.
+ */
+export const rolloutWorkflowId = (tenantHash: string, functionName: string) =>
+  `rollout-${functionName}-${tenantHash.slice(0, 8)}`;
+
 /** One delivery run per outbox event and database schema: a second start never delivers twice. */
 export const deliverWebhooksWorkflowId = (schema: string, eventId: string) => `webhooks-${schema}-${eventId}`;
 

@@ -21,7 +21,9 @@ import { SandboxGate } from '../infra/sandbox/gate';
 import { DomainsRepo } from '../infra/db/domains-repo';
 import { LlmUsageRepo } from '../infra/db/llm-usage-repo';
 import { ProviderChain } from '../infra/llm/provider-chain';
+import { OutcomesRepo } from '../infra/db/outcomes-repo';
 import { ReevaluationRepo } from '../infra/db/reevaluation-repo';
+import { RolloutsRepo } from '../infra/db/rollouts-repo';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhookDispatcher } from '../infra/events/webhook-dispatch';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
@@ -165,6 +167,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     },
     reevaluations: new ReevaluationRepo(pool),
     reevaluationPageSize: config.REEVALUATION_PAGE_SIZE,
+    rollouts: { rollouts: new RolloutsRepo(pool), outcomes: new OutcomesRepo(pool) },
     async close() {
       clearInterval(statsTimer);
       clearInterval(circuitTimer);

@@ -98,10 +98,19 @@ export async function activateVersion(input: ActivateInput): Promise<ActivateRes
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
   const { current, previous } = await activate(input);
-  if (previous !== current) {
-    const events: PublishedEvent[] = [{ type: 'version.activated', payload: { version: current, previous } }];
-    if (previous !== null) events.push({ type: 'version.deprecated', payload: { version: previous } });
-    await publish({ tenant_id: input.tenant_id, function_name: input.function_name, ...run, events });
-  }
+  if (previous !== current)
+    await publish({
+      tenant_id: input.tenant_id,
+      function_name: input.function_name,
+      ...run,
+      events: activationEvents(current, previous),
+    });
   return { function_name: input.function_name, current_version: current, previous_version: previous, run };
+}
+
+/** What switching the active version from `previous` to `current` publishes (a rollback, or a rollout's promotion). */
+export function activationEvents(current: number, previous: number | null): PublishedEvent[] {
+  const events: PublishedEvent[] = [{ type: 'version.activated', payload: { version: current, previous } }];
+  if (previous !== null) events.push({ type: 'version.deprecated', payload: { version: previous } });
+  return events;
 }

@@ -452,6 +452,34 @@ test('real answers of every route match the document', async () => {
     { method: 'GET', route: `${fn}/resolve`, url: `/api/v1/functions/${name}/resolve?unit=u-1`, expect: 200 },
     { method: 'GET', route: `${fn}/resolve`, url: `/api/v1/functions/${name}/resolve`, expect: 400 },
     { method: 'GET', route: `${fn}/resolve`, url: '/api/v1/functions/nothing_here/resolve?unit=u', expect: 404 },
+    { method: 'POST', route: `${fn}/rollouts`, url: `/api/v1/functions/${name}/rollouts`, body: {}, expect: 400 },
+    {
+      method: 'POST',
+      route: `${fn}/rollouts`,
+      url: `/api/v1/functions/${name}/rollouts`,
+      body: { candidate_version: 2, steps: [50, 25, 100] },
+      expect: 400,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/rollouts`,
+      url: `/api/v1/functions/${name}/rollouts`,
+      body: { candidate_version: 9 },
+      expect: 404,
+    },
+    { method: 'GET', route: `${fn}/rollouts/current`, url: `/api/v1/functions/${name}/rollouts/current`, expect: 404 },
+    {
+      method: 'POST',
+      route: `${fn}/rollouts/current/{action}`,
+      url: `/api/v1/functions/${name}/rollouts/current/pause`,
+      expect: 404,
+    },
+    {
+      method: 'POST',
+      route: `${fn}/rollouts/current/{action}`,
+      url: `/api/v1/functions/${name}/rollouts/current/explode`,
+      expect: 400,
+    },
   ]);
 
   // Tenant data, on a tenant of its own (the erasure at the end removes it): export, import, delete, erase.

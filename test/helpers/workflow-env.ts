@@ -89,6 +89,11 @@ export function stubActivities(overrides: Partial<Activities> = {}): {
     findReevaluations: async () => ({ candidates: [] }),
     recordEvaluations: async () => undefined,
     deliverWebhook: async (input) => ({ webhook_id: input.webhook_id, status: 'delivered' }),
+    recordRollout: async () => undefined,
+    rolloutFigures: async (input) => ({
+      candidate: { version: input.candidate_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },
+      baseline: { version: input.baseline_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },
+    }),
   };
   const merged = { ...defaults, ...overrides };
   const activities = Object.fromEntries(

@@ -9,6 +9,7 @@ import { functionsRoutes } from './functions';
 import { healthRoutes } from './health';
 import { outcomesRoutes } from './outcomes';
 import { partnerRoutes } from './partner';
+import { rolloutsRoutes } from './rollouts';
 import { runsRoutes } from './runs';
 import { schedulesRoutes } from './schedules';
 import { tenantDataRoutes } from './tenant-data';
@@ -26,6 +27,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...domainsRoutes,
   ...functionsRoutes,
   ...outcomesRoutes,
+  ...rolloutsRoutes,
   ...tenantDataRoutes,
   ...tenantLifecycleRoutes,
   ...adminRoutes,

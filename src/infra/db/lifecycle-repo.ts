@@ -53,6 +53,7 @@ export class LifecycleRepo {
       await del('feedback_examples');
       const feedback = await del('feedback');
       await del('evaluations');
+      await del('function_rollouts');
       const events = await del('events');
       const versions = await del('versions');
       await del('functions', 'name');
