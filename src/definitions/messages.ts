@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { EnhanceResult } from '../contracts/enhance';
+import type { RotationProgress } from '../contracts/key-rotation';
 import type { Progress } from '../contracts/progress';
 
 /** The `progress` query of enhanceFunction and enhanceBatch (shapes in contracts/progress.ts); the SSE route polls it. */
@@ -10,3 +11,6 @@ export const progressQuery = defineQuery<Progress>('progress');
  * before the events are published. Fails as the run fails.
  */
 export const enhanceResultUpdate = defineUpdate<EnhanceResult>('enhanceResult');
+
+/** rotateEncryptionKey's counts and cursor so far (all runs of its continue-as-new chain); `poet keys rotate-data` polls it. */
+export const rotationProgressQuery = defineQuery<RotationProgress>('rotationProgress');

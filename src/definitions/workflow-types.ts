@@ -10,6 +10,7 @@ export const WORKFLOW_TYPES = {
   activate: 'activateVersion',
   reevaluate: 'reevaluateFunctions',
   deliverWebhooks: 'deliverWebhooks',
+  rotateKey: 'rotateEncryptionKey',
 } as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];

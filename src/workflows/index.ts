@@ -3,3 +3,4 @@ export { activateVersion, regenerateFromFeedback } from './regenerate';
 export { enhanceBatch } from './batch';
 export { deliverWebhooks } from './webhooks';
 export { reevaluateFunctions } from './reevaluate';
+export { rotateEncryptionKey } from './key-rotation';
