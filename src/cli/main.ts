@@ -13,7 +13,7 @@ import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
 import { retireKeyCommand, rotateDataCommand } from './key-rotation';
 import { backupCommand, restoreCommand } from './backup';
-import { CliError, EXIT, output } from './client';
+import { CliError, EXIT, output, usageError } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { outcomesCommand, resolveCommand } from './outcomes';
@@ -149,7 +149,7 @@ keys
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer`, EXIT.usage);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a positive integer`);
   return n;
 }
 
