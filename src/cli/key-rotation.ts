@@ -71,10 +71,10 @@ export async function rotateDataCommand(
     if (progress) out.note(summary(progress));
   }
   const done = await result.catch((err: Error) => {
-    throw new CliError(
-      `rotation failed: ${err.cause instanceof Error ? err.cause.message : err.message}`,
-      EXIT.runFailed,
-    );
+    // The activity's own message (which key to make active) is the root of the workflow's failure chain.
+    let root: Error = err;
+    while (root.cause instanceof Error) root = root.cause;
+    throw new CliError(`rotation failed: ${root.message}`, EXIT.runFailed);
   });
   if (out.json) out.out(JSON.stringify(done));
   else out.out(`rotation to key ${target} complete: ${summary(done)}`);

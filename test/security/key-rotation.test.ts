@@ -71,11 +71,12 @@ const cliEnv = {
   ENCRYPTION_KEYS: RING_AB,
   ENCRYPTION_ACTIVE_KEY: 'b',
 };
-const cli = (args: string[]) =>
+const cli = (args: string[], over: Record<string, string> = {}) =>
   poet(args, {
     ...cliEnv,
     DATABASE_SCHEMA: stack.config.DATABASE_SCHEMA,
     TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
+    ...over,
   });
 
 test('rows under key A are re-encrypted to B through a concurrent write and a crash; A is retired only afterwards', async () => {
@@ -186,6 +187,11 @@ test('rows under key A are re-encrypted to B through a concurrent write and a cr
   const again = await cli(['keys', 'rotate-data', '--json']);
   expect(again.code).toBe(0);
   expect(JSON.parse(again.stdout)).toMatchObject({ target_key_id: 'b', done: 0, concurrent: 0, complete: true });
+
+  // A rotation to a key the workers do not encrypt with fails at once, naming the setting to change.
+  const mismatched = await cli(['keys', 'rotate-data'], { ENCRYPTION_ACTIVE_KEY: 'a' });
+  expect(mismatched.code).toBe(5);
+  expect(mismatched.stderr).toContain("this worker's active key is b, not a");
 
   const retired = await cli(['keys', 'retire', 'a']);
   expect(retired.code).toBe(0);
