@@ -7,6 +7,8 @@ export interface ReencryptPageInput {
   target_key_id: string;
   after?: PayloadCursor;
   limit: number;
+  /** Also count the rows left after the page (a scan of the rest): the workflow asks on the first page of each run. */
+  count_remaining: boolean;
 }
 
 /** `keys` is undefined when this worker has no key ring (ENCRYPTION_KEYS unset): it cannot rotate anything. */
@@ -25,7 +27,7 @@ export function createKeyRotationActivities(keys: PayloadKeys | undefined) {
             ? `this worker's active key is ${keys.activeKeyId}, not ${input.target_key_id}: set ENCRYPTION_ACTIVE_KEY=${input.target_key_id} on every worker before rotating`
             : 'this worker has no key ring (ENCRYPTION_KEYS): it cannot re-encrypt payloads',
         });
-      return keys.reencryptPage(input.after, input.limit);
+      return keys.reencryptPage(input.after, input.limit, input.count_remaining);
     },
   };
 }

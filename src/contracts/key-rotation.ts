@@ -16,8 +16,10 @@ export const ReencryptPageResult = z.object({
   unreadable: z.record(z.string(), z.number().int().min(0)),
   /** Where the next page starts; absent when this was the last one. */
   next: PayloadCursor.optional(),
-  /** Rows after this page not known to be under the target key: what is left to do, roughly. */
-  remaining: z.number().int().min(0),
+  /** Rows after this page not known to be under the target key, when counting was asked for (a scan of the rest). */
+  remaining: z.number().int().min(0).optional(),
+  /** Rows this page read. */
+  read: z.number().int().min(0),
 });
 export type ReencryptPageResult = z.infer<typeof ReencryptPageResult>;
 
@@ -31,7 +33,7 @@ export const RotationProgress = z.object({
   classified: z.number().int().min(0),
   concurrent: z.number().int().min(0),
   unreadable: z.record(z.string(), z.number().int().min(0)),
-  /** Estimate of the rows left after the last page; undefined before the first page. */
+  /** Estimate of the rows left after the last page (counted on each run's first page); undefined before the first page. */
   remaining: z.number().int().min(0).optional(),
   pages: z.number().int().min(0),
   /** Runs of the continue-as-new chain so far (1 for the first). */

@@ -17,7 +17,8 @@ function advance(progress: RotationProgress, page: ReencryptPageResult): void {
   add(progress.unreadable, page.unreadable);
   progress.classified += page.classified;
   progress.concurrent += page.concurrent;
-  progress.remaining = page.remaining;
+  // Counted on a run's first page; in between, what was read is taken off the estimate.
+  progress.remaining = page.remaining ?? Math.max(0, (progress.remaining ?? 0) - page.read);
   progress.pages++;
   progress.cursor = page.next;
   progress.complete = page.next === undefined;
@@ -51,6 +52,7 @@ export async function rotateEncryptionKey(input: RotateKeyInput): Promise<Rotati
     const result = await reencryptPayloads({
       target_key_id: input.target_key_id,
       limit: input.page_size,
+      count_remaining: page === 0,
       ...(progress.cursor ? { after: progress.cursor } : {}),
     });
     advance(progress, result);

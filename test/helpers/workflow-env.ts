@@ -89,7 +89,14 @@ export function stubActivities(overrides: Partial<Activities> = {}): {
     findReevaluations: async () => ({ candidates: [] }),
     recordEvaluations: async () => undefined,
     deliverWebhook: async (input) => ({ webhook_id: input.webhook_id, status: 'delivered' }),
-    reencryptPayloads: async () => ({ rewritten: {}, classified: 0, concurrent: 0, unreadable: {}, remaining: 0 }),
+    reencryptPayloads: async () => ({
+      rewritten: {},
+      classified: 0,
+      concurrent: 0,
+      unreadable: {},
+      read: 0,
+      remaining: 0,
+    }),
   };
   const merged = { ...defaults, ...overrides };
   const activities = Object.fromEntries(

@@ -42,8 +42,15 @@ export class PayloadKeys {
     return this.codec.keyRing.activeKeyId;
   }
 
-  /** One page of rows not under the active key, in (id, tenant_id) order after `after`, re-encrypted under it. */
-  async reencryptPage(after: PayloadCursor | undefined, limit: number): Promise<ReencryptPageResult> {
+  /**
+   * One page of rows not under the active key, in (id, tenant_id) order after `after`, re-encrypted under it; with
+   * `countRemaining`, also how many such rows follow (a scan of the rest, so not on every page).
+   */
+  async reencryptPage(
+    after: PayloadCursor | undefined,
+    limit: number,
+    countRemaining: boolean,
+  ): Promise<ReencryptPageResult> {
     const target = this.activeKeyId;
     const { rows } = await this.pool.query<Row>(
       `SELECT id, tenant_id, data, key_id FROM payloads
@@ -51,7 +58,13 @@ export class PayloadKeys {
         ORDER BY id, tenant_id LIMIT $4`,
       [target, after?.id ?? null, after?.tenant_id ?? null, limit],
     );
-    const result: ReencryptPageResult = { rewritten: {}, classified: 0, concurrent: 0, unreadable: {}, remaining: 0 };
+    const result: ReencryptPageResult = {
+      rewritten: {},
+      classified: 0,
+      concurrent: 0,
+      unreadable: {},
+      read: rows.length,
+    };
     for (const row of rows) {
       const payload = temporal.api.common.v1.Payload.decode(row.data);
       const keyId = row.key_id ?? storedKeyId(payload);
@@ -75,8 +88,9 @@ export class PayloadKeys {
       else result.concurrent++;
     }
     const last = rows.at(-1);
-    if (last && rows.length === limit) {
-      result.next = { id: last.id, tenant_id: last.tenant_id };
+    if (!last || rows.length < limit) return { ...result, remaining: 0 };
+    result.next = { id: last.id, tenant_id: last.tenant_id };
+    if (countRemaining) {
       const left = await this.pool.query<{ n: string }>(
         'SELECT count(*) AS n FROM payloads WHERE key_id IS DISTINCT FROM $1 AND (id, tenant_id) > ($2, $3)',
         [target, last.id, last.tenant_id],
