@@ -11,8 +11,9 @@ import { runDevStack } from './dev-stack';
 import { migratePglite } from './pglite-import';
 import { registerSearchAttributes } from './setup';
 import { createKeyCommand } from './keys';
+import { retireKeyCommand, rotateDataCommand } from './key-rotation';
 import { backupCommand, restoreCommand } from './backup';
-import { CliError, EXIT, output } from './client';
+import { CliError, EXIT, output, usageError } from './client';
 import { enhanceCommand } from './enhance';
 import { diffCommand, feedbackCommand, versionGetCommand, versionsCommand } from './functions';
 import { outcomesCommand, resolveCommand } from './outcomes';
@@ -100,7 +101,9 @@ program
     });
   });
 
-const keys = program.command('keys').description('API keys (stored as hashes; the secret is shown once)');
+const keys = program
+  .command('keys')
+  .description('API keys (stored as hashes; the secret is shown once) and encryption key rotation');
 keys
   .command('create')
   .description('create an API key directly in PostgreSQL (the way to make the first admin key)')
@@ -111,6 +114,45 @@ keys
     const config = loadConfig();
     await createKeyCommand(config, opts, createLogger({ level: 'error', service: 'poet-keys' }));
   });
+keys
+  .command('rotate-data')
+  .description(
+    're-encrypt every stored payload under the active encryption key (ENCRYPTION_ACTIVE_KEY): starts or joins the rotateEncryptionKey run and follows it; exit 0 when done',
+  )
+  .option('--page-size <n>', 'payload rows per page', (v) => positiveInt('--page-size', v), 100)
+  .option(
+    '--pages-per-run <n>',
+    'pages before the workflow continues as new',
+    (v) => positiveInt('--pages-per-run', v),
+    20,
+  )
+  .option('--json', 'print the final progress as JSON on stdout')
+  .action(async (opts: { pageSize: number; pagesPerRun: number; json?: boolean }) => {
+    await withTemporal((config, connection) =>
+      rotateDataCommand(config, connection, { ...opts, pollMs: 1000 }, output(Boolean(opts.json))),
+    );
+  });
+keys
+  .command('retire <key-id>')
+  .description(
+    'check that no stored payload is encrypted under an encryption key, and say what to remove from the key ring (the ring is not edited); refuses with exit 3 otherwise',
+  )
+  .option('--json', 'print {key_id, retirable, rows_by_key} on stdout')
+  .action(async (keyId: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    await retireKeyCommand(
+      config,
+      keyId,
+      createLogger({ level: 'error', service: 'poet-keys' }),
+      output(Boolean(opts.json)),
+    );
+  });
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a positive integer`);
+  return n;
+}
 
 program
   .command('backup <dir>')

@@ -96,6 +96,12 @@ export const ACTIVITY_OPTIONS = {
   // Takes a row lock on the function: retried until PostgreSQL is back, like the writes above.
   activate: { startToCloseTimeout: '30s', retry: untilPostgresIsBack, summary: 'switch the active version' },
   // A page of functions, each assessed: longer than one read.
+  // Rows are rewritten by compare-and-set, so a retried page does only what the failed attempt left undone.
+  reencryptPayloads: {
+    startToCloseTimeout: '2m',
+    retry: untilPostgresIsBack,
+    summary: 're-encrypt a page of stored payloads under the active key',
+  },
   findReevaluations: {
     startToCloseTimeout: '2m',
     retry: untilPostgresIsBack,

@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { EnhanceResult } from '../contracts/enhance';
+import type { RotationProgress } from '../contracts/key-rotation';
 import type { Progress } from '../contracts/progress';
 import type { RolloutControl, RolloutState } from '../contracts/rollouts';
 
@@ -25,3 +26,5 @@ export const rolloutUpdates = {
   abort: defineUpdate<RolloutState>('abort'),
   promote: defineUpdate<RolloutState>('promote'),
 } satisfies Record<RolloutControl, unknown>;
+/** rotateEncryptionKey's counts and cursor so far (all runs of its continue-as-new chain); `poet keys rotate-data` polls it. */
+export const rotationProgressQuery = defineQuery<RotationProgress>('rotationProgress');

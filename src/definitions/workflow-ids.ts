@@ -37,3 +37,9 @@ export const deliverWebhooksWorkflowId = (schema: string, eventId: string) => `w
 
 /** The re-evaluation schedule of a deployment: deployments sharing a namespace get one schedule each. */
 export const reevaluationScheduleId = (taskQueue: string, schema: string) => `reevaluate-${taskQueue}-${schema}`;
+
+/**
+ * One re-encryption run per target key and database schema: `poet keys rotate-data` again joins the run going, and
+ * after it has completed starts a new one (which finds only what an old key wrote since).
+ */
+export const rotateKeyWorkflowId = (schema: string, targetKeyId: string) => `rotate-key-${schema}-${targetKeyId}`;

@@ -11,6 +11,7 @@ export const WORKFLOW_TYPES = {
   reevaluate: 'reevaluateFunctions',
   deliverWebhooks: 'deliverWebhooks',
   rollout: 'rolloutVersion',
+  rotateKey: 'rotateEncryptionKey',
 } as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];

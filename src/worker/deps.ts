@@ -10,6 +10,9 @@ import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { InvalidationListener } from '../infra/cache/invalidation';
 import { createPool } from '../infra/db/pool';
+import { KeyRing } from '../infra/crypto/key-ring';
+import { EncryptionCodec } from '../infra/temporal/encryption-codec';
+import { PayloadKeys } from '../infra/temporal/payload-keys';
 import { EventPublisher, eventStreamKey } from '../infra/events/publisher';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { Logger } from '../infra/observability/logger';
@@ -122,6 +125,9 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     metrics,
     analyzer,
     domains: new DomainsRepo(pool),
+    payloadKeys: config.encryption
+      ? new PayloadKeys(pool, new EncryptionCodec(new KeyRing(config.encryption)))
+      : undefined,
     providers,
     circuits: () => providers.states(),
     usage: new LlmUsageRepo(pool, (call) =>

@@ -4,3 +4,4 @@ export { enhanceBatch } from './batch';
 export { deliverWebhooks } from './webhooks';
 export { reevaluateFunctions } from './reevaluate';
 export { rolloutVersion } from './rollout';
+export { rotateEncryptionKey } from './key-rotation';

@@ -94,6 +94,14 @@ export function stubActivities(overrides: Partial<Activities> = {}): {
       candidate: { version: input.candidate_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },
       baseline: { version: input.baseline_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },
     }),
+    reencryptPayloads: async () => ({
+      rewritten: {},
+      classified: 0,
+      concurrent: 0,
+      unreadable: {},
+      read: 0,
+      remaining: 0,
+    }),
   };
   const merged = { ...defaults, ...overrides };
   const activities = Object.fromEntries(

@@ -8,6 +8,7 @@ import { KeyRing } from '../crypto/key-ring';
 import { createPool } from '../db/pool';
 import { sha256 } from '../hash';
 import { EncryptionCodec } from './encryption-codec';
+import { storedKeyId } from './payload-keys';
 
 /** Marks a payload that is a reference; its data is `{"id", "bytes"}` (JSON). */
 export const CLAIM_CHECK_ENCODING = 'poet/claim-check-v1';
@@ -127,8 +128,8 @@ export class ClaimCheckCodec implements PayloadCodec {
         if (!this.stored.has(`${tenant}/${id}`)) {
           // Content-addressed per tenant: the same payload again refreshes its age instead of being stored twice.
           await this.query(
-            'INSERT INTO payloads (id, tenant_id, data) VALUES ($1, $2, $3) ON CONFLICT (id, tenant_id) DO UPDATE SET created_at = now()',
-            [id, tenant, Buffer.from(bytes)],
+            'INSERT INTO payloads (id, tenant_id, data, key_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id, tenant_id) DO UPDATE SET created_at = now()',
+            [id, tenant, Buffer.from(bytes), storedKeyId(payload)],
           );
           this.stored.set(`${tenant}/${id}`, true);
         }

@@ -1,0 +1,123 @@
+import { Client, type Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import type { Config } from '../config';
+import type { RotationProgress } from '../contracts/key-rotation';
+import { rotationProgressQuery } from '../definitions/messages';
+import { rotateKeyWorkflowId } from '../definitions/workflow-ids';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
+import { KeyRing } from '../infra/crypto/key-ring';
+import { createPool, migrate } from '../infra/db/pool';
+import type { Logger } from '../infra/observability/logger';
+import { EncryptionCodec, encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
+import { PayloadKeys, UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
+import type { rotateEncryptionKey } from '../workflows/key-rotation';
+import { CliError, EXIT, type Output } from './client';
+import { databaseUrl } from './keys';
+
+export interface RotateDataOptions {
+  pageSize: number;
+  pagesPerRun: number;
+  pollMs: number;
+}
+
+function keyRingOf(config: Config) {
+  if (!config.encryption)
+    throw new CliError('ENCRYPTION_KEYS (or ENCRYPTION_KEYS_FILE) is not set: there is no key ring', EXIT.usage);
+  return config.encryption;
+}
+
+const summary = (p: RotationProgress) =>
+  `${p.done} re-encrypted (${
+    Object.entries(p.by_key)
+      .map(([key, n]) => `${key}: ${n}`)
+      .join(', ') || 'none'
+  }), ${p.remaining ?? '?'} left, ${p.pages} pages, run ${p.runs}`;
+
+/**
+ * `poet keys rotate-data`: starts rotateEncryptionKey towards the active key of this process's ring (the workers'
+ * must be the same) or joins the one going, and follows it to its end. Exit 0 when every row is under the key.
+ */
+export async function rotateDataCommand(
+  config: Config,
+  connection: Connection,
+  opts: RotateDataOptions,
+  out: Output,
+): Promise<void> {
+  const target = keyRingOf(config).activeKeyId;
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: encryptionOnlyDataConverter(config),
+  });
+  const handle = await client.workflow.start<typeof rotateEncryptionKey>(WORKFLOW_TYPES.rotateKey, {
+    workflowId: rotateKeyWorkflowId(config.DATABASE_SCHEMA, target),
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    args: [{ target_key_id: target, page_size: opts.pageSize, pages_per_run: opts.pagesPerRun }],
+    // Started twice (two operators, a retried command): both follow one run.
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    staticSummary: `re-encrypt stored payloads under key ${target}`,
+  });
+  out.note(`rotation to key ${target}: workflow ${handle.workflowId}`);
+  const result = handle.result();
+  let finished = false;
+  void result.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    await new Promise((resolve) => setTimeout(resolve, opts.pollMs));
+    if (finished) break;
+    // Between two runs of the chain the query has no run to answer it: the next poll will.
+    const progress = await client.workflow
+      .getHandle(handle.workflowId)
+      .query(rotationProgressQuery)
+      .catch(() => undefined);
+    if (progress) out.note(summary(progress));
+  }
+  const done = await result.catch((err: Error) => {
+    // The activity's own message (which key to make active) is the root of the workflow's failure chain.
+    let root: Error = err;
+    while (root.cause instanceof Error) root = root.cause;
+    throw new CliError(`rotation failed: ${root.message}`, EXIT.runFailed);
+  });
+  if (out.json) out.out(JSON.stringify(done));
+  else out.out(`rotation to key ${target} complete: ${summary(done)}`);
+  const unreadable = Object.entries(done.unreadable);
+  if (unreadable.length > 0)
+    throw new CliError(
+      `rows the workers cannot decrypt were left as they are: ${unreadable.map(([key, n]) => `${n} under ${key}`).join(', ')}`,
+      EXIT.runFailed,
+    );
+}
+
+/**
+ * `poet keys retire <id>`: checks that no stored payload is under the key, and says what to remove from the ring.
+ * It never edits the ring: where it lives (a file, a secret manager, an environment) is the operator's.
+ */
+export async function retireKeyCommand(config: Config, keyId: string, logger: Logger, out: Output): Promise<void> {
+  const ring = keyRingOf(config);
+  if (keyId === ring.activeKeyId)
+    throw new CliError(
+      `key ${keyId} is the active key (ENCRYPTION_ACTIVE_KEY): make another key active and run poet keys rotate-data first`,
+      EXIT.rejected,
+    );
+  const url = databaseUrl(config);
+  await migrate({ url, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
+  const pool = createPool({ url, schema: config.DATABASE_SCHEMA, max: 1 });
+  let usage: Record<string, number>;
+  try {
+    usage = await new PayloadKeys(pool, new EncryptionCodec(new KeyRing(ring))).usage();
+  } finally {
+    await pool.end();
+  }
+  const rows = usage[keyId] ?? 0;
+  if (rows > 0)
+    throw new CliError(
+      `key ${keyId} still encrypts ${rows} stored payload${rows === 1 ? '' : 's'}: run poet keys rotate-data (active key ${ring.activeKeyId}) first; nothing was changed`,
+      EXIT.rejected,
+    );
+  const census = Object.entries(usage)
+    .map(([key, n]) => `${key === UNENCRYPTED ? UNENCRYPTED_LABEL : key}: ${n}`)
+    .join(', ');
+  if (out.json) out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage }));
+  else
+    out.out(
+      `key ${keyId} encrypts no stored payload (${census || 'no rows'}). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
+    );
+}

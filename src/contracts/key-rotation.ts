@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** A payload row's place in the rotation's scan: rows go in (tenant_id, id) order. */
+export const PayloadCursor = z.object({ tenant_id: z.string(), id: z.string() });
+export type PayloadCursor = z.infer<typeof PayloadCursor>;
+
+/** What one page of re-encryption did. */
+export const ReencryptPageResult = z.object({
+  /** Rows re-encrypted under the target key, by the key id they were under (`plaintext`: not encrypted before). */
+  rewritten: z.record(z.string(), z.number().int().min(0)),
+  /** Rows without a recorded key id that turned out to be under the target key already: only their key id was filled. */
+  classified: z.number().int().min(0),
+  /** Rows another writer changed between read and write (the compare-and-set on their key id missed): left as they are. */
+  concurrent: z.number().int().min(0),
+  /** Rows this worker cannot decrypt (their key is not in its ring, or does not authenticate), by key id: left as they are. */
+  unreadable: z.record(z.string(), z.number().int().min(0)),
+  /** Where the next page starts; absent when this was the last one. */
+  next: PayloadCursor.optional(),
+  /** Rows after this page not known to be under the target key, when counting was asked for (a scan of the rest). */
+  remaining: z.number().int().min(0).optional(),
+  /** Rows this page read. */
+  read: z.number().int().min(0),
+});
+export type ReencryptPageResult = z.infer<typeof ReencryptPageResult>;
+
+/** The `rotationProgress` query's answer, and the run's result. */
+export const RotationProgress = z.object({
+  target_key_id: z.string(),
+  /** Rows re-encrypted so far, all runs of the chain together. */
+  done: z.number().int().min(0),
+  /** Rows re-encrypted, by the key id they were under. */
+  by_key: z.record(z.string(), z.number().int().min(0)),
+  classified: z.number().int().min(0),
+  concurrent: z.number().int().min(0),
+  unreadable: z.record(z.string(), z.number().int().min(0)),
+  /** Estimate of the rows left after the last page (counted on each run's first page); undefined before the first page. */
+  remaining: z.number().int().min(0).optional(),
+  pages: z.number().int().min(0),
+  /** Runs of the continue-as-new chain so far (1 for the first). */
+  runs: z.number().int().min(1),
+  cursor: PayloadCursor.optional(),
+  complete: z.boolean(),
+});
+export type RotationProgress = z.infer<typeof RotationProgress>;
+
+/** Input of rotateEncryptionKey; continue-as-new carries the progress (with its cursor) to the next run. */
+export const RotateKeyInput = z.object({
+  /** The key every row is re-encrypted to: the workers' active key (a worker with another active key refuses). */
+  target_key_id: z.string(),
+  page_size: z.number().int().min(1).max(1000),
+  /** Pages per run before continue-as-new, so the history stays small however many rows there are. */
+  pages_per_run: z.number().int().min(1),
+  progress: RotationProgress.optional(),
+});
+export type RotateKeyInput = z.infer<typeof RotateKeyInput>;
