@@ -229,22 +229,24 @@ test('resolve names the version a unit runs, the same each time; outcomes prints
 });
 
 test('rollout starts, shows, pauses and aborts a rollout; the baseline stays active', async () => {
-  const file = pyFile('cli_half', 'def cli_half(x: float) -> float:\n    return x / 2\n');
+  const file = pyFile('cli_rollout', 'def cli_rollout(x: float) -> float:\n    return x / 2\n');
   expect((await poet(['enhance', file], env)).code).toBe(0);
-  writeFileSync(file, 'def cli_half(x: float) -> float:\n    return x * 0.5\n');
+  writeFileSync(file, 'def cli_rollout(x: float) -> float:\n    return x * 0.5\n');
   expect((await poet(['enhance', file], env)).code).toBe(0);
 
-  const started = await poet(['rollout', 'cli_half', 'start', '--candidate', 'v1', '--steps', '10,100'], env);
+  const started = await poet(['rollout', 'cli_rollout', 'start', '--candidate', 'v1', '--steps', '10,100'], env);
   expect(started).toMatchObject({ code: 0 });
-  expect(started.stdout).toMatch(/^cli_half: rollout of v1 against v2 started \(rollout-cli_half-[0-9a-f]{8}\)\n$/);
-  const paused = await poet(['rollout', 'cli_half', 'pause'], env);
-  expect(paused.stdout).toBe('cli_half: v1 against v2, paused, 10 % of units (steps 10/100)\n');
-  const status = JSON.parse((await poet(['rollout', 'cli_half', '--json'], env)).stdout);
+  expect(started.stdout).toMatch(
+    /^cli_rollout: rollout of v1 against v2 started \(rollout-cli_rollout-[0-9a-f]{8}\)\n$/,
+  );
+  const paused = await poet(['rollout', 'cli_rollout', 'pause'], env);
+  expect(paused.stdout).toBe('cli_rollout: v1 against v2, paused, 10 % of units (steps 10/100)\n');
+  const status = JSON.parse((await poet(['rollout', 'cli_rollout', '--json'], env)).stdout);
   expect(status).toMatchObject({ status: 'paused', share_percent: 10, candidate_version: 1 });
-  const aborted = await poet(['rollout', 'cli_half', 'abort'], env);
-  expect(aborted.stdout).toBe('cli_half: v1 against v2, aborted, 0 % of units (steps 10/100)\n');
-  const fn = await fetch(`${stack.url}/api/v1/functions/cli_half`, { headers: { 'x-api-key': stack.apiKey } });
+  const aborted = await poet(['rollout', 'cli_rollout', 'abort'], env);
+  expect(aborted.stdout).toBe('cli_rollout: v1 against v2, aborted, 0 % of units (steps 10/100)\n');
+  const fn = await fetch(`${stack.url}/api/v1/functions/cli_rollout`, { headers: { 'x-api-key': stack.apiKey } });
   expect(((await fn.json()) as { current_version: number }).current_version).toBe(2);
-  expect((await poet(['rollout', 'cli_half', 'explode'], env)).code).toBe(2);
-  expect((await poet(['rollout', 'cli_half', 'start'], env)).code).toBe(2);
+  expect((await poet(['rollout', 'cli_rollout', 'explode'], env)).code).toBe(2);
+  expect((await poet(['rollout', 'cli_rollout', 'start'], env)).code).toBe(2);
 });
