@@ -40,7 +40,7 @@ const round = (v) => Math.round(v * 10) / 10;
     ? `, until the first heap snapshot at minute ${round(result.rssUntilMs / 60_000)}`
     : '';
   printTable(
-    `memory after warm-up${until} (MiB; database: PSS of the postmaster and its backends)`,
+    `memory after warm-up${until} (MiB; database: PSS of the postmaster and its backends; the worker's RSS by mapping: malloc heaps, its main thread's V8 heap, other anonymous memory (the workflow thread's heap, stacks), files)`,
     Object.entries(result.rss).map(([proc, m]) => ({
       process: proc,
       first: round(m.first),

@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Pool } = require('pg');
 const heapsnapshot = require('./heapsnapshot');
+const { residentByKind } = require('./smaps');
 const { percentiles } = require('./stats');
 
 const root = path.join(__dirname, '..', '..');
@@ -108,11 +109,12 @@ async function heapMiB(url) {
     };
     return {
       heapUsed: sum('nodejs_heap_size_used_bytes') / 2 ** 20,
+      heapTotal: sum('nodejs_heap_size_total_bytes') / 2 ** 20,
       external: sum('nodejs_external_memory_bytes') / 2 ** 20,
       cachedWorkflows: sum('temporal_sticky_cache_size'),
     };
   } catch {
-    return { heapUsed: NaN, external: NaN, cachedWorkflows: NaN };
+    return { heapUsed: NaN, heapTotal: NaN, external: NaN, cachedWorkflows: NaN };
   }
 }
 
@@ -520,10 +522,16 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
   const sampler = setInterval(async () => {
     const t = Date.now() - t0;
     const rss = memory(stack.child.pid);
+    const byKind = residentByKind(servicePids(stack.child.pid).worker);
     const [api, worker] = await Promise.all([heapMiB(`${stack.url}/metrics`), heapMiB(stack.workerMetricsUrl)]);
     samples.push({
       t,
       ...rss,
+      workerMalloc: byKind?.malloc ?? NaN,
+      workerFile: byKind?.file ?? NaN,
+      // Anonymous memory beyond the main thread's V8 heap: the workflow thread's heap and the threads' stacks.
+      workerOtherAnon: (byKind?.anon ?? NaN) - worker.heapTotal,
+      workerMainHeap: worker.heapTotal,
       apiHeap: api.heapUsed,
       apiExternal: api.external,
       workerHeap: worker.heapUsed,
@@ -553,10 +561,10 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
     const checks = await verify(stack, load);
     const rssUntil = snapshots[0]?.t ?? Infinity;
     const after = samples.filter((s) => s.t >= warmup && s.t < rssUntil);
-    const series = (k) => after.map((s) => [s.t, s[k]]);
+    const series = (k) => after.map((s) => [s.t, s[k]]).filter(([, v]) => Number.isFinite(v));
     const rss = Object.fromEntries(
-      ['api', 'worker', 'db'].map((k) => {
-        const values = after.map((s) => s[k]);
+      ['api', 'worker', 'db', 'workerMalloc', 'workerMainHeap', 'workerOtherAnon', 'workerFile'].map((k) => {
+        const values = after.map((s) => s[k]).filter(Number.isFinite);
         return [
           k,
           {
