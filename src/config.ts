@@ -379,6 +379,11 @@ export const ConfigFields = z.object({
     .preprocess(emptyToUndefined, z.coerce.number().int().positive().default(2))
     .describe('python3 parser children working at once (one request each)'),
   ANALYZER_QUEUE_MAX: int(64).describe('requests that may wait for a parser child; past it: 503 + `Retry-After`'),
+  ANALYZER_CACHE_MB: z
+    .preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(8))
+    .describe(
+      "MiB of parses kept by the code's SHA-256 in each process, so a repeated request is not parsed again; `0`: none",
+    ),
   /** Set: validations run in children forked from one warm python3 per worker (one-shot when it fails). Unset: one python3 per validation. */
   SANDBOX_FORK_SERVER: flag(true).describe(
     'validations run in children forked from one warm python3 per worker (falls back to one-shot when it fails); `false`: one python3 per validation',

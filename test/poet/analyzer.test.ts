@@ -134,6 +134,30 @@ describe('PythonAnalyzer lifecycle', () => {
     }
   });
 
+  it('a repeated parse is answered from its cache while the only child is busy; concurrent repeats share one parse', async () => {
+    const analyzer = new PythonAnalyzer({ pythonBin: 'python3', scriptDir, timeoutMs: 3_000, pathEnv, poolSize: 1 });
+    try {
+      const code = 'def cached(x):\n    return x\n';
+      const first = expectOk(await analyzer.analyze(code));
+      const slow = analyzer.analyze('x = 1\n'.repeat(1_000_000)).then(
+        () => 'slow',
+        () => 'slow',
+      );
+      // Without the cache the repeat waits behind the slow parse on the pool's only child.
+      const repeat = analyzer.analyze(code).then((r) => {
+        expect(r).toEqual(first);
+        return 'repeat';
+      });
+      expect(await Promise.race([repeat, slow])).toBe('repeat');
+      await slow;
+      const fresh = 'def fresh():\n    pass\n';
+      const [a, b] = await Promise.all([analyzer.analyze(fresh), analyzer.analyze(fresh)]);
+      expect(a).toBe(b);
+    } finally {
+      await analyzer.close();
+    }
+  });
+
   it('past the queue bound a request is refused at once as overloaded', async () => {
     const analyzer = new PythonAnalyzer({
       pythonBin: 'python3',

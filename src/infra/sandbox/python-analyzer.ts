@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config';
 import { AnalyzeResult } from '../../contracts/analysis';
 
@@ -13,6 +15,8 @@ export interface PythonAnalyzerOptions {
   poolSize?: number;
   /** Requests waiting for a child (default 64); one more is refused at once ('overloaded'). */
   queueMax?: number;
+  /** Bytes of answers kept by the code's hash (default 8 MiB; 0: none): a parse depends on the code alone. */
+  cacheBytes?: number;
 }
 
 export type PythonAnalyzerErrorCode = 'timeout' | 'exited' | 'closed' | 'protocol' | 'overloaded';
@@ -170,14 +174,40 @@ export class PythonAnalyzer {
   private closed = false;
   private readonly poolSize: number;
   private readonly queueMax: number;
+  /** Answers by the code's SHA-256, and the parses under way, so a repeated request (a cache hit) spawns no work. */
+  private readonly answers: LRUCache<string, AnalyzeResult> | undefined;
+  private readonly inFlight = new Map<string, Promise<AnalyzeResult>>();
 
   constructor(private readonly opts: PythonAnalyzerOptions) {
     this.poolSize = opts.poolSize ?? 2;
     this.queueMax = opts.queueMax ?? 64;
+    const cacheBytes = opts.cacheBytes ?? 8 * 2 ** 20;
+    this.answers =
+      cacheBytes > 0
+        ? new LRUCache({ maxSize: cacheBytes, sizeCalculation: (answer) => JSON.stringify(answer).length + 64 })
+        : undefined;
   }
 
   analyze(code: string): Promise<AnalyzeResult> {
     if (this.closed) return Promise.reject(new PythonAnalyzerError('closed', 'python analyzer is closed'));
+    if (!this.answers) return this.parse(code);
+    const key = createHash('sha256').update(code).digest('base64');
+    const known = this.answers.get(key);
+    if (known) return Promise.resolve(known);
+    let parsing = this.inFlight.get(key);
+    if (!parsing) {
+      parsing = this.parse(code).then((answer) => {
+        this.answers?.set(key, Object.freeze(answer));
+        return answer;
+      });
+      const settled = () => this.inFlight.delete(key);
+      parsing.then(settled, settled);
+      this.inFlight.set(key, parsing);
+    }
+    return parsing;
+  }
+
+  private parse(code: string): Promise<AnalyzeResult> {
     if (this.queue.length >= this.queueMax) {
       return Promise.reject(
         new PythonAnalyzerError('overloaded', `python analyzer is busy: ${this.queue.length} requests are waiting`),
@@ -241,5 +271,6 @@ export function createAnalyzer(config: Config): PythonAnalyzer {
     pathEnv: config.PATH,
     poolSize: config.ANALYZER_POOL_SIZE,
     queueMax: config.ANALYZER_QUEUE_MAX,
+    cacheBytes: config.ANALYZER_CACHE_MB * 2 ** 20,
   });
 }
