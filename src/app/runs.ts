@@ -11,6 +11,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorClass } from '../contracts/error-classes';
@@ -299,21 +300,15 @@ export class Runs {
   }
 
   /** The run's `progress` query; undefined for workflows without one, runs recorded before it, or when no worker answers in time. */
-  async progress(workflowId: string, runId: string): Promise<Progress | undefined> {
-    try {
-      return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        this.client.workflow.getHandle(workflowId, runId).query(progressQuery),
-      );
-    } catch {
-      return undefined;
-    }
+  progress(workflowId: string, runId: string): Promise<Progress | undefined> {
+    return this.ask(workflowId, runId, progressQuery);
   }
 
-  /** A rollout run's `rollout` query, running or ended; undefined when no worker answers in time. */
-  private async rollout(workflowId: string, runId: string): Promise<RolloutState | undefined> {
+  /** The run's answer to `query`; undefined when it has none or no worker answers in time. */
+  private async ask<T>(workflowId: string, runId: string, query: QueryDefinition<T>): Promise<T | undefined> {
     try {
       return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        this.client.workflow.getHandle(workflowId, runId).query(rolloutQuery),
+        this.client.workflow.getHandle(workflowId, runId).query(query),
       );
     } catch {
       return undefined;
@@ -332,7 +327,7 @@ export class Runs {
   async status(workflowId: string, tenantId: string): Promise<RunStatusBody> {
     const { status, runId, type, outcome, progress } = await this.describe(workflowId, tenantId);
     const run = { workflow_id: workflowId, run_id: runId };
-    const rollout = type === WORKFLOW_TYPES.rollout ? await this.rollout(workflowId, runId) : undefined;
+    const rollout = type === WORKFLOW_TYPES.rollout ? await this.ask(workflowId, runId, rolloutQuery) : undefined;
     const head = { status, run, type, ...(rollout ? { rollout } : {}) };
     if (outcome?.status === 'completed') return { ...head, result: outcome.result };
     if (outcome) return { ...head, error: { ...outcome.error, run } };
