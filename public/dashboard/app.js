@@ -366,12 +366,12 @@ const percent = (share) => (share === undefined || share === null ? '–' : `${s
 const errorMix = (f) => (f.errors.length ? f.errors.map((e) => `${e.exception_type} ${e.count}`).join(', ') : '–');
 const figuresText = (f) => (f ? `v${f.version}: ${f.successes}/${f.calls} ok, p95 ${metric(f.p95_ms, 1)} ms` : '');
 
-/** A step's state: those passed are done; the one the run is at shows the run's status. */
+/** A step's state: those passed are done; the one the run is at shows the run's status (current for any not ended). */
 function stepState(rollout, index) {
   if (rollout.status === 'promoted') return 'done';
   if (index < rollout.step_index) return 'done';
   if (index > rollout.step_index) return 'pending';
-  return { running: 'current', paused: 'paused' }[rollout.status] ?? 'failed';
+  return { paused: 'paused', rolled_back: 'failed', aborted: 'failed' }[rollout.status] ?? 'current';
 }
 
 /** The rollout view, or a line saying there is none; only asks for the rollout once its events show there is one. */
