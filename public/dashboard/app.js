@@ -350,10 +350,79 @@ async function loadVersions(name) {
     el('td', { class: 'field-p50', text: metric(field[i]?.latency_ms.p50, 1) }), el('td', { class: 'field-p95', text: metric(field[i]?.latency_ms.p95, 1) }),
     el('td', { class: 'field-error', text: topError(field[i]) })));
   const compare = Object.assign(el('button', { type: 'button', id: 'diff-open', text: 'Compare' }), { onclick: () => loadDiff(name, from.value, to.value) });
+  const rollout = await loadRollout(name);
   $('versions').replaceChildren(
     el('h3', { text: name }),
     el('table', {}, el('thead', {}, el('tr', {}, ...['version', 'status', 'domain', 'safety', 'feedback', 'success', 'errors', 'avg s', 'field calls 24h', 'field success', 'p50 ms', 'p95 ms', 'top error'].map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)),
-    el('p', {}, 'diff ', from, ' → ', to, ' ', compare));
+    el('p', {}, 'diff ', from, ' → ', to, ' ', compare),
+    rollout);
+}
+
+// ---- the function's latest rollout: its steps, its decisions with their figures, both versions side by side ----
+
+const fnPath = (name) => `/api/v1/functions/${encodeURIComponent(name)}`;
+const outcomesOf = (name, version) => api(`${fnPath(name)}/versions/${version}/outcomes?window=24h`).then((r) => r.body);
+const percent = (share) => (share === undefined || share === null ? '–' : `${share} %`);
+const errorMix = (f) => (f.errors.length ? f.errors.map((e) => `${e.exception_type} ${e.count}`).join(', ') : '–');
+const figuresText = (f) => (f ? `v${f.version}: ${f.successes}/${f.calls} ok, p95 ${metric(f.p95_ms, 1)} ms` : '');
+
+/** A step's state: those passed are done; the one the run is at shows the run's status (current for any not ended). */
+function stepState(rollout, index) {
+  if (rollout.status === 'promoted') return 'done';
+  if (index < rollout.step_index) return 'done';
+  if (index > rollout.step_index) return 'pending';
+  return { paused: 'paused', rolled_back: 'failed', aborted: 'failed' }[rollout.status] ?? 'current';
+}
+
+/** The rollout view, or a line saying there is none; only asks for the rollout once its events show there is one. */
+async function loadRollout(name) {
+  const { body: started } = await api(`${fnPath(name)}/events?event_type=rollout.started&limit=1`);
+  if (started.events.length === 0) return el('p', { id: 'rollout', text: 'no rollout' });
+  const runId = started.events[0].run_id;
+  const [{ body: rollout }, { body: recent }] = await Promise.all([
+    api(`${fnPath(name)}/rollouts/current`),
+    api(`${fnPath(name)}/events?limit=200`),
+  ]);
+  const [candidate, baseline] = await Promise.all([
+    outcomesOf(name, rollout.candidate_version),
+    outcomesOf(name, rollout.baseline_version),
+  ]);
+  const steps = rollout.steps.map((share, i) => el('li', { class: stepState(rollout, i), 'data-percent': String(share), text: percent(share) }));
+  const figure = (label, key, value) => el('tr', { 'data-figure': key }, el('th', { text: label }),
+    el('td', { class: 'candidate', text: value(candidate) }), el('td', { class: 'baseline', text: value(baseline) }));
+  const figures = el('table', { id: 'rollout-figures' },
+    el('thead', {}, el('tr', {}, el('th', { text: 'field, 24 h' }), el('th', { text: `candidate v${rollout.candidate_version}` }), el('th', { text: `active v${rollout.baseline_version}` }))),
+    el('tbody', {},
+      figure('calls', 'calls', (f) => String(f.calls)),
+      figure('success rate', 'success', (f) => metric(f.success_rate, 3)),
+      figure('p50 ms', 'p50', (f) => metric(f.latency_ms.p50, 1)),
+      figure('p95 ms', 'p95', (f) => metric(f.latency_ms.p95, 1)),
+      figure('error mix', 'errors', errorMix)));
+  // The decisions of this run, oldest first; the payload carries the figures that made each.
+  const decisions = recent.events.filter((e) => e.run_id === runId && e.event_type.startsWith('rollout.')).reverse();
+  const rows = decisions.map((e) => {
+    const p = e.payload;
+    const j = p.judgement;
+    return el('tr', { 'data-event': e.event_type },
+      el('td', { text: new Date(e.created_at).toLocaleTimeString() }),
+      el('td', { class: 'decision', text: e.event_type.slice('rollout.'.length) }),
+      el('td', { class: 'share', text: p.from_percent === undefined ? percent(p.share_percent) : `${percent(p.from_percent)} → ${percent(p.share_percent ?? 100)}` }),
+      el('td', { class: 'verdict', text: j?.verdict ?? p.reason ?? (p.forced ? 'forced' : '') }),
+      el('td', { class: 'candidate', text: figuresText(j?.candidate) }),
+      el('td', { class: 'baseline', text: figuresText(j?.baseline) }),
+      el('td', { class: 'z', text: metric(j?.z, 3) }),
+      el('td', { class: 'p95-ratio', text: metric(j?.p95_ratio, 3) }));
+  });
+  return el('div', { id: 'rollout' },
+    el('h3', {}, `rollout of v${rollout.candidate_version} against v${rollout.baseline_version} `,
+      el('span', { id: 'rollout-status', class: `badge ${rollout.status}`, text: rollout.status }),
+      el('span', { id: 'rollout-share', text: ` candidate share ${percent(rollout.share_percent)}` })),
+    el('ol', { class: 'stages', id: 'rollout-steps' }, ...steps),
+    figures,
+    el('table', { id: 'rollout-decisions' },
+      el('thead', {}, el('tr', {}, ...['time', 'decision', 'share', 'verdict', 'candidate', 'baseline', 'z', 'p95 ratio'].map((h) => el('th', { text: h })))),
+      el('tbody', {}, ...rows)),
+    rollout.last_judgement ? el('p', { id: 'rollout-judgement', text: `last judgement: ${rollout.last_judgement.verdict}: ${rollout.last_judgement.reason}` }) : '');
 }
 
 /** A unified patch as two columns: removed lines left, added lines right, context on both. */

@@ -12,7 +12,8 @@ function's name, signature and docstring, and by default never changes an outcom
   is cancelled and awaited before the next one starts (docs/runtime.md has the whole rule).
 
 Standard library only, and one file: a version folder carries it as poet_runtime.py beside its code.py.
-With POET_REPORT_URL set, each call's outcome is also reported to the service (see "outcome reports" below).
+With POET_REPORT_URL set, each call's outcome is also reported to the service (see "outcome reports" below), and
+resolve_version() asks it which version a unit runs, with that version's params ("version resolution" below).
 """
 
 import atexit
@@ -30,10 +31,10 @@ import re
 import threading
 import time
 
-__version__ = "1.1.1"
+__version__ = "1.2.0"
 __all__ = [
     "DEFAULTS", "PoetEnforcementError", "PoetInputError", "PoetRuleError", "PoetTimeoutError", "PoetTypeError", "poet",
-    "report_stats", "flush_reports",
+    "report_stats", "flush_reports", "resolve_version", "PoetResolveError",
 ]
 
 # The reference runtime's values (aitomatic/dana POET) and the observing defaults of this one: a module that names
@@ -833,3 +834,67 @@ def flush_reports(timeout_s=5.0):
     """Sends the queued reports now; True when none is left. Processes exiting normally flush on their own (2 s)."""
     sink = _report_sink()
     return True if sink is None else sink.flush(timeout_s)
+
+
+# ---- version resolution -----------------------------------------------------------------------------------------
+# Where a rollout sends a share of units to a candidate version, a caller asks the service which version a unit runs
+# (GET /api/v1/functions/{name}/resolve?unit=...) and reads that version's POET_PARAMS from the version it names. The
+# service's base URL is POET_REPORT_URL unless given; the key (POET_RESOLVE_KEY) needs the viewer role, which a
+# reporter key does not have.
+
+
+class PoetResolveError(Exception):
+    """The service refused or could not be reached: `status` (None when unreachable) and the API's error `code`."""
+
+    def __init__(self, status, code, message):
+        super().__init__(f"{code}: {message}")
+        self.status, self.code = status, code
+
+
+def _get_json(url, key, timeout_s):
+    import urllib.error  # noqa: PLC0415 - only a resolving process pays for it
+    import urllib.request  # noqa: PLC0415
+
+    headers = {"accept": "application/json"}
+    if key:
+        headers["x-api-key"] = key
+    request = urllib.request.Request(url, headers=headers, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - the operator's URL
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        try:
+            error = json.loads(err.read()).get("error", {})
+        except (ValueError, AttributeError):
+            error = {}
+        raise PoetResolveError(err.code, error.get("code", f"http_{err.code}"), error.get("message", err.reason)) from None
+    except (OSError, ValueError) as exc:
+        raise PoetResolveError(None, "unreachable", f"{url}: {exc}") from exc
+
+
+def resolve_version(function_name, unit, *, url=None, key=None, timeout_s=5.0):
+    """The version the service says `unit` (a caller, a user, a job id) runs, and its params.
+
+    Answers {"function_name", "unit", "version", "reason" ("active" or "rollout"), "bucket", "params"}: the same unit
+    gets the same version while a rollout's share holds, and `poet(answer["params"])(fn)` wraps a function as that
+    version does. Raises PoetResolveError when the service refuses (404 function_not_found, 403 for a key without the
+    viewer role) or cannot be reached within `timeout_s` per request.
+    """
+    import urllib.parse  # noqa: PLC0415
+
+    base = (url or os.environ.get("POET_REPORT_URL", "")).strip().rstrip("/")
+    if not base:
+        raise ValueError("resolve_version needs the service's URL: pass url= or set POET_REPORT_URL")
+    key = key if key is not None else os.environ.get("POET_RESOLVE_KEY", "").strip()
+    name = urllib.parse.quote(str(function_name), safe="")
+    query = urllib.parse.urlencode({"unit": unit})
+    resolution = _get_json(f"{base}/api/v1/functions/{name}/resolve?{query}", key, timeout_s)
+    detail = _get_json(base + resolution["urls"]["version"], key, timeout_s)
+    return {
+        "function_name": resolution["function_name"],
+        "unit": resolution["unit"],
+        "version": resolution["version"],
+        "reason": resolution["reason"],
+        "bucket": resolution["bucket"],
+        "params": detail["params"],
+    }

@@ -11,14 +11,16 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import type { EnhanceResult, RunRef, RunStatus } from '../contracts/enhance';
 import type { ActivateResult, RegenerateResult } from '../contracts/feedback';
 import type { ErrorClass } from '../contracts/error-classes';
 import type { ErrorBody } from '../contracts/errors';
 import type { BatchResult, Progress } from '../contracts/progress';
+import type { RolloutState } from '../contracts/rollouts';
 import type { RunSummary } from '../contracts/dashboard';
 import type { RunStatusBody } from '../contracts/http';
-import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
+import { enhanceResultUpdate, progressQuery, rolloutQuery } from '../definitions/messages';
 import { classifyRunFailure } from '../definitions/run-failures';
 import { CacheOutcomeKey, DomainKey, FunctionNameKey } from '../definitions/search-attributes';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
@@ -26,7 +28,7 @@ import type { enhanceFunction } from '../workflows/enhance';
 import { NotFoundError, RunFailedError } from './errors';
 
 export type RunError = ErrorBody['error'];
-export type RunResult = EnhanceResult | RegenerateResult | ActivateResult | BatchResult;
+export type RunResult = EnhanceResult | RegenerateResult | ActivateResult | BatchResult | RolloutState;
 export type RunOutcome<T = RunResult> =
   | { status: 'completed'; result: T }
   | { status: Exclude<RunStatus, 'completed' | 'running'>; error: RunError };
@@ -35,13 +37,15 @@ export type RunOutcome<T = RunResult> =
 // biome-ignore lint/suspicious/noExplicitAny: any arguments: only the result type is read
 export type WorkflowReturning<T> = (...args: any[]) => Promise<T>;
 
-/** Workflow types whose runs GET /api/v1/runs/{id} shows. */
-const RUN_TYPES = new Set<string>([
+/** Workflow types whose runs DELETE /api/v1/runs/{id} cancels. */
+const CANCELED_TYPES: ReadonlySet<string> = new Set([
   WORKFLOW_TYPES.enhance,
   WORKFLOW_TYPES.regenerate,
   WORKFLOW_TYPES.activate,
   WORKFLOW_TYPES.batch,
 ]);
+/** Workflow types whose runs GET /api/v1/runs/{id} shows: a rollout too, which only operators end (its own routes). */
+const SHOWN_TYPES: ReadonlySet<string> = new Set([...CANCELED_TYPES, WORKFLOW_TYPES.rollout]);
 /** A progress query is answered by a worker; one that takes longer than this is left out of the answer. */
 const QUERY_DEADLINE_MS = 5_000;
 
@@ -275,7 +279,11 @@ export class Runs {
   }
 
   /** The tenant's run's description; another tenant's run is as absent as one that never existed. */
-  async owned(workflowId: string, tenantId: string): Promise<WorkflowExecutionDescription> {
+  async owned(
+    workflowId: string,
+    tenantId: string,
+    types: ReadonlySet<string> = SHOWN_TYPES,
+  ): Promise<WorkflowExecutionDescription> {
     let description;
     try {
       description = await this.client.workflow.getHandle(workflowId).describe();
@@ -286,16 +294,21 @@ export class Runs {
     }
     // Runs started before tenants were recorded in the memo belong to the default tenant.
     const owner = description.memo?.tenant_id ?? 'default';
-    if (!RUN_TYPES.has(description.type) || owner !== tenantId)
+    if (!types.has(description.type) || owner !== tenantId)
       throw new NotFoundError('run_not_found', `no run with id ${workflowId}`);
     return description;
   }
 
   /** The run's `progress` query; undefined for workflows without one, runs recorded before it, or when no worker answers in time. */
-  async progress(workflowId: string, runId: string): Promise<Progress | undefined> {
+  progress(workflowId: string, runId: string): Promise<Progress | undefined> {
+    return this.ask(workflowId, runId, progressQuery);
+  }
+
+  /** The run's answer to `query`; undefined when it has none or no worker answers in time. */
+  private async ask<T>(workflowId: string, runId: string, query: QueryDefinition<T>): Promise<T | undefined> {
     try {
       return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        this.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+        this.client.workflow.getHandle(workflowId, runId).query(query),
       );
     } catch {
       return undefined;
@@ -304,7 +317,7 @@ export class Runs {
 
   /** Requests cancellation of a running run of the tenant; the status it had when asked. */
   async cancel(workflowId: string, tenantId: string): Promise<{ status: RunStatus; runId: string }> {
-    const description = await this.owned(workflowId, tenantId);
+    const description = await this.owned(workflowId, tenantId, CANCELED_TYPES);
     const status = STATUS[description.status.name] ?? 'running';
     if (status === 'running') await this.client.workflow.getHandle(workflowId, description.runId).cancel();
     return { status, runId: description.runId };
@@ -312,33 +325,38 @@ export class Runs {
 
   /** A run as GET /api/v1/runs/{id} shows it: status, live progress, and once ended its result or error. */
   async status(workflowId: string, tenantId: string): Promise<RunStatusBody> {
-    const { status, runId, outcome, progress } = await this.describe(workflowId, tenantId);
+    const { status, runId, type, outcome, progress } = await this.describe(workflowId, tenantId);
     const run = { workflow_id: workflowId, run_id: runId };
-    if (outcome?.status === 'completed') return { status, run, result: outcome.result };
-    if (outcome) return { status, run, error: { ...outcome.error, run } };
-    return { status, run, ...(progress ? { progress } : {}) };
+    const rollout = type === WORKFLOW_TYPES.rollout ? await this.ask(workflowId, runId, rolloutQuery) : undefined;
+    const head = { status, run, type, ...(rollout ? { rollout } : {}) };
+    if (outcome?.status === 'completed') return { ...head, result: outcome.result };
+    if (outcome) return { ...head, error: { ...outcome.error, run } };
+    return { ...head, ...(progress ? { progress } : {}) };
   }
 
   async describe(
     workflowId: string,
     tenantId: string,
-  ): Promise<{ status: RunStatus; runId: string; outcome?: RunOutcome; progress?: Progress }> {
+  ): Promise<{ status: RunStatus; runId: string; type: string; outcome?: RunOutcome; progress?: Progress }> {
     const description = await this.owned(workflowId, tenantId);
     const status = STATUS[description.status.name] ?? 'running';
+    const { runId, type } = description;
     if (status === 'running') {
-      const progress = await this.progress(workflowId, description.runId);
-      return { status, runId: description.runId, ...(progress ? { progress } : {}) };
+      // A rollout has no stages: its state is the `rollout` query's.
+      const progress = type === WORKFLOW_TYPES.rollout ? undefined : await this.progress(workflowId, runId);
+      return { status, runId, type, ...(progress ? { progress } : {}) };
     }
     if (status === 'completed' || status === 'failed') {
       const outcome = await this.waitFor(
-        this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, description.runId),
+        this.client.workflow.getHandle<WorkflowReturning<RunResult>>(workflowId, runId),
         10_000,
       );
-      return { status, runId: description.runId, ...(outcome ? { outcome } : {}) };
+      return { status, runId, type, ...(outcome ? { outcome } : {}) };
     }
     return {
       status,
-      runId: description.runId,
+      runId,
+      type,
       outcome: {
         status,
         error: {

@@ -106,7 +106,7 @@ test('the document is OpenAPI 3.1 with the shared error body and request id on e
   expect(doc.openapi).toBe('3.1.0');
   // The validators are real: a body that breaks the schema is rejected.
   const runStatus = schemaOf('/api/v1/runs/{id}', 'GET', 200)!;
-  expect(runStatus({ status: 'running', run: { workflow_id: 'w', run_id: 'r' } })).toBe(true);
+  expect(runStatus({ status: 'running', run: { workflow_id: 'w', run_id: 'r' }, type: 'enhanceFunction' })).toBe(true);
   expect(runStatus({ status: 'bogus', run: { workflow_id: 'w' } })).toBe(false);
   for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(ops)) {

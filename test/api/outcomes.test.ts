@@ -235,6 +235,38 @@ describe('outcome reports from the field, per-version figures and version resolu
     expect((await resolve('tab\there')).status).toBe(400);
     expect((await getJson(api('/functions/no_such_fn/resolve?unit=u'))).body.error.code).toBe('function_not_found');
   });
+
+  test("the runtime resolves a unit's version and that version's params through the live API with a viewer key", async () => {
+    const script = [
+      'import json, sys, poet_runtime',
+      'try:\n    print(json.dumps(poet_runtime.resolve_version(sys.argv[1], sys.argv[2])))',
+      'except poet_runtime.PoetResolveError as err:\n    print(json.dumps({"status": err.status, "code": err.code}))',
+    ].join('\n');
+    // The stored version folder's own poet_runtime.py, the service's URL and key from the environment.
+    const dir = versionDir(2);
+    const inField = async (fn: string, key: string) =>
+      JSON.parse(
+        (
+          await run('python3', ['-B', '-c', script, fn, 'user-42'], {
+            cwd: dir,
+            env: { PATH: process.env.PATH!, PYTHONPATH: dir, POET_REPORT_URL: stack.url, POET_RESOLVE_KEY: key },
+          })
+        ).stdout,
+      );
+    const viewer = await stack.createKey('default', 'viewer');
+    const detail = await getJson(api(`/functions/${name}/versions/2`));
+    expect(await inField(name, viewer)).toEqual({
+      function_name: name,
+      unit: 'user-42',
+      version: 2,
+      reason: 'active',
+      bucket: unitBucket('default', name, 'user-42'),
+      params: detail.body.params,
+    });
+    expect(Object.keys(detail.body.params)).toContain('retries');
+    expect(await inField(name, reporter)).toEqual({ status: 403, code: 'forbidden' });
+    expect(await inField('no_such_fn', viewer)).toEqual({ status: 404, code: 'function_not_found' });
+  });
 });
 
 describe('units and buckets', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
-import { getJson, postJson, startStack, type TestStack } from '../helpers/stack';
+import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
 // The dashboard in headless Chromium (Debian's package; .ci/run installs it) against the real stack.
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
@@ -197,5 +197,133 @@ test('sign in, start enhancements and watch them complete, see the run with its 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+  await page.close();
+}, 120_000);
+
+test("a function's rollout: its steps, the decision with its figures, both versions side by side, paused from the API", async () => {
+  const name = `dash_roll_${uniqueSuffix()}`;
+  const api = (p: string) => `${stack.url}/api/v1/functions${p}`;
+  const enhance = (body: string) =>
+    postJson(api('/enhance'), {
+      function_name: name,
+      original_code: `def ${name}(a: float, b: float) -> float:\n    return ${body}\n`,
+    });
+  expect((await enhance('a / b')).body.version).toBe(1);
+  expect((await enhance('float(a) / b')).body.version).toBe(2);
+  expect((await postJson(api(`/${name}/versions/1/activate`), {})).status).toBe(200);
+  // Time enough between judgements to pause the run after its first advance, before it judges the next step.
+  const started = await postJson(api(`/${name}/rollouts`), {
+    candidate_version: 2,
+    steps: [10, 50, 100],
+    min_calls: 40,
+    step_wait: 5,
+    max_duration: 600,
+  });
+  expect(started.status).toBe(201);
+  const report = (version: number, failures: number, latency: number) =>
+    postJson(`${stack.url}/api/v1/outcomes`, {
+      reports: Array.from({ length: 40 }, (_, i) => ({
+        function_name: name,
+        version,
+        success: i >= failures,
+        exception_type: i >= failures ? null : 'ValueError',
+        latency_ms: latency,
+        attempts: 1,
+      })),
+    });
+  // One failure in 40 is no evidence of a worse candidate: the first step advances.
+  expect((await report(1, 0, 4)).body.accepted).toBe(40);
+  expect((await report(2, 1, 5)).body.accepted).toBe(40);
+  await until('the advance to 50 %', async () =>
+    (await getJson(api(`/${name}/rollouts/current`))).body.share_percent === 50 ? true : undefined,
+  );
+  const paused = await postJson(api(`/${name}/rollouts/current/pause`), {});
+  expect(paused.body).toMatchObject({ status: 'paused', share_percent: 50, step_index: 1 });
+  // The rollout's run as GET /api/v1/runs/{id} shows it: typed, with its state; only operators end it (its routes).
+  const runUrl = `${stack.url}/api/v1/runs/${started.body.run.workflow_id}`;
+  const asRun = await getJson(runUrl);
+  expect(asRun.body).toEqual({
+    status: 'running',
+    run: started.body.run,
+    type: 'rolloutVersion',
+    rollout: paused.body,
+  });
+  expect(asRun.body.rollout).toMatchObject({ candidate_version: 2, baseline_version: 1, steps: [10, 50, 100] });
+  expect((await requestJson('DELETE', runUrl)).status).toBe(404);
+
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  // The browser's own favicon request carries no key: its 401 is not the page's doing.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(`${stack.url}/dashboard`);
+  await page.fill('#api-key', stack.apiKey);
+  await page.click('#sign-in button[type=submit]');
+  await page.click(`#functions button[data-function=${name}]`);
+  // The paused event is published after the run records the pause: the page shows it on a refresh at the latest.
+  await page.waitForSelector('#rollout-decisions tr[data-event="rollout.paused"]', { timeout: 20_000 });
+
+  expect(await page.textContent('#rollout-status')).toBe('paused');
+  expect(await page.textContent('#rollout-share')).toBe(' candidate share 50 %');
+  const steps = await page.$$eval('#rollout-steps li', (items) =>
+    items.map((li) => ({ percent: li.getAttribute('data-percent'), state: li.className })),
+  );
+  expect(steps).toEqual([
+    { percent: '10', state: 'done' },
+    { percent: '50', state: 'paused' },
+    { percent: '100', state: 'pending' },
+  ]);
+  const decisions = page.locator('#rollout-decisions tbody tr');
+  expect(await decisions.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')))).toEqual([
+    'rollout.started',
+    'rollout.advanced',
+    'rollout.paused',
+  ]);
+  const advanced = page.locator('#rollout-decisions tr[data-event="rollout.advanced"]');
+  expect(await advanced.locator('.share').textContent()).toBe('10 % → 50 %');
+  expect(await advanced.locator('.verdict').textContent()).toBe('advance');
+  expect(await advanced.locator('.candidate').textContent()).toMatch(/^v2: 39\/40 ok, p95 [\d.]+ ms$/);
+  expect(await advanced.locator('.baseline').textContent()).toMatch(/^v1: 40\/40 ok, p95 [\d.]+ ms$/);
+  expect(await advanced.locator('.z').textContent()).toMatch(/^-?\d+\.\d{3}$/);
+
+  // Side by side: each column is what GET .../versions/{v}/outcomes answers for that version.
+  const cell = (figure: string, side: string) =>
+    page.locator(`#rollout-figures tr[data-figure=${figure}] td.${side}`).textContent();
+  for (const [side, version] of [
+    ['candidate', 2],
+    ['baseline', 1],
+  ] as const) {
+    const field = (await getJson(api(`/${name}/versions/${version}/outcomes?window=24h`))).body;
+    expect(await cell('calls', side)).toBe(String(field.calls));
+    expect(await cell('success', side)).toBe(field.success_rate.toFixed(3));
+    expect(await cell('p50', side)).toBe(field.latency_ms.p50.toFixed(1));
+    expect(await cell('p95', side)).toBe(field.latency_ms.p95.toFixed(1));
+  }
+  expect(await cell('calls', 'candidate')).toBe('40');
+  expect(await cell('success', 'candidate')).toBe('0.975');
+  expect(await cell('errors', 'candidate')).toBe('ValueError 1');
+  expect(await cell('errors', 'baseline')).toBe('–');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-rollout.png'), fullPage: true });
+
+  // Aborted from the API: the next refresh shows the run ended, the current step marked failed.
+  const aborted = await postJson(api(`/${name}/rollouts/current/abort`), {});
+  expect(aborted.body).toMatchObject({ status: 'aborted', share_percent: 0, step_index: 1 });
+  const ended = await until('the run to close', async () => {
+    const answer = await getJson(runUrl);
+    return answer.body.status === 'running' ? undefined : answer.body;
+  });
+  expect(ended).toEqual({
+    status: 'completed',
+    run: started.body.run,
+    type: 'rolloutVersion',
+    rollout: aborted.body,
+    result: aborted.body,
+  });
+  await page.waitForSelector('#rollout-status.aborted', { timeout: 20_000 });
+  expect(await page.locator('#rollout-steps li[data-percent="50"]').getAttribute('class')).toBe('failed');
+  expect(problems).toEqual([]);
   await page.close();
 }, 120_000);

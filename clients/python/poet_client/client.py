@@ -16,7 +16,20 @@ import uuid
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import PoetConnectionError, PoetError, RunFailed, error_for
-from .models import Diff, EnhanceResult, FeedbackResult, Resolution, RunRef, RunStatus, Stage, VersionDetail, VersionList
+from .models import (
+    Diff,
+    EnhanceResult,
+    FeedbackResult,
+    Resolution,
+    Rollout,
+    RolloutStarted,
+    RunRef,
+    RunStatus,
+    Stage,
+    VersionDetail,
+    VersionList,
+    VersionOutcomes,
+)
 
 __all__ = ["Client", "Run"]
 
@@ -173,11 +186,63 @@ class Client:
         query = urllib.parse.urlencode({"unit": unit})
         return Resolution.from_dict(self._json("GET", f"/api/v1/functions/{_segment(function_name)}/resolve?{query}")[1])
 
+    def outcomes(self, function_name: str, version: int, window: str = "24h") -> VersionOutcomes:
+        """What the field reported for ``version`` over ``window``: calls, success rate, p50/p95 latency, error mix."""
+        query = urllib.parse.urlencode({"window": window})
+        path = f"/api/v1/functions/{_segment(function_name)}/versions/{int(version)}/outcomes?{query}"
+        return VersionOutcomes.from_dict(self._json("GET", path)[1])
+
+    def start_rollout(
+        self,
+        function_name: str,
+        candidate_version: int,
+        *,
+        steps: Optional[List[int]] = None,
+        min_calls: Optional[int] = None,
+        step_wait: Optional[int] = None,
+        max_duration: Optional[int] = None,
+    ) -> RolloutStarted:
+        """Rolls ``candidate_version`` out against the active version (operator role): a rising share of units
+        (``steps`` in percent, the last 100; the service's default 5, 25, 50, 100) resolves to it, judged on field
+        reports every ``step_wait`` seconds once each version has ``min_calls`` calls. Raises ``Conflict``
+        (``rollout_running``, ``candidate_is_active``, ``no_active_version``) or ``NotFound``.
+        """
+        body: Dict[str, Any] = {"candidate_version": int(candidate_version)}
+        given = (("steps", steps), ("min_calls", min_calls), ("step_wait", step_wait), ("max_duration", max_duration))
+        for key, value in given:
+            if value is not None:
+                body[key] = value
+        return RolloutStarted.from_dict(self._json("POST", f"/api/v1/functions/{_segment(function_name)}/rollouts", body)[1])
+
+    def rollout(self, function_name: str) -> Rollout:
+        """The function's latest rollout, running or ended; ``NotFound`` (``rollout_not_found``) when it never had one."""
+        return Rollout.from_dict(self._json("GET", f"/api/v1/functions/{_segment(function_name)}/rollouts/current")[1])
+
+    def pause_rollout(self, function_name: str) -> Rollout:
+        """Holds the rollout at its share (operator role); its timers stop counting until ``resume_rollout``."""
+        return self._control_rollout(function_name, "pause")
+
+    def resume_rollout(self, function_name: str) -> Rollout:
+        return self._control_rollout(function_name, "resume")
+
+    def abort_rollout(self, function_name: str) -> Rollout:
+        """Ends the rollout: the candidate's share goes to 0 and the active version stays active."""
+        return self._control_rollout(function_name, "abort")
+
+    def promote_rollout(self, function_name: str) -> Rollout:
+        """Ends the rollout by activating the candidate now, whatever the figures say."""
+        return self._control_rollout(function_name, "promote")
+
     def run(self, workflow_id: str) -> "Run":
         """A run by its id (e.g. one started elsewhere), to watch or to wait for an enhancement's result."""
         return Run(self, RunRef(workflow_id), EnhanceResult.from_dict)
 
     # -- plumbing --------------------------------------------------------------------------------------------
+
+    def _control_rollout(self, function_name: str, action: str) -> Rollout:
+        """Answers once the run has acted; ``Conflict`` (``rollout_ended``) when the rollout is over."""
+        path = f"/api/v1/functions/{_segment(function_name)}/rollouts/current/{action}"
+        return Rollout.from_dict(self._json("POST", path, {})[1])
 
     def _outcome(self, status: int, answer: Dict[str, Any], parse: Callable[[Dict[str, Any]], Any], wait: bool) -> Any:
         if status == 202:

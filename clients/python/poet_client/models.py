@@ -225,3 +225,62 @@ class RunStatus:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "RunStatus":
         return _known(cls, data, run=RunRef.from_dict(data["run"]))
+
+
+@dataclass(frozen=True)
+class VersionOutcomes:
+    """What the field reported for one version over a window (``1h``, ``6h``, ``24h``, ``7d``, ``30d``).
+
+    ``success_rate`` and the latencies are ``None`` without reports; ``latency_ms`` holds ``p50``, ``p95`` and ``mean``
+    (milliseconds); ``errors`` are the failed calls by exception class, most frequent first (``exception_type``, ``count``)."""
+
+    function_name: str
+    version: int
+    window: str
+    calls: int
+    successes: int
+    success_rate: Optional[float]
+    latency_ms: Dict[str, Optional[float]]
+    mean_attempts: Optional[float]
+    errors: List[Dict[str, Any]]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "VersionOutcomes":
+        return _known(cls, data)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A function's rollout as its run reports it: ``status`` (``running``, ``paused``, ``promoted``, ``rolled_back``,
+    ``aborted``), the candidate's ``share_percent``, its ``steps`` and the one it is at (``step_index``), and the last
+    judgement with the figures that decided it (``verdict``, ``reason``, ``candidate``, ``baseline``, ``z``, ``p95_ratio``)."""
+
+    function_name: str
+    workflow_id: str
+    candidate_version: int
+    baseline_version: int
+    status: str
+    share_percent: int
+    steps: List[int]
+    step_index: int
+    last_judgement: Optional[Dict[str, Any]] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Rollout":
+        return _known(cls, data)
+
+
+@dataclass(frozen=True)
+class RolloutStarted:
+    """The rollout just started: the candidate, the active version it is measured against, and its run."""
+
+    function_name: str
+    candidate_version: int
+    baseline_version: int
+    run: RunRef
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "RolloutStarted":
+        return _known(cls, data, run=RunRef.from_dict(data["run"]))

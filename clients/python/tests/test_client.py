@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import unittest
+import urllib.request
 import uuid
 from typing import List
 
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from poet_client import (  # noqa: E402
     Client,
+    Conflict,
     EnhanceResult,
     FeedbackResult,
     Forbidden,
@@ -29,10 +31,13 @@ from poet_client import (  # noqa: E402
     NotFound,
     RateLimited,
     Resolution,
+    Rollout,
+    RolloutStarted,
     Run,
     RunFailed,
     Unauthorized,
     Unprocessable,
+    VersionOutcomes,
 )
 from support import Proxy  # noqa: E402
 
@@ -211,6 +216,90 @@ class FeedbackAndVersionsTest(unittest.TestCase):
         self.assertTrue(run.id.startswith(f"regenerate-{name}-v1-"))
         outcome = run.result(timeout=60)
         self.assertEqual((outcome.status, outcome.new_version), ("requires_update", 2))
+
+
+def post(path: str, body: dict) -> dict:
+    """A POST the client has no method for: activation, and the outcome reports the runtime sends where it runs."""
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    request = urllib.request.Request(URL + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+class RolloutTest(unittest.TestCase):
+    def two_versions(self, prefix: str) -> str:
+        """A function with versions 1 (active, the baseline) and 2 (the candidate)."""
+        poet = Client(URL, KEY)
+        name = unique(prefix)
+        poet.enhance(code_of(name))
+        self.assertEqual(poet.enhance(code_of(name, "return a * 3 + b")).version, 2)
+        post(f"/api/v1/functions/{name}/versions/1/activate", {})
+        return name
+
+    def test_start_pause_resume_and_promote_a_rollout_and_read_both_versions_outcomes(self) -> None:
+        poet = Client(URL, KEY)
+        name = self.two_versions("rolled")
+        with self.assertRaises(NotFound) as none_yet:
+            poet.rollout(name)
+        self.assertEqual(none_yet.exception.code, "rollout_not_found")
+        # No judgement within the test: an hour between steps.
+        started = poet.start_rollout(name, 2, steps=[10, 100], min_calls=5, step_wait=3600)
+        self.assertIsInstance(started, RolloutStarted)
+        self.assertEqual((started.candidate_version, started.baseline_version), (2, 1))
+        with self.assertRaises(Conflict) as twice:
+            poet.start_rollout(name, 2)
+        self.assertEqual(twice.exception.code, "rollout_running")
+        deadline = time.monotonic() + 30
+        while poet.rollout(name).share_percent != 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        current = poet.rollout(name)
+        self.assertIsInstance(current, Rollout)
+        self.assertEqual((current.status, current.share_percent, current.steps, current.step_index), ("running", 10, [10, 100], 0))
+        self.assertEqual(current.workflow_id, started.run.workflow_id)
+        with self.assertRaises(Forbidden):
+            Client(URL, os.environ["POET_VIEWER_KEY"]).pause_rollout(name)
+        self.assertEqual(poet.pause_rollout(name).status, "paused")
+        self.assertEqual(poet.rollout(name).status, "paused")
+        self.assertEqual(poet.resume_rollout(name).status, "running")
+        promoted = poet.promote_rollout(name)
+        self.assertEqual((promoted.status, promoted.share_percent), ("promoted", 100))
+        self.assertEqual(poet.versions(name).current_version, 2)
+        with self.assertRaises(Conflict) as ended:
+            poet.abort_rollout(name)
+        self.assertEqual(ended.exception.code, "rollout_ended")
+
+        reports = [
+            {"function_name": name, "version": 2, "success": True, "latency_ms": 8, "attempts": 1},
+            {"function_name": name, "version": 2, "success": True, "latency_ms": 8, "attempts": 1},
+            {"function_name": name, "version": 2, "success": False, "exception_type": "KeyError", "latency_ms": 8, "attempts": 2},
+        ]
+        self.assertEqual(post("/api/v1/outcomes", {"reports": reports})["accepted"], 3)
+        field = poet.outcomes(name, 2, window="1h")
+        self.assertIsInstance(field, VersionOutcomes)
+        self.assertEqual((field.version, field.window, field.calls, field.successes), (2, "1h", 3, 2))
+        self.assertAlmostEqual(field.success_rate, 2 / 3, places=5)
+        self.assertEqual(field.errors, [{"exception_type": "KeyError", "count": 1}])
+        self.assertIsNotNone(field.latency_ms["p95"])
+        quiet = poet.outcomes(name, 1)
+        self.assertEqual((quiet.calls, quiet.success_rate, quiet.latency_ms["p50"]), (0, None, None))
+
+    def test_abort_keeps_the_active_version_and_refusals_carry_their_codes(self) -> None:
+        poet = Client(URL, KEY)
+        name = self.two_versions("aborted")
+        with self.assertRaises(InvalidRequest) as bad_steps:
+            poet.start_rollout(name, 2, steps=[50, 10])
+        self.assertEqual(bad_steps.exception.details[0]["path"], "steps")
+        with self.assertRaises(Conflict) as active:
+            poet.start_rollout(name, 1)
+        self.assertEqual(active.exception.code, "candidate_is_active")
+        poet.start_rollout(name, 2, step_wait=3600)
+        aborted = poet.abort_rollout(name)
+        self.assertEqual((aborted.status, aborted.share_percent), ("aborted", 0))
+        self.assertEqual(poet.versions(name).current_version, 1)
+        self.assertEqual(poet.resolve(name, "anyone").version, 1)
+        with self.assertRaises(NotFound) as missing:
+            poet.start_rollout(unique("absent"), 2)
+        self.assertEqual(missing.exception.code, "function_not_found")
 
 
 class RetryTest(ProxyTest):

@@ -105,7 +105,8 @@ export const runsRoutes = [
     method: 'GET',
     path: '/api/v1/runs/:id',
     tags: ['enhance'],
-    summary: 'Status, live progress and, once ended, result or error of an enhancement or batch run',
+    summary:
+      "Status, live progress (a rollout's state) and, once ended, result or error of an enhancement, batch or rollout run",
     auth: 'api_key',
     role: 'viewer',
     params: RunIdParams,
