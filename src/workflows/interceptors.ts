@@ -17,7 +17,9 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   return {
     inbound: [
       {
-        execute(input, next) {
+        // Async, so the failure rejects the run's promise (failing the run) instead of throwing out of the task; the
+        // body still runs synchronously up to next(), as before.
+        async execute(input, next) {
           refuseUnreadable(input.args);
           requestId = input.headers[REQUEST_ID_TEMPORAL_HEADER];
           return next(input);
