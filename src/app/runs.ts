@@ -228,7 +228,13 @@ export class Runs {
       const error = runError(err, options.workflowId);
       // An update the run never answered because the run failed first (it could not read its input): the run's
       // own failure says why.
-      return { run, outcome: { status: 'failed', error: (error.code === 'enhancement_failed' && (await this.failureOf(run))) || error } };
+      return {
+        run,
+        outcome: {
+          status: 'failed',
+          error: (error.code === 'enhancement_failed' && (await this.failureOf(run))) || error,
+        },
+      };
     }
   }
 

@@ -129,8 +129,7 @@ export async function retireKeyCommand(
 
   const rows = usage[keyId] ?? 0;
   const uses: string[] = [];
-  if (rows > 0)
-    uses.push(`${plural(rows, 'stored payload')} (run poet keys rotate-data with active key ${active})`);
+  if (rows > 0) uses.push(`${plural(rows, 'stored payload')} (run poet keys rotate-data with active key ${active})`);
   if (schedules.length > 0)
     uses.push(
       `the stored action of schedule ${schedules.join(', ')} (run poet schedules apply or poet keys rotate-data with active key ${active})`,

@@ -60,7 +60,10 @@ test('a running rotation shows its progress on the dashboard, then its end', asy
   // The third row's write waits on this lock: the rotation stays running with two rows done.
   const tx: PoolClient = await locks.connect();
   await tx.query('BEGIN');
-  await tx.query('SELECT 1 FROM payloads WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [rows[2]!.id, rows[2]!.tenant_id]);
+  await tx.query('SELECT 1 FROM payloads WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [
+    rows[2]!.id,
+    rows[2]!.tenant_id,
+  ]);
   const { rows: me } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   try {
     await stack.client.workflow.start(WORKFLOW_TYPES.rotateKey, {
@@ -104,7 +107,9 @@ test('a running rotation shows its progress on the dashboard, then its end', asy
       null,
       { timeout: 60_000 },
     );
-    expect(await page.textContent('#rotation-summary')).toContain(`${rows.length} re-encrypted (a: ${rows.length}), 0 left`);
+    expect(await page.textContent('#rotation-summary')).toContain(
+      `${rows.length} re-encrypted (a: ${rows.length}), 0 left`,
+    );
     expect(await page.getAttribute('#rotation-bar', 'value')).toBe('1');
     expect(problems).toEqual([]);
     await page.close();

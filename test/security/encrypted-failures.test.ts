@@ -81,7 +81,10 @@ describe('a worker without the key of a run', () => {
   beforeAll(async () => {
     // The API already encrypts with a new key b; this stack's worker has only a.
     const encryption = parseKeyRing(`${KEY_A},${KEY_B}`, 'b');
-    rotated = await startApi({ ...stack.config, encryption }, createLogger({ level: 'error', service: 'test-rotated-api', silent: true }));
+    rotated = await startApi(
+      { ...stack.config, encryption },
+      createLogger({ level: 'error', service: 'test-rotated-api', silent: true }),
+    );
   });
   afterAll(() => rotated.close());
 
@@ -102,7 +105,10 @@ describe('a worker without the key of a run', () => {
     expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
     const failed = events.at(-1)?.workflowExecutionFailedEventAttributes;
-    expect(failed?.failure?.applicationFailureInfo).toMatchObject({ type: 'EncryptionKeyUnavailable', nonRetryable: true });
+    expect(failed?.failure?.applicationFailureInfo).toMatchObject({
+      type: 'EncryptionKeyUnavailable',
+      nonRetryable: true,
+    });
 
     const run = await getJson(`${rotated.url}/api/v1/runs/${workflowId}`);
     expect(run.body).toMatchObject({ status: 'failed', error: { code: 'encryption_key_unavailable' } });

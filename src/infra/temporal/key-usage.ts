@@ -69,7 +69,9 @@ export class TemporalKeyUsage {
         examined++;
         const workflowId = run.execution?.workflowId ?? '';
         const keys = payloadKeyIds(run.memo);
-        const history = await this.client.workflow.getHandle(workflowId, run.execution?.runId ?? undefined).fetchHistory();
+        const history = await this.client.workflow
+          .getHandle(workflowId, run.execution?.runId ?? undefined)
+          .fetchHistory();
         if (payloadKeyIds(history, keys).has(keyId)) workflowIds.push(workflowId);
       }
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
