@@ -88,6 +88,40 @@ async function loadHealth() {
   $('breakers').replaceChildren(...(items.length ? items : [el('li', { text: 'no LLM providers configured: the offline template enhancer serves' })]));
 }
 
+// ---- encryption key rotation (operators of the operator tenant; hidden for anyone else) ----
+
+async function loadRotation() {
+  let view;
+  try {
+    ({ body: view } = await api('/api/v1/admin/key-rotation'));
+  } catch (err) {
+    if (err.status === 403) {
+      $('rotation-panel').hidden = true;
+      return;
+    }
+    throw err;
+  }
+  $('rotation-panel').hidden = false;
+  const { active_key_id: key, rotation } = view;
+  const badge = $('rotation-status');
+  badge.textContent = rotation?.status ?? 'none';
+  badge.className = `badge ${rotation?.status ?? ''}`;
+  const p = rotation?.progress;
+  let summary;
+  if (key === null) summary = 'encryption is off';
+  else if (!rotation) summary = `no rotation to key ${key} started (poet keys rotate-data)`;
+  else if (!p) summary = `rotation to key ${key}: between two runs of its chain`;
+  else {
+    const byKey = Object.entries(p.by_key).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none';
+    const unreadable = Object.entries(p.unreadable).map(([k, n]) => `${n} under ${k}`).join(', ');
+    summary = `rotation to key ${key}: ${p.done} re-encrypted (${byKey}), ${p.remaining ?? '?'} left, ${p.pages} pages, run ${p.runs}` +
+      (unreadable ? `; unreadable: ${unreadable}` : '');
+  }
+  $('rotation-summary').textContent = summary;
+  const total = p ? p.done + (p.remaining ?? 0) : 0;
+  $('rotation-bar').value = p?.complete ? 1 : total > 0 ? p.done / total : 0;
+}
+
 // ---- cache hit rate over time (sampled by this page; the server keeps totals) ----
 
 async function loadCache() {
@@ -459,7 +493,7 @@ async function loadDiff(name, a, b) {
 // ---- wiring ----
 
 async function refresh() {
-  const results = await Promise.allSettled([loadHealth(), loadCache(), loadCosts(), loadRuns(), loadFunctions()]);
+  const results = await Promise.allSettled([loadHealth(), loadRotation(), loadCache(), loadCosts(), loadRuns(), loadFunctions()]);
   for (const r of results) if (r.status === 'rejected') console.warn(r.reason);
 }
 

@@ -30,7 +30,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: 'Rate limited; retry after `Retry-After` seconds',
   500: 'Internal error (never with details)',
   502: 'The run failed (`enhancement_failed`)',
-  503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`, or no worker can isolate the validation (`sandbox_unavailable`)',
+  503: 'A dependency is unreachable (`service_unavailable`; `database_unavailable` naming the database fault class in `fault`), with `Retry-After`, no worker can isolate the validation (`sandbox_unavailable`), or the key ring lacks the key of data it must read (`encryption_key_unavailable`)',
 };
 
 const REQUEST_ID = z.string().meta({

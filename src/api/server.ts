@@ -14,6 +14,7 @@ import { Outcomes } from '../app/outcomes';
 import { Resolver } from '../app/resolution';
 import { Rollouts } from '../app/rollouts';
 import { Runs } from '../app/runs';
+import { KeyRotationStatus } from '../app/key-rotation';
 import { ScheduleControl } from '../app/schedules';
 import { TenantData } from '../app/tenant-data';
 import { TenantLifecycle } from '../app/tenant-lifecycle';
@@ -178,6 +179,11 @@ export function createUseCases(a: Adapters): UseCases {
     apiKeys: new ApiKeys(new ApiKeysRepo(pool)),
     audit: new Audit(new AuditRepo(pool), config.OPERATOR_TENANT),
     schedules: new ScheduleControl(new Schedules(client, config), config.OPERATOR_TENANT),
+    keyRotation: new KeyRotationStatus(client, {
+      schema: config.DATABASE_SCHEMA,
+      activeKeyId: config.encryption?.activeKeyId,
+      operatorTenant: config.OPERATOR_TENANT,
+    }),
     codec: new PayloadCodec(a.codec, a.encryption, config.OPERATOR_TENANT),
   };
 }

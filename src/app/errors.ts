@@ -1,6 +1,7 @@
 import { ServiceError } from '@temporalio/client';
 import type { ErrorClass } from '../contracts/error-classes';
 import type { ErrorBody, ErrorDetail } from '../contracts/errors';
+import { EncryptionKeyUnavailable } from '../infra/crypto/key-ring';
 import { databaseFault } from '../infra/db/pool';
 import { PythonAnalyzerError } from '../infra/sandbox/python-analyzer';
 import { PayloadNotFoundError } from '../infra/temporal/claim-check';
@@ -91,6 +92,8 @@ export function fromAdapters(err: unknown): AppError | undefined {
       return new UnprocessableError('analysis_timeout', 'original_code took too long to parse');
     return new UnavailableError('python analysis is busy, retry shortly', 1);
   }
+  if (err instanceof EncryptionKeyUnavailable)
+    return new UnavailableError(err.message, 60, 'encryption_key_unavailable', { fault: `key ${err.keyId}` });
   if (err instanceof ServiceError) return new UnavailableError('workflow service unavailable, retry shortly', 5);
   const fault = databaseFault(err);
   return fault ? new DatabaseUnavailableError(fault) : undefined;

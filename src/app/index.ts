@@ -4,6 +4,7 @@ import type { Domains } from './domains';
 import type { Enhancements } from './enhance';
 import type { Feedback } from './feedback';
 import type { Functions } from './functions';
+import type { KeyRotationStatus } from './key-rotation';
 import type { Outcomes } from './outcomes';
 import type { Resolver } from './resolution';
 import type { Rollouts } from './rollouts';
@@ -30,4 +31,5 @@ export interface UseCases {
   audit: Audit;
   schedules: ScheduleControl;
   codec: PayloadCodec;
+  keyRotation: KeyRotationStatus;
 }

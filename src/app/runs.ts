@@ -228,10 +228,28 @@ export class Runs {
     try {
       return { run, outcome: { status: 'completed', result: await update.result() } };
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError)
-        return { run, outcome: { status: 'failed', error: runError(err, options.workflowId) } };
-      throw err;
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const error = runError(err, options.workflowId);
+      // An update the run never answered because the run failed first (it could not read its input): the run's
+      // own failure says why.
+      return {
+        run,
+        outcome: {
+          status: 'failed',
+          error: (error.code === 'enhancement_failed' && (await this.failureOf(run))) || error,
+        },
+      };
     }
+  }
+
+  /** The failure of a run that has failed; undefined while it runs or when it ended otherwise. */
+  private async failureOf(run: RunRef): Promise<RunError | undefined> {
+    const handle = this.client.workflow.getHandle(run.workflow_id, run.run_id);
+    if ((await handle.describe()).status.name !== 'FAILED') return undefined;
+    return handle.result().then(
+      () => undefined,
+      (err: unknown) => (err instanceof WorkflowFailedError ? runError(err, run.workflow_id) : undefined),
+    );
   }
 
   /**

@@ -8,7 +8,9 @@ import { KeyRing } from '../infra/crypto/key-ring';
 import { createPool, migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
 import { EncryptionCodec, encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
+import { TemporalKeyUsage } from '../infra/temporal/key-usage';
 import { PayloadKeys, UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
+import { reencryptSchedules, scheduleIds } from '../infra/temporal/schedules';
 import type { rotateEncryptionKey } from '../workflows/key-rotation';
 import { CliError, EXIT, type Output } from './client';
 import { databaseUrl } from './keys';
@@ -76,6 +78,9 @@ export async function rotateDataCommand(
     while (root.cause instanceof Error) root = root.cause;
     throw new CliError(`rotation failed: ${root.message}`, EXIT.runFailed);
   });
+  // The schedules' stored actions are Temporal's, not rows: written again under the active key here.
+  const schedules = await reencryptSchedules(client, config);
+  if (schedules.length > 0) out.note(`schedules re-encrypted under key ${target}: ${schedules.join(', ')}`);
   if (out.json) out.out(JSON.stringify(done));
   else out.out(`rotation to key ${target} complete: ${summary(done)}`);
   const unreadable = Object.entries(done.unreadable);
@@ -87,12 +92,20 @@ export async function rotateDataCommand(
 }
 
 /**
- * `poet keys retire <id>`: checks that no stored payload is under the key, and says what to remove from the ring.
- * It never edits the ring: where it lives (a file, a secret manager, an environment) is the operator's.
+ * `poet keys retire <id>`: checks that nothing still needs the key (stored payloads, the deployment's schedules, the
+ * histories of open runs), and says what to remove from the ring. It never edits the ring: where it lives (a file, a
+ * secret manager, an environment) is the operator's.
  */
-export async function retireKeyCommand(config: Config, keyId: string, logger: Logger, out: Output): Promise<void> {
+export async function retireKeyCommand(
+  config: Config,
+  connection: Connection,
+  keyId: string,
+  logger: Logger,
+  out: Output,
+): Promise<void> {
   const ring = keyRingOf(config);
-  if (keyId === ring.activeKeyId)
+  const active = ring.activeKeyId;
+  if (keyId === active)
     throw new CliError(
       `key ${keyId} is the active key (ENCRYPTION_ACTIVE_KEY): make another key active and run poet keys rotate-data first`,
       EXIT.rejected,
@@ -106,18 +119,38 @@ export async function retireKeyCommand(config: Config, keyId: string, logger: Lo
   } finally {
     await pool.end();
   }
+  // Without a codec: payloads as the server keeps them.
+  const temporal = new TemporalKeyUsage(
+    new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    config.TEMPORAL_TASK_QUEUE,
+  );
+  const schedules = await temporal.schedulesUsing(keyId, scheduleIds(config));
+  const runs = await temporal.openRunsUsing(keyId);
+
   const rows = usage[keyId] ?? 0;
-  if (rows > 0)
-    throw new CliError(
-      `key ${keyId} still encrypts ${rows} stored payload${rows === 1 ? '' : 's'}: run poet keys rotate-data (active key ${ring.activeKeyId}) first; nothing was changed`,
-      EXIT.rejected,
+  const uses: string[] = [];
+  if (rows > 0) uses.push(`${plural(rows, 'stored payload')} (run poet keys rotate-data with active key ${active})`);
+  if (schedules.length > 0)
+    uses.push(
+      `the stored action of schedule ${schedules.join(', ')} (run poet schedules apply or poet keys rotate-data with active key ${active})`,
     );
+  if (runs.workflowIds.length > 0)
+    uses.push(
+      `the history of ${plural(runs.workflowIds.length, 'open run')}: ${runs.workflowIds.slice(0, 5).join(', ')}${runs.workflowIds.length > 5 ? ', ...' : ''} (let them finish)`,
+    );
+  if (runs.truncated) uses.push(`possibly open runs past the first ${runs.examined}, which were not examined`);
+  if (uses.length > 0)
+    throw new CliError(`key ${keyId} still encrypts ${uses.join('; ')}; nothing was changed`, EXIT.rejected);
+
   const census = Object.entries(usage)
     .map(([key, n]) => `${key === UNENCRYPTED ? UNENCRYPTED_LABEL : key}: ${n}`)
     .join(', ');
-  if (out.json) out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage }));
+  if (out.json)
+    out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage, open_runs_examined: runs.examined }));
   else
     out.out(
-      `key ${keyId} encrypts no stored payload (${census || 'no rows'}). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
+      `key ${keyId} encrypts no stored payload (${census || 'no rows'}), no schedule's action and no open run's history (${runs.examined} examined). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
     );
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

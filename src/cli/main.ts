@@ -135,16 +135,18 @@ keys
 keys
   .command('retire <key-id>')
   .description(
-    'check that no stored payload is encrypted under an encryption key, and say what to remove from the key ring (the ring is not edited); refuses with exit 3 otherwise',
+    "check that nothing is encrypted under an encryption key (stored payloads, the schedules' actions, open runs' histories), and say what to remove from the key ring (the ring is not edited); refuses with exit 3 naming what still uses it",
   )
   .option('--json', 'print {key_id, retirable, rows_by_key} on stdout')
   .action(async (keyId: string, opts: { json?: boolean }) => {
-    const config = loadConfig();
-    await retireKeyCommand(
-      config,
-      keyId,
-      createLogger({ level: 'error', service: 'poet-keys' }),
-      output(Boolean(opts.json)),
+    await withTemporal((config, connection) =>
+      retireKeyCommand(
+        config,
+        connection,
+        keyId,
+        createLogger({ level: 'error', service: 'poet-keys' }),
+        output(Boolean(opts.json)),
+      ),
     );
   });
 

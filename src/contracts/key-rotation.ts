@@ -53,3 +53,29 @@ export const RotateKeyInput = z.object({
   progress: RotationProgress.optional(),
 });
 export type RotateKeyInput = z.infer<typeof RotateKeyInput>;
+
+/** GET /api/v1/admin/key-rotation: the rotation towards this API's active key, as the dashboard shows it. */
+export const KeyRotationView = z.object({
+  /** The key the API encrypts with; null when encryption is off. */
+  active_key_id: z.string().nullable(),
+  /** The rotateEncryptionKey run towards the active key; null when none was started. */
+  rotation: z
+    .object({
+      workflow_id: z.string(),
+      status: z.enum([
+        'running',
+        'completed',
+        'failed',
+        'cancelled',
+        'terminated',
+        'timed_out',
+        'continued_as_new',
+        'paused',
+        'unknown',
+      ]),
+      /** The run's progress query while it runs, its result once completed; null between two runs of the chain. */
+      progress: RotationProgress.nullable(),
+    })
+    .nullable(),
+});
+export type KeyRotationView = z.infer<typeof KeyRotationView>;

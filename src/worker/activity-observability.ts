@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { FailureType } from '../contracts/failure-types';
+import { refuseUnreadable } from '../definitions/unreadable-payloads';
 import { requestIdFrom } from '../infra/temporal/correlation';
 import { withLogContext, type Logger } from '../infra/observability/logger';
 import { capString } from '../infra/observability/redact';
@@ -62,6 +63,8 @@ export function activityObservability(deps: { logger: Logger; metrics: Metrics }
           const started = performance.now();
           const stopTimer = metrics.stageDuration.startTimer({ stage: metrics.stage(info.activityType) });
           try {
+            // An input the worker's codec could not decrypt fails the attempt for good, never reaching the activity.
+            refuseUnreadable(input.args);
             const output = await next(input);
             observer?.done?.(metrics, output);
             logger.info('activity completed', { attempt: info.attempt, duration_ms: sinceMs(started) });

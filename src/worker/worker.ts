@@ -58,7 +58,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     defaultMetrics: true,
   });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
-  const claimCheck = createClaimCheck(config, 'worker');
+  const claimCheck = createClaimCheck(config, 'worker', 'mark');
   const { dataConverter } = claimCheck;
   // Starts the webhook delivery runs of the events the activities publish.
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });

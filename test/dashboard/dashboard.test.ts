@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, until, type TestStack } from '../helpers/stack';
 
@@ -12,7 +12,7 @@ const UI = 'http://temporal-ui.test:8233';
 let fake: FakeLlm;
 let stack: TestStack;
 let browser: BrowserContext;
-let profile: string;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
 
 beforeAll(async () => {
   // The provider takes its time, so the page can be seen showing the generate stage while it happens.
@@ -24,27 +24,11 @@ beforeAll(async () => {
     ]),
     RUN_EVENTS_POLL_MS: '100',
   });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'poet-chromium-'));
-  // A fresh profile per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 1600 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  chromium = await launchChromium();
+  browser = chromium.browser;
 }, 90_000);
 afterAll(async () => {
-  await browser?.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
   await stack.close();
   await fake.close();
 });

@@ -18,10 +18,12 @@ describe('the workflow bundle', () => {
       'contracts/failure-types',
       'contracts/skipped-outcomes',
       'definitions/activity-options',
+      'definitions/failure-converter',
       'definitions/messages',
       'definitions/run-details',
       'definitions/run-failures',
       'definitions/search-attributes',
+      'definitions/unreadable-payloads',
     ]);
   });
 });

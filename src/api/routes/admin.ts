@@ -7,11 +7,25 @@ import {
   AuditQuery,
   CreateApiKeyRequest,
 } from '../../contracts/security';
+import { KeyRotationView } from '../../contracts/key-rotation';
 import { setAuditTarget } from '../auth-audit';
 import { json, route } from '../route';
 
 /** Key management and the audit log of the caller's own tenant (admins only). */
 export const adminRoutes = [
+  route({
+    operationId: 'getKeyRotation',
+    method: 'GET',
+    path: '/api/v1/admin/key-rotation',
+    tags: ['admin'],
+    summary:
+      "Progress of the re-encryption of stored payloads to the API's active encryption key (poet keys rotate-data; operators of the operator tenant)",
+    auth: 'api_key',
+    role: 'operator',
+    responses: { 200: json(KeyRotationView, 'The rotation towards the active key, if one was started') },
+    errors: [403],
+    handler: ({ principal }, deps) => deps.app.keyRotation.view(principal.tenantId),
+  }),
   route({
     operationId: 'createApiKey',
     method: 'POST',

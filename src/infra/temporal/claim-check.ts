@@ -7,7 +7,7 @@ import type { Config } from '../../config';
 import { KeyRing } from '../crypto/key-ring';
 import { createPool } from '../db/pool';
 import { sha256 } from '../hash';
-import { EncryptionCodec } from './encryption-codec';
+import { EncryptionCodec, FAILURE_CONVERTER_PATH } from './encryption-codec';
 import { storedKeyId } from './payload-keys';
 
 /** Marks a payload that is a reference; its data is `{"id", "bytes"}` (JSON). */
@@ -276,7 +276,11 @@ export interface ClaimCheck {
  * The payload codecs of one process that talks to Temporal (encryption when configured, then the claim check), the
  * claim check on its own small pool so payload reads never wait behind request queries.
  */
-export function createClaimCheck(config: Config, processName: string): ClaimCheck {
+export function createClaimCheck(
+  config: Config,
+  processName: string,
+  unreadable: 'throw' | 'mark' = 'throw',
+): ClaimCheck {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the payload store');
   const pool = createPool({
     url: config.DATABASE_URL,
@@ -287,11 +291,16 @@ export function createClaimCheck(config: Config, processName: string): ClaimChec
   // An idle connection lost (a failover) is reported by the next query, which the codec retries.
   pool.on('error', () => undefined);
   const codec = new ClaimCheckCodec(pool, config.PAYLOAD_CLAIM_CHECK_BYTES);
-  const encryption = config.encryption ? new EncryptionCodec(new KeyRing(config.encryption)) : undefined;
+  const encryption = config.encryption ? new EncryptionCodec(new KeyRing(config.encryption), unreadable) : undefined;
   // Encoding runs first to last, decoding last to first: encrypted before a large payload is claimed, so the
   // payload store holds ciphertext too.
   const payloadCodecs = encryption ? [encryption, codec] : [codec];
-  return { codec, encryption, dataConverter: { payloadCodecs }, close: () => pool.end() };
+  return {
+    codec,
+    encryption,
+    dataConverter: { payloadCodecs, failureConverterPath: FAILURE_CONVERTER_PATH },
+    close: () => pool.end(),
+  };
 }
 
 type StartOptions = { workflowId: string; memo?: Record<string, unknown> };

@@ -1,6 +1,7 @@
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import type { Config } from '../../config';
 import { temporal } from '@temporalio/proto';
+import { UNREADABLE_PAYLOAD_KEY } from '../../definitions/unreadable-payloads';
 import { EncryptionKeyUnavailable, KeyRing } from '../crypto/key-ring';
 import type { Check } from '../observability/health';
 
@@ -29,7 +30,15 @@ export function isEncrypted(payload: Payload): boolean {
 export class EncryptionCodec implements PayloadCodec {
   private lastFailure: { at: number; message: string } | undefined;
 
-  constructor(readonly keyRing: KeyRing) {}
+  /**
+   * `mark`: the worker's choice. A payload it cannot decrypt decodes to the marker the workflow and activity
+   * interceptors fail the run with (src/definitions/unreadable-payloads.ts); thrown, it would fail the workflow
+   * task over and over. Other processes throw EncryptionKeyUnavailable to their caller.
+   */
+  constructor(
+    readonly keyRing: KeyRing,
+    private readonly unreadable: 'throw' | 'mark' = 'throw',
+  ) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
@@ -59,8 +68,13 @@ export class EncryptionCodec implements PayloadCodec {
         this.keyRing.decrypt(keyId, payload.data ?? new Uint8Array(), aad(keyId)),
       );
     } catch (err) {
-      if (err instanceof EncryptionKeyUnavailable) this.lastFailure = { at: Date.now(), message: err.message };
-      throw err;
+      if (!(err instanceof EncryptionKeyUnavailable)) throw err;
+      this.lastFailure = { at: Date.now(), message: err.message };
+      if (this.unreadable === 'throw') throw err;
+      return {
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify({ [UNREADABLE_PAYLOAD_KEY]: { key_id: keyId, message: err.message } })),
+      };
     }
   }
 
@@ -91,5 +105,11 @@ export const encryptionDisabledCheck: Check = async () => ({ status: 'disabled',
  * claimed, but it must be encrypted like everything else, and it must read what the worker wrote.
  */
 export function encryptionOnlyDataConverter(config: Pick<Config, 'encryption'>): DataConverter {
-  return { payloadCodecs: config.encryption ? [new EncryptionCodec(new KeyRing(config.encryption))] : [] };
+  return {
+    payloadCodecs: config.encryption ? [new EncryptionCodec(new KeyRing(config.encryption))] : [],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
 }
+
+/** Every data converter of ours encodes failure messages and stack traces, so the codecs encrypt them. */
+export const FAILURE_CONVERTER_PATH = require.resolve('../../definitions/failure-converter');

@@ -11,6 +11,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { Config } from '../../config';
 import type { ScheduleView } from '../../contracts/reevaluation';
 import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
+import { TemporalKeyUsage } from './key-usage';
 
 const WORKFLOW_TYPE = WORKFLOW_TYPES.reevaluate;
 
@@ -80,7 +81,7 @@ export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 
 /**
  * Creates the schedule when missing, updates it when its cron, jitter, concurrency, task queue or overlap policy
- * differ from the configuration, and otherwise leaves it alone (paused stays paused). Safe to run from every worker
+ * differ from the configuration or its stored action is encrypted under a key that is no longer the active one, and otherwise leaves it alone (paused stays paused). Safe to run from every worker
  * at once: the one that loses the race to create it compares and updates instead.
  */
 export async function applySchedules(client: Client, config: Config): Promise<{ id: string; outcome: ApplyOutcome }[]> {
@@ -96,7 +97,8 @@ export async function applySchedules(client: Client, config: Config): Promise<{ 
       current = await handle.describe();
     }
   }
-  if (matches(current, config)) return [{ id: options.scheduleId, outcome: 'unchanged' }];
+  if (matches(current, config) && !(await underOtherKey(client, config, options.scheduleId)))
+    return [{ id: options.scheduleId, outcome: 'unchanged' }];
   await handle.update((prev) => ({
     ...prev,
     spec: options.spec,
@@ -104,6 +106,31 @@ export async function applySchedules(client: Client, config: Config): Promise<{ 
     policies: { ...prev.policies, ...options.policies },
   }));
   return [{ id: options.scheduleId, outcome: 'updated' }];
+}
+
+/**
+ * Whether the schedule's stored action holds a payload under a key other than the active one: writing the action
+ * again encrypts it under the active key, so the old key can be retired (`poet keys retire` checks schedules).
+ */
+async function underOtherKey(client: Client, config: Config, scheduleId: string): Promise<boolean> {
+  const active = config.encryption?.activeKeyId;
+  if (active === undefined) return false;
+  const keys = await new TemporalKeyUsage(client, config.TEMPORAL_TASK_QUEUE).scheduleKeys(scheduleId);
+  return [...(keys ?? [])].some((key) => key !== active);
+}
+
+/**
+ * Key rotation's part in Temporal: the deployment's schedules whose stored action is under another key are written
+ * back as they are, which encrypts them under the active key (`client` must encrypt with it). Answers their ids.
+ */
+export async function reencryptSchedules(client: Client, config: Config): Promise<string[]> {
+  const rewritten: string[] = [];
+  for (const id of scheduleIds(config)) {
+    if (!(await underOtherKey(client, config, id))) continue;
+    await client.schedule.getHandle(id).update((prev) => prev);
+    rewritten.push(id);
+  }
+  return rewritten;
 }
 
 async function describeOrUndefined(client: Client, id: string): Promise<ScheduleDescription | undefined> {
