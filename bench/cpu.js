@@ -1,6 +1,6 @@
 'use strict';
 // CPU per request, per process: where a hit's and a miss's CPU goes (API, worker with its python3 sandboxes, Temporal
-// dev server). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the
+// server). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the
 // figure that does not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
 const { startFakeLlm } = require('./lib/fake-llm');
 const { enhanceBody, fakeProviderEnv } = require('./lib/load');
@@ -9,6 +9,7 @@ const { percentiles } = require('./lib/stats');
 const LLM_LATENCY_MS = 1000;
 const MISSES = Number(process.env.BENCH_CPU_MISSES ?? 60);
 const HITS = Number(process.env.BENCH_CPU_HITS ?? 300);
+const QUICK = { misses: 10, hits: 40 };
 
 async function setup() {
   const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
@@ -44,10 +45,12 @@ async function send(stack, bodies, concurrency, cache) {
 function perRequest(before, after, requests) {
   const ms = (a, b) => Math.round((((a.self + a.children - b.self - b.children) * 1000) / requests) * 10) / 10;
   const worker = after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0);
-  return { api: ms(after.api, before.api), worker, server: after.server ? ms(after.server, before.server) : NaN };
+  return { api: ms(after.api, before.api), worker, server: ms(after.server, before.server) };
 }
 
-async function run({ stack, figures }) {
+async function run({ stack, figures, quick }) {
+  const misses = quick ? QUICK.misses : MISSES;
+  const hits = quick ? QUICK.hits : HITS;
   const rows = [];
   const measure = async (label, key, bodies, concurrency, cache) => {
     const before = stack.cpu();
@@ -62,7 +65,7 @@ async function run({ stack, figures }) {
       'p95 ms': p.p95,
       'API CPU ms/req': cpu.api,
       'worker CPU ms/req (python3 included)': cpu.worker,
-      'dev server CPU ms/req': cpu.server,
+      'Temporal CPU ms/req': cpu.server,
       'total CPU ms/req': Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
     });
     figures[`cpu.${key}.total_ms_per_request`] = {
@@ -70,13 +73,13 @@ async function run({ stack, figures }) {
       better: 'lower',
     };
   };
-  const misses = Array.from({ length: MISSES }, (_, i) => enhanceBody('cpumiss', i));
+  const missBodies = Array.from({ length: misses }, (_, i) => enhanceBody('cpumiss', i));
   // Warm-up: code paths, connections and the sandbox's interpreter, outside the measurement.
   await send(stack, [enhanceBody('cpuwarm', 0)], 1, 'miss');
-  await measure(`${MISSES} misses, all in flight`, 'miss', misses, MISSES, 'miss');
-  const hits = Array.from({ length: HITS }, (_, i) => misses[i % misses.length]);
-  await measure(`${HITS} hits, concurrency 1`, 'hit_c1', hits, 1, 'hit');
-  await measure(`${HITS} hits, concurrency 50`, 'hit_c50', hits, 50, 'hit');
+  await measure(`${misses} misses, all in flight`, 'miss', missBodies, misses, 'miss');
+  const hitBodies = Array.from({ length: hits }, (_, i) => missBodies[i % missBodies.length]);
+  await measure(`${hits} hits, concurrency 1`, 'hit_c1', hitBodies, 1, 'hit');
+  await measure(`${hits} hits, concurrency 50`, 'hit_c50', hitBodies, 50, 'hit');
   return {
     title: `CPU per request and process (fake LLM ${LLM_LATENCY_MS} ms; python3 sandboxes count in the worker)`,
     rows,
