@@ -142,6 +142,38 @@ async function startBenchStack({ env: extra = {}, workers = 1, temporal } = {}) 
           children: 0,
         }),
     }),
+    /**
+     * CPU seconds so far, by pid, of the PostgreSQL backends serving this stack's pools (`service`: named after its
+     * schema in pg_stat_activity) and, on a cluster, those of Temporal's databases (`temporal`): PostgreSQL runs on
+     * this machine. A backend that ended meanwhile is not counted.
+     */
+    databaseCpu: async () => {
+      const { Client } = require('pg');
+      const pg = new Client({ connectionString: env.DATABASE_URL });
+      await pg.connect();
+      const byPid = (rows) =>
+        new Map(
+          rows.flatMap(({ pid }) => {
+            try {
+              const cpu = cpuSeconds(pid);
+              return [[pid, cpu.self + cpu.children]];
+            } catch {
+              return []; // ended meanwhile
+            }
+          }),
+        );
+      try {
+        const service = await pg.query('SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1', [
+          `%:${env.DATABASE_SCHEMA}`,
+        ]);
+        const temporalDb = await pg.query('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [
+          temporal?.databases ?? [],
+        ]);
+        return { service: byPid(service.rows), temporal: byPid(temporalDb.rows) };
+      } finally {
+        await pg.end();
+      }
+    },
     close,
   };
 }

@@ -55,7 +55,8 @@ let cluster;
 /**
  * The cluster's Temporal settings (the TEMPORAL_* exports of `scripts/cluster.sh env`, or TEMPORAL_ADDRESS and
  * TEMPORAL_NAMESPACE from the environment) and the pids of its server processes, whose CPU the benchmarks count:
- * TEMPORAL_SERVER_PIDS (comma-separated) when the services run apart, else whatever listens on the frontend port.
+ * TEMPORAL_SERVER_PIDS (comma-separated) when the services run apart, else whatever listens on the frontend port;
+ * and its databases on the machine's PostgreSQL (TEMPORAL_DATABASES, default temporal,temporal_visibility).
  */
 function clusterTemporal() {
   if (cluster) return cluster;
@@ -78,8 +79,11 @@ function clusterTemporal() {
     : pidsListeningOn(Number(env.TEMPORAL_ADDRESS.split(':').pop()));
   if (pids.length === 0)
     throw new Error(`--topology cluster: no process of this machine listens on ${env.TEMPORAL_ADDRESS}`);
+  // Temporal's persistence and visibility databases, whose backends' CPU the cpu benchmark reports.
+  const databases = (env.TEMPORAL_DATABASES ?? 'temporal,temporal_visibility').split(',');
   delete env.TEMPORAL_SERVER_PIDS;
-  cluster = { env, serverPids: pids };
+  delete env.TEMPORAL_DATABASES;
+  cluster = { env, serverPids: pids, databases };
   return cluster;
 }
 
