@@ -28,8 +28,9 @@ async function inProcess(activities, req, i) {
     attempt: 1,
   });
   const input_hash = `inproc-${req.function_name}`;
-  const lookup = await activities.cacheLookup({ input_hash });
-  if (lookup.hit) throw new Error('in-process: expected a miss');
+  const scope = { tenant_id: 'default', function_name: req.function_name };
+  const lookup = await activities.cacheLookupWithVersion({ input_hash, ...scope, original_code: req.original_code });
+  if (lookup.hit || lookup.lineage) throw new Error('in-process: expected a miss');
   const plan = await activities.generationPlan();
   const generated = await env.run(activities.generateWithLlm, {
     request: req,
@@ -37,23 +38,37 @@ async function inProcess(activities, req, i) {
     provider: plan.providers[0],
     round: 0,
   });
-  const validation = await env.run(activities.validate, { request: req, artifact: generated.artifact });
-  await activities.cacheStore({ key: lookup.key, value: { artifact: generated.artifact, validation } });
+  const { artifact } = generated;
+  const validation = await env.run(activities.validate, { request: req, artifact, tenant_id: 'default' });
+  // The workflow's metadata of a miss (metadataOf in src/workflows/enhance.ts).
   const metadata = {
     domain: req.domain,
     optimize_for: null,
+    optimizations: artifact.optimizations,
     safety_level: validation.safety_level,
     cache: 'miss',
-    provider: generated.artifact.provider,
+    provider: artifact.provider,
+    enhancer_version: artifact.enhancer_version,
+    samples_run: validation.samples_run,
+    params: artifact.params,
+    fallback: false,
+    attempts: generated.attempts,
+    usage: { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, latency_ms: 0 },
+    findings: validation.findings ?? [],
   };
-  const stored = await activities.storeVersion({
-    tenant_id: 'default',
-    ...run,
-    input_hash,
-    request: req,
-    artifact: generated.artifact,
-    metadata,
-  });
+  // As the workflow: the cache entry written alongside the version.
+  const [stored] = await Promise.all([
+    activities.storeVersion({
+      tenant_id: 'default',
+      ...run,
+      input_hash,
+      trigger: 'request',
+      request: req,
+      artifact,
+      metadata,
+    }),
+    activities.cacheStore({ key: lookup.key, value: { artifact, validation, source: req.original_code }, ...scope }),
+  ]);
   await activities.publish({
     tenant_id: 'default',
     function_name: req.function_name,
