@@ -1,7 +1,7 @@
 'use strict';
 // Where a benchmark's Temporal runs. `dev` (the default): each stack starts a dev server of its own. `cluster`: the
 // full Temporal server on PostgreSQL that `scripts/cluster.sh up` runs, found through `scripts/cluster.sh env`
-// (or TEMPORAL_ADDRESS, when set), shared by the stacks, each on its own task queue.
+// (or TEMPORAL_ADDRESS, when set), shared by the stacks, each with its own task queue, workers and API.
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync, readdirSync, readlinkSync } = require('node:fs');
 const path = require('node:path');
@@ -52,11 +52,20 @@ function pidsListeningOn(port) {
 
 let cluster;
 
+/** The Temporal server's pid that `scripts/cluster.sh` recorded in its run dir, if it is alive. */
+function recordedServerPid(runDir) {
+  const file = runDir && path.join(runDir, 'temporal.pid');
+  if (!file || !existsSync(file)) return [];
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return existsSync(`/proc/${pid}`) ? [pid] : [];
+}
+
 /**
- * The cluster's Temporal settings (the TEMPORAL_* exports of `scripts/cluster.sh env`, or TEMPORAL_ADDRESS and
- * TEMPORAL_NAMESPACE from the environment) and the pids of its server processes, whose CPU the benchmarks count:
- * TEMPORAL_SERVER_PIDS (comma-separated) when the services run apart, else whatever listens on the frontend port;
- * and its databases on the machine's PostgreSQL (TEMPORAL_DATABASES, default temporal,temporal_visibility).
+ * The cluster's Temporal settings and the pids of its server processes, whose CPU the benchmarks count. Settings:
+ * TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) when set, else `scripts/cluster.sh env` (POET_CLUSTER_TEMPORAL_ADDRESS).
+ * Pids: TEMPORAL_SERVER_PIDS (comma-separated) when the services run apart, else the one the script recorded, else
+ * whatever listens on the frontend's port. Databases on the machine's PostgreSQL whose backends' CPU `cpu` reports:
+ * TEMPORAL_DATABASES, by default the script's and Temporal's default names.
  */
 function clusterTemporal() {
   if (cluster) return cluster;
@@ -67,22 +76,17 @@ function clusterTemporal() {
       throw new Error('--topology cluster: set TEMPORAL_ADDRESS, or bring the cluster up with scripts/cluster.sh up');
     exported = parseExports(execFileSync('bash', [script, 'env'], { cwd: root, encoding: 'utf8' }));
   }
-  // The cluster's address and namespace (and TLS, if any); each stack keeps its own task queue.
-  const env = Object.fromEntries(
-    Object.entries({ ...exported, ...process.env }).filter(
-      ([name]) => name.startsWith('TEMPORAL_') && !['TEMPORAL_TASK_QUEUE', 'TEMPORAL_CLI_PATH'].includes(name),
-    ),
-  );
-  if (!env.TEMPORAL_ADDRESS) throw new Error('--topology cluster: scripts/cluster.sh env printed no TEMPORAL_ADDRESS');
-  const pids = env.TEMPORAL_SERVER_PIDS
-    ? env.TEMPORAL_SERVER_PIDS.split(',').map(Number)
-    : pidsListeningOn(Number(env.TEMPORAL_ADDRESS.split(':').pop()));
-  if (pids.length === 0)
-    throw new Error(`--topology cluster: no process of this machine listens on ${env.TEMPORAL_ADDRESS}`);
-  // Temporal's persistence and visibility databases, whose backends' CPU the cpu benchmark reports.
-  const databases = (env.TEMPORAL_DATABASES ?? 'temporal,temporal_visibility').split(',');
-  delete env.TEMPORAL_SERVER_PIDS;
-  delete env.TEMPORAL_DATABASES;
+  const address = process.env.TEMPORAL_ADDRESS ?? exported.POET_CLUSTER_TEMPORAL_ADDRESS ?? exported.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('--topology cluster: scripts/cluster.sh env printed no Temporal address');
+  const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default' };
+  const pids = process.env.TEMPORAL_SERVER_PIDS
+    ? process.env.TEMPORAL_SERVER_PIDS.split(',').map(Number)
+    : recordedServerPid(exported.POET_CLUSTER_DIR);
+  if (pids.length === 0) pids.push(...pidsListeningOn(Number(address.split(':').pop())));
+  if (pids.length === 0) throw new Error(`--topology cluster: no process of this machine listens on ${address}`);
+  const databases = (
+    process.env.TEMPORAL_DATABASES ?? 'poet_temporal,poet_temporal_visibility,temporal,temporal_visibility'
+  ).split(',');
   cluster = { env, serverPids: pids, databases };
   return cluster;
 }
