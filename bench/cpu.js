@@ -10,7 +10,7 @@ const { percentiles } = require('./lib/stats');
 const LLM_LATENCY_MS = 1000;
 const MISSES = Number(process.env.BENCH_CPU_MISSES ?? 60);
 const HITS = Number(process.env.BENCH_CPU_HITS ?? 300);
-const QUICK = { misses: 10, hits: 40 };
+const QUICK = { misses: 10, hits: 100 };
 
 async function setup() {
   const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
