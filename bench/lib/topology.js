@@ -91,4 +91,4 @@ function clusterTemporal() {
   return cluster;
 }
 
-module.exports = { TOPOLOGIES, clusterTemporal, parseExports };
+module.exports = { TOPOLOGIES, clusterTemporal, parseExports, pidsListeningOn };
