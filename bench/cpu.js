@@ -1,7 +1,8 @@
 'use strict';
 // CPU per request, per process: where a hit's and a miss's CPU goes (API, worker with its python3 sandboxes, Temporal
-// dev server). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the
-// figure that does not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
+// server), and apart the service's own PostgreSQL backends (Temporal's persistence is inside the dev server, in
+// PostgreSQL on a cluster). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request
+// are the figure that does not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
 const { startFakeLlm } = require('./lib/fake-llm');
 const { enhanceBody, fakeProviderEnv } = require('./lib/load');
 const { percentiles } = require('./lib/stats');
@@ -9,6 +10,7 @@ const { percentiles } = require('./lib/stats');
 const LLM_LATENCY_MS = 1000;
 const MISSES = Number(process.env.BENCH_CPU_MISSES ?? 60);
 const HITS = Number(process.env.BENCH_CPU_HITS ?? 300);
+const QUICK = { misses: 10, hits: 100 };
 
 async function setup() {
   const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
@@ -40,19 +42,32 @@ async function send(stack, bodies, concurrency, cache) {
   return { times, seconds: (performance.now() - started) / 1000 };
 }
 
+/** CPU ms per request of database backends between two readings by pid (a backend new since `before` from 0). */
+function backendsPerRequest(before, after, requests) {
+  let seconds = 0;
+  for (const [pid, cpu] of after) seconds += cpu - (before.get(pid) ?? 0);
+  return Math.round(((seconds * 1000) / requests) * 10) / 10;
+}
+
 /** CPU ms per request of each process between two stack.cpu() readings. */
 function perRequest(before, after, requests) {
   const ms = (a, b) => Math.round((((a.self + a.children - b.self - b.children) * 1000) / requests) * 10) / 10;
   const worker = after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0);
-  return { api: ms(after.api, before.api), worker, server: after.server ? ms(after.server, before.server) : NaN };
+  return { api: ms(after.api, before.api), worker, server: ms(after.server, before.server) };
 }
 
-async function run({ stack, figures }) {
+async function run({ stack, figures, quick, topology }) {
+  const misses = quick ? QUICK.misses : MISSES;
+  const hits = quick ? QUICK.hits : HITS;
   const rows = [];
   const measure = async (label, key, bodies, concurrency, cache) => {
+    const databaseBefore = await stack.databaseCpu();
     const before = stack.cpu();
     const { times, seconds } = await send(stack, bodies, concurrency, cache);
     const cpu = perRequest(before, stack.cpu(), bodies.length);
+    const databaseAfter = await stack.databaseCpu();
+    const database = backendsPerRequest(databaseBefore.service, databaseAfter.service, bodies.length);
+    const temporalDatabase = backendsPerRequest(databaseBefore.temporal, databaseAfter.temporal, bodies.length);
     const p = percentiles(times);
     console.error(`cpu: ${label} done`);
     rows.push({
@@ -62,21 +77,28 @@ async function run({ stack, figures }) {
       'p95 ms': p.p95,
       'API CPU ms/req': cpu.api,
       'worker CPU ms/req (python3 included)': cpu.worker,
-      'dev server CPU ms/req': cpu.server,
+      'Temporal CPU ms/req': cpu.server,
       'total CPU ms/req': Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
+      'PostgreSQL CPU ms/req, service (not in the total)': database,
+      ...(topology === 'cluster'
+        ? { "PostgreSQL CPU ms/req, Temporal's databases (not in the total)": temporalDatabase }
+        : {}),
     });
+    figures[`cpu.${key}.postgres_ms_per_request`] = { value: database, better: 'lower' };
+    if (topology === 'cluster')
+      figures[`cpu.${key}.temporal_postgres_ms_per_request`] = { value: temporalDatabase, better: 'lower' };
     figures[`cpu.${key}.total_ms_per_request`] = {
       value: Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
       better: 'lower',
     };
   };
-  const misses = Array.from({ length: MISSES }, (_, i) => enhanceBody('cpumiss', i));
+  const missBodies = Array.from({ length: misses }, (_, i) => enhanceBody('cpumiss', i));
   // Warm-up: code paths, connections and the sandbox's interpreter, outside the measurement.
   await send(stack, [enhanceBody('cpuwarm', 0)], 1, 'miss');
-  await measure(`${MISSES} misses, all in flight`, 'miss', misses, MISSES, 'miss');
-  const hits = Array.from({ length: HITS }, (_, i) => misses[i % misses.length]);
-  await measure(`${HITS} hits, concurrency 1`, 'hit_c1', hits, 1, 'hit');
-  await measure(`${HITS} hits, concurrency 50`, 'hit_c50', hits, 50, 'hit');
+  await measure(`${misses} misses, all in flight`, 'miss', missBodies, misses, 'miss');
+  const hitBodies = Array.from({ length: hits }, (_, i) => missBodies[i % missBodies.length]);
+  await measure(`${hits} hits, concurrency 1`, 'hit_c1', hitBodies, 1, 'hit');
+  await measure(`${hits} hits, concurrency 50`, 'hit_c50', hitBodies, 50, 'hit');
   return {
     title: `CPU per request and process (fake LLM ${LLM_LATENCY_MS} ms; python3 sandboxes count in the worker)`,
     rows,

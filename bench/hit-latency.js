@@ -4,9 +4,19 @@ const { percentiles } = require('./lib/stats');
 const { load, enhanceBody } = require('./lib/load');
 
 const FUNCTIONS = 50;
+// [concurrency, requests]; quick runs (`--quick`) only show the code path works.
+const LOADS = [
+  [1, 300],
+  [10, 600],
+  [100, 1000],
+];
+const QUICK_LOADS = [
+  [1, 40],
+  [10, 40],
+];
 
-async function run({ stack, figures }) {
-  const bodies = Array.from({ length: FUNCTIONS }, (_, i) => enhanceBody('hit', i));
+async function run({ stack, figures, quick }) {
+  const bodies = Array.from({ length: quick ? 10 : FUNCTIONS }, (_, i) => enhanceBody('hit', i));
   for (const b of bodies) {
     const res = await fetch(`${stack.url}/api/v1/functions/enhance`, {
       method: 'POST',
@@ -15,7 +25,7 @@ async function run({ stack, figures }) {
     });
     if (res.status !== 200) throw new Error(`warm-up: HTTP ${res.status} ${await res.text()}`);
   }
-  console.error(`hit-latency: ${FUNCTIONS} functions warmed`);
+  console.error(`hit-latency: ${bodies.length} functions warmed`);
   const check = await (
     await fetch(`${stack.url}/api/v1/functions/enhance`, { method: 'POST', headers: stack.headers, body: bodies[0] })
   ).json();
@@ -23,11 +33,7 @@ async function run({ stack, figures }) {
     throw new Error(`expected a cache hit after warm-up, got ${check.metadata.cache}`);
 
   const rows = [];
-  for (const [connections, amount] of [
-    [1, 300],
-    [10, 600],
-    [100, 1000],
-  ]) {
+  for (const [connections, amount] of quick ? QUICK_LOADS : LOADS) {
     await load(stack, bodies, { connections, amount: Math.min(200, amount) });
     const { times, statuses, non2xx, errors, rps } = await load(stack, bodies, { connections, amount });
     console.error(

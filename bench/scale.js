@@ -12,7 +12,7 @@ const SCENARIOS = [
   [100, Number(process.env.BENCH_SCALE_100_REQUESTS ?? 300)],
   [500, Number(process.env.BENCH_SCALE_500_REQUESTS ?? 500)],
 ];
-const TARGET_P95_MS = { 100: 1500, 500: 3000 };
+const QUICK_SCENARIOS = [[100, 100]];
 
 async function setup() {
   const fake = await startFakeLlm({ latencyMs: LLM_LATENCY_MS });
@@ -20,9 +20,9 @@ async function setup() {
   return { env: { ...fakeProviderEnv(fake, { timeoutMs: 100_000 }), LOG_LEVEL: 'error' }, close: () => fake.close() };
 }
 
-async function run({ stack, figures }) {
+async function run({ stack, figures, quick }) {
   const rows = [];
-  for (const [inFlight, requests] of SCENARIOS) {
+  for (const [inFlight, requests] of quick ? QUICK_SCENARIOS : SCENARIOS) {
     const bodies = Array.from({ length: requests }, (_, i) => enhanceBody(`scale${inFlight}`, i));
     const peak = { api: 0, worker: 0 };
     const sampler = setInterval(() => {
@@ -51,7 +51,6 @@ async function run({ stack, figures }) {
       'completed/s': Math.round((completed / result.seconds) * 10) / 10,
       'p50 ms': p.p50,
       'p95 ms': p.p95,
-      'p95 target ms': TARGET_P95_MS[inFlight],
       errors,
       'API peak RSS MiB': Math.round(peak.api),
       'worker peak RSS MiB': Math.round(peak.worker),
@@ -66,7 +65,7 @@ async function run({ stack, figures }) {
     figures[`scale.c${inFlight}.api_rss_mib`] = { value: Math.round(peak.api), better: 'lower' };
   }
   return {
-    title: `Scale: distinct enhancements in flight at once, fake LLM latency ${LLM_LATENCY_MS} ms (targets: 0 errors, each process < 512 MiB)`,
+    title: `Scale: distinct enhancements in flight at once, fake LLM latency ${LLM_LATENCY_MS} ms (targets: 0 errors, each process < 512 MiB; throughput against the floor's, below)`,
     rows,
   };
 }

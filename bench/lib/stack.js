@@ -12,6 +12,7 @@ const { ensureTemporalCli, startDevServer, stopProcess } = require(path.join(dis
 const { SEARCH_ATTRIBUTE_NAMES } = require(path.join(dist, 'definitions', 'search-attributes'));
 const { waitUntil } = require(path.join(dist, 'cli', 'wait'));
 const { freePort, spawnService: spawnBuilt } = require(path.join(dist, 'cli', 'processes'));
+const { createApiKey } = require('./api');
 const { cpuSeconds } = require('./cpu');
 
 /** Resident memory of a process in MiB, from /proc. */
@@ -44,7 +45,11 @@ async function startBenchDevServer(dataDir, searchAttributes) {
   });
 }
 
-async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
+/**
+ * API and worker processes on a Temporal: a dev server of their own, or `temporal` ({ env, serverPids }: a running
+ * cluster's settings and server processes, bench/lib/topology.js).
+ */
+async function startBenchStack({ env: extra = {}, workers = 1, temporal } = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-bench-'));
   const stops = [];
@@ -64,13 +69,14 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     RATE_LIMIT_TENANT_ENHANCE_PER_MINUTE: '0',
     RATE_LIMIT_KEY_PER_MINUTE: '0',
     RATE_LIMIT_IP_PER_MINUTE: '0',
+    ...temporal?.env,
     ...extra,
   };
-  let serverPid;
-  if (!env.TEMPORAL_ADDRESS) {
+  let serverPids = temporal?.serverPids ?? [];
+  if (!temporal) {
     const server = await startBenchDevServer(dataDir, SEARCH_ATTRIBUTE_NAMES);
     env.TEMPORAL_ADDRESS = server.address;
-    serverPid = server.child.pid;
+    serverPids = [server.child.pid];
     stops.push(() => server.stop());
   }
   const workerProcs = [];
@@ -115,15 +121,9 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     throw err;
   }
   // An agent key of the default tenant, as a client would hold.
-  const { ApiKeysRepo } = require(path.join(dist, 'infra', 'db', 'api-keys-repo'));
   const { createPool } = require(path.join(dist, 'infra', 'db', 'pool'));
   const keyPool = createPool({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });
-  const { key } = await new ApiKeysRepo(keyPool).create({
-    tenantId: 'default',
-    role: 'agent',
-    name: 'bench',
-    createdBy: 'bench',
-  });
+  const key = await createApiKey(keyPool, 'agent', 'bench');
   await keyPool.end();
   return {
     url,
@@ -131,12 +131,49 @@ async function startBenchStack({ env: extra = {}, workers = 1 } = {}) {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     workerUrls,
     memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
-    /** CPU seconds so far of the API, each worker and the dev server (when the stack started it). */
+    /** CPU seconds so far of the API, each worker and the Temporal server's processes. */
     cpu: () => ({
       api: cpuSeconds(api.pid),
       workers: workerProcs.map((w) => cpuSeconds(w.pid)),
-      ...(serverPid !== undefined ? { server: cpuSeconds(serverPid) } : {}),
+      server: serverPids
+        .map(cpuSeconds)
+        .reduce((a, b) => ({ self: a.self + b.self, children: a.children + b.children }), {
+          self: 0,
+          children: 0,
+        }),
     }),
+    /**
+     * CPU seconds so far, by pid, of the PostgreSQL backends serving this stack's pools (`service`: named after its
+     * schema in pg_stat_activity) and, on a cluster, those of Temporal's databases (`temporal`): PostgreSQL runs on
+     * this machine. A backend that ended meanwhile is not counted.
+     */
+    databaseCpu: async () => {
+      const { Client } = require('pg');
+      const pg = new Client({ connectionString: env.DATABASE_URL });
+      await pg.connect();
+      const byPid = (rows) =>
+        new Map(
+          rows.flatMap(({ pid }) => {
+            try {
+              const cpu = cpuSeconds(pid);
+              return [[pid, cpu.self + cpu.children]];
+            } catch {
+              return []; // ended meanwhile
+            }
+          }),
+        );
+      try {
+        const service = await pg.query('SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1', [
+          `%:${env.DATABASE_SCHEMA}`,
+        ]);
+        const temporalDb = await pg.query('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [
+          temporal?.databases ?? [],
+        ]);
+        return { service: byPid(service.rows), temporal: byPid(temporalDb.rows) };
+      } finally {
+        await pg.end();
+      }
+    },
     close,
   };
 }

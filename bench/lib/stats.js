@@ -2,6 +2,7 @@
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { floorRatios, floorTableRows } = require('./floors');
 
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -33,32 +34,68 @@ function printTable(title, rows) {
 
 const RESULTS_FILE = path.join(__dirname, '..', 'results.json');
 
+/** Times and rates: they follow the machine's load, so they are judged by their ratio to the floor, not on their own. */
+const TIMING = /(_ms|_us|per_second|_per_s|_per_request|ratio_of_medians)$/;
+
 /**
- * Figures are kept by name in bench/results.json (the previous run's, committed with RESULTS.md). Each metric
- * says whether lower is better; a change of more than 10% the wrong way is flagged as a regression.
+ * Figures are kept by name in bench/results.json (the previous run's, committed with RESULTS.md), and beside them the
+ * ratios of our figures to the floor measured in the same run (bench/lib/floors.js). A ratio more than `tolerance`
+ * worse than the previous run's is a regression; so is any other figure (errors, memory, cost, hit rate) more than 10%
+ * worse; a time or rate alone is shown with its change but not flagged. A cluster run's figures and ratios are kept
+ * under `cluster.`, its ratios shown beside the dev server's. `record: false` (quick runs) compares without writing.
  */
-function compareAndRecord(figures) {
-  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).figures ?? {}) : {};
+function compareAndRecord(figures, { topology = 'dev', record = true, tolerance = 0.1, file = RESULTS_FILE } = {}) {
+  const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const prefix = topology === 'dev' ? '' : `${topology}.`;
+  const previousFigures = saved.figures ?? {};
   const rows = [];
   for (const [name, { value, better }] of Object.entries(figures)) {
-    const before = previous[name]?.value;
+    const before = previousFigures[prefix + name]?.value;
     let change = '';
     let flag = '';
     if (typeof before === 'number' && before !== 0 && Number.isFinite(value)) {
       const ratio = (value - before) / before;
       change = `${ratio >= 0 ? '+' : ''}${(ratio * 100).toFixed(1)}%`;
       const worse = better === 'lower' ? ratio > 0.1 : ratio < -0.1;
-      flag = worse ? 'REGRESSION' : '';
+      if (worse) flag = TIMING.test(name) ? '(a time: not flagged)' : 'REGRESSION';
     }
-    rows.push({ metric: name, value, previous: before ?? '', change, flag });
+    rows.push({ metric: prefix + name, value, previous: before ?? '', change, flag });
   }
-  printTable('Compared with the previous bench/results.json (more than 10% worse: REGRESSION)', rows);
-  const merged = { ...previous, ...figures };
-  writeFileSync(
-    RESULTS_FILE,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`, figures: merged }, null, 2)}\n`,
+  printTable(
+    'Compared with the previous bench/results.json (a figure other than a time more than 10% worse: REGRESSION)',
+    rows,
   );
-  return rows.filter((row) => row.flag).length;
+  const ratios = floorRatios(figures);
+  const previousRatios = saved.ratios ?? {};
+  const unprefixed = (all) =>
+    Object.fromEntries(Object.keys(ratios).flatMap((name) => (all[prefix + name] ? [[name, all[prefix + name]]] : [])));
+  const ratioRows = floorTableRows(
+    ratios,
+    unprefixed(previousRatios),
+    tolerance,
+    topology === 'dev' ? {} : Object.fromEntries(Object.keys(ratios).map((name) => [name, previousRatios[name]])),
+  );
+  printTable(
+    `Against the floor measured in the same run (${topology === 'dev' ? 'dev server' : topology}); a ratio more than ${tolerance * 100}% worse than the previous run's (a difference more than ${tolerance}): REGRESSION`,
+    ratioRows,
+  );
+  if (record) {
+    const prefixed = (entries) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [prefix + k, v]));
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+          figures: { ...previousFigures, ...prefixed(figures) },
+          ratios: { ...previousRatios, ...prefixed(ratios) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+  return [...rows, ...ratioRows].filter((row) => row.flag === 'REGRESSION').length;
 }
 
 module.exports = { quantile, median, percentiles, printTable, compareAndRecord };
