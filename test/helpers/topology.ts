@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ensureTemporalCli, startDevServer, type DevServer, type DevServerOptions } from '../../src/cli/temporal-dev';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/definitions/search-attributes';
 import { ended } from './processes';
@@ -22,6 +23,14 @@ export function clusterScript(...args: string[]): string {
   });
   if (result.status !== 0) throw new Error(`scripts/cluster.sh ${args.join(' ')} failed:\n${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * The same without blocking: a test's in-process API and worker keep serving while it runs (a blocked event loop
+ * would have the API's keep-alive sockets time out under the test's own requests).
+ */
+async function clusterScriptAsync(...args: string[]): Promise<void> {
+  await promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'cluster.sh'), ...args], { env: process.env });
 }
 
 /** The cluster's exports (`scripts/cluster.sh env`) as a map. */
@@ -58,8 +67,8 @@ export async function killableTemporal(dir: string): Promise<KillableTemporal> {
     return {
       address: env.POET_CLUSTER_TEMPORAL_ADDRESS!,
       kill: () => killPid(Number(readFileSync(pidFile, 'utf8'))),
-      start: async () => void clusterScript('up', '--temporal-only'),
-      close: async () => void clusterScript('up', '--temporal-only'),
+      start: () => clusterScriptAsync('up', '--temporal-only'),
+      close: () => clusterScriptAsync('up', '--temporal-only'),
     };
   }
   const options: DevServerOptions = {
