@@ -206,7 +206,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       `  API          ${api}   (POST /api/v1/functions/enhance, GET /api/v1/runs/{id})`,
       `  health       ${api}/health/ready`,
       ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
-      `  workers      ${config.WORKER_PROCESSES}, deployment ${version.deploymentName}, build ${version.buildId} (current)`,
+      `  worker       deployment ${version.deploymentName}, build ${version.buildId} (current)${config.WORKER_PROCESSES > 1 ? `, ${config.WORKER_PROCESSES} processes` : ''}`,
       `  artifacts    ${config.dataDir}/functions`,
       `  encryption   ${config.encryption ? `key ${config.encryption.activeKeyId} (ENCRYPTION_KEYS)` : `key ring ${childEnv.ENCRYPTION_KEYS_FILE}`}`,
       childEnv.AUTH_MODE === 'disabled'
