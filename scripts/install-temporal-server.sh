@@ -25,8 +25,7 @@ if ! command -v go >/dev/null 2>&1; then
   log "Go is required to build the Temporal server (go install ${TEMPORAL_SERVER_MODULE}/cmd/server@${TEMPORAL_SERVER_VERSION})"
   exit 1
 fi
-gobin="$(go env GOBIN)"
-[[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+gobin="$(go_bin_dir)"
 dir="$gobin/temporal-server-${TEMPORAL_SERVER_VERSION}"
 if complete "$dir"; then
   printf '%s\n' "$dir"

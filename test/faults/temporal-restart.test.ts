@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../helpers/net';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, startStack, uniqueSuffix, versionCounts, type TestStack } from '../helpers/stack';
 import { killableTemporal, type KillableTemporal } from '../helpers/topology';
 
 const RUNS = 50;
@@ -38,13 +38,7 @@ describe('Temporal killed with SIGKILL during runs and started again', () => {
     );
     expect(accepted.map((res) => res.status)).toEqual(Array(RUNS).fill(202));
     const locations = accepted.map((res) => `${stack.url}${res.headers.get('location')}`);
-    const versions = async () =>
-      (
-        await stack.pool.query(
-          'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
-          [names],
-        )
-      ).rows;
+    const versions = () => versionCounts(stack.pool, names);
 
     await waitFor(async () => (await versions()).length > 0, 60_000, 'a first version stored', 50);
     await temporal.kill();
