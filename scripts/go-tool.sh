@@ -6,6 +6,14 @@ log() {
   printf '%s: %s\n' "${script%.sh}" "$*" >&2
 }
 
+# Where `go install` puts binaries: GOBIN, else the first GOPATH entry's bin.
+go_bin_dir() {
+  local gobin
+  gobin="$(go env GOBIN)"
+  [[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+  printf '%s\n' "$gobin"
+}
+
 resolve_go_tool() {
   local name="$1" var="$2" given="${!2:-}" on_path gobin
   if [[ -n "$given" ]]; then
@@ -20,10 +28,7 @@ resolve_go_tool() {
     exit 0
   fi
   command -v go >/dev/null 2>&1 || return 1
-  gobin="$(go env GOBIN)"
-  if [[ -z "$gobin" ]]; then
-    gobin="$(go env GOPATH | cut -d: -f1)/bin"
-  fi
+  gobin="$(go_bin_dir)"
   installed="$gobin/$name"
   if [[ -x "$installed" ]]; then
     printf '%s\n' "$installed"

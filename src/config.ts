@@ -75,6 +75,12 @@ export const ConfigFields = z.object({
   API_MAX_HEAP_MB: int(256).describe(
     'V8 old-space limit (MiB) of the API `npm start` runs, as for `WORKER_MAX_HEAP_MB`',
   ),
+  /** scripts/cluster.sh runs two, as production scales workers out; each listens on its own port. */
+  WORKER_PROCESSES: z
+    .preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(1))
+    .describe(
+      'worker processes `npm start` runs; the n-th (from 0) serves its HTTP on `WORKER_HTTP_PORT` + n (0: each a free one)',
+    ),
 
   DATABASE_URL: optionalString.describe(
     'PostgreSQL; unset: `npm start` runs an embedded PostgreSQL server (cluster in `DATA_DIR/postgres`)',

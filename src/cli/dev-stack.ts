@@ -104,6 +104,12 @@ function withHeapLimit(env: Env, mb: number): Env {
   return { ...env, NODE_OPTIONS: [heapOptions(mb), env.NODE_OPTIONS].filter(Boolean).join(' ') };
 }
 
+/** The n-th worker's HTTP port (from 0): WORKER_HTTP_PORT + n, or a free one each when it is 0. */
+function workerPortEnv(config: Config, n: number): Env {
+  if (n === 0) return {};
+  return { WORKER_HTTP_PORT: String(config.WORKER_HTTP_PORT === 0 ? 0 : config.WORKER_HTTP_PORT + n) };
+}
+
 /**
  * The laptop stack's key ring when none is configured: written once under DATA_DIR (owner-only) and kept, since
  * payloads and rows written under it can only be read with it. Losing this file loses that data.
@@ -168,14 +174,22 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
 
     const distDir = path.join(config.rootDir, 'dist');
     const heapMb = { worker: config.WORKER_MAX_HEAP_MB, api: config.API_MAX_HEAP_MB };
-    for (const name of ['worker', 'api'] as const) {
-      const child = spawnService(distDir, name, withHeapLimit(childEnv, heapMb[name]), 'inherit');
+    const processes = [
+      ...Array.from({ length: config.WORKER_PROCESSES }, (_, n) => ({
+        name: 'worker' as const,
+        label: config.WORKER_PROCESSES > 1 ? `worker ${n}` : 'worker',
+        env: workerPortEnv(config, n),
+      })),
+      { name: 'api' as const, label: 'api', env: {} },
+    ];
+    for (const { name, label, env: own } of processes) {
+      const child = spawnService(distDir, name, withHeapLimit({ ...childEnv, ...own }, heapMb[name]), 'inherit');
       child.once('exit', (code, signal) => {
         if (stopping) return;
-        logger.error(`${name} exited unexpectedly`, { code, signal });
+        logger.error(`${label} exited unexpectedly`, { code, signal });
         void stopAll(1);
       });
-      stops.push(stopChild(name, child));
+      stops.push(stopChild(label, child));
     }
 
     const api = `http://127.0.0.1:${config.PORT}`;
@@ -192,7 +206,7 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       `  API          ${api}   (POST /api/v1/functions/enhance, GET /api/v1/runs/{id})`,
       `  health       ${api}/health/ready`,
       ...(childEnv.TEMPORAL_UI_URL ? [`  Temporal UI  ${childEnv.TEMPORAL_UI_URL}`] : []),
-      `  worker       deployment ${version.deploymentName}, build ${version.buildId} (current)`,
+      `  worker       deployment ${version.deploymentName}, build ${version.buildId} (current)${config.WORKER_PROCESSES > 1 ? `, ${config.WORKER_PROCESSES} processes` : ''}`,
       `  artifacts    ${config.dataDir}/functions`,
       `  encryption   ${config.encryption ? `key ${config.encryption.activeKeyId} (ENCRYPTION_KEYS)` : `key ring ${childEnv.ENCRYPTION_KEYS_FILE}`}`,
       childEnv.AUTH_MODE === 'disabled'

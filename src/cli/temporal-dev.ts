@@ -5,14 +5,15 @@ import { Connection } from '@temporalio/client';
 import { waitUntil } from './wait';
 
 /**
- * Dynamic config for the local dev server (npm start, tests, benchmarks). Its history queue readers poll
+ * Dynamic config for the local dev server (npm start, tests, benchmarks) and the one-machine cluster
+ * (scripts/cluster.sh writes it into the server's dynamic config file, so both topologies are tuned alike). Its history queue readers poll
  * at 20 per second by default: once the burst is spent, every workflow and activity task dispatch waits
  * about 50 ms, which made a cache hit 240 ms instead of 50 ms (measured, bench/RESULTS.md). One partition per task
  * queue (the default four make a poll wait for forwarding between partitions) and eager activity dispatch (the
  * activity a workflow task schedules comes back in that task's completion instead of through matching) took a hit
  * at concurrency 1 from 55 to 46 ms p50.
  */
-const DEV_SERVER_DYNAMIC_CONFIG = [
+export const DEV_SERVER_DYNAMIC_CONFIG = [
   'history.transferProcessorMaxPollRPS=10000',
   'history.timerProcessorMaxPollRPS=10000',
   'history.visibilityProcessorMaxPollRPS=10000',

@@ -267,6 +267,23 @@ describe('docker-compose.temporal.yml', () => {
     expect(worker.container_name).toBeUndefined();
     expect(worker.ports).toBeUndefined();
   });
+
+  test('describes the topology scripts/cluster.sh runs without Docker', () => {
+    const cluster = read('scripts/cluster.sh');
+    const server = read('scripts/install-temporal-server.sh');
+    // The same server release.
+    expect(service('temporal').image).toMatch(/:1\.29\.1$/);
+    expect(server).toContain('TEMPORAL_SERVER_VERSION="v1.29.1"');
+    // Persistence and visibility in their own databases.
+    const env = service('temporal').environment ?? {};
+    expect(env.DBNAME).toBeDefined();
+    expect(env.VISIBILITY_DBNAME).toBeDefined();
+    expect(env.DBNAME).not.toBe(env.VISIBILITY_DBNAME);
+    expect(cluster).toMatch(/^temporal_db=(\w+)\nvisibility_db=(?!\1\n)\w+$/m);
+    // Two workers beside the API.
+    expect(service('worker').deploy?.replicas).toBe('${WORKER_REPLICAS:-2}');
+    expect(cluster).toContain('WORKER_PROCESSES=2');
+  });
 });
 
 interface Stage {

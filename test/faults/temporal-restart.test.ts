@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureTemporalCli, startDevServer, type DevServer, type DevServerOptions } from '../../src/cli/temporal-dev';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/definitions/search-attributes';
-import { freePort, waitFor } from '../helpers/net';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/net';
+import { getJson, postJson, startStack, uniqueSuffix, versionCounts, type TestStack } from '../helpers/stack';
+import { killableTemporal, type KillableTemporal } from '../helpers/topology';
+
+const RUNS = 50;
 
 // Each run's validation sleeps in both the original and the enhanced function, so runs are in flight when Temporal goes.
 const slow = (name: string) => ({
@@ -13,42 +14,36 @@ const slow = (name: string) => ({
   context: { samples: [[1], [2]] },
 });
 
-describe('Temporal dev server restarted during runs', () => {
+// The dev server, or the full server of scripts/cluster.sh under `npm run test:cluster`.
+describe('Temporal killed with SIGKILL during runs and started again', () => {
   let dir: string;
-  let options: DevServerOptions;
-  let server: DevServer;
+  let temporal: KillableTemporal;
   let stack: TestStack;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'poet-trestart-'));
-    options = {
-      cli: ensureTemporalCli(path.join(__dirname, '..', '..'), process.env),
-      port: await freePort(),
-      uiPort: await freePort(),
-      namespace: 'default',
-      dbFile: path.join(dir, 'temporal.sqlite'),
-      searchAttributes: SEARCH_ATTRIBUTE_NAMES,
-      env: process.env,
-      stdio: 'ignore',
-    };
-    server = await startDevServer(options);
-    stack = await startStack('trestart', { TEMPORAL_ADDRESS: server.address });
+    temporal = await killableTemporal(dir);
+    stack = await startStack('trestart', { TEMPORAL_ADDRESS: temporal.address });
   });
   afterAll(async () => {
     await stack.close();
-    await server.stop();
+    await temporal.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the API answers 503 with Retry-After while it is down, and every accepted run completes after', async () => {
-    const names = Array.from({ length: 4 }, () => `restart_${uniqueSuffix()}`);
+  test(`${RUNS} runs in flight: the API answers 503 with Retry-After while it is down, and every run completes once, after`, async () => {
+    const names = Array.from({ length: RUNS }, () => `restart_${uniqueSuffix()}`);
     const accepted = await Promise.all(
       names.map((name) => postJson(`${stack.url}/api/v1/functions/enhance`, slow(name), { prefer: 'respond-async' })),
     );
-    expect(accepted.map((res) => res.status)).toEqual([202, 202, 202, 202]);
+    expect(accepted.map((res) => res.status)).toEqual(Array(RUNS).fill(202));
     const locations = accepted.map((res) => `${stack.url}${res.headers.get('location')}`);
+    const versions = () => versionCounts(stack.pool, names);
 
-    await server.stop();
+    await waitFor(async () => (await versions()).length > 0, 60_000, 'a first version stored', 50);
+    await temporal.kill();
+    // Otherwise the kill proved nothing.
+    expect((await versions()).length).toBeLessThan(RUNS);
     const down = await postJson(`${stack.url}/api/v1/functions/enhance`, slow(`down_${uniqueSuffix()}`));
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -56,21 +51,17 @@ describe('Temporal dev server restarted during runs', () => {
     const polled = await getJson(locations[0]!);
     expect(polled.status).toBe(503);
 
-    server = await startDevServer(options);
+    await temporal.start();
     await waitFor(
       async () =>
         (await Promise.all(locations.map((url) => getJson(url)))).every((res) => res.body.status === 'completed'),
-      90_000,
+      180_000,
       'every run completed after the restart',
-      500,
+      1_000,
     );
     for (const [i, url] of locations.entries()) {
       expect((await getJson(url)).body.result).toMatchObject({ function_name: names[i], version: 1 });
     }
-    const versions = await stack.pool.query(
-      'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
-      [names],
-    );
-    expect(versions.rows.map((row) => row.n)).toEqual([1, 1, 1, 1]);
-  });
+    expect((await versions()).map((row) => row.n)).toEqual(Array(RUNS).fill(1));
+  }, 300_000);
 });

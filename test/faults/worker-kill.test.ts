@@ -1,6 +1,6 @@
 import { freePort, waitFor } from '../helpers/net';
 import { spawnService, type ServiceProcess } from '../helpers/processes';
-import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { getJson, postJson, startStack, uniqueSuffix, versionCounts, type TestStack } from '../helpers/stack';
 
 const RUNS = 20;
 
@@ -56,13 +56,7 @@ describe('worker killed with SIGKILL mid-run', () => {
     expect(accepted.every((res) => res.status === 202)).toBe(true);
     const locations = accepted.map((res) => `${stack.url}${res.headers.get('location')}`);
 
-    const versions = async () =>
-      (
-        await stack.pool.query(
-          'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
-          [names],
-        )
-      ).rows;
+    const versions = () => versionCounts(stack.pool, names);
     await waitFor(async () => (await versions()).length > 0, 60_000, 'a first version stored', 50);
     doomed.child.kill('SIGKILL');
     await doomed.exited;

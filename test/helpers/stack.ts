@@ -172,6 +172,15 @@ export function getJson(url: string, headers: Record<string, string> = {}): Prom
   return requestJson('GET', url, undefined, headers);
 }
 
+/** Versions stored per function of `names`: one row per function that has any (a duplicate shows as n > 1). */
+export async function versionCounts(pool: Pool, names: string[]): Promise<{ function_name: string; n: number }[]> {
+  const { rows } = await pool.query(
+    'SELECT function_name, count(*)::int AS n FROM versions WHERE function_name = ANY($1) GROUP BY 1',
+    [names],
+  );
+  return rows;
+}
+
 /** Polls `probe` until it yields a value; bounded, so a wait that never ends fails with what it waited for. */
 export async function until<T>(
   what: string,

@@ -5,19 +5,27 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerExtraArgs, ensureTemporalCli } from '../../src/cli/temporal-dev';
 import { writeWorkflowBundle } from '../../src/worker/bundle';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/definitions/search-attributes';
+import { clusterEnv, clusterScript, clusterTopology } from '../helpers/topology';
 
 declare global {
   var __POET_TEMPORAL__: TestWorkflowEnvironment | undefined;
+  /** Set when global setup brought the cluster up, so teardown takes it down again. */
+  var __POET_CLUSTER_STARTED__: boolean | undefined;
 }
 
 /**
  * One Temporal dev server and one workflow bundle for the whole suite; each test file then brings its
  * own worker, task queue, PostgreSQL schema and Redis prefix, so files run in parallel without sharing state.
+ * In cluster mode the dev server's place is taken by scripts/cluster.sh's Temporal server (with its API and workers).
  */
 export default async function globalSetup(): Promise<void> {
   process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
   process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
-  if (!process.env.TEMPORAL_ADDRESS) {
+  if (clusterTopology) {
+    globalThis.__POET_CLUSTER_STARTED__ = !/temporal running/.test(clusterScript('status'));
+    clusterScript('up');
+    process.env.TEMPORAL_ADDRESS = clusterEnv().POET_CLUSTER_TEMPORAL_ADDRESS;
+  } else if (!process.env.TEMPORAL_ADDRESS) {
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: ensureTemporalCli(path.join(__dirname, '..', '..'), process.env) },
