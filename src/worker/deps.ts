@@ -10,6 +10,7 @@ import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { InvalidationListener } from '../infra/cache/invalidation';
 import { createPool } from '../infra/db/pool';
+import { FieldCipher } from '../infra/crypto/field-cipher';
 import { KeyRing } from '../infra/crypto/key-ring';
 import { EncryptionCodec } from '../infra/temporal/encryption-codec';
 import { PayloadKeys } from '../infra/temporal/payload-keys';
@@ -69,6 +70,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   const sandboxGate = new SandboxGate(sandboxPython, logger, (state) => metrics.setSandboxState(state.status));
   const providers = new ProviderChain(config);
   const artifacts = createArtifactStore(config, logger);
+  const fields = new FieldCipher(config.encryption);
   const cache = new EnhancementCache({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -156,8 +158,8 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       gate: sandboxGate,
     },
     sandboxGate,
-    versions: new VersionsRepo(pool, artifacts.store),
-    feedback: new FeedbackRepo(pool),
+    versions: new VersionsRepo(pool, artifacts.store, fields),
+    feedback: new FeedbackRepo(pool, fields),
     events: new EventPublisher({
       pool,
       redis,
