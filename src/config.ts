@@ -585,7 +585,9 @@ function resolveKeyRing(
     if (active !== undefined)
       throw new ConfigError('invalid configuration:\n  ENCRYPTION_ACTIVE_KEY: set without ENCRYPTION_KEYS');
     if (ARTIFACT_ENCRYPTION)
-      throw new ConfigError('invalid configuration:\n  ARTIFACT_ENCRYPTION: set without ENCRYPTION_KEYS (the key ring)');
+      throw new ConfigError(
+        'invalid configuration:\n  ARTIFACT_ENCRYPTION: set without ENCRYPTION_KEYS (the key ring)',
+      );
     return undefined;
   }
   try {

@@ -4,11 +4,12 @@ import type { RotationProgress } from '../contracts/key-rotation';
 import { rotationProgressQuery } from '../definitions/messages';
 import { rotateKeyWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
-import { KeyRing } from '../infra/crypto/key-ring';
+import { type KeyUsage, StoredKeys } from '../infra/crypto/stored-keys';
 import { createPool, migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
-import { EncryptionCodec, encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
-import { PayloadKeys, UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
+import { createArtifactStore } from '../infra/storage/artifact-store';
+import { encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
+import { UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
 import type { rotateEncryptionKey } from '../workflows/key-rotation';
 import { CliError, EXIT, type Output } from './client';
 import { databaseUrl } from './keys';
@@ -54,7 +55,7 @@ export async function rotateDataCommand(
     args: [{ target_key_id: target, page_size: opts.pageSize, pages_per_run: opts.pagesPerRun }],
     // Started twice (two operators, a retried command): both follow one run.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    staticSummary: `re-encrypt stored payloads under key ${target}`,
+    staticSummary: `re-encrypt stored payloads, rows and artifacts under key ${target}`,
   });
   out.note(`rotation to key ${target}: workflow ${handle.workflowId}`);
   const result = handle.result();
@@ -86,8 +87,16 @@ export async function rotateDataCommand(
     );
 }
 
+/** Where something is stored under `keyId`, as `payloads: 3, feedback: 1`; empty when nothing is. */
+const usesOf = (usage: KeyUsage, keyId: string) =>
+  Object.entries(usage)
+    .filter(([, byKey]) => (byKey[keyId] ?? 0) > 0)
+    .map(([place, byKey]) => `${place}: ${byKey[keyId]}`)
+    .join(', ');
+
 /**
- * `poet keys retire <id>`: checks that no stored payload is under the key, and says what to remove from the ring.
+ * `poet keys retire <id>`: checks that nothing stored (payloads, encrypted rows, encrypted artifact files) is under
+ * the key, and says what to remove from the ring.
  * It never edits the ring: where it lives (a file, a secret manager, an environment) is the operator's.
  */
 export async function retireKeyCommand(config: Config, keyId: string, logger: Logger, out: Output): Promise<void> {
@@ -100,24 +109,27 @@ export async function retireKeyCommand(config: Config, keyId: string, logger: Lo
   const url = databaseUrl(config);
   await migrate({ url, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
   const pool = createPool({ url, schema: config.DATABASE_SCHEMA, max: 1 });
-  let usage: Record<string, number>;
+  const artifacts = createArtifactStore(config, logger);
+  let usage: KeyUsage;
   try {
-    usage = await new PayloadKeys(pool, new EncryptionCodec(new KeyRing(ring))).usage();
+    usage = await new StoredKeys(pool, ring, artifacts.raw).usage();
   } finally {
+    artifacts.close();
     await pool.end();
   }
-  const rows = usage[keyId] ?? 0;
-  if (rows > 0)
+  const uses = usesOf(usage, keyId);
+  if (uses)
     throw new CliError(
-      `key ${keyId} still encrypts ${rows} stored payload${rows === 1 ? '' : 's'}: run poet keys rotate-data (active key ${ring.activeKeyId}) first; nothing was changed`,
+      `key ${keyId} still encrypts stored data (${uses}): run poet keys rotate-data (active key ${ring.activeKeyId}) first; nothing was changed`,
       EXIT.rejected,
     );
-  const census = Object.entries(usage)
+  const census = Object.entries(usage.payloads)
     .map(([key, n]) => `${key === UNENCRYPTED ? UNENCRYPTED_LABEL : key}: ${n}`)
     .join(', ');
-  if (out.json) out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage }));
+  if (out.json)
+    out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage.payloads, stored_by_key: usage }));
   else
     out.out(
-      `key ${keyId} encrypts no stored payload (${census || 'no rows'}). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
+      `key ${keyId} encrypts no stored payload, row or artifact (payloads ${census || 'none'}). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
     );
 }

@@ -11,9 +11,7 @@ import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { InvalidationListener } from '../infra/cache/invalidation';
 import { createPool } from '../infra/db/pool';
 import { FieldCipher } from '../infra/crypto/field-cipher';
-import { KeyRing } from '../infra/crypto/key-ring';
-import { EncryptionCodec } from '../infra/temporal/encryption-codec';
-import { PayloadKeys } from '../infra/temporal/payload-keys';
+import { StoredKeys } from '../infra/crypto/stored-keys';
 import { EventPublisher, eventStreamKey } from '../infra/events/publisher';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { Logger } from '../infra/observability/logger';
@@ -127,9 +125,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     metrics,
     analyzer,
     domains: new DomainsRepo(pool),
-    payloadKeys: config.encryption
-      ? new PayloadKeys(pool, new EncryptionCodec(new KeyRing(config.encryption)))
-      : undefined,
+    storedKeys: config.encryption ? new StoredKeys(pool, config.encryption, artifacts.raw) : undefined,
     providers,
     circuits: () => providers.states(),
     usage: new LlmUsageRepo(pool, (call) =>

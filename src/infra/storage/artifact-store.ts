@@ -374,12 +374,20 @@ export class FallbackArtifactStore implements ArtifactStore {
   }
 }
 
-/** The store a process uses, from config: the filesystem, or S3 with the filesystem as its fallback. */
-export function createArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
-  const { store, close } = createPlainArtifactStore(config, logger);
-  // Encrypted files read through any process, with or without ARTIFACT_ENCRYPTION, as long as it has the key ring.
-  if (!config.encryption) return { store, close };
-  return { store: new EncryptedArtifactStore(store, new FieldCipher(config.encryption), config.ARTIFACT_ENCRYPTION), close };
+/** The filesystem, or S3 with the filesystem as its fallback. */
+/**
+ * The store a process uses, from config; `raw`: the same without the encryption layer (for key rotation, which
+ * re-encrypts files itself). With a key ring, encrypted files read back decrypted whether or not ARTIFACT_ENCRYPTION
+ * is on, so turning it off leaves what it wrote readable.
+ */
+export function createArtifactStore(
+  config: Config,
+  logger: Logger,
+): { store: ArtifactStore; raw: ArtifactStore; close(): void } {
+  const { store: raw, close } = createPlainArtifactStore(config, logger);
+  if (!config.encryption) return { store: raw, raw, close };
+  const cipher = new FieldCipher(config.encryption);
+  return { store: new EncryptedArtifactStore(raw, cipher, config.ARTIFACT_ENCRYPTION), raw, close };
 }
 
 function createPlainArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {

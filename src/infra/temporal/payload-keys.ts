@@ -1,6 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import type { PayloadCursor, ReencryptPageResult } from '../../contracts/key-rotation';
+import type { RotationCursor, ReencryptPageResult } from '../../contracts/key-rotation';
 import { EncryptionKeyUnavailable } from '../crypto/key-ring';
 import { EncryptionCodec } from './encryption-codec';
 
@@ -47,7 +47,7 @@ export class PayloadKeys {
    * `countRemaining`, also how many such rows follow (a scan of the rest, so not on every page).
    */
   async reencryptPage(
-    after: PayloadCursor | undefined,
+    after: RotationCursor | undefined,
     limit: number,
     countRemaining: boolean,
   ): Promise<ReencryptPageResult> {
