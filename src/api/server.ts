@@ -54,7 +54,7 @@ import { createTracing } from '../infra/observability/tracing';
 import { createAnalyzer, type PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { ArtifactStore } from '../infra/storage/artifact-store';
 import { FieldCipher } from '../infra/crypto/field-cipher';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import {
   createClaimCheck,
   payloadTenantInterceptor,

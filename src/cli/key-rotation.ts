@@ -7,7 +7,7 @@ import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import { type KeyUsage, StoredKeys } from '../infra/crypto/stored-keys';
 import { createPool, migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import { encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
 import { UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
 import type { rotateEncryptionKey } from '../workflows/key-rotation';

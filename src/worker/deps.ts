@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../config';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { InvalidationListener } from '../infra/cache/invalidation';

@@ -11,7 +11,7 @@ import { FeedbackRepo } from '../../src/infra/db/feedback-repo';
 import { createPool } from '../../src/infra/db/pool';
 import { VersionsRepo } from '../../src/infra/db/versions-repo';
 import { sha256 } from '../../src/infra/hash';
-import { createArtifactStore } from '../../src/infra/storage/artifact-store';
+import { createArtifactStore } from '../../src/infra/storage/encrypted-artifact-store';
 import { createLogger } from '../../src/infra/observability/logger';
 import { createClaimCheck } from '../../src/infra/temporal/claim-check';
 import { EncryptionCodec } from '../../src/infra/temporal/encryption-codec';

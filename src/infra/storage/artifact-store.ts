@@ -10,9 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../../config';
-import { FieldCipher } from '../crypto/field-cipher';
 import type { Logger } from '../observability/logger';
-import { EncryptedArtifactStore } from './encrypted-artifact-store';
 
 /** Where a version keeps the poet_runtime its code.py imports, so the folder runs on its own. */
 export const RUNTIME_FILE = 'poet_runtime.py';
@@ -375,22 +373,7 @@ export class FallbackArtifactStore implements ArtifactStore {
 }
 
 /** The filesystem, or S3 with the filesystem as its fallback. */
-/**
- * The store a process uses, from config; `raw`: the same without the encryption layer (for key rotation, which
- * re-encrypts files itself). With a key ring, encrypted files read back decrypted whether or not ARTIFACT_ENCRYPTION
- * is on, so turning it off leaves what it wrote readable.
- */
-export function createArtifactStore(
-  config: Config,
-  logger: Logger,
-): { store: ArtifactStore; raw: ArtifactStore; close(): void } {
-  const { store: raw, close } = createPlainArtifactStore(config, logger);
-  if (!config.encryption) return { store: raw, raw, close };
-  const cipher = new FieldCipher(config.encryption);
-  return { store: new EncryptedArtifactStore(raw, cipher, config.ARTIFACT_ENCRYPTION), raw, close };
-}
-
-function createPlainArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
+export function createPlainArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
   const filesystem = new FilesystemArtifactStore(config.dataDir);
   if (config.ARTIFACT_STORE === 'filesystem') return { store: filesystem, close: () => undefined };
   if (!config.S3_BUCKET) throw new Error('S3_BUCKET is required when ARTIFACT_STORE=s3');

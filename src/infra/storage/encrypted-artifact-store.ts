@@ -1,12 +1,15 @@
-import type { FieldCipher } from '../crypto/field-cipher';
-import type {
-  ArtifactFile,
-  ArtifactStore,
-  StorageKind,
-  StoredFile,
-  VersionFiles,
-  VersionRef,
-  WrittenVersion,
+import type { Config } from '../../config';
+import { FieldCipher } from '../crypto/field-cipher';
+import type { Logger } from '../observability/logger';
+import {
+  type ArtifactFile,
+  type ArtifactStore,
+  createPlainArtifactStore,
+  type StorageKind,
+  type StoredFile,
+  type VersionFiles,
+  type VersionRef,
+  type WrittenVersion,
 } from './artifact-store';
 
 /**
@@ -58,4 +61,19 @@ export class EncryptedArtifactStore implements ArtifactStore {
   deleteTenant(tenantId: string): Promise<number> {
     return this.inner.deleteTenant(tenantId);
   }
+}
+
+/**
+ * The store a process uses, from config; `raw`: the same without the encryption layer (for key rotation, which
+ * re-encrypts files itself). With a key ring, encrypted files read back decrypted whether or not ARTIFACT_ENCRYPTION
+ * is on, so turning it off leaves what it wrote readable.
+ */
+export function createArtifactStore(
+  config: Config,
+  logger: Logger,
+): { store: ArtifactStore; raw: ArtifactStore; close(): void } {
+  const { store: raw, close } = createPlainArtifactStore(config, logger);
+  if (!config.encryption) return { store: raw, raw, close };
+  const cipher = new FieldCipher(config.encryption);
+  return { store: new EncryptedArtifactStore(raw, cipher, config.ARTIFACT_ENCRYPTION), raw, close };
 }
