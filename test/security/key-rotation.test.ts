@@ -15,6 +15,7 @@ import { createArtifactStore } from '../../src/infra/storage/encrypted-artifact-
 import { createLogger } from '../../src/infra/observability/logger';
 import { createClaimCheck } from '../../src/infra/temporal/claim-check';
 import { EncryptionCodec } from '../../src/infra/temporal/encryption-codec';
+import { startApi } from '../../src/api/server';
 import { startWorker, type RunningWorker } from '../../src/worker/worker';
 import { poet } from '../helpers/cli';
 import { largeFunction } from '../helpers/raw-history';
@@ -231,32 +232,25 @@ interface Stored {
 test('50 functions with code, params and feedback under B are rotated to C through a crash; B is retired; all read back identical', async () => {
   const KEY_C = newKeyEntry('c');
   const logger = createLogger({ level: 'error', service: 'test-rotation-50', silent: true });
-  const feedbackOf = (i: number) => ({
-    comments: `comment ${i} ${uniqueSuffix()}`,
-    suggestions: [`suggestion ${i}`],
-    examples: [{ args: [i], kwargs: {}, expected: 3 * i }],
-  });
   const stored: Stored[] = [];
-  // Five through the API (the workers' active key is b since the rotation above) ...
-  for (let i = 0; i < 5; i++) {
-    const name = `api_${i}_${uniqueSuffix()}`;
-    const res = await postJson(`${stack.url}/api/v1/functions/enhance`, {
-      function_name: name,
-      original_code: `def ${name}(x: int) -> int:\n    return x * 3\n`,
-    });
-    expect(res.status).toBe(200);
-    const fb = feedbackOf(i);
-    const sent = await postJson(`${stack.url}/api/v1/functions/${name}/feedback`, {
-      version: res.body.version,
-      execution_id: `e-${name}`,
-      feedback_type: 'user',
-      rating: 5,
-      ...fb,
-    });
-    expect(sent.status).toBeLessThan(300);
-    stored.push({ name, version: res.body.version, ...fb });
+  // Five made through an API on ring A+B (the workers' active key is b since the rotation above) ...
+  const made: { name: string; version: number }[] = [];
+  const apiAB = await startApi({ ...stack.config, encryption: parseKeyRing(RING_AB, 'b') }, logger);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const name = `api_${i}_${uniqueSuffix()}`;
+      const res = await postJson(`${apiAB.url}/api/v1/functions/enhance`, {
+        function_name: name,
+        original_code: `def ${name}(x: int) -> int:\n    return x * 3\n`,
+      });
+      expect(res.status).toBe(200);
+      made.push({ name, version: res.body.version });
+    }
+  } finally {
+    await apiAB.close();
   }
-  // ... and 45 through the repositories, under b as the workers write.
+  // ... and 45 through the repositories, under b as the workers write; feedback on all 50 through the repository
+  // (through the API, feedback starts a regeneration that would race the rotation).
   const configB = { ...stack.config, encryption: parseKeyRing(KEY_B, undefined) };
   const artifactsB = createArtifactStore(configB, logger);
   const versionsB = new VersionsRepo(stack.pool, artifactsB.store, new FieldCipher(configB.encryption));
@@ -279,7 +273,14 @@ test('50 functions with code, params and feedback under B are rotated to C throu
       artifact: { python, dana: `# ${name}`, params, optimizations: [], provider: 'test', enhancer_version: 'test' },
       metadata: { domain: 'base_reliability' },
     });
-    const fb = feedbackOf(i);
+    made.push({ name, version });
+  }
+  for (const [i, { name, version }] of made.entries()) {
+    const fb = {
+      comments: `comment ${i} ${uniqueSuffix()}`,
+      suggestions: [`suggestion ${i}`],
+      examples: [{ args: [i], kwargs: {}, expected: 3 * i }],
+    };
     await feedbackB.record('default', name, {
       version,
       execution_id: `e-${name}`,
@@ -291,10 +292,10 @@ test('50 functions with code, params and feedback under B are rotated to C throu
   }
   // Every version as it reads under B, before the rotation: code, params, metadata.
   const asStored = new Map<string, unknown>();
-  for (const s of stored) {
-    const detail = await versionsB.getVersion({ tenantId: 'default', functionName: s.name, version: s.version });
+  for (const { name, version } of made) {
+    const detail = await versionsB.getVersion({ tenantId: 'default', functionName: name, version });
     expect(detail).toBeDefined();
-    asStored.set(s.name, { code: detail!.code, params: detail!.params, metadata: detail!.metadata });
+    asStored.set(name, { code: detail!.code, params: detail!.params, metadata: detail!.metadata });
   }
   const refused = await cli(['keys', 'retire', 'b'], {
     ENCRYPTION_KEYS: `${KEY_B},${KEY_C}`,
