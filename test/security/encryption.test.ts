@@ -228,6 +228,7 @@ test('ENCRYPTION_KEYS is checked at start, naming the entry and never printing k
   expect(load({ ENCRYPTION_KEYS: `${KEY_A},${KEY_A}` })).toThrow(/key a is listed twice/);
   expect(load({ ENCRYPTION_KEYS: KEY_A, ENCRYPTION_ACTIVE_KEY: 'z' })).toThrow(/active key z is not/);
   expect(load({ ENCRYPTION_ACTIVE_KEY: 'a' })).toThrow(/without ENCRYPTION_KEYS/);
+  expect(load({ ARTIFACT_ENCRYPTION: 'true' })).toThrow(/ARTIFACT_ENCRYPTION: set without ENCRYPTION_KEYS/);
   expect(loadConfig({}).encryption).toBeUndefined();
   expect(loadConfig({ ENCRYPTION_KEYS: KEY_A }).encryption?.activeKeyId).toBe('a');
 });
