@@ -117,9 +117,14 @@ keys
 keys
   .command('rotate-data')
   .description(
-    're-encrypt every stored payload under the active encryption key (ENCRYPTION_ACTIVE_KEY): starts or joins the rotateEncryptionKey run and follows it; exit 0 when done',
+    're-encrypt every stored payload, encrypted row and encrypted artifact file under the active encryption key (ENCRYPTION_ACTIVE_KEY): starts or joins the rotateEncryptionKey run and follows it; exit 0 when done',
   )
-  .option('--page-size <n>', 'payload rows per page', (v) => positiveInt('--page-size', v), 100)
+  .option(
+    '--page-size <n>',
+    'rows (or versions, for artifact files) per page',
+    (v) => positiveInt('--page-size', v),
+    100,
+  )
   .option(
     '--pages-per-run <n>',
     'pages before the workflow continues as new',
@@ -135,9 +140,9 @@ keys
 keys
   .command('retire <key-id>')
   .description(
-    'check that no stored payload is encrypted under an encryption key, and say what to remove from the key ring (the ring is not edited); refuses with exit 3 otherwise',
+    'check that no stored payload, row or artifact file is encrypted under an encryption key, and say what to remove from the key ring (the ring is not edited); refuses with exit 3 otherwise',
   )
-  .option('--json', 'print {key_id, retirable, rows_by_key} on stdout')
+  .option('--json', 'print {key_id, retirable, rows_by_key, stored_by_key} on stdout')
   .action(async (keyId: string, opts: { json?: boolean }) => {
     const config = loadConfig();
     await retireKeyCommand(

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ReencryptPageResult } from '../../contracts/key-rotation';
 import { EncryptionKeyUnavailable } from '../crypto/key-ring';
 import type { FieldCipher } from '../crypto/field-cipher';
+import { bump, emptyPage, endOfPage } from '../crypto/reencrypt-page';
 import { SEALED_METADATA } from './versions-repo';
 
 /** A table with encrypted fields: every one of a row's is under the row's `key_id` (NULL: all plaintext). */
@@ -23,10 +24,6 @@ export type SealedTableName = keyof typeof SEALED_TABLES;
 export const PLAINTEXT_LABEL = 'unencrypted';
 
 type Row = { id: string; key_id: string | null } & Record<string, unknown>;
-
-const bump = (counts: Record<string, number>, key: string) => {
-  counts[key] = (counts[key] ?? 0) + 1;
-};
 
 /**
  * Re-encryption of the rows with encrypted fields to the active key (key rotation), and which key they are under.
@@ -54,13 +51,7 @@ export class RowKeys {
         WHERE key_id IS DISTINCT FROM $1 AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [target, after || null, limit],
     );
-    const result: ReencryptPageResult = {
-      rewritten: {},
-      classified: 0,
-      concurrent: 0,
-      unreadable: {},
-      read: rows.length,
-    };
+    const result = emptyPage(rows.length);
     for (const row of rows) {
       let values: unknown[];
       try {
@@ -78,10 +69,12 @@ export class RowKeys {
       if (res.rowCount === 1) bump(result.rewritten, row.key_id ?? PLAINTEXT_LABEL);
       else result.concurrent++;
     }
-    const last = rows.at(-1)?.id;
-    if (last === undefined || rows.length < limit) return { ...result, remaining: 0 };
-    if (countRemaining) result.remaining = await this.count(table, target, last);
-    return { ...result, last };
+    return endOfPage(
+      result,
+      rows.map((r) => r.id),
+      limit,
+      countRemaining ? (last) => this.count(table, target, last) : undefined,
+    );
   }
 
   /** Rows of `table` not under `target`, after row id `after` (all of them without). */

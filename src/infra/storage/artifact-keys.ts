@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ReencryptPageResult } from '../../contracts/key-rotation';
 import type { FieldCipher } from '../crypto/field-cipher';
 import { EncryptionKeyUnavailable } from '../crypto/key-ring';
+import { bump, emptyPage, endOfPage } from '../crypto/reencrypt-page';
 import type { ArtifactStore, StorageKind, VersionFiles } from './artifact-store';
 
 interface Row {
@@ -38,13 +39,7 @@ export class ArtifactKeys {
         WHERE artifact_key_id <> $1 AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [target, after || null, limit],
     );
-    const result: ReencryptPageResult = {
-      rewritten: {},
-      classified: 0,
-      concurrent: 0,
-      unreadable: {},
-      read: rows.length,
-    };
+    const result = emptyPage(rows.length);
     for (const row of rows) {
       const ref = { tenantId: row.tenant_id, functionName: row.function_name, version: row.version };
       const files = await this.raw.readVersion(ref, row.storage);
@@ -58,7 +53,7 @@ export class ArtifactKeys {
         ) as unknown as VersionFiles;
       } catch (err) {
         if (!(err instanceof EncryptionKeyUnavailable)) throw err;
-        result.unreadable[row.artifact_key_id] = (result.unreadable[row.artifact_key_id] ?? 0) + 1;
+        bump(result.unreadable, row.artifact_key_id);
         continue;
       }
       await this.raw.writeVersion(ref, sealed, row.storage);
@@ -66,13 +61,15 @@ export class ArtifactKeys {
         'UPDATE versions SET artifact_key_id = $2 WHERE id = $1 AND artifact_key_id = $3',
         [row.id, target, row.artifact_key_id],
       );
-      if (res.rowCount === 1) result.rewritten[row.artifact_key_id] = (result.rewritten[row.artifact_key_id] ?? 0) + 1;
+      if (res.rowCount === 1) bump(result.rewritten, row.artifact_key_id);
       else result.concurrent++;
     }
-    const last = rows.at(-1)?.id;
-    if (last === undefined || rows.length < limit) return { ...result, remaining: 0 };
-    if (countRemaining) result.remaining = await this.count(target, last);
-    return { ...result, last };
+    return endOfPage(
+      result,
+      rows.map((r) => r.id),
+      limit,
+      countRemaining ? (last) => this.count(target, last) : undefined,
+    );
   }
 
   /** Versions whose files are encrypted under a key other than `target`, after row id `after`. */

@@ -2,6 +2,7 @@ import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { RotationCursor, ReencryptPageResult } from '../../contracts/key-rotation';
 import { EncryptionKeyUnavailable } from '../crypto/key-ring';
+import { bump, emptyPage } from '../crypto/reencrypt-page';
 import { EncryptionCodec } from './encryption-codec';
 
 /** The `key_id` of a payload row that is not encrypted (written before encryption was on): no key id can be empty. */
@@ -22,10 +23,6 @@ interface Row {
   data: Buffer;
   key_id: string | null;
 }
-
-const bump = (counts: Record<string, number>, key: string) => {
-  counts[key] = (counts[key] ?? 0) + 1;
-};
 
 /**
  * Which key the rows of the payload store are under, and their re-encryption to the active key (key rotation). A row
@@ -58,13 +55,7 @@ export class PayloadKeys {
         ORDER BY id, tenant_id LIMIT $4`,
       [target, after?.id ?? null, after?.tenant_id ?? null, limit],
     );
-    const result: ReencryptPageResult = {
-      rewritten: {},
-      classified: 0,
-      concurrent: 0,
-      unreadable: {},
-      read: rows.length,
-    };
+    const result = emptyPage(rows.length);
     for (const row of rows) {
       const payload = temporal.api.common.v1.Payload.decode(row.data);
       const keyId = row.key_id ?? storedKeyId(payload);
