@@ -167,6 +167,9 @@ export const ConfigFields = z.object({
   S3_SSE_KMS_KEY_ID: optionalString.describe(
     "KMS key (id or ARN) every artifact object is written under (SSE-KMS); unset: the bucket's default encryption. an S3-compatible server without KMS either ignores it (versitygw) or refuses the write, and the version then goes to the filesystem fallback",
   ),
+  ARTIFACT_ENCRYPTION: flag(false).describe(
+    'encrypt every artifact file (filesystem and S3) with the key ring (`ENCRYPTION_KEYS`); the API and `poet versions get` decrypt. off: filesystem artifacts stay plaintext so a version folder runs as it is (use disk encryption), S3 objects get server-side encryption only',
+  ),
   /** Bound on one S3 request; past it the version goes to the filesystem instead. */
   S3_REQUEST_TIMEOUT_MS: int(3_000).describe('bound on one S3 request before falling back to the filesystem'),
 
@@ -542,7 +545,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
   return {
     ...parsed.data,
     llmProviders: resolveProviders(parsed.data.LLM_PROVIDERS, env),
-    encryption: resolveKeyRing(parsed.data.ENCRYPTION_KEYS, parsed.data.ENCRYPTION_ACTIVE_KEY),
+    encryption: resolveKeyRing(parsed.data.ENCRYPTION_KEYS, parsed.data.ENCRYPTION_ACTIVE_KEY, parsed.data),
     rootDir,
     pythonDir: path.join(rootDir, 'python'),
     migrationsDir: path.join(rootDir, 'migrations'),
@@ -584,10 +587,18 @@ function resolveProviders(raw: string, env: Record<string, string | undefined>):
   });
 }
 
-function resolveKeyRing(raw: string | undefined, active: string | undefined): KeyRingSettings | undefined {
+function resolveKeyRing(
+  raw: string | undefined,
+  active: string | undefined,
+  { ARTIFACT_ENCRYPTION }: { ARTIFACT_ENCRYPTION: boolean },
+): KeyRingSettings | undefined {
   if (raw === undefined) {
     if (active !== undefined)
       throw new ConfigError('invalid configuration:\n  ENCRYPTION_ACTIVE_KEY: set without ENCRYPTION_KEYS');
+    if (ARTIFACT_ENCRYPTION)
+      throw new ConfigError(
+        'invalid configuration:\n  ARTIFACT_ENCRYPTION: set without ENCRYPTION_KEYS (the key ring)',
+      );
     return undefined;
   }
   try {

@@ -7,7 +7,7 @@ import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { ReevaluationRepo } from '../infra/db/reevaluation-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { VersionsRepo } from '../infra/db/versions-repo';
-import type { PayloadKeys } from '../infra/temporal/payload-keys';
+import type { StoredKeys } from '../infra/crypto/stored-keys';
 import type { Metrics } from '../infra/observability/metrics';
 import { createCacheActivities } from './cache';
 import { createFeedbackActivities } from './feedback';
@@ -38,8 +38,8 @@ export interface ActivityDeps {
   /** Functions per page of scheduled re-evaluation. */
   reevaluationPageSize: number;
   rollouts: RolloutDeps;
-  /** The payload store's rows by key, for key rotation; undefined without a key ring. */
-  payloadKeys: PayloadKeys | undefined;
+  /** What is stored under which key (payloads, encrypted rows and artifacts), for key rotation; undefined without a key ring. */
+  storedKeys: StoredKeys | undefined;
 }
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
@@ -54,7 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReevaluationActivities(deps),
     ...createRolloutActivities(deps.rollouts),
     ...createPublishActivity(deps.events, deps.metrics),
-    ...createKeyRotationActivities(deps.payloadKeys),
+    ...createKeyRotationActivities(deps.storedKeys),
   };
 }
 

@@ -1,22 +1,23 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PayloadCursor, ReencryptPageResult } from '../contracts/key-rotation';
+import type { RotationCursor, ReencryptPageResult } from '../contracts/key-rotation';
 import { FailureType } from '../contracts/failure-types';
-import type { PayloadKeys } from '../infra/temporal/payload-keys';
+import type { StoredKeys } from '../infra/crypto/stored-keys';
 
 export interface ReencryptPageInput {
   target_key_id: string;
-  after?: PayloadCursor;
+  after?: RotationCursor;
   limit: number;
   /** Also count the rows left after the page (a scan of the rest): the workflow asks on the first page of each run. */
   count_remaining: boolean;
 }
 
 /** `keys` is undefined when this worker has no key ring (ENCRYPTION_KEYS unset): it cannot rotate anything. */
-export function createKeyRotationActivities(keys: PayloadKeys | undefined) {
+export function createKeyRotationActivities(keys: StoredKeys | undefined) {
   return {
     /**
-     * One page of payload rows re-encrypted under the target key. Only a worker whose active key is the target may
-     * do it: one with another ring would re-encrypt to a key the run was not started for.
+     * One page re-encrypted under the target key: payload rows, rows with encrypted fields or encrypted artifact
+     * files, as the cursor's stage says (the name is from when payloads were all there was). Only a worker whose
+     * active key is the target may do it: one with another ring would re-encrypt to a key the run was not started for.
      */
     async reencryptPayloads(input: ReencryptPageInput): Promise<ReencryptPageResult> {
       if (keys?.activeKeyId !== input.target_key_id)

@@ -54,7 +54,8 @@ import { Metrics } from '../infra/observability/metrics';
 import { createTracing } from '../infra/observability/tracing';
 import { createAnalyzer, type PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { ArtifactStore } from '../infra/storage/artifact-store';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { FieldCipher } from '../infra/crypto/field-cipher';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import {
   createClaimCheck,
   payloadTenantInterceptor,
@@ -128,7 +129,8 @@ export function createUseCases(a: Adapters): UseCases {
     namespace: config.TEMPORAL_NAMESPACE,
     uiUrl: config.TEMPORAL_UI_URL,
   });
-  const versions = new VersionsRepo(pool, a.artifacts);
+  const fields = new FieldCipher(config.encryption);
+  const versions = new VersionsRepo(pool, a.artifacts, fields);
   const domains = new DomainsRepo(pool);
   const invalidator = new CacheInvalidator({
     redis: a.redis,
@@ -154,7 +156,7 @@ export function createUseCases(a: Adapters): UseCases {
       client,
       runs,
       versions,
-      feedback: new FeedbackRepo(pool),
+      feedback: new FeedbackRepo(pool, fields),
       dispatchWebhooks,
       shutdown,
     }),
@@ -165,7 +167,7 @@ export function createUseCases(a: Adapters): UseCases {
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
     tenantData: new TenantData(pool, invalidator),
     tenantLifecycle: new TenantLifecycle({
-      repo: new LifecycleRepo(pool, a.artifacts),
+      repo: new LifecycleRepo(pool, a.artifacts, fields),
       artifacts: a.artifacts,
       invalidator,
       runs: new RunEraser(client, pool, {

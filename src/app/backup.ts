@@ -122,8 +122,9 @@ export class Backups {
           files,
         );
         await tx.query(
-          'UPDATE versions SET artifact_path = $4, storage = $5 WHERE tenant_id = $1 AND function_name = $2 AND version = $3',
-          [v.tenant_id, v.function_name, v.version, written.location, written.storage],
+          `UPDATE versions SET artifact_path = $4, storage = $5, artifact_key_id = $6
+            WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
+          [v.tenant_id, v.function_name, v.version, written.location, written.storage, written.keyId ?? null],
         );
       }
       return rows.length;

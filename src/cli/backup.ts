@@ -3,7 +3,7 @@ import { Backups, type BackupSummary } from '../app/backup';
 import type { Config } from '../config';
 import { createPool, migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import type { Output } from './client';
 import { databaseUrl } from './keys';
 

@@ -4,12 +4,13 @@ import type { RotationProgress } from '../contracts/key-rotation';
 import { rotationProgressQuery } from '../definitions/messages';
 import { rotateKeyWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
-import { KeyRing } from '../infra/crypto/key-ring';
+import { type KeyUsage, StoredKeys } from '../infra/crypto/stored-keys';
 import { createPool, migrate } from '../infra/db/pool';
 import type { Logger } from '../infra/observability/logger';
-import { EncryptionCodec, encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
+import { encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
 import { TemporalKeyUsage } from '../infra/temporal/key-usage';
-import { PayloadKeys, UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
+import { UNENCRYPTED, UNENCRYPTED_LABEL } from '../infra/temporal/payload-keys';
 import { reencryptSchedules, scheduleIds } from '../infra/temporal/schedules';
 import type { rotateEncryptionKey } from '../workflows/key-rotation';
 import { CliError, EXIT, type Output } from './client';
@@ -56,7 +57,7 @@ export async function rotateDataCommand(
     args: [{ target_key_id: target, page_size: opts.pageSize, pages_per_run: opts.pagesPerRun }],
     // Started twice (two operators, a retried command): both follow one run.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    staticSummary: `re-encrypt stored payloads under key ${target}`,
+    staticSummary: `re-encrypt stored payloads, rows and artifacts under key ${target}`,
   });
   out.note(`rotation to key ${target}: workflow ${handle.workflowId}`);
   const result = handle.result();
@@ -91,10 +92,17 @@ export async function rotateDataCommand(
     );
 }
 
+/** Where something is stored under `keyId`, as `payloads: 3, feedback: 1`; empty when nothing is. */
+const usesOf = (usage: KeyUsage, keyId: string) =>
+  Object.entries(usage)
+    .filter(([, byKey]) => (byKey[keyId] ?? 0) > 0)
+    .map(([place, byKey]) => `${place}: ${byKey[keyId]}`)
+    .join(', ');
+
 /**
- * `poet keys retire <id>`: checks that nothing still needs the key (stored payloads, the deployment's schedules, the
- * histories of open runs), and says what to remove from the ring. It never edits the ring: where it lives (a file, a
- * secret manager, an environment) is the operator's.
+ * `poet keys retire <id>`: checks that nothing still needs the key (stored payloads, encrypted rows and artifact
+ * files, the deployment's schedules, the histories of open runs), and says what to remove from the ring. It never
+ * edits the ring: where it lives (a file, a secret manager, an environment) is the operator's.
  */
 export async function retireKeyCommand(
   config: Config,
@@ -113,10 +121,12 @@ export async function retireKeyCommand(
   const url = databaseUrl(config);
   await migrate({ url, schema: config.DATABASE_SCHEMA, dir: config.migrationsDir, logger });
   const pool = createPool({ url, schema: config.DATABASE_SCHEMA, max: 1 });
-  let usage: Record<string, number>;
+  const artifacts = createArtifactStore(config, logger);
+  let usage: KeyUsage;
   try {
-    usage = await new PayloadKeys(pool, new EncryptionCodec(new KeyRing(ring))).usage();
+    usage = await new StoredKeys(pool, ring, artifacts.raw).usage();
   } finally {
+    artifacts.close();
     await pool.end();
   }
   // Without a codec: payloads as the server keeps them.
@@ -127,9 +137,9 @@ export async function retireKeyCommand(
   const schedules = await temporal.schedulesUsing(keyId, scheduleIds(config));
   const runs = await temporal.openRunsUsing(keyId);
 
-  const rows = usage[keyId] ?? 0;
+  const stored = usesOf(usage, keyId);
   const uses: string[] = [];
-  if (rows > 0) uses.push(`${plural(rows, 'stored payload')} (run poet keys rotate-data with active key ${active})`);
+  if (stored) uses.push(`stored data (${stored}): run poet keys rotate-data with active key ${active}`);
   if (schedules.length > 0)
     uses.push(
       `the stored action of schedule ${schedules.join(', ')} (run poet schedules apply or poet keys rotate-data with active key ${active})`,
@@ -142,14 +152,22 @@ export async function retireKeyCommand(
   if (uses.length > 0)
     throw new CliError(`key ${keyId} still encrypts ${uses.join('; ')}; nothing was changed`, EXIT.rejected);
 
-  const census = Object.entries(usage)
+  const census = Object.entries(usage.payloads)
     .map(([key, n]) => `${key === UNENCRYPTED ? UNENCRYPTED_LABEL : key}: ${n}`)
     .join(', ');
   if (out.json)
-    out.out(JSON.stringify({ key_id: keyId, retirable: true, rows_by_key: usage, open_runs_examined: runs.examined }));
+    out.out(
+      JSON.stringify({
+        key_id: keyId,
+        retirable: true,
+        rows_by_key: usage.payloads,
+        stored_by_key: usage,
+        open_runs_examined: runs.examined,
+      }),
+    );
   else
     out.out(
-      `key ${keyId} encrypts no stored payload (${census || 'no rows'}), no schedule's action and no open run's history (${runs.examined} examined). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
+      `key ${keyId} encrypts no stored payload, row or artifact (payloads ${census || 'none'}), no schedule's action and no open run's history (${runs.examined} examined). Remove the entry "${keyId}:..." from ENCRYPTION_KEYS (or the file ENCRYPTION_KEYS_FILE names) of every process, once Temporal histories written under it have passed the namespace's retention.`,
     );
 }
 

@@ -117,9 +117,14 @@ keys
 keys
   .command('rotate-data')
   .description(
-    're-encrypt every stored payload under the active encryption key (ENCRYPTION_ACTIVE_KEY): starts or joins the rotateEncryptionKey run and follows it; exit 0 when done',
+    're-encrypt every stored payload, encrypted row and encrypted artifact file under the active encryption key (ENCRYPTION_ACTIVE_KEY): starts or joins the rotateEncryptionKey run and follows it; exit 0 when done',
   )
-  .option('--page-size <n>', 'payload rows per page', (v) => positiveInt('--page-size', v), 100)
+  .option(
+    '--page-size <n>',
+    'rows (or versions, for artifact files) per page',
+    (v) => positiveInt('--page-size', v),
+    100,
+  )
   .option(
     '--pages-per-run <n>',
     'pages before the workflow continues as new',
@@ -135,9 +140,9 @@ keys
 keys
   .command('retire <key-id>')
   .description(
-    "check that nothing is encrypted under an encryption key (stored payloads, the schedules' actions, open runs' histories), and say what to remove from the key ring (the ring is not edited); refuses with exit 3 naming what still uses it",
+    "check that nothing is encrypted under an encryption key (stored payloads, rows and artifact files, the schedules' actions, open runs' histories), and say what to remove from the key ring (the ring is not edited); refuses with exit 3 naming what still uses it",
   )
-  .option('--json', 'print {key_id, retirable, rows_by_key} on stdout')
+  .option('--json', 'print {key_id, retirable, rows_by_key, stored_by_key} on stdout')
   .action(async (keyId: string, opts: { json?: boolean }) => {
     await withTemporal((config, connection) =>
       retireKeyCommand(

@@ -1,8 +1,19 @@
 import { z } from 'zod';
 
-/** A payload row's place in the rotation's scan: rows go in (tenant_id, id) order. */
-export const PayloadCursor = z.object({ tenant_id: z.string(), id: z.string() });
-export type PayloadCursor = z.infer<typeof PayloadCursor>;
+/**
+ * What rotation re-encrypts, in this order: the payload store, the rows with encrypted fields, and the encrypted
+ * artifact files (one version's files at a time, found through versions.artifact_key_id).
+ */
+export const RotationStage = z.enum(['payloads', 'versions', 'feedback', 'feedback_examples', 'artifacts']);
+export type RotationStage = z.infer<typeof RotationStage>;
+
+/**
+ * A place in the rotation's scan: the stage (absent: payloads, as runs started before the other stages recorded it)
+ * and the last row done in it. Payload rows go in (id, tenant_id) order; the other stages in row id order, with
+ * `tenant_id` empty; an empty `id` is the start of a stage.
+ */
+export const RotationCursor = z.object({ stage: RotationStage.optional(), tenant_id: z.string(), id: z.string() });
+export type RotationCursor = z.infer<typeof RotationCursor>;
 
 /** What one page of re-encryption did. */
 export const ReencryptPageResult = z.object({
@@ -15,7 +26,7 @@ export const ReencryptPageResult = z.object({
   /** Rows this worker cannot decrypt (their key is not in its ring, or does not authenticate), by key id: left as they are. */
   unreadable: z.record(z.string(), z.number().int().min(0)),
   /** Where the next page starts; absent when this was the last one. */
-  next: PayloadCursor.optional(),
+  next: RotationCursor.optional(),
   /** Rows after this page not known to be under the target key, when counting was asked for (a scan of the rest). */
   remaining: z.number().int().min(0).optional(),
   /** Rows this page read. */
@@ -38,7 +49,7 @@ export const RotationProgress = z.object({
   pages: z.number().int().min(0),
   /** Runs of the continue-as-new chain so far (1 for the first). */
   runs: z.number().int().min(1),
-  cursor: PayloadCursor.optional(),
+  cursor: RotationCursor.optional(),
   complete: z.boolean(),
 });
 export type RotationProgress = z.infer<typeof RotationProgress>;

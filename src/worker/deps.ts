@@ -5,14 +5,13 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../config';
-import { createArtifactStore } from '../infra/storage/artifact-store';
+import { createArtifactStore } from '../infra/storage/encrypted-artifact-store';
 import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
 import { EnhancementCache } from '../infra/cache/enhancement-cache';
 import { InvalidationListener } from '../infra/cache/invalidation';
 import { createPool } from '../infra/db/pool';
-import { KeyRing } from '../infra/crypto/key-ring';
-import { EncryptionCodec } from '../infra/temporal/encryption-codec';
-import { PayloadKeys } from '../infra/temporal/payload-keys';
+import { FieldCipher } from '../infra/crypto/field-cipher';
+import { StoredKeys } from '../infra/crypto/stored-keys';
 import { EventPublisher, eventStreamKey } from '../infra/events/publisher';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { Logger } from '../infra/observability/logger';
@@ -69,6 +68,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
   const sandboxGate = new SandboxGate(sandboxPython, logger, (state) => metrics.setSandboxState(state.status));
   const providers = new ProviderChain(config);
   const artifacts = createArtifactStore(config, logger);
+  const fields = new FieldCipher(config.encryption);
   const cache = new EnhancementCache({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -125,9 +125,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     metrics,
     analyzer,
     domains: new DomainsRepo(pool),
-    payloadKeys: config.encryption
-      ? new PayloadKeys(pool, new EncryptionCodec(new KeyRing(config.encryption)))
-      : undefined,
+    storedKeys: config.encryption ? new StoredKeys(pool, config.encryption, artifacts.raw) : undefined,
     providers,
     circuits: () => providers.states(),
     usage: new LlmUsageRepo(pool, (call) =>
@@ -156,8 +154,8 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       gate: sandboxGate,
     },
     sandboxGate,
-    versions: new VersionsRepo(pool, artifacts.store),
-    feedback: new FeedbackRepo(pool),
+    versions: new VersionsRepo(pool, artifacts.store, fields),
+    feedback: new FeedbackRepo(pool, fields),
     events: new EventPublisher({
       pool,
       redis,

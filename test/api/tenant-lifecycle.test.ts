@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { waitUntil } from '../../src/cli/wait';
 import { poet } from '../helpers/cli';
 import { requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
+import { rowsContaining } from '../helpers/raw-rows';
 
 const source = (name: string) => `def ${name}(a: float, b: float) -> float:\n    return a / b\n`;
 
@@ -252,23 +253,8 @@ describe('tenant data lifecycle', () => {
 
   /** Every text-like column of every table of the stack's schema, searched for the tenant id. */
   async function rowsNaming(tenantId: string): Promise<string[]> {
-    const { rows: columns } = await stack.pool.query<{ table_name: string; column_name: string; data_type: string }>(
-      `SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
-         JOIN information_schema.tables t USING (table_schema, table_name)
-        WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
-          AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY', 'bytea')`,
-    );
-    expect(columns.length).toBeGreaterThan(20);
-    const found: string[] = [];
-    for (const { table_name, column_name, data_type } of columns) {
-      // Payload bytes are searched as bytes; everything else as its text form.
-      const bytes = data_type === 'bytea' ? `"${column_name}"` : `convert_to("${column_name}"::text, 'UTF8')`;
-      const res = await stack.pool.query(
-        `SELECT count(*)::int AS n FROM "${table_name}" WHERE position(convert_to($1, 'UTF8') IN ${bytes}) > 0`,
-        [tenantId],
-      );
-      if (res.rows[0].n > 0) found.push(`${table_name}.${column_name}: ${res.rows[0].n}`);
-    }
+    const { columns, found } = await rowsContaining(stack.pool, tenantId);
+    expect(columns).toBeGreaterThan(20);
     return found;
   }
 

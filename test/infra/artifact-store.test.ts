@@ -7,7 +7,10 @@ import {
   S3ArtifactStore,
   type VersionFiles,
 } from '../../src/infra/storage/artifact-store';
+import { FieldCipher } from '../../src/infra/crypto/field-cipher';
+import { newKeyEntry, parseKeyRing } from '../../src/infra/crypto/key-ring';
 import { createLogger } from '../../src/infra/observability/logger';
+import { EncryptedArtifactStore } from '../../src/infra/storage/encrypted-artifact-store';
 import { freePort } from '../helpers/net';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix } from '../helpers/stack';
@@ -100,6 +103,23 @@ describe('S3 artifact store against a real S3-compatible server (versitygw)', ()
       });
     expect(await store.readFile(sseRef, 'code.py')).toBe('# sse\n');
     store.close();
+  });
+
+  s3Test('ARTIFACT_ENCRYPTION: objects hold only ciphertext under the key ring, and read back decrypted', async () => {
+    const raw = s3Store(server!.endpoint);
+    const store = new EncryptedArtifactStore(raw, new FieldCipher(parseKeyRing(newKeyEntry('k1'), undefined)), true);
+    const encRef = { ...ref, functionName: 'encrypted_fn' };
+    const written = await store.writeVersion(encRef, files('secret-marker'));
+    expect(written).toMatchObject({ storage: 's3', keyId: 'k1' });
+    for (const file of ['code.py', 'code.dana', 'params.json', 'metadata.json'] as const) {
+      const stored = await raw.readFile(encRef, file);
+      expect(stored).toMatch(/^enc:v1:k1:/);
+      expect(stored).not.toContain('secret-marker');
+    }
+    expect(await store.readFile(encRef, 'code.py', 's3')).toBe('# secret-marker\n');
+    expect(await store.readVersion(encRef, 's3')).toEqual(files('secret-marker'));
+    expect(await store.downloadUrl(encRef, 'code.py', 's3')).toBeNull();
+    raw.close();
   });
 
   s3Test('another tenant with the same function name gets its own keys', async () => {

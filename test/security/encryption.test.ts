@@ -1,3 +1,5 @@
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -5,7 +7,10 @@ import { loadConfig } from '../../src/config';
 import { EncryptionKeyUnavailable, KeyRing, newKeyEntry, parseKeyRing } from '../../src/infra/crypto/key-ring';
 import { CLAIM_CHECK_ENCODING, createClaimCheck } from '../../src/infra/temporal/claim-check';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/infra/temporal/encryption-codec';
+import { FIELD_PREFIX } from '../../src/infra/crypto/field-cipher';
+import { poet } from '../helpers/cli';
 import { enhanceAndReadRawHistory, largeFunction } from '../helpers/raw-history';
+import { filesContaining, rowsContaining } from '../helpers/raw-rows';
 import { getJson, postJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 /** Customers' code never reaches Temporal or the payload store in plaintext (SECURITY.md, encryption). */
@@ -13,7 +18,7 @@ const KEY_A = newKeyEntry('a');
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startStack('encryption', { ENCRYPTION_KEYS: KEY_A });
+  stack = await startStack('encryption', { ENCRYPTION_KEYS: KEY_A, ARTIFACT_ENCRYPTION: 'true' });
 });
 afterAll(() => stack.close());
 
@@ -53,10 +58,6 @@ test('an enhanced function is ciphertext in the Temporal history and the payload
     expect(Buffer.from(payload.metadata.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
     expect(Buffer.from(payload.metadata[KEY_ID_METADATA]!).toString()).toBe('a');
   }
-  // Stored rows of versions (the code itself is an artifact, see below) hold no trace of the submitted code either.
-  const versions = await stack.pool.query('SELECT params, metadata FROM versions');
-  expect(versions.rows.length).toBeGreaterThanOrEqual(2);
-  expect(JSON.stringify(versions.rows)).not.toContain(marker);
 
   // Through the API and a client with the codec, the code is there as enhanced.
   const result = await stack.client.workflow.getHandle(large.run.workflow_id).result();
@@ -80,6 +81,72 @@ test('an enhanced function is ciphertext in the Temporal history and the payload
     expect(await wrong.encryption!.check()).toMatchObject({ status: 'failing' });
   } finally {
     await wrong.close();
+  }
+});
+
+test('submitted code and feedback texts are in no raw row of any table nor in any artifact file, and read back through the API and the CLI', async () => {
+  const marker = `MARKER_${uniqueSuffix()}`;
+  const name = `fields_${uniqueSuffix()}`;
+  const code = `def ${name}(x: int) -> int:\n    """Triples x: ${marker}."""\n    return x * 3\n`;
+  const enhanced = await postJson(`${stack.url}/api/v1/functions/enhance`, {
+    function_name: name,
+    original_code: code,
+  });
+  expect(enhanced.status).toBe(200);
+  const feedback = await postJson(`${stack.url}/api/v1/functions/${name}/feedback`, {
+    version: enhanced.body.version,
+    execution_id: `exec-${uniqueSuffix()}`,
+    feedback_type: 'user',
+    rating: 5,
+    comments: `works; ${marker}`,
+    suggestions: [`keep ${marker}`],
+    examples: [{ args: [2], expected: 6 }],
+  });
+  expect(feedback.status).toBeLessThan(300);
+
+  const { columns, found } = await rowsContaining(stack.pool, marker);
+  expect(columns).toBeGreaterThan(20);
+  expect(found).toEqual([]);
+  expect(filesContaining(stack.config.dataDir, marker)).toEqual([]);
+  // The fields are there, in the envelope under key a.
+  const fields = await stack.pool.query(
+    `SELECT v.params #>> '{}' AS params, v.request #>> '{}' AS request, v.key_id, v.artifact_key_id,
+            f.comments, f.suggestions #>> '{}' AS suggestions, f.key_id AS feedback_key,
+            e.example #>> '{}' AS example, e.key_id AS example_key
+       FROM versions v JOIN feedback f USING (tenant_id, function_name) JOIN feedback_examples e ON e.feedback_id = f.id
+      WHERE v.function_name = $1`,
+    [name],
+  );
+  // The version reported on, and the one its example made (feedback with examples regenerates).
+  expect(fields.rows.length).toBeGreaterThanOrEqual(1);
+  for (const row of fields.rows) {
+    for (const column of ['params', 'request', 'comments', 'suggestions', 'example'])
+      expect(row[column]).toMatch(new RegExp(`^${FIELD_PREFIX}a:`));
+    expect(row).toMatchObject({ key_id: 'a', artifact_key_id: 'a', feedback_key: 'a', example_key: 'a' });
+  }
+
+  // Through the API, and `poet versions get` (which writes the folder from the API's answer): plaintext.
+  const version = await getJson(`${stack.url}/api/v1/functions/${name}/versions/${enhanced.body.version}`);
+  expect(version.status).toBe(200);
+  expect(version.body.code.python).toBe(enhanced.body.enhanced_code.python);
+  expect(version.body.code.python).toContain(marker);
+  expect(version.body.params).toMatchObject({ domain: 'base_reliability' });
+  expect(version.body.downloads).toBeNull();
+  const exported = await fetch(`${stack.url}/api/v1/tenant/export`, {
+    headers: { authorization: `Bearer ${stack.apiKey}` },
+  }).then((res) => res.text());
+  expect(exported).toContain(`works; ${marker}`);
+  expect(exported).toContain(`keep ${marker}`);
+  const folder = path.join(stack.config.dataDir, '..', `poet-get-${uniqueSuffix()}`);
+  try {
+    const got = await poet(['versions', 'get', name, String(enhanced.body.version), '--dir', folder], {
+      POET_URL: stack.url,
+      POET_API_KEY: stack.apiKey,
+    });
+    expect(got.code).toBe(0);
+    expect(readFileSync(path.join(folder, 'code.py'), 'utf8')).toBe(enhanced.body.enhanced_code.python);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 });
 
@@ -161,6 +228,7 @@ test('ENCRYPTION_KEYS is checked at start, naming the entry and never printing k
   expect(load({ ENCRYPTION_KEYS: `${KEY_A},${KEY_A}` })).toThrow(/key a is listed twice/);
   expect(load({ ENCRYPTION_KEYS: KEY_A, ENCRYPTION_ACTIVE_KEY: 'z' })).toThrow(/active key z is not/);
   expect(load({ ENCRYPTION_ACTIVE_KEY: 'a' })).toThrow(/without ENCRYPTION_KEYS/);
+  expect(load({ ARTIFACT_ENCRYPTION: 'true' })).toThrow(/ARTIFACT_ENCRYPTION: set without ENCRYPTION_KEYS/);
   expect(loadConfig({}).encryption).toBeUndefined();
   expect(loadConfig({ ENCRYPTION_KEYS: KEY_A }).encryption?.activeKeyId).toBe('a');
 });

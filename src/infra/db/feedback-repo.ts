@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { FeedbackExample } from '../../contracts/enhance';
 import { EXAMPLE_LIMITS, type FeedbackRequest, type FeedbackSignal } from '../../contracts/feedback';
+import { FieldCipher } from '../crypto/field-cipher';
 import { canonicalJson, sha256 } from '../hash';
 import { withTransaction } from './pool';
 import { WEBHOOKS_PENDING } from '../events/publisher';
@@ -22,7 +23,11 @@ export const callHash = (example: FeedbackExample) =>
   sha256(canonicalJson({ args: example.args, kwargs: example.kwargs }));
 
 export class FeedbackRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Encrypts comments, suggestions and examples at rest; without a key ring, plaintext as before. */
+    private readonly cipher: FieldCipher = new FieldCipher(undefined),
+  ) {}
 
   /**
    * Stores one report, its examples and its `feedback.received` outbox row in one transaction; the same
@@ -36,8 +41,9 @@ export class FeedbackRepo {
   ): Promise<{ id: string | null; duplicate: boolean; eventKey?: string }> {
     return withTransaction(this.pool, async (tx) => {
       const res = await tx.query<{ id: string }>(
-        `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments, metrics, suggestions)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments, metrics,
+                               suggestions, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (tenant_id, function_name, execution_id, version) DO NOTHING RETURNING id`,
         [
           tenantId,
@@ -46,9 +52,10 @@ export class FeedbackRepo {
           fb.execution_id,
           fb.feedback_type,
           fb.rating ?? null,
-          fb.comments ?? null,
+          this.cipher.sealText(fb.comments ?? null),
           fb.metrics ? JSON.stringify(fb.metrics) : null,
-          JSON.stringify(fb.suggestions ?? []),
+          this.cipher.sealJson(fb.suggestions ?? []),
+          this.cipher.activeKeyId ?? null,
         ],
       );
       const id = res.rows[0]?.id ?? null;
@@ -81,7 +88,7 @@ export class FeedbackRepo {
       'SELECT example FROM feedback_examples WHERE tenant_id = $1 AND function_name = $2 ORDER BY id',
       [tenantId, functionName],
     );
-    return res.rows.map((r) => r.example);
+    return res.rows.map((r) => this.cipher.openJson(r.example));
   }
 
   /** How many examples the function has; they are only ever added, so a validation that ran fewer is stale. */
@@ -108,12 +115,13 @@ export class FeedbackRepo {
         'SELECT example FROM feedback_examples WHERE tenant_id = $1 AND function_name = $2 AND call_hash = $3',
         [tenantId, functionName, hash],
       );
-      const stored = existing.rows[0]?.example;
+      const found = existing.rows[0];
+      const stored = found && this.cipher.openJson(found.example);
       if (stored === undefined) {
         await tx.query(
-          `INSERT INTO feedback_examples (tenant_id, function_name, feedback_id, call_hash, example)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [tenantId, functionName, feedbackId, hash, JSON.stringify(example)],
+          `INSERT INTO feedback_examples (tenant_id, function_name, feedback_id, call_hash, example, key_id)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [tenantId, functionName, feedbackId, hash, this.cipher.sealJson(example), this.cipher.activeKeyId ?? null],
         );
       } else if (canonicalJson(stored) !== canonicalJson(example)) {
         throw new ExamplesRefused(
@@ -137,6 +145,10 @@ export class FeedbackRepo {
         WHERE tenant_id = $1 AND function_name = $2 AND version = $3 ORDER BY id`,
       [tenantId, functionName, version],
     );
-    return res.rows;
+    return res.rows.map((r) => ({
+      ...r,
+      comments: this.cipher.openText(r.comments ?? null),
+      suggestions: this.cipher.openJson(r.suggestions),
+    }));
   }
 }

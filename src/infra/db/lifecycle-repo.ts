@@ -7,10 +7,12 @@ import type {
   ExportVersion,
   VersionFilesRecord,
 } from '../../contracts/tenant-lifecycle';
+import { FieldCipher } from '../crypto/field-cipher';
 import { sha256 } from '../hash';
 import type { ArtifactStore, StorageKind } from '../storage/artifact-store';
 import { callHash } from './feedback-repo';
 import { withTransaction } from './pool';
+import { SEALED_METADATA } from './versions-repo';
 
 /** Rows a function delete removed, per table. */
 export interface FunctionRowsDeleted {
@@ -37,6 +39,8 @@ export class LifecycleRepo {
   constructor(
     private readonly pool: Pool,
     private readonly store: ArtifactStore,
+    /** Exports read encrypted fields in plaintext; imports write them as the repositories do. */
+    private readonly cipher: FieldCipher = new FieldCipher(undefined),
   ) {}
 
   /** Undefined when the function does not exist. Locks the function row first, so no version is made meanwhile. */
@@ -92,7 +96,7 @@ export class LifecycleRepo {
             updated_at: f.updated_at.toISOString(),
           },
           versions: await this.exportVersions(client, tenantId, f.name),
-          feedback: await exportFeedback(client, tenantId, f.name),
+          feedback: await exportFeedback(client, tenantId, f.name, this.cipher),
           events: await exportEvents(client, tenantId, f.name),
         };
       }
@@ -124,6 +128,9 @@ export class LifecycleRepo {
         kind: 'version',
         function_name: name,
         ...row,
+        params: this.cipher.openJson(row.params),
+        metadata: this.cipher.openMembers(row.metadata, SEALED_METADATA),
+        request: this.cipher.openJson(row.request),
         created_at: row.created_at.toISOString(),
         activated_at: iso(row.activated_at),
         files,
@@ -162,9 +169,9 @@ export class LifecycleRepo {
           `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain,
                                 optimize_for, provider, enhancer_version, safety_level, params, metadata, artifact_path,
                                 request, storage, activated_at, replaced_version, created_at, parent_version, trigger,
-                                normalized_input_hash, code_sha256)
+                                normalized_input_hash, code_sha256, key_id, artifact_key_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-                   $23)`,
+                   $23, $24, $25)`,
           [
             tenantId,
             f.fn.name,
@@ -177,10 +184,10 @@ export class LifecycleRepo {
             v.provider,
             v.enhancer_version,
             v.safety_level,
-            JSON.stringify(v.params),
-            JSON.stringify(v.metadata),
+            this.cipher.sealJson(v.params),
+            JSON.stringify(this.cipher.sealMembers(v.metadata, SEALED_METADATA)),
             written.location,
-            v.request === null ? null : JSON.stringify(v.request),
+            v.request === null ? null : this.cipher.sealJson(v.request),
             written.storage,
             v.activated_at,
             v.replaced_version,
@@ -189,6 +196,8 @@ export class LifecycleRepo {
             v.trigger,
             v.normalized_input_hash,
             v.code_sha256,
+            this.cipher.activeKeyId ?? null,
+            written.keyId ?? null,
           ],
         );
       }
@@ -200,8 +209,8 @@ export class LifecycleRepo {
       for (const fb of f.feedback) {
         const inserted = await tx.query<{ id: string }>(
           `INSERT INTO feedback (tenant_id, function_name, version, execution_id, feedback_type, rating, comments,
-                                 metrics, suggestions, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+                                 metrics, suggestions, created_at, key_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
           [
             tenantId,
             f.fn.name,
@@ -209,17 +218,25 @@ export class LifecycleRepo {
             fb.execution_id,
             fb.feedback_type,
             fb.rating,
-            fb.comments,
+            this.cipher.sealText(fb.comments),
             fb.metrics === null ? null : JSON.stringify(fb.metrics),
-            JSON.stringify(fb.suggestions),
+            this.cipher.sealJson(fb.suggestions),
             fb.created_at,
+            this.cipher.activeKeyId ?? null,
           ],
         );
         for (const example of fb.examples) {
           await tx.query(
-            `INSERT INTO feedback_examples (tenant_id, function_name, feedback_id, call_hash, example)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-            [tenantId, f.fn.name, inserted.rows[0]!.id, callHash(example), JSON.stringify(example)],
+            `INSERT INTO feedback_examples (tenant_id, function_name, feedback_id, call_hash, example, key_id)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+            [
+              tenantId,
+              f.fn.name,
+              inserted.rows[0]!.id,
+              callHash(example),
+              this.cipher.sealJson(example),
+              this.cipher.activeKeyId ?? null,
+            ],
           );
         }
       }
@@ -310,7 +327,12 @@ export class LifecycleRepo {
   }
 }
 
-async function exportFeedback(client: PoolClient, tenantId: string, name: string): Promise<ExportFeedback[]> {
+async function exportFeedback(
+  client: PoolClient,
+  tenantId: string,
+  name: string,
+  cipher: FieldCipher,
+): Promise<ExportFeedback[]> {
   const { rows } = await client.query<
     Omit<ExportFeedback, 'kind' | 'function_name' | 'created_at'> & { created_at: Date }
   >(
@@ -321,7 +343,15 @@ async function exportFeedback(client: PoolClient, tenantId: string, name: string
        FROM feedback f WHERE f.tenant_id = $1 AND f.function_name = $2 ORDER BY f.id`,
     [tenantId, name],
   );
-  return rows.map((r) => ({ kind: 'feedback', function_name: name, ...r, created_at: r.created_at.toISOString() }));
+  return rows.map((r) => ({
+    kind: 'feedback',
+    function_name: name,
+    ...r,
+    comments: cipher.openText(r.comments),
+    suggestions: cipher.openJson(r.suggestions),
+    examples: r.examples.map((e) => cipher.openJson(e)),
+    created_at: r.created_at.toISOString(),
+  }));
 }
 
 async function exportEvents(client: PoolClient, tenantId: string, name: string): Promise<ExportEvent[]> {

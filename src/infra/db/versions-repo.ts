@@ -9,6 +9,7 @@ import {
   type StorageKind,
   type VersionRef,
 } from '../storage/artifact-store';
+import { FieldCipher } from '../crypto/field-cipher';
 import { sha256 } from '../hash';
 import { withTransaction } from './pool';
 
@@ -129,11 +130,25 @@ function summary(row: VersionRow): VersionSummary {
   };
 }
 
+/** Members of `metadata` encrypted at rest: the feedback-derived guidance; the rest stays queryable (runtime_version). */
+export const SEALED_METADATA = ['guidance'] as const;
+
 export class VersionsRepo {
   constructor(
     private readonly pool: Pool,
     private readonly store: ArtifactStore,
+    /** Encrypts params, request and guidance at rest; without a key ring, plaintext as before. */
+    private readonly cipher: FieldCipher = new FieldCipher(undefined),
   ) {}
+
+  private openActive(row: ActiveVersion): ActiveVersion {
+    return {
+      ...row,
+      request: this.cipher.openJson(row.request),
+      params: this.cipher.openJson(row.params),
+      metadata: this.cipher.openMembers(row.metadata, SEALED_METADATA),
+    };
+  }
 
   /** The function's active version, with what it answers; undefined before its first version. One read, no lock. */
   async activeVersion(tenantId: string, functionName: string): Promise<ActiveVersion | undefined> {
@@ -143,7 +158,7 @@ export class VersionsRepo {
         WHERE f.tenant_id = $1 AND f.name = $2`,
       [tenantId, functionName],
     );
-    return rows[0];
+    return rows[0] && this.openActive(rows[0]);
   }
 
   /** A version's python and dana modules as stored. */
@@ -182,7 +197,7 @@ export class VersionsRepo {
           `SELECT ${ACTIVE_COLUMNS} FROM versions v WHERE v.tenant_id = $1 AND v.function_name = $2 AND v.version = $3`,
           [v.tenantId, v.functionName, current],
         );
-        const row = active.rows[0];
+        const row = active.rows[0] && this.openActive(active.rows[0]);
         const relation: NonNullable<StoredVersion['reused']>['relation'] | undefined =
           row?.input_hash === v.inputHash && row.enhancer_version === v.artifact.enhancer_version
             ? 'same_input'
@@ -221,8 +236,10 @@ export class VersionsRepo {
       await tx.query(
         `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, optimize_for,
                                provider, enhancer_version, safety_level, params, metadata, artifact_path, request, storage,
-                               activated_at, replaced_version, normalized_input_hash, parent_version, trigger, code_sha256)
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17, $18, $19, $20)`,
+                               activated_at, replaced_version, normalized_input_hash, parent_version, trigger, code_sha256,
+                               key_id, artifact_key_id)
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17, $18, $19, $20,
+                 $21, $22)`,
         [
           v.tenantId,
           v.functionName,
@@ -234,16 +251,18 @@ export class VersionsRepo {
           v.artifact.provider,
           v.artifact.enhancer_version,
           v.safetyLevel,
-          JSON.stringify(v.artifact.params),
-          JSON.stringify(v.metadata),
+          this.cipher.sealJson(v.artifact.params),
+          JSON.stringify(this.cipher.sealMembers(v.metadata, SEALED_METADATA)),
           written.location,
-          JSON.stringify(v.request),
+          this.cipher.sealJson(v.request),
           written.storage,
           current,
           v.normalizedInputHash ?? null,
           v.parentVersion,
           v.trigger,
           digest,
+          this.cipher.activeKeyId ?? null,
+          written.keyId ?? null,
         ],
       );
       await this.setCurrentVersion(tx, v.tenantId, v.functionName, version);
@@ -356,8 +375,8 @@ export class VersionsRepo {
       ...summary(row),
       function_name: ref.functionName,
       code: { python, dana },
-      params: row.params,
-      metadata: row.metadata,
+      params: this.cipher.openJson(row.params),
+      metadata: this.cipher.openMembers(row.metadata, SEALED_METADATA),
       downloads,
     };
   }
@@ -384,7 +403,8 @@ export class VersionsRepo {
         WHERE tenant_id = $1 AND function_name = $2 AND version = $3`,
       [ref.tenantId, ref.functionName, ref.version],
     );
-    return res.rows[0];
+    const row = res.rows[0];
+    return row && { ...row, request: this.cipher.openJson(row.request), params: this.cipher.openJson(row.params) };
   }
 
   /** The row lock serializes version changes per function: concurrent runs never share or skip a number. */

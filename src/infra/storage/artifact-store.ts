@@ -35,9 +35,19 @@ export interface VersionRef {
   version: number;
 }
 
+/** Where a version was written; `keyId`: the key its files are encrypted under, absent when they are plaintext. */
+export interface WrittenVersion {
+  location: string;
+  storage: StorageKind;
+  keyId?: string;
+}
+
 export interface ArtifactStore {
-  /** Writes every file of a version; writing the same version again replaces it whole. */
-  writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }>;
+  /**
+   * Writes every file of a version; writing the same version again replaces it whole. `storage`: where (a rewrite
+   * keeps a version where it is); absent, where new versions go.
+   */
+  writeVersion(ref: VersionRef, files: VersionFiles, storage?: StorageKind): Promise<WrittenVersion>;
   setCurrent(ref: VersionRef): Promise<void>;
   readFile(ref: VersionRef, file: StoredFile, storage: StorageKind): Promise<string>;
   /** A time-limited URL a client can download the file from, when the storage offers one. */
@@ -87,7 +97,7 @@ export class FilesystemArtifactStore implements ArtifactStore {
     private readonly kind: StorageKind = 'filesystem',
   ) {}
 
-  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<WrittenVersion> {
     const dir = this.versionDir(ref);
     // Stage beside the target and rename, so a reader never sees half a version.
     const staging = `${dir}.staging-${process.pid}-${Date.now()}`;
@@ -195,7 +205,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return keyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: keyId } : {};
   }
 
-  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<WrittenVersion> {
     await Promise.all(
       Object.entries(files).map(([name, content]) =>
         this.client.send(
@@ -312,7 +322,9 @@ export class FallbackArtifactStore implements ArtifactStore {
     private readonly logger: Logger,
   ) {}
 
-  async writeVersion(ref: VersionRef, files: VersionFiles): Promise<{ location: string; storage: StorageKind }> {
+  async writeVersion(ref: VersionRef, files: VersionFiles, storage?: StorageKind): Promise<WrittenVersion> {
+    if (storage !== undefined)
+      return storage === 's3' ? this.primary.writeVersion(ref, files) : this.fallback.writeVersion(ref, files);
     try {
       return await this.primary.writeVersion(ref, files);
     } catch (err) {
@@ -360,8 +372,8 @@ export class FallbackArtifactStore implements ArtifactStore {
   }
 }
 
-/** The store a process uses, from config: the filesystem, or S3 with the filesystem as its fallback. */
-export function createArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
+/** The filesystem, or S3 with the filesystem as its fallback. */
+export function createPlainArtifactStore(config: Config, logger: Logger): { store: ArtifactStore; close(): void } {
   const filesystem = new FilesystemArtifactStore(config.dataDir);
   if (config.ARTIFACT_STORE === 'filesystem') return { store: filesystem, close: () => undefined };
   if (!config.S3_BUCKET) throw new Error('S3_BUCKET is required when ARTIFACT_STORE=s3');

@@ -1,7 +1,8 @@
 import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import type { PayloadCursor, ReencryptPageResult } from '../../contracts/key-rotation';
+import type { RotationCursor, ReencryptPageResult } from '../../contracts/key-rotation';
 import { EncryptionKeyUnavailable } from '../crypto/key-ring';
+import { bump, emptyPage } from '../crypto/reencrypt-page';
 import { EncryptionCodec } from './encryption-codec';
 
 /** The `key_id` of a payload row that is not encrypted (written before encryption was on): no key id can be empty. */
@@ -23,10 +24,6 @@ interface Row {
   key_id: string | null;
 }
 
-const bump = (counts: Record<string, number>, key: string) => {
-  counts[key] = (counts[key] ?? 0) + 1;
-};
-
 /**
  * Which key the rows of the payload store are under, and their re-encryption to the active key (key rotation). A row
  * keeps its id (histories refer to it), so only its data and key id change, together, by compare-and-set on the key
@@ -47,7 +44,7 @@ export class PayloadKeys {
    * `countRemaining`, also how many such rows follow (a scan of the rest, so not on every page).
    */
   async reencryptPage(
-    after: PayloadCursor | undefined,
+    after: RotationCursor | undefined,
     limit: number,
     countRemaining: boolean,
   ): Promise<ReencryptPageResult> {
@@ -58,13 +55,7 @@ export class PayloadKeys {
         ORDER BY id, tenant_id LIMIT $4`,
       [target, after?.id ?? null, after?.tenant_id ?? null, limit],
     );
-    const result: ReencryptPageResult = {
-      rewritten: {},
-      classified: 0,
-      concurrent: 0,
-      unreadable: {},
-      read: rows.length,
-    };
+    const result = emptyPage(rows.length);
     for (const row of rows) {
       const payload = temporal.api.common.v1.Payload.decode(row.data);
       const keyId = row.key_id ?? storedKeyId(payload);
