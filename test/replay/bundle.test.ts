@@ -22,6 +22,7 @@ describe('the workflow bundle', () => {
       'definitions/run-details',
       'definitions/run-failures',
       'definitions/search-attributes',
+      'definitions/workflow-types',
     ]);
   });
 });
