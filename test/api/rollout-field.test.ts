@@ -161,7 +161,7 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
       { rolout: null },
     ]) {
       const refused = await requestJson('PUT', api('/tenant/settings'), bad);
-      expect([refused.status, refused.body.error.code]).toEqual([400, 'invalid_input']);
+      expect([refused.status, refused.body.error.code]).toEqual([400, 'invalid_request']);
     }
     const viewer = { authorization: `Bearer ${await stack.createKey('default', 'viewer')}` };
     expect((await requestJson('PUT', api('/tenant/settings'), { rollout: PLAN }, viewer)).status).toBe(403);
