@@ -1,31 +1,19 @@
-import path from 'node:path';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
-import { createPool, migrate } from '../../src/infra/db/pool';
 import { OutcomesRepo, type OutcomeGroup } from '../../src/infra/db/outcomes-repo';
-import { createLogger } from '../../src/infra/observability/logger';
-import { uniqueSuffix } from '../helpers/stack';
+import { migratedSchema, type MigratedSchema } from '../helpers/db';
 
-const logger = createLogger({ level: 'error', service: 'test', silent: true });
-const schema = `t_outcomes_${uniqueSuffix()}`;
 const DAY_MS = 86_400_000;
+let db: MigratedSchema;
 let pool: Pool;
 let repo: OutcomesRepo;
 
 beforeAll(async () => {
-  await migrate({
-    url: process.env.DATABASE_URL!,
-    schema,
-    dir: path.join(__dirname, '..', '..', 'migrations'),
-    logger,
-  });
-  pool = createPool({ url: process.env.DATABASE_URL!, schema, max: 2 });
+  db = await migratedSchema('outcomes', 2);
+  pool = db.pool;
   repo = new OutcomesRepo(pool);
 });
-afterAll(async () => {
-  await pool.query(`DROP SCHEMA ${schema} CASCADE`);
-  await pool.end();
-});
+afterAll(() => db.drop());
 
 const minuteAgo = (days: number) => new Date(Math.floor((Date.now() - days * DAY_MS) / 60_000) * 60_000);
 const group = (version: number, bucket: Date): OutcomeGroup => ({
