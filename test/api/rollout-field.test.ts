@@ -78,8 +78,10 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
    * One round of field traffic: every unit resolves its version and calls it CALLS_PER_UNIT times in python3, a
    * `failRate` share of each version's calls dividing by zero. Answers the units' versions.
    */
-  async function fieldRound(name: string, failRate: Record<number, number>): Promise<Map<string, number>> {
+  async function fieldRound(name: string, failRate: Record<number, number>) {
     const assigned = await resolveAll(name);
+    // Whether the share held while the units resolved (a judgement may move it meanwhile on a loaded machine).
+    const after = await rollout(name);
     const versions = [...new Set(assigned.values())];
     const made = new Map<number, number>();
     // Each unit's calls in turn; a version's failures spread evenly over its calls.
@@ -99,20 +101,21 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
     });
     // Flushed at exit: every call reached the API.
     expect(stats).toMatchObject({ enabled: true, dropped: 0, rejected: 0 });
-    return assigned;
+    return { assigned, after };
   }
 
   /**
    * Field rounds while the rollout runs: a round at each share it reaches (again when a judgement found too few
    * calls), until it ends. Answers the shares seen, with each one's unit assignment, and the ended rollout.
    */
-  async function drive(name: string, failRate: Record<number, number>) {
+  async function drive(name: string, failRate: Record<number, number>, stepWait: number) {
     const seen: Array<{ share: number; assigned: Map<string, number> }> = [];
     for (;;) {
       const state = await rollout(name);
       if (state.status !== 'running') return { seen, ended: state };
-      const assigned = await fieldRound(name, failRate);
-      if (seen.at(-1)?.share !== state.share_percent) seen.push({ share: state.share_percent, assigned });
+      const { assigned, after } = await fieldRound(name, failRate);
+      const held = after.status === 'running' && after.share_percent === state.share_percent;
+      if (held && seen.at(-1)?.share !== state.share_percent) seen.push({ share: state.share_percent, assigned });
       // Wait for the judgement: the step's timer, then a decision (or another interval, short of calls).
       await until(
         'the next judgement',
@@ -120,7 +123,7 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
           const now = await rollout(name);
           return now.status !== 'running' || now.share_percent !== state.share_percent ? now : undefined;
         },
-        (PLAN.step_wait + 2) * 1000,
+        (stepWait + 2) * 1000,
       ).catch(() => undefined);
     }
   }
@@ -174,13 +177,20 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
     expect((await enhance(name)).body.version).toBe(1);
     expect((await enhance(name, 'float(a) / b')).body.version).toBe(2);
     expect((await postJson(api(`/functions/${name}/versions/1/activate`), {})).status).toBe(200);
-    expect((await postJson(api(`/functions/${name}/rollouts`), { ...PLAN, candidate_version: 2 })).status).toBe(201);
+    // Steps long enough for a round of traffic at each share before its judgement, also on a loaded machine.
+    const stepWait = 4;
+    const started = await postJson(api(`/functions/${name}/rollouts`), {
+      ...PLAN,
+      step_wait: stepWait,
+      candidate_version: 2,
+    });
+    expect(started.status).toBe(201);
     await until('the rollout at its first step', async () =>
       (await rollout(name)).share_percent === 10 ? true : undefined,
     );
 
     // The baseline fails 10 % of its calls, the candidate none.
-    const { seen, ended } = await drive(name, { 1: 0.1, 2: 0 });
+    const { seen, ended } = await drive(name, { 1: 0.1, 2: 0 }, stepWait);
     expect(ended).toMatchObject({ status: 'promoted', share_percent: 100, last_judgement: { verdict: 'advance' } });
     expect(seen.map((s) => s.share)).toEqual([10, 50]);
     for (const { share, assigned } of seen) expectShare(name, share, assigned, 2);
@@ -214,7 +224,7 @@ describe('rollouts started by regeneration, judged on reports from the real pyth
     await recordHistory(stack.client.workflow.getHandle(regenerated.body.run.workflow_id), 'regenerate-rollout');
 
     // The candidate fails half its calls, the baseline none.
-    const { seen, ended } = await drive(name, { 1: 0, 2: 0.5 });
+    const { seen, ended } = await drive(name, { 1: 0, 2: 0.5 }, PLAN.step_wait);
     expect(ended).toMatchObject({ status: 'rolled_back', share_percent: 0, step_index: 0 });
     expect(ended.last_judgement).toMatchObject({ verdict: 'worse' });
     // Never past the first step's share: exactly the units under 10 % ran the candidate.
