@@ -242,6 +242,10 @@ export const ConfigFields = z.object({
   PAYLOAD_RETENTION_DAYS: int(30).describe(
     "stored payloads no run wrote for this long are pruned; at least the namespace's history retention",
   ),
+  /** Field outcome rows (per version and minute) older than this are pruned: rollouts judge recent minutes only. */
+  OUTCOME_RETENTION_DAYS: int(90).describe(
+    'field outcome reports older than this many days are pruned (per-minute rows of `outcome_buckets`)',
+  ),
 
   // Draining on SIGTERM (deployment).
   /**

@@ -1,7 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../contracts/failure-types';
 import type { ActivateInput, Assessment, RegenerateInput } from '../contracts/feedback';
+import type { AutoRollout } from '../contracts/rollouts';
+import { rolloutWorkflowId } from '../definitions/workflow-ids';
 import type { FeedbackRepo } from '../infra/db/feedback-repo';
+import type { TenantSettingsRepo } from '../infra/db/tenant-settings-repo';
+import { sha256 } from '../infra/hash';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import { getDomain } from '../poet/domains';
 import { decide, operateFromParams } from '../poet/train';
@@ -57,9 +61,21 @@ export async function assessVersion(
   };
 }
 
-export function createFeedbackActivities(versions: VersionsRepo, feedback: FeedbackRepo) {
+export function createFeedbackActivities(
+  versions: VersionsRepo,
+  feedback: FeedbackRepo,
+  tenantSettings: TenantSettingsRepo,
+) {
   return {
-    assessFeedback: (input: RegenerateInput) => assessVersion(versions, feedback, input),
+    /** Train's decision; a regeneration also gets the rollout its tenant's settings ask for, if any. */
+    async assessFeedback(input: RegenerateInput): Promise<Assessment & { rollout?: AutoRollout }> {
+      const assessment = await assessVersion(versions, feedback, input);
+      if (!assessment.regenerate) return assessment;
+      const { rollout } = await tenantSettings.get(input.tenant_id);
+      if (!rollout) return assessment;
+      const workflowId = rolloutWorkflowId(sha256(input.tenant_id), input.function_name);
+      return { ...assessment, rollout: { plan: rollout, workflow_id: workflowId } };
+    },
 
     async activate(input: ActivateInput): Promise<{ current: number; previous: number | null }> {
       const result = await versions.activate({

@@ -5,6 +5,7 @@ import type { FeedbackRepo } from '../infra/db/feedback-repo';
 import type { LlmUsageRepo } from '../infra/db/llm-usage-repo';
 import type { ProviderChain } from '../infra/llm/provider-chain';
 import type { ReevaluationRepo } from '../infra/db/reevaluation-repo';
+import type { TenantSettingsRepo } from '../infra/db/tenant-settings-repo';
 import type { PythonAnalyzer } from '../infra/sandbox/python-analyzer';
 import type { VersionsRepo } from '../infra/db/versions-repo';
 import type { StoredKeys } from '../infra/crypto/stored-keys';
@@ -33,6 +34,7 @@ export interface ActivityDeps {
   /** Run durations and failure classes, counted as runs publish their outcome. */
   metrics: Metrics;
   feedback: FeedbackRepo;
+  tenantSettings: TenantSettingsRepo;
   webhooks: WebhookSettings;
   reevaluations: ReevaluationRepo;
   /** Functions per page of scheduled re-evaluation. */
@@ -44,15 +46,16 @@ export interface ActivityDeps {
 
 /** Activities close over their adapters; the worker only wires them (temporalio/samples-typescript style). */
 export function createActivities(deps: ActivityDeps) {
+  const validation = createValidateActivity(deps.sandbox, deps.feedback);
   return {
     ...createCacheActivities(deps.cache, deps.providers, deps.versions, deps.feedback, deps.analyzer),
     ...createGenerateActivities(deps),
-    ...createValidateActivity(deps.sandbox, deps.feedback),
+    ...validation,
     ...createStoreActivity(deps.versions),
-    ...createFeedbackActivities(deps.versions, deps.feedback),
+    ...createFeedbackActivities(deps.versions, deps.feedback, deps.tenantSettings),
     ...createWebhookActivities(deps.webhooks),
     ...createReevaluationActivities(deps),
-    ...createRolloutActivities(deps.rollouts),
+    ...createRolloutActivities(deps.rollouts, deps.versions, validation.validate),
     ...createPublishActivity(deps.events, deps.metrics),
     ...createKeyRotationActivities(deps.storedKeys),
   };

@@ -19,6 +19,8 @@ export interface StoreVersionInput {
   metadata: EnhanceMetadata;
   /** Set on regenerations: why, and what Train learned. */
   guidance?: Guidance;
+  /** A candidate a rollout will expose: stored, the active version left active. */
+  inactive?: boolean;
 }
 
 export interface StoreVersionResult {
@@ -58,6 +60,7 @@ export function createStoreActivity(versions: VersionsRepo) {
           workflow_id: input.workflow_id,
           run_id: input.run_id,
         },
+        inactive: input.inactive,
       });
       return reused ? { ...stored, lineage: lineageOf(reused.relation, reused.active) } : stored;
     },

@@ -27,6 +27,7 @@ import { createRedis } from '../infra/cache/redis';
 import { ApiKeysRepo } from '../infra/db/api-keys-repo';
 import { AuditRepo } from '../infra/db/audit-repo';
 import { CircuitStatesRepo } from '../infra/db/circuit-states-repo';
+import { TenantSettingsRepo } from '../infra/db/tenant-settings-repo';
 import { DomainsRepo } from '../infra/db/domains-repo';
 import { EventsRepo } from '../infra/db/events-repo';
 import { FeedbackRepo } from '../infra/db/feedback-repo';
@@ -166,6 +167,7 @@ export function createUseCases(a: Adapters): UseCases {
     domains: new Domains(domains),
     webhooks: new Webhooks(new WebhooksRepo(pool), config),
     tenantData: new TenantData(pool, invalidator),
+    tenantSettings: new TenantSettingsRepo(pool),
     tenantLifecycle: new TenantLifecycle({
       repo: new LifecycleRepo(pool, a.artifacts, fields),
       artifacts: a.artifacts,

@@ -11,7 +11,8 @@ export const TAGS = {
   cache: "The enhancement cache of the caller's tenant: hit rates per layer, invalidation",
   stats: "Generation statistics and daily spend of the caller's tenant",
   schedules: 'Temporal schedules the service applies, such as the periodic re-evaluation',
-  tenant: "The caller's tenant as a whole: delete a function, export and import the tenant, erase it (operators)",
+  tenant:
+    "The caller's tenant as a whole: its settings, delete a function, export and import the tenant, erase it (operators)",
   admin: "API keys and the audit log of the caller's tenant",
   health: 'Liveness and readiness probes (public)',
   observability: 'Metrics, this document and its docs page, the dashboard and the payload codec',

@@ -13,6 +13,7 @@ import type { ScheduleControl } from './schedules';
 import type { TenantData } from './tenant-data';
 import type { TenantLifecycle } from './tenant-lifecycle';
 import type { Webhooks } from './webhooks';
+import type { TenantSettingsRepo } from '../infra/db/tenant-settings-repo';
 
 /** The use cases the API calls: each route parses, calls one of these, and answers. */
 export interface UseCases {
@@ -27,6 +28,8 @@ export interface UseCases {
   webhooks: Webhooks;
   tenantData: TenantData;
   tenantLifecycle: TenantLifecycle;
+  /** Read and written as they are: the route's schema is all the checking they need. */
+  tenantSettings: TenantSettingsRepo;
   apiKeys: ApiKeys;
   audit: Audit;
   schedules: ScheduleControl;

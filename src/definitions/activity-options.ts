@@ -117,6 +117,13 @@ export const ACTIVITY_OPTIONS = {
     retry: untilPostgresIsBack,
     summary: "record the rollout's candidate share and status for resolve",
   },
+  // The same sandbox run as validate; a candidate that fails is an answer (passed: false), not a failure.
+  shadowValidate: {
+    startToCloseTimeout: '1m',
+    heartbeatTimeout,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
+    summary: "validate the candidate on the function's feedback examples before any unit runs it",
+  },
   rolloutFigures: {
     startToCloseTimeout: '30s',
     retry: untilPostgresIsBack,

@@ -26,6 +26,7 @@ import { ProviderChain } from '../infra/llm/provider-chain';
 import { OutcomesRepo } from '../infra/db/outcomes-repo';
 import { ReevaluationRepo } from '../infra/db/reevaluation-repo';
 import { RolloutsRepo } from '../infra/db/rollouts-repo';
+import { TenantSettingsRepo } from '../infra/db/tenant-settings-repo';
 import { VersionsRepo } from '../infra/db/versions-repo';
 import { WebhookDispatcher } from '../infra/events/webhook-dispatch';
 import { WebhooksRepo } from '../infra/db/webhooks-repo';
@@ -156,6 +157,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     sandboxGate,
     versions: new VersionsRepo(pool, artifacts.store, fields),
     feedback: new FeedbackRepo(pool, fields),
+    tenantSettings: new TenantSettingsRepo(pool),
     events: new EventPublisher({
       pool,
       redis,

@@ -109,13 +109,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     deps,
     encryption: claimCheck.encryption?.check ?? encryptionDisabledCheck,
   });
-  const pruneTimer = setInterval(
-    () =>
-      claimCheck.codec
-        .prune(config.PAYLOAD_RETENTION_DAYS)
-        .catch((err: Error) => logger.warn('payload store not pruned', { error: err.message })),
-    PRUNE_INTERVAL_MS,
-  );
+  const pruneTimer = setInterval(() => {
+    claimCheck.codec
+      .prune(config.PAYLOAD_RETENTION_DAYS)
+      .catch((err: Error) => logger.warn('payload store not pruned', { error: err.message }));
+    deps.rollouts.outcomes
+      .prune(config.OUTCOME_RETENTION_DAYS)
+      .catch((err: Error) => logger.warn('field outcomes not pruned', { error: err.message }));
+  }, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
   const done = worker.run().finally(async () => {
     clearInterval(pruneTimer);

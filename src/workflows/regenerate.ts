@@ -1,8 +1,18 @@
-import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  isCancellation,
+  ParentClosePolicy,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ActivateInput, ActivateResult, RegenerateInput, RegenerateResult } from '../contracts/feedback';
 import type { PublishedEvent } from '../contracts/events';
+import type { AutoRollout, RolloutInput } from '../contracts/rollouts';
+import { runDetails } from '../definitions/run-details';
 import { classifyRunFailure } from '../definitions/run-failures';
-import { OutcomeKey, ProviderKey } from '../definitions/search-attributes';
+import { functionSearchAttributes, OutcomeKey, ProviderKey } from '../definitions/search-attributes';
+import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import { activity } from './activities';
 import { failureMessage, metadataOf, startedEvent } from './enhance';
 import { generateValidated } from './generation';
@@ -13,9 +23,40 @@ const storeVersion = activity('storeVersion');
 const publish = activity('publish');
 
 /**
+ * Starts the rollout of a regenerated candidate, abandoned by this run (it outlives it by hours). Refused when the
+ * function has one under way: the candidate then stays stored, inactive, for an operator to roll out later.
+ */
+async function startRollout(rollout: AutoRollout, input: RolloutInput, domain: string): Promise<boolean> {
+  const { tenant_id, function_name, candidate_version, baseline_version } = input;
+  try {
+    await startChild(WORKFLOW_TYPES.rollout, {
+      workflowId: rollout.workflow_id,
+      args: [input],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      memo: { tenant_id },
+      typedSearchAttributes: functionSearchAttributes(tenant_id, function_name, domain),
+      staticSummary: `roll out ${function_name} v${candidate_version} against v${baseline_version}, steps ${input.steps.join('/')} %`,
+      staticDetails: runDetails({
+        function_name,
+        version: `v${candidate_version}`,
+        domain,
+        trigger: 'rollout',
+        parent_version: baseline_version,
+        tenant_id,
+      }),
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
+
+/**
  * Feedback-driven regeneration of one version: Train decides from its feedback (src/poet/train.ts); when it
  * must change, the same generate → validate → store → publish activities make version N+1 with the learned
- * guidance, which deprecates N. One run per (function, version) at a time: concurrent feedback joins it.
+ * guidance, which deprecates N. When the tenant's settings ask for rollouts, N+1 is stored beside N instead and a
+ * rolloutVersion run exposes it gradually. One run per (function, version) at a time: concurrent feedback joins it.
  */
 export async function regenerateFromFeedback(input: RegenerateInput): Promise<RegenerateResult> {
   const { tenant_id, function_name, version } = input;
@@ -52,12 +93,26 @@ export async function regenerateFromFeedback(input: RegenerateInput): Promise<Re
       artifact,
       metadata,
       guidance,
+      ...(assessment.rollout ? { inactive: true } : {}),
     });
     const events: PublishedEvent[] = [];
     if (stored.created) {
+      const rollout = assessment.rollout && {
+        rollout_started: await startRollout(
+          assessment.rollout,
+          {
+            ...assessment.rollout.plan,
+            tenant_id,
+            function_name,
+            candidate_version: stored.version,
+            baseline_version: version,
+          },
+          request.domain,
+        ),
+      };
       events.push({
         type: 'version.created',
-        payload: { version: stored.version, regenerated_from: version, reason: guidance.reason },
+        payload: { version: stored.version, regenerated_from: version, reason: guidance.reason, ...rollout },
       });
     }
     if (stored.deprecated !== null)

@@ -18,13 +18,16 @@ import { judgeStep } from './rollout-judge';
 
 const recordRollout = activity('recordRollout');
 const rolloutFigures = activity('rolloutFigures');
+const shadowValidate = activity('shadowValidate');
 const activate = activity('activate');
 const publish = activity('publish');
 
 const ENDED: readonly RolloutStatus[] = ['promoted', 'rolled_back', 'aborted'];
 
 /**
- * Progressive rollout of a candidate version against the active one (the baseline). The candidate's share of units
+ * Progressive rollout of a candidate version against the active one (the baseline). Before any unit runs it, the
+ * candidate is validated again with the function's feedback examples as they stand (a shadow validation): failing,
+ * the rollout ends rolled back, naming the examples it failed. Then the candidate's share of units
  * (resolve reads it from PostgreSQL) rises step by step; after each step's durable timer both versions' field reports
  * are judged (rollout-judge.ts): no worse → the next step, and past the last step below 100 % the candidate is
  * activated; worse → the share goes to 0 at once and the baseline stays active. Short of calls it waits another
@@ -168,7 +171,8 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
     upsertSearchAttributes([{ key: OutcomeKey, value: 'promoted' }]);
   };
 
-  try {
+  /** The steps: each one's durable timer, its judgement, and the decision it leads to, until the rollout ends. */
+  const runSteps = async () => {
     await record('running', steps[0]!);
     await emit('rollout.started', {
       share_percent: steps[0],
@@ -217,6 +221,12 @@ export async function rolloutVersion(input: RolloutInput): Promise<RolloutState>
       state.step_index = next;
       await emit('rollout.advanced', { from_percent: from, share_percent: steps[next], judgement });
     }
+  };
+
+  try {
+    const shadow = await shadowValidate({ tenant_id, function_name, version: candidate_version });
+    if (shadow.passed) await runSteps();
+    else await end('rolled_back', { reason: 'shadow_validation_failed', share_percent: 0, shadow });
   } catch (err) {
     // However the run ends, resolve must not keep sending units to the candidate: the baseline takes them all.
     const outcome = isCancellation(err) ? 'aborted' : 'failed';

@@ -525,6 +525,23 @@ test('real answers of every route match the document', async () => {
       headers: { authorization: `Bearer ${await stack.createKey('openapi-other', 'admin')}` },
       expect: 403,
     },
+    { method: 'GET', route: '/api/v1/tenant/settings', url: '/api/v1/tenant/settings', headers: life, expect: 200 },
+    {
+      method: 'PUT',
+      route: '/api/v1/tenant/settings',
+      url: '/api/v1/tenant/settings',
+      headers: life,
+      body: { rollout: { steps: [10, 100], min_calls: 50 } },
+      expect: 200,
+    },
+    {
+      method: 'PUT',
+      route: '/api/v1/tenant/settings',
+      url: '/api/v1/tenant/settings',
+      headers: life,
+      body: { rollout: { steps: [10, 50] } },
+      expect: 400,
+    },
     { method: 'DELETE', route: '/api/v1/tenant', url: '/api/v1/tenant?confirm=nope', headers: life, expect: 400 },
     {
       method: 'DELETE',

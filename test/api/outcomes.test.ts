@@ -3,24 +3,19 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROUTES } from '../../src/api/routes';
 import { unitBucket, versionForBucket } from '../../src/app/resolution';
+import { runInVersionFolders } from '../helpers/field';
 import { freePort } from '../helpers/net';
 import { getJson, postJson, requestJson, startStack, uniqueSuffix, type TestStack } from '../helpers/stack';
 
 const run = promisify(execFile);
 
-/** Ten calls of the enhanced function from its version folder, in the real runtime: 8 answer, 2 divide by zero. */
+/** Ten calls of the enhanced function, in the real runtime: 8 answer, 2 divide by zero. */
 const CALLS = [
-  'import importlib.util, json, sys',
-  'import poet_runtime',
-  'spec = importlib.util.spec_from_file_location("enhanced", sys.argv[1])',
-  'enhanced = importlib.util.module_from_spec(spec)',
-  'spec.loader.exec_module(enhanced)',
-  'f = getattr(enhanced, sys.argv[2])',
   'answers = [f(6, 3) for _ in range(8)]',
   'for _ in range(2):',
   '    try:\n        f(1, 0)\n    except ZeroDivisionError:\n        answers.append("ZeroDivisionError")',
   'print(json.dumps({"answers": answers, "stats": poet_runtime.report_stats()}))',
-].join('\n');
+];
 
 describe('outcome reports from the field, per-version figures and version resolution', () => {
   let stack: TestStack;
@@ -30,14 +25,10 @@ describe('outcome reports from the field, per-version figures and version resolu
   const versionDir = (v: number) => path.join(stack.config.dataDir, 'functions', name, `v${v}`);
 
   /** Runs CALLS against the stored version folder, its poet_runtime.py beside code.py, reporting to `url`. */
-  async function callInField(version: number, env: Record<string, string>) {
-    const dir = versionDir(version);
-    const { stdout } = await run('python3', ['-B', '-c', CALLS, path.join(dir, 'code.py'), name], {
-      cwd: dir,
-      env: { PATH: process.env.PATH!, PYTHONPATH: dir, ...env },
+  const callInField = (version: number, env: Record<string, string>) =>
+    runInVersionFolders<{ answers: unknown[]; stats: Record<string, unknown> }>([versionDir(version)], name, CALLS, {
+      env,
     });
-    return JSON.parse(stdout) as { answers: unknown[]; stats: Record<string, unknown> };
-  }
 
   beforeAll(async () => {
     stack = await startStack('outcomes', { RATE_LIMIT_TENANT_REPORTS_PER_MINUTE: '1500' });

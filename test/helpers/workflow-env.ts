@@ -90,6 +90,7 @@ export function stubActivities(overrides: Partial<Activities> = {}): {
     recordEvaluations: async () => undefined,
     deliverWebhook: async (input) => ({ webhook_id: input.webhook_id, status: 'delivered' }),
     recordRollout: async () => undefined,
+    shadowValidate: async () => ({ passed: true, examples: 0 }),
     rolloutFigures: async (input) => ({
       candidate: { version: input.candidate_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },
       baseline: { version: input.baseline_version, calls: 0, successes: 0, success_rate: null, p95_ms: null },

@@ -1,33 +1,23 @@
-import path from 'node:path';
 import type { Pool } from 'pg';
 import { EventsQuery } from '../../src/contracts/events';
-import { createPool, migrate } from '../../src/infra/db/pool';
 import { EventPublisher } from '../../src/infra/events/publisher';
 import { EventsRepo, InvalidPageToken } from '../../src/infra/db/events-repo';
 import { createLogger } from '../../src/infra/observability/logger';
-import { uniqueSuffix } from '../helpers/stack';
+import { migratedSchema, type MigratedSchema } from '../helpers/db';
 
 const logger = createLogger({ level: 'error', service: 'test', silent: true });
-const schema = `t_events_${uniqueSuffix()}`;
+let db: MigratedSchema;
 let pool: Pool;
 let publisher: EventPublisher;
 let repo: EventsRepo;
 
 beforeAll(async () => {
-  await migrate({
-    url: process.env.DATABASE_URL!,
-    schema,
-    dir: path.join(__dirname, '..', '..', 'migrations'),
-    logger,
-  });
-  pool = createPool({ url: process.env.DATABASE_URL!, schema, max: 4 });
+  db = await migratedSchema('events');
+  pool = db.pool;
   publisher = new EventPublisher({ pool, stream: 'unused', maxLen: 100, logger });
   repo = new EventsRepo(pool);
 });
-afterAll(async () => {
-  await pool.query(`DROP SCHEMA ${schema} CASCADE`);
-  await pool.end();
-});
+afterAll(() => db.drop());
 
 const publishRun = (fn: string, run: string, tenant = 'default') =>
   publisher.publish({

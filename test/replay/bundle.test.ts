@@ -24,6 +24,7 @@ describe('the workflow bundle', () => {
       'definitions/run-failures',
       'definitions/search-attributes',
       'definitions/unreadable-payloads',
+      'definitions/workflow-types',
     ]);
   });
 });

@@ -8,7 +8,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Recorded from real runs (see test/replay/README.md): if a change to the workflow code breaks determinism,
 // replaying these fails: the change ships as a new worker deployment version (docs/operations.md).
 describe('recorded workflow histories replay against the current workflow code', () => {
-  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, runs canceled before and at the commit point, a batch, update-with-start, webhook deliveries, scheduled re-evaluation pages and a promoted rollout', () => {
+  test('there are recorded histories for a miss, a cache hit, a failed run, an LLM repair round, regenerations, a rollback, runs canceled before and at the commit point, a batch, update-with-start, webhook deliveries, scheduled re-evaluation pages, a promoted rollout and a regeneration that starts one', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'enhance-miss.json',
@@ -26,6 +26,7 @@ describe('recorded workflow histories replay against the current workflow code',
         'reevaluate-regenerated.json',
         'reevaluate-joined.json',
         'rollout-promoted.json',
+        'regenerate-rollout.json',
       ]),
     );
   });

@@ -75,6 +75,69 @@ describe('regenerateFromFeedback and activateVersion against stub activities', (
     });
   });
 
+  test("with the tenant's rollout plan, N+1 is stored inactive and rolled out by a run of its own; one under way is left alone", async () => {
+    const plan = { steps: [10, 100], min_calls: 50, step_wait: 1, max_duration: 1 };
+    let rolloutId = '';
+    const { activities, calls } = stubActivities({
+      assessFeedback: async () => ({ ...requiresUpdate, rollout: { plan, workflow_id: rolloutId } }),
+      storeVersion: async () => ({ version: 3, created: true, deprecated: null }),
+    });
+    await withWorker(env, activities, async (queue) => {
+      rolloutId = `rollout-${queue}`;
+      const result = await env.client.workflow.execute<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, {
+        taskQueue: queue,
+        workflowId: `regenerate-${queue}`,
+        args: [input],
+      });
+      expect(result).toMatchObject({ status: 'requires_update', new_version: 3 });
+      expect(callsOf(calls, 'storeVersion')[0]).toMatchObject({ inactive: true });
+      expect(callsOf(calls, 'publish')[0]!.events.slice(1, 2)).toEqual([
+        {
+          type: 'version.created',
+          payload: { version: 3, regenerated_from: 2, reason: guidance.reason, rollout_started: true },
+        },
+      ]);
+      // The rollout outlives the regeneration: abandoned, it runs to its own end (short of calls: rolled back).
+      const rollout = env.client.workflow.getHandle(rolloutId);
+      expect((await rollout.describe()).memo).toEqual({ tenant_id: 'default' });
+      expect(await rollout.result()).toMatchObject({
+        candidate_version: 3,
+        baseline_version: 2,
+        steps: plan.steps,
+        status: 'rolled_back',
+      });
+      expect(callsOf(calls, 'shadowValidate')).toEqual([
+        { tenant_id: 'default', function_name: 'safe_divide', version: 3 },
+      ]);
+
+      // The same rollout id running: the start is refused, the new version left inactive for an operator.
+      await env.client.workflow.start(WORKFLOW_TYPES.rollout, {
+        taskQueue: queue,
+        workflowId: rolloutId,
+        args: [
+          {
+            ...plan,
+            max_duration: 3600,
+            tenant_id: 'default',
+            function_name: 'safe_divide',
+            candidate_version: 3,
+            baseline_version: 2,
+          },
+        ],
+      });
+      await env.client.workflow.execute<typeof regenerateFromFeedback>(WORKFLOW_TYPES.regenerate, {
+        taskQueue: queue,
+        workflowId: `regenerate-again-${queue}`,
+        args: [input],
+      });
+      expect(callsOf(calls, 'publish').at(-1)!.events[1]).toMatchObject({
+        type: 'version.created',
+        payload: { rollout_started: false },
+      });
+      await env.client.workflow.getHandle(rolloutId).terminate('test over');
+    });
+  });
+
   test('activateVersion switches the active version and says so in the events', async () => {
     const { activities, calls } = stubActivities({ activate: async (req) => ({ current: req.version, previous: 3 }) });
     await withWorker(env, activities, async (taskQueue) => {

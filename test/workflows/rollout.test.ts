@@ -49,7 +49,7 @@ const start = (taskQueue: string, overrides: Partial<RolloutInput> = {}) =>
 
 describe('rolloutVersion against stub activities', () => {
   test('a candidate no worse than the baseline advances through every step and is activated past the last one below 100', async () => {
-    const { activities, calls } = stubActivities(field(995));
+    const { activities, calls, names } = stubActivities(field(995));
     await withWorker(env, activities, async (taskQueue) => {
       const handle = await start(taskQueue);
       const state = await handle.result();
@@ -62,6 +62,8 @@ describe('rolloutVersion against stub activities', () => {
         [100, 'promoted'],
       ]);
       expect(callsOf(calls, 'activate')).toEqual([{ tenant_id: 'default', function_name: 'safe_divide', version: 3 }]);
+      // Validated with the feedback examples before the first step.
+      expect(names()[0]).toBe('shadowValidate');
       const events = callsOf(calls, 'publish').flatMap((p) => p.events);
       expect(events.map((e) => e.type)).toEqual([
         'rollout.started',
@@ -97,6 +99,30 @@ describe('rolloutVersion against stub activities', () => {
       expect(rolledBack.type).toBe('rollout.rolled_back');
       expect(rolledBack.payload).toMatchObject({ reason: 'worse', share_percent: 5, judgement: { verdict: 'worse' } });
       expect((rolledBack.payload.judgement as { z: number }).z).toBeGreaterThan(1.645);
+      expect((await handle.describe()).typedSearchAttributes.get(OutcomeKey)).toBe('rolled_back');
+    });
+  });
+
+  test("a candidate failing the function's feedback examples is rolled back before any exposure, the example named", async () => {
+    const failing = { example: 0, call: { args: [7, 2], kwargs: {} }, expected: '3.5', got: '3' };
+    const shadow = { passed: false, examples: 1, reason: 'feedback example 0 failed', failing_examples: [failing] };
+    const { activities, calls } = stubActivities({ ...field(995), shadowValidate: async () => shadow });
+    await withWorker(env, activities, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      expect(await handle.result()).toMatchObject({ status: 'rolled_back', share_percent: 0, step_index: 0 });
+      expect(callsOf(calls, 'shadowValidate')).toEqual([
+        { tenant_id: 'default', function_name: 'safe_divide', version: 3 },
+      ]);
+      expect(callsOf(calls, 'recordRollout').map((r) => [r.share_percent, r.status])).toEqual([[0, 'rolled_back']]);
+      expect(callsOf(calls, 'rolloutFigures')).toEqual([]);
+      expect(callsOf(calls, 'activate')).toEqual([]);
+      const events = callsOf(calls, 'publish').flatMap((p) => p.events);
+      expect(events).toEqual([
+        expect.objectContaining({
+          type: 'rollout.rolled_back',
+          payload: expect.objectContaining({ reason: 'shadow_validation_failed', share_percent: 0, shadow }),
+        }),
+      ]);
       expect((await handle.describe()).typedSearchAttributes.get(OutcomeKey)).toBe('rolled_back');
     });
   });

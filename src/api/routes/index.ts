@@ -14,6 +14,7 @@ import { runsRoutes } from './runs';
 import { schedulesRoutes } from './schedules';
 import { tenantDataRoutes } from './tenant-data';
 import { tenantLifecycleRoutes } from './tenant-lifecycle';
+import { tenantSettingsRoutes } from './tenant-settings';
 import { webhooksRoutes } from './webhooks';
 
 /** Every route the API serves, each declared once in its feature's module. */
@@ -30,6 +31,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...rolloutsRoutes,
   ...tenantDataRoutes,
   ...tenantLifecycleRoutes,
+  ...tenantSettingsRoutes,
   ...adminRoutes,
   ...codecRoutes,
   ...webhooksRoutes,

@@ -58,6 +58,7 @@ export class LifecycleRepo {
       const feedback = await del('feedback');
       await del('evaluations');
       await del('function_rollouts');
+      await del('outcome_buckets');
       const events = await del('events');
       const versions = await del('versions');
       await del('functions', 'name');

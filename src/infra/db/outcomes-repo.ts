@@ -92,6 +92,14 @@ export class OutcomesRepo {
     await this.pool.query(UPSERT, [tenantId, JSON.stringify(rows)]);
   }
 
+  /** Rows of minutes older than the retention, of every tenant: the worker prunes them hourly. */
+  async prune(retentionDays: number): Promise<number> {
+    const res = await this.pool.query('DELETE FROM outcome_buckets WHERE bucket < now() - make_interval(days => $1)', [
+      retentionDays,
+    ]);
+    return res.rowCount ?? 0;
+  }
+
   /** Sums of a version's rows since `since`. */
   async totals(tenantId: string, functionName: string, version: number, since: Date): Promise<OutcomeTotals> {
     const args = [tenantId, functionName, version, since];

@@ -38,6 +38,8 @@ export interface NewVersion {
   /** The poet_runtime the module imports, written beside it; absent for modules that embed their runtime. */
   runtimeSource?: string;
   metadata: Record<string, JsonValue>;
+  /** A candidate a rollout will expose gradually: stored beside the active version, which stays active. */
+  inactive?: boolean;
 }
 
 export interface StoredVersion {
@@ -229,17 +231,19 @@ export class VersionsRepo {
           ...(v.runtimeSource !== undefined ? { [RUNTIME_FILE]: v.runtimeSource } : {}),
         },
       );
-      await tx.query(
-        `UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`,
-        [v.tenantId, v.functionName],
-      );
+      const activate = !v.inactive || current === null;
+      if (activate)
+        await tx.query(
+          `UPDATE versions SET status = 'deprecated' WHERE tenant_id = $1 AND function_name = $2 AND status = 'active'`,
+          [v.tenantId, v.functionName],
+        );
       await tx.query(
         `INSERT INTO versions (tenant_id, function_name, version, status, idempotency_key, input_hash, domain, optimize_for,
                                provider, enhancer_version, safety_level, params, metadata, artifact_path, request, storage,
                                activated_at, replaced_version, normalized_input_hash, parent_version, trigger, code_sha256,
                                key_id, artifact_key_id)
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17, $18, $19, $20,
-                 $21, $22)`,
+         VALUES ($1, $2, $3, $23, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                 CASE WHEN $23 = 'active' THEN now() END, $16, $17, $18, $19, $20, $21, $22)`,
         [
           v.tenantId,
           v.functionName,
@@ -256,15 +260,17 @@ export class VersionsRepo {
           written.location,
           this.cipher.sealJson(v.request),
           written.storage,
-          current,
+          activate ? current : null,
           v.normalizedInputHash ?? null,
           v.parentVersion,
           v.trigger,
           digest,
           this.cipher.activeKeyId ?? null,
           written.keyId ?? null,
+          activate ? 'active' : 'deprecated',
         ],
       );
+      if (!activate) return { version, created: true, deprecated: null, isCurrent: false };
       await this.setCurrentVersion(tx, v.tenantId, v.functionName, version);
       return { version, created: true, deprecated: current, isCurrent: true };
     });
