@@ -40,7 +40,7 @@ export interface CacheLookup {
   /** The active version answers this very input: the run answers with it and stores nothing. */
   active_version: number | null;
   /** The function's lineage answers (then `hit` is null): its enhancement, and why. */
-  lineage: Omit<LineageAnswer, 'active_version'> | null;
+  lineage: Omit<LineageAnswer, 'active_version' | 'feedback_examples'> | null;
 }
 
 /** Feedback examples the cached validation ran: none where it predates them. */
@@ -85,15 +85,16 @@ export function createCacheActivities(
       const found = { key: keys.exact, ...(keys.normalized ? { l2_key: keys.normalized } : {}) };
       const scope = scopeOf(input.tenant_id, input.function_name);
       // Examples are only ever added: an enhancement validated with fewer than the function has now missed some, so
-      // it answers nothing and the run validates again (its result replaces a cache entry). Read once, when needed.
-      let examples: Promise<number> | undefined;
+      // it answers nothing and the run validates again (its result replaces a cache entry). Read once, when needed:
+      // with the active version when the lineage answers, else by a query of its own.
+      const answered = await lineage.answer(input, () => cache.get({ exact: keys.exact }, scope));
+      let examples = answered ? Promise.resolve(answered.feedback_examples) : undefined;
       const validatedNow = async (value: CachedEnhancement) => {
         examples ??= feedback.exampleCount(input.tenant_id, input.function_name);
         return examplesValidated(value) >= (await examples);
       };
-      const answered = await lineage.answer(input, () => cache.get({ exact: keys.exact }, scope));
       if (answered && (await validatedNow(answered.enhancement))) {
-        const { active_version, ...rest } = answered;
+        const { active_version, feedback_examples: _, ...rest } = answered;
         return { ...found, hit: null, active_version, lineage: rest };
       }
       const hit = await cache.get(keys, scope, (similar) =>

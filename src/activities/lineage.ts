@@ -14,6 +14,8 @@ export interface LineageAnswer {
   parent_version: number | null;
   /** The cache layer that held the active version's modules; null when they were read from the artifact store. */
   layer: CacheLayer | null;
+  /** The function's feedback examples now, read with the active version. */
+  feedback_examples: number;
 }
 
 export interface LineageInput {
@@ -133,6 +135,7 @@ export function createLineage(
           active_version: active.version,
           parent_version: null,
           layer: fromCache?.layer ?? null,
+          feedback_examples: active.feedback_examples,
         };
       const enhancement = await reembed(stored, input.function_name, input.original_code);
       return enhancement
@@ -142,6 +145,7 @@ export function createLineage(
             active_version: null,
             parent_version: active.version,
             layer: null,
+            feedback_examples: active.feedback_examples,
           }
         : null;
     },

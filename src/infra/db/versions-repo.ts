@@ -143,7 +143,7 @@ export class VersionsRepo {
     private readonly cipher: FieldCipher = new FieldCipher(undefined),
   ) {}
 
-  private openActive(row: ActiveVersion): ActiveVersion {
+  private openActive<T extends ActiveVersion>(row: T): T {
     return {
       ...row,
       request: this.cipher.openJson(row.request),
@@ -152,10 +152,20 @@ export class VersionsRepo {
     };
   }
 
-  /** The function's active version, with what it answers; undefined before its first version. One read, no lock. */
-  async activeVersion(tenantId: string, functionName: string): Promise<ActiveVersion | undefined> {
-    const { rows } = await this.pool.query<ActiveVersion>(
-      `SELECT ${ACTIVE_COLUMNS} FROM functions f
+  /**
+   * The function's active version, with what it answers and how many feedback examples the function has (what a
+   * cached validation is checked against: read here, a hit needs no second query); undefined before its first
+   * version. One read, no lock.
+   */
+  async activeVersion(
+    tenantId: string,
+    functionName: string,
+  ): Promise<(ActiveVersion & { feedback_examples: number }) | undefined> {
+    const { rows } = await this.pool.query<ActiveVersion & { feedback_examples: number }>(
+      `SELECT ${ACTIVE_COLUMNS},
+              (SELECT count(*)::int FROM feedback_examples e
+                WHERE e.tenant_id = f.tenant_id AND e.function_name = f.name) AS feedback_examples
+         FROM functions f
          JOIN versions v ON v.tenant_id = f.tenant_id AND v.function_name = f.name AND v.version = f.current_version
         WHERE f.tenant_id = $1 AND f.name = $2`,
       [tenantId, functionName],
