@@ -525,6 +525,14 @@ test('real answers of every route match the document', async () => {
       headers: { authorization: `Bearer ${await stack.createKey('openapi-other', 'admin')}` },
       expect: 403,
     },
+    { method: 'GET', route: '/api/v1/admin/key-rotation', url: '/api/v1/admin/key-rotation', expect: 200 },
+    {
+      method: 'GET',
+      route: '/api/v1/admin/key-rotation',
+      url: '/api/v1/admin/key-rotation',
+      headers: { authorization: `Bearer ${await stack.createKey('openapi-other', 'admin')}` },
+      expect: 403,
+    },
     { method: 'GET', route: '/api/v1/tenant/settings', url: '/api/v1/tenant/settings', headers: life, expect: 200 },
     {
       method: 'PUT',
