@@ -18,3 +18,5 @@ kubectl apply --kustomize "$dir"
 for deployment in poet-api poet-worker; do
   kubectl rollout status --namespace "$namespace" "deployment/$deployment" --timeout=15m
 done
+# Worker Versioning (TEMPORAL_DEPLOYMENT_NAME): the new workers' build becomes current, so new runs go to it.
+kubectl exec --namespace "$namespace" deployment/poet-worker -- node dist/cli/main.js workers make-current

@@ -2,6 +2,8 @@ import { Client, type Connection, WorkflowIdConflictPolicy } from '@temporalio/c
 import type { Config } from '../config';
 import type { RotationProgress } from '../contracts/key-rotation';
 import { rotationProgressQuery } from '../definitions/messages';
+import { rotationDetails, rotationSummary } from '../definitions/run-details';
+import { TenantKey } from '../definitions/search-attributes';
 import { rotateKeyWorkflowId } from '../definitions/workflow-ids';
 import { WORKFLOW_TYPES } from '../definitions/workflow-types';
 import { type KeyUsage, StoredKeys } from '../infra/crypto/stored-keys';
@@ -57,7 +59,10 @@ export async function rotateDataCommand(
     args: [{ target_key_id: target, page_size: opts.pageSize, pages_per_run: opts.pagesPerRun }],
     // Started twice (two operators, a retried command): both follow one run.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    staticSummary: `re-encrypt stored payloads, rows and artifacts under key ${target}`,
+    // It spans every tenant of the schema: the operator tenant's run.
+    typedSearchAttributes: [{ key: TenantKey, value: config.OPERATOR_TENANT }],
+    staticSummary: rotationSummary(target),
+    staticDetails: rotationDetails(target),
   });
   out.note(`rotation to key ${target}: workflow ${handle.workflowId}`);
   const result = handle.result();

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config';
 import { temporalConnectionOptions } from '../infra/temporal/connection';
 import { migrate } from '../infra/db/pool';
 import { applySchedules } from '../infra/temporal/schedules';
+import { deploymentVersion, setCurrentVersion } from '../infra/temporal/worker-deployments';
 import { encryptionOnlyDataConverter } from '../infra/temporal/encryption-codec';
 import { createLogger } from '../infra/observability/logger';
 import { runDevStack } from './dev-stack';
@@ -98,6 +99,25 @@ program
       else
         for (const { id, outcome } of applied)
           out.out(`${id}: ${outcome} (cron ${config.REEVALUATION_CRON}, jitter ${config.REEVALUATION_JITTER})`);
+    });
+  });
+
+program
+  .command('workers')
+  .description('worker deployments (Worker Versioning)')
+  .command('make-current')
+  .description(
+    "make this build's worker deployment version current once its workers poll: new runs go to it (run from the worker image)",
+  )
+  .option('--timeout-seconds <n>', 'how long to wait for the workers to poll', '300')
+  .action(async (opts: { timeoutSeconds: string }) => {
+    await withTemporal(async (config, connection) => {
+      const version = deploymentVersion(config);
+      if (!version)
+        throw usageError('TEMPORAL_DEPLOYMENT_NAME is unset: an unversioned worker has no version to make current');
+      const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      await setCurrentVersion(client, version, Number(opts.timeoutSeconds) * 1000);
+      process.stdout.write(`${version.deploymentName}:${version.buildId} is current\n`);
     });
   });
 

@@ -29,3 +29,29 @@ export function runDetails(facts: RunFacts): string {
 
 /** An enhancement's version is the run's to decide: the active one when it answers the input, else a new one. */
 export const ENHANCE_VERSION = 'the active one if it answers this input, else a new one';
+
+/** What the re-evaluation schedule's runs are about: they span every tenant of the schema, so no function line. */
+export const REEVALUATION_SUMMARY =
+  'scheduled re-evaluation: regenerate the functions whose feedback crossed the Train thresholds';
+export const REEVALUATION_DETAILS = [
+  '- **functions**: those of every tenant in the schema with feedback on their active version since their last evaluation',
+  '- **version**: a new one for each Train says must change, made by a child `regenerateFromFeedback` run',
+  '- **trigger**: reevaluation (this schedule)',
+  '- **parent version**: the active version of each function',
+].join('\n');
+
+/** What a key rotation's runs are about: every stored payload of the schema, towards one key. */
+export const rotationSummary = (targetKeyId: string) =>
+  `re-encrypt stored payloads, rows and artifacts under key ${targetKeyId}`;
+export const rotationDetails = (targetKeyId: string) =>
+  [
+    '- **what**: every stored payload, encrypted row (versions, feedback, feedback examples) and encrypted artifact file of the schema not under the target key',
+    `- **target key**: \`${targetKeyId}\``,
+    '- **trigger**: `poet keys rotate-data`',
+  ].join('\n');
+
+/**
+ * A page of a continue-as-new chain: its static summary and details stay on the chain's first run (the SDK's
+ * continue-as-new carries none), so every page shows them, with its progress, as its current details.
+ */
+export const pageDetails = (details: string, progress: string) => `${details}\n- **progress**: ${progress}`;

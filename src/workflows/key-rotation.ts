@@ -1,6 +1,7 @@
-import { continueAsNew, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { continueAsNew, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ReencryptPageResult, RotateKeyInput, RotationProgress } from '../contracts/key-rotation';
 import { rotationProgressQuery } from '../definitions/messages';
+import { pageDetails, rotationDetails } from '../definitions/run-details';
 import { OutcomeKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { autoUpgrades } from './versioning';
@@ -48,6 +49,9 @@ export async function rotateEncryptionKey(input: RotateKeyInput): Promise<Rotati
         complete: false,
       };
   setHandler(rotationProgressQuery, () => progress);
+  setCurrentDetails(
+    pageDetails(rotationDetails(input.target_key_id), `run ${progress.runs}; ${progress.done} re-encrypted so far`),
+  );
   for (let page = 0; page < input.pages_per_run; page++) {
     const result = await reencryptPayloads({
       target_key_id: input.target_key_id,

@@ -1,7 +1,14 @@
-import { continueAsNew, isCancellation, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  isCancellation,
+  setCurrentDetails,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Evaluation, ReevaluateInput, ReevaluationCandidate, ReevaluationTotals } from '../contracts/reevaluation';
-import { runDetails } from '../definitions/run-details';
+import { pageDetails, REEVALUATION_DETAILS, runDetails } from '../definitions/run-details';
 import { functionSearchAttributes, OutcomeKey } from '../definitions/search-attributes';
 import { activity } from './activities';
 import { regenerateFromFeedback } from './regenerate';
@@ -56,6 +63,13 @@ autoUpgrades(reevaluateFunctions);
  */
 export async function reevaluateFunctions(input: ReevaluateInput): Promise<ReevaluationTotals> {
   const totals: ReevaluationTotals = { evaluated: 0, regenerated: 0, joined: 0, failed: 0, ...input.totals };
+  const after = input.after ? `after \`${input.after.tenant_id}/${input.after.function_name}\`` : 'first page';
+  setCurrentDetails(
+    pageDetails(
+      REEVALUATION_DETAILS,
+      `${after}; so far ${totals.evaluated} evaluated, ${totals.regenerated} regenerated`,
+    ),
+  );
   const { candidates, next } = await findReevaluations({ after: input.after });
   const evaluations: Evaluation[] = [];
   await slidingWindow(candidates.length, input.concurrency, async (index) => {

@@ -1,4 +1,4 @@
-import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { patched, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 
 /**
  * Declares a long-lived workflow AUTO_UPGRADE (the worker's default is PINNED): a running execution moves to the
@@ -12,3 +12,15 @@ export function autoUpgrades<A extends unknown[], R>(workflow: (...args: A) => P
     workflow,
   );
 }
+
+/**
+ * patched() ids of changes to auto-upgrading workflows, one each: their running executions replay histories
+ * recorded without the change. Remove one (deprecatePatch, then nothing) once no run from before it is open.
+ */
+const PATCHES = {
+  /** Outcome set on a run that ends without one (interceptors.ts): deliverWebhooks and activateVersion had none. */
+  outcomeOnEnd: 'outcome-on-end',
+} as const;
+
+/** Whether this run takes the change: true for new code paths, false while replaying a history from before it. */
+export const takes = (change: keyof typeof PATCHES): boolean => patched(PATCHES[change]);

@@ -88,6 +88,7 @@ describe('docker-compose.temporal.yml', () => {
     'postgres',
     'api',
     'worker',
+    'worker-version',
     'prometheus',
     'grafana',
   ];
@@ -108,7 +109,7 @@ describe('docker-compose.temporal.yml', () => {
     const oneShot = Object.entries(services)
       .filter(([, s]) => isOneShot(s))
       .map(([name]) => name);
-    expect(oneShot.sort()).toEqual(['encryption-keys', 'temporal-setup']);
+    expect(oneShot.sort()).toEqual(['encryption-keys', 'temporal-setup', 'worker-version']);
     for (const [name, s] of Object.entries(services)) {
       if (isOneShot(s)) continue;
       expect({ name, test: healthTest(s) }).toEqual({ name, test: expect.stringMatching(/\S/) });
@@ -185,6 +186,18 @@ describe('docker-compose.temporal.yml', () => {
       'temporal',
       'temporal-setup',
     ]);
+  });
+
+  test('api and worker run versioned in one worker deployment, and worker-version makes the built worker current', () => {
+    const names = ['api', 'worker', 'worker-version'].map(
+      (name) => service(name).environment?.TEMPORAL_DEPLOYMENT_NAME,
+    );
+    expect(names).toEqual(['poet', 'poet', 'poet']);
+    expect(loadConfig({ TEMPORAL_DEPLOYMENT_NAME: names[0] }).TEMPORAL_DEPLOYMENT_NAME).toBe('poet');
+    const version = service('worker-version');
+    expect(version.image).toBe(service('worker').image);
+    expect(version.depends_on).toEqual({ worker: { condition: 'service_healthy' } });
+    expect(version.command).toEqual(['node', 'dist/cli/main.js', 'workers', 'make-current']);
   });
 
   test('api and worker share one named artifacts volume mounted at DATA_DIR', () => {

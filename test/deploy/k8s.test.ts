@@ -222,6 +222,15 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     expect(loaded.encryption?.keys.size).toBeGreaterThan(0);
   });
 
+  test('API and worker run versioned in one worker deployment (Worker Versioning)', () => {
+    expect(config().TEMPORAL_DEPLOYMENT_NAME).toBe('poet');
+    for (const name of ['poet-api', 'poet-worker'])
+      expect(container(name).envFrom).toEqual([
+        { configMapRef: { name: find('ConfigMap', 'poet-config').metadata.name } },
+      ]);
+    expect(loadConfig(configWithSecrets()).TEMPORAL_DEPLOYMENT_NAME).toBe('poet');
+  });
+
   test('images are pinned by tag', () => {
     const images = resources
       .filter((r) => r.kind === 'Deployment' || r.kind === 'Job')
@@ -385,6 +394,18 @@ describe('deploy/k8s/rollout.sh and the metrics adapter values', () => {
       'Job/poet-migrate',
       'Job/poet-search-attributes',
     ]);
+  });
+
+  test("makes the worker's build current after the workers rolled out", () => {
+    const lines = script.split('\n').filter((line) => !line.trimStart().startsWith('#'));
+    const rolledOut = lines.findIndex((line) => line.includes('kubectl rollout status'));
+    const current = lines.findIndex((line) =>
+      /kubectl exec --namespace "\$namespace" deployment\/poet-worker -- node dist\/cli\/main\.js workers make-current/.test(
+        line,
+      ),
+    );
+    expect(rolledOut).toBeGreaterThan(-1);
+    expect(current).toBeGreaterThan(rolledOut);
   });
 
   test('the adapter serves the per-pod metric the API autoscaler asks for', () => {

@@ -6,10 +6,12 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import { TypedSearchAttributes, type Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Config } from '../../config';
 import type { ScheduleView } from '../../contracts/reevaluation';
+import { REEVALUATION_DETAILS, REEVALUATION_SUMMARY } from '../../definitions/run-details';
+import { TenantKey } from '../../definitions/search-attributes';
 import { WORKFLOW_TYPES } from '../../definitions/workflow-types';
 import { TemporalKeyUsage } from './key-usage';
 
@@ -43,13 +45,10 @@ export function reevaluationSchedule(config: Config): ScheduleOptions {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ concurrency: definition.concurrency }],
       memo: { schedule: definition },
-      staticSummary: 'scheduled re-evaluation: regenerate the functions whose feedback crossed the Train thresholds',
-      staticDetails: [
-        '- **functions**: those of every tenant in the schema with feedback on their active version since their last evaluation',
-        '- **version**: a new one for each Train says must change, made by a child `regenerateFromFeedback` run',
-        '- **trigger**: reevaluation (this schedule)',
-        '- **parent version**: the active version of each function',
-      ].join('\n'),
+      // Its runs span every tenant: they are the operator tenant's, who alone manages the schedule.
+      typedSearchAttributes: [{ key: TenantKey, value: config.OPERATOR_TENANT }],
+      staticSummary: REEVALUATION_SUMMARY,
+      staticDetails: REEVALUATION_DETAILS,
     },
     // A re-evaluation still running when the next is due: the next is skipped, never stacked.
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
@@ -63,6 +62,15 @@ export const scheduleIds = (config: Config): string[] => [config.reevaluationSch
 const appliedDefinition = (d: ScheduleDescription): Partial<Definition> =>
   (d.action.memo as { schedule?: Partial<Definition> } | undefined)?.schedule ?? {};
 
+/** The Tenant its runs start with (a description holds the typed form; the union type allows a list). */
+function tenantOf(d: ScheduleDescription): unknown {
+  if (d.action.type !== 'startWorkflow') return undefined;
+  const attributes = d.action.typedSearchAttributes;
+  return attributes instanceof TypedSearchAttributes
+    ? attributes.get(TenantKey)
+    : attributes?.find((pair) => pair.key.name === TenantKey.name)?.value;
+}
+
 function matches(current: ScheduleDescription, config: Config): boolean {
   const wanted = definitionOf(config);
   const applied = appliedDefinition(current);
@@ -70,6 +78,7 @@ function matches(current: ScheduleDescription, config: Config): boolean {
     current.action.type === 'startWorkflow' &&
     current.action.workflowType === WORKFLOW_TYPE &&
     current.action.taskQueue === config.TEMPORAL_TASK_QUEUE &&
+    tenantOf(current) === config.OPERATOR_TENANT &&
     applied.cron === wanted.cron &&
     applied.concurrency === wanted.concurrency &&
     (current.spec.jitter ?? 0) === msToNumber(wanted.jitter) &&
