@@ -169,7 +169,7 @@ describe('lineage: an enhance never goes back on what feedback taught, nor mints
       details: details('a new one if Train says v1 must change', 'feedback', 'v1'),
     });
     expect(await read(activated.body.run.workflow_id)).toEqual({
-      attributes: { function: name, domain: 'base_reliability', tenant: 'default' },
+      attributes: { function: name, domain: 'base_reliability', tenant: 'default', outcome: 'completed' },
       summary: `activate ${name} v1`,
       details: details('v1', 'activation', 'v2'),
     });
