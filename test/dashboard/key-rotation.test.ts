@@ -49,6 +49,12 @@ test('a running rotation shows its progress on the dashboard, then its end', asy
     'SELECT id, tenant_id FROM payloads ORDER BY id, tenant_id',
   );
   expect(rows.length).toBeGreaterThanOrEqual(6);
+  // Rotation re-encrypts the versions' encrypted fields too, after the payloads.
+  const { rows: sealed } = await stack.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM versions WHERE key_id = 'a'",
+  );
+  expect(sealed[0]!.n).toBe(3);
+  const total = rows.length + sealed[0]!.n;
 
   // The switch: the worker and the API get ring a+b with b active.
   const configAB = { ...stack.config, encryption: parseKeyRing(`${KEY_A},${KEY_B}`, 'b') };
@@ -107,9 +113,7 @@ test('a running rotation shows its progress on the dashboard, then its end', asy
       null,
       { timeout: 60_000 },
     );
-    expect(await page.textContent('#rotation-summary')).toContain(
-      `${rows.length} re-encrypted (a: ${rows.length}), 0 left`,
-    );
+    expect(await page.textContent('#rotation-summary')).toContain(`${total} re-encrypted (a: ${total}), 0 left`);
     expect(await page.getAttribute('#rotation-bar', 'value')).toBe('1');
     expect(problems).toEqual([]);
     await page.close();
