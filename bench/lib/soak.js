@@ -16,6 +16,8 @@ const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
 const { freePort } = require(path.join(root, 'dist', 'cli', 'processes'));
 const { waitUntil } = require(path.join(root, 'dist', 'cli', 'wait'));
+const { parseKeyRing } = require(path.join(root, 'dist', 'infra', 'crypto', 'key-ring'));
+const { FieldCipher } = require(path.join(root, 'dist', 'infra', 'crypto', 'field-cipher'));
 
 /** What PostgreSQL's wire protocol interleaved between connections looks like in the logs, and lost writes. */
 const PROTOCOL_ERRORS =
@@ -440,6 +442,11 @@ async function verify(stack, load) {
   // Every version row has its four artifacts; params.json is the row's, and code.py is what the API answered.
   const answered = new Map(load.answers.map((a) => [`${a.name}/${a.version}`, sha256(a.python)]));
   const versions = (await pool.query('SELECT function_name, version, params, artifact_path FROM versions')).rows;
+  // The row's params are sealed under the key ring `npm start` keeps in DATA_DIR.
+  const ringFile = path.join(stack.dataDir, 'encryption-keys');
+  const fields = new FieldCipher(
+    existsSync(ringFile) ? parseKeyRing(readFileSync(ringFile, 'utf8'), undefined) : undefined,
+  );
   const bad = [];
   let compared = 0;
   for (const v of versions) {
@@ -450,7 +457,8 @@ async function verify(stack, load) {
       continue;
     }
     if (
-      sha256(canonical(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !== sha256(canonical(v.params))
+      sha256(canonical(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8')))) !==
+      sha256(canonical(fields.openJson(v.params)))
     ) {
       bad.push(`${v.function_name} v${v.version}: params.json differs from the row`);
     }
