@@ -1,5 +1,5 @@
 import type { VersionFigures } from '../../src/contracts/rollouts';
-import { judgeStep, MAX_P95_RATIO, SUCCESS_MARGIN } from '../../src/workflows/rollout-judge';
+import { judgeStep, MAX_P95_RATIO, P95_ALLOWANCE_MS, SUCCESS_MARGIN } from '../../src/workflows/rollout-judge';
 
 const v = (version: number, calls: number, successes: number, p95: number | null = 10): VersionFigures => ({
   version,
@@ -42,5 +42,13 @@ describe('judging a rollout step on field figures', () => {
     const slow = judgeStep(v(2, 500, 500, 16), v(1, 500, 500, 10), 100);
     expect(slow).toMatchObject({ verdict: 'worse', p95_ratio: 1.6 });
     expect(slow.p95_ratio).toBeGreaterThan(MAX_P95_RATIO);
+  });
+
+  test('between millisecond latencies a ratio over the bound is not worse until the p95 is also the allowance slower', () => {
+    // A few slow early calls of a low-volume candidate: 3.8 ms against 1.2 ms is a ratio of 3.2, 2.6 ms slower.
+    const jitter = judgeStep(v(2, 500, 500, 3.8), v(1, 5000, 5000, 1.2), 100);
+    expect(jitter).toMatchObject({ verdict: 'advance', p95_ratio: 3.1667 });
+    expect(P95_ALLOWANCE_MS).toBe(5);
+    expect(judgeStep(v(2, 500, 500, 40), v(1, 500, 500, 20), 100)).toMatchObject({ verdict: 'worse', p95_ratio: 2 });
   });
 });

@@ -15,7 +15,7 @@ export const rolloutsRoutes = [
     description:
       "Starts the rolloutVersion workflow: resolve sends the units below the current step's share to the candidate. " +
       "After each step (a durable timer) both versions' field reports are compared: a success rate lower by more than " +
-      "1 point at 95 % confidence (one-sided two-proportion z-test) or a p95 latency over 1.5× the baseline's rolls " +
+      "1 point at 95 % confidence (one-sided two-proportion z-test) or a p95 latency over 1.5× (and 5 ms above) the baseline's rolls " +
       'back at once; otherwise the share advances, and past the last step below 100 the candidate is activated. Short ' +
       'of `min_calls` for either version it waits another step, rolling back after `max_duration`. One per function at a time.',
     auth: 'api_key',
