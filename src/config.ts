@@ -391,7 +391,8 @@ export const ConfigFields = z.object({
   ANALYZER_POOL_SIZE: z
     .preprocess(emptyToUndefined, z.coerce.number().int().positive().default(2))
     .describe('python3 parser children working at once (one request each)'),
-  ANALYZER_QUEUE_MAX: int(64).describe('requests that may wait for a parser child; past it: 503 + `Retry-After`'),
+  // A burst of 100–500 distinct enhancements is the scale target; at most 512 × MAX_CODE_BYTES (32 MiB) waits.
+  ANALYZER_QUEUE_MAX: int(512).describe('requests that may wait for a parser child; past it: 503 + `Retry-After`'),
   ANALYZER_CACHE_MB: z
     .preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(8))
     .describe(
