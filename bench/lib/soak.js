@@ -71,8 +71,7 @@ function servicePids(stackPid) {
 }
 
 /** API and worker RSS; the database as the PSS sum of the postmaster and its backends (0 when not embedded). */
-function memory(stackPid) {
-  const { api, worker, postmaster } = servicePids(stackPid);
+function memory({ api, worker, postmaster }) {
   const safe = (fn) => {
     try {
       return fn();
@@ -529,8 +528,9 @@ async function runSoak({ minutes, clients = 4, production = false, log, snapshot
   const warmup = Math.max(60_000, runMs / 5);
   const sampler = setInterval(async () => {
     const t = Date.now() - t0;
-    const rss = memory(stack.child.pid);
-    const byKind = residentByKind(servicePids(stack.child.pid).worker);
+    const pids = servicePids(stack.child.pid);
+    const rss = memory(pids);
+    const byKind = residentByKind(pids.worker);
     const [api, worker] = await Promise.all([heapMiB(`${stack.url}/metrics`), heapMiB(stack.workerMetricsUrl)]);
     samples.push({
       t,

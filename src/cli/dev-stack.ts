@@ -96,12 +96,21 @@ export function heapOptions(mb: number): string {
 }
 
 /**
- * The heap limit goes before the user's NODE_OPTIONS: V8 takes the last `--max-old-space-size`, so theirs wins.
- * 0 leaves V8's default.
+ * glibc's malloc arenas in the worker. Uncapped, glibc gives threads that allocate at once arenas of their own, up to
+ * eight per core, and the Temporal core's threads leave freed memory scattered over them: the worker's RSS kept rising
+ * under load while its V8 heaps did not. The deploy/ manifests set the same (test/deploy checks them against this).
  */
-function withHeapLimit(env: Env, mb: number): Env {
-  if (mb === 0) return env;
-  return { ...env, NODE_OPTIONS: [heapOptions(mb), env.NODE_OPTIONS].filter(Boolean).join(' ') };
+export const WORKER_MALLOC_ARENA_MAX = '2';
+
+/**
+ * A service's memory settings: the heap limit goes before the user's NODE_OPTIONS (V8 takes the last
+ * `--max-old-space-size`, so theirs wins; 0 leaves V8's default), and the worker's malloc arenas unless the user set them.
+ */
+function withMemoryLimits(env: Env, name: 'worker' | 'api', mb: number): Env {
+  const out: Env =
+    mb === 0 ? { ...env } : { ...env, NODE_OPTIONS: [heapOptions(mb), env.NODE_OPTIONS].filter(Boolean).join(' ') };
+  if (name === 'worker' && out.MALLOC_ARENA_MAX === undefined) out.MALLOC_ARENA_MAX = WORKER_MALLOC_ARENA_MAX;
+  return out;
 }
 
 /** The n-th worker's HTTP port (from 0): WORKER_HTTP_PORT + n, or a free one each when it is 0. */
@@ -183,7 +192,12 @@ export async function runDevStack(config: Config, env: Env, logger: Logger): Pro
       { name: 'api' as const, label: 'api', env: {} },
     ];
     for (const { name, label, env: own } of processes) {
-      const child = spawnService(distDir, name, withHeapLimit({ ...childEnv, ...own }, heapMb[name]), 'inherit');
+      const child = spawnService(
+        distDir,
+        name,
+        withMemoryLimits({ ...childEnv, ...own }, name, heapMb[name]),
+        'inherit',
+      );
       child.once('exit', (code, signal) => {
         if (stopping) return;
         logger.error(`${label} exited unexpectedly`, { code, signal });

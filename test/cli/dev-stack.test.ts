@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { heapOptions } from '../../src/cli/dev-stack';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { heapOptions, WORKER_MALLOC_ARENA_MAX } from '../../src/cli/dev-stack';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -156,6 +156,24 @@ describe('poet start (npm start)', () => {
       );
     expect(await heapLimitMb(ports.WORKER_HTTP_PORT)).toBe(limitFor(300));
     expect(await heapLimitMb(ports.PORT)).toBe(limitFor(256));
+  });
+
+  test("the worker runs with glibc's malloc arenas capped, the API with glibc's default", () => {
+    const environOf = (service: 'api' | 'worker') => {
+      const pid = readdirSync('/proc').find((entry) => {
+        if (!/^\d+$/.test(entry)) return false;
+        try {
+          const ppid = Number(/\) \S+ (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1]);
+          return ppid === child.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${service}/main.js`);
+        } catch {
+          return false;
+        }
+      });
+      expect(pid).toBeDefined();
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    };
+    expect(environOf('worker')).toContain(`MALLOC_ARENA_MAX=${WORKER_MALLOC_ARENA_MAX}`);
+    expect(environOf('api').some((v) => v.startsWith('MALLOC_ARENA_MAX='))).toBe(false);
   });
 
   test('the database is a PostgreSQL server with its cluster in DATA_DIR; a PGlite data dir left behind is explained', () => {

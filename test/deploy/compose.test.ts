@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { heapOptions } from '../../src/cli/dev-stack';
+import { heapOptions, WORKER_MALLOC_ARENA_MAX } from '../../src/cli/dev-stack';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -268,10 +268,11 @@ describe('docker-compose.temporal.yml', () => {
     expect(worker.privileged).toBeUndefined();
   });
 
-  test('api and worker get the V8 heap limits of `poet start`', () => {
+  test('api and worker get the V8 heap limits of `poet start`, the worker its malloc arenas', () => {
     const defaults = loadConfig({});
     expect(service('api').environment?.NODE_OPTIONS).toBe(heapOptions(defaults.API_MAX_HEAP_MB));
     expect(service('worker').environment?.NODE_OPTIONS).toBe(heapOptions(defaults.WORKER_MAX_HEAP_MB));
+    expect(service('worker').environment?.MALLOC_ARENA_MAX).toBe(WORKER_MALLOC_ARENA_MAX);
   });
 
   test('worker can be scaled: replicas set, no fixed container name, no host ports', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { heapOptions } from '../../src/cli/dev-stack';
+import { heapOptions, WORKER_MALLOC_ARENA_MAX } from '../../src/cli/dev-stack';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,7 +151,7 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     );
   });
 
-  test("API and worker: the V8 heap limit of `poet start`, under the container's memory limit", () => {
+  test("API and worker: the V8 heap limit of `poet start`, under the container's memory limit, and the worker's malloc arenas", () => {
     const defaults = loadConfig({});
     const mib = (quantity: string) =>
       Number(/^(\d+)(Mi|Gi)$/.exec(quantity)![1]) * (quantity.endsWith('Gi') ? 1024 : 1);
@@ -163,6 +163,7 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
       expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: heapOptions(heapMb) });
       expect(heapMb).toBeLessThan(mib(c.resources.limits.memory));
     }
+    expect(container('poet-worker').env).toContainEqual({ name: 'MALLOC_ARENA_MAX', value: WORKER_MALLOC_ARENA_MAX });
   });
 
   test('API: probes on /health/live and /health/ready, 512Mi requested, 2Gi limit, config and secret from references', () => {
