@@ -18,6 +18,7 @@ const { TOPOLOGIES, clusterTemporal } = require('./lib/topology');
 const BENCHMARKS = [
   require('./floor'),
   require('./hit-latency'),
+  require('./hit-breakdown'),
   require('./cache'),
   require('./dashboard'),
   require('./overhead'),

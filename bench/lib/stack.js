@@ -5,6 +5,7 @@ const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
+const readline = require('node:readline');
 
 const root = path.join(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
@@ -21,8 +22,10 @@ function rssMiB(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-function spawnService(name, env) {
-  const child = spawnBuilt(dist, name, env, ['ignore', 'ignore', 'pipe']);
+/** A built service, quiet but for its last stderr; `onLogLine`, when given, reads its log (stdout) line by line. */
+function spawnService(name, env, onLogLine) {
+  const child = spawnBuilt(dist, name, env, ['ignore', onLogLine ? 'pipe' : 'ignore', 'pipe']);
+  if (onLogLine) readline.createInterface({ input: child.stdout }).on('line', onLogLine);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   child.on('exit', (code, signal) => {
@@ -47,9 +50,10 @@ async function startBenchDevServer(dataDir, searchAttributes) {
 
 /**
  * API and worker processes on a Temporal: a dev server of their own, or `temporal` ({ env, serverPids }: a running
- * cluster's settings and server processes, bench/lib/topology.js).
+ * cluster's settings and server processes, bench/lib/topology.js). `apiLog`, when given, gets each line the API logs
+ * at level `http` (one access line per request, with its duration), the workers staying at `error`.
  */
-async function startBenchStack({ env: extra = {}, workers = 1, temporal } = {}) {
+async function startBenchStack({ env: extra = {}, workers = 1, temporal, apiLog } = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'poet-bench-'));
   const stops = [];
@@ -89,7 +93,11 @@ async function startBenchStack({ env: extra = {}, workers = 1, temporal } = {}) 
     );
   }
   const port = await freePort();
-  const api = spawnService('api', { ...env, HOST: '127.0.0.1', PORT: String(port) });
+  const api = spawnService(
+    'api',
+    { ...env, HOST: '127.0.0.1', PORT: String(port), ...(apiLog ? { LOG_LEVEL: 'http' } : {}) },
+    apiLog,
+  );
   const url = `http://127.0.0.1:${port}`;
   const children = [api, ...workerProcs];
   stops.unshift(async () => {
