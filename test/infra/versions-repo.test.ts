@@ -84,6 +84,31 @@ describe('VersionsRepo.storeVersion on PostgreSQL', () => {
     ]);
   });
 
+  test("an earlier version's link that lands late does not move `current` back past a later activation", async () => {
+    // The real store, with the first link slowed down: the second run commits and links while the first one's is
+    // still on its way.
+    let firstLinkEntered!: () => void;
+    const entered = new Promise<void>((resolve) => (firstLinkEntered = resolve));
+    class SlowFirstLink extends FilesystemArtifactStore {
+      override async setCurrent(ref: Parameters<FilesystemArtifactStore['setCurrent']>[0]): Promise<void> {
+        if (ref.version === 1) {
+          firstLinkEntered();
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return super.setCurrent(ref);
+      }
+    }
+    const slow = new VersionsRepo(pool, new SlowFirstLink(dataDir));
+    const first = slow.storeVersion(version('late_link_fn', 'wf-late/run-1', 'late-1'));
+    await entered;
+    await slow.storeVersion(version('late_link_fn', 'wf-late/run-2', 'late-2'));
+    await first;
+    expect((await rows('late_link_fn')).filter((r) => r.status === 'active')).toEqual([
+      { version: 2, status: 'active' },
+    ]);
+    expect(readlinkSync(path.join(dataDir, 'functions', 'late_link_fn', 'current'))).toBe('v2');
+  });
+
   test('twenty concurrent runs with different inputs get contiguous versions and exactly one active', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => repo.storeVersion(version('busy_fn', `wf-${i}/run`, `input-${i}`))),

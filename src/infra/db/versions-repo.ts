@@ -285,8 +285,7 @@ export class VersionsRepo {
       return { version, created: true, deprecated: current, isCurrent: true };
     });
     // After commit, on every path: a crash between commit and link is mended by the activity's retry.
-    if (stored.isCurrent)
-      await this.store.setCurrent({ tenantId: v.tenantId, functionName: v.functionName, version: stored.version });
+    if (stored.isCurrent) await this.linkCurrent(v.tenantId, v.functionName);
     const { version, created, deprecated } = stored;
     return { version, created, deprecated, ...('reused' in stored ? { reused: stored.reused } : {}) };
   }
@@ -316,7 +315,7 @@ export class VersionsRepo {
       }
       return { current: ref.version, previous };
     });
-    if (result) await this.store.setCurrent(ref);
+    if (result) await this.linkCurrent(ref.tenantId, ref.functionName);
     return result;
   }
 
@@ -421,6 +420,18 @@ export class VersionsRepo {
     );
     const row = res.rows[0];
     return row && { ...row, request: this.cipher.openJson(row.request), params: this.cipher.openJson(row.params) };
+  }
+
+  /**
+   * Points the store's `current` at the function's active version as committed now. Each caller links after its own
+   * commit, under the function's row lock: the last link made reads the newest commit, so concurrent activations
+   * cannot leave `current` on an older version by linking out of commit order.
+   */
+  private async linkCurrent(tenantId: string, functionName: string): Promise<void> {
+    await withTransaction(this.pool, async (tx) => {
+      const current = await this.lockFunction(tx, tenantId, functionName);
+      if (current !== null) await this.store.setCurrent({ tenantId, functionName, version: current });
+    });
   }
 
   /** The row lock serializes version changes per function: concurrent runs never share or skip a number. */
