@@ -190,7 +190,8 @@ start_detached() {
   local name="$1"
   shift
   log "starting $name (log: $run_dir/$name.log)"
-  setsid nohup "$@" >>"$run_dir/$name.log" 2>&1 </dev/null &
+  # Without the lock's descriptor (8), which would keep the lock held as long as the component runs.
+  setsid nohup "$@" >>"$run_dir/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$run_dir/$name.pid"
 }
 
@@ -289,6 +290,14 @@ status() {
 }
 
 mkdir -p "$run_dir"
+# One up or down at a time: two at once (a fault test restarting Temporal beside another test's up) would each
+# start the services they found missing.
+case "${1:-}" in
+up | down)
+  exec 8>"$run_dir/lock"
+  flock 8
+  ;;
+esac
 case "${1:-}" in
 up)
   [[ -f "$root/dist/cli/main.js" ]] || die "dist/ is missing: run npm run build first"

@@ -38,15 +38,16 @@ describe('scripts/cluster.sh: the production topology on one machine', () => {
     }
   });
 
-  test('up starts a Temporal service killed with SIGKILL again, and only that one', async () => {
+  // Whether the others keep their pids is not asserted: temporal-restart.test.ts, beside this file, may restart them.
+  test('up starts a Temporal service killed with SIGKILL again', async () => {
     const before = clusterTemporalPids();
     process.kill(before.worker!, 'SIGKILL');
     await waitFor(async () => ended(before.worker!), 10_000, "Temporal's worker service gone");
     clusterScript('up', '--temporal-only');
     const after = clusterTemporalPids();
+    expect(Object.keys(after)).toEqual(CLUSTER_TEMPORAL_SERVICES);
     expect(after.worker).not.toBe(before.worker);
-    expect(ended(after.worker!)).toBe(false);
-    expect({ ...after, worker: 0 }).toEqual({ ...before, worker: 0 });
+    for (const pid of Object.values(after)) expect(ended(pid)).toBe(false);
   });
 
   test('the full server (not the dev server) answers, with our search attributes on the default namespace', async () => {
