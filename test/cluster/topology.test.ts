@@ -38,16 +38,15 @@ describe('scripts/cluster.sh: the production topology on one machine', () => {
     }
   });
 
-  // Whether the others keep their pids is not asserted: temporal-restart.test.ts, beside this file, may restart them.
-  test('up starts a Temporal service killed with SIGKILL again', async () => {
+  test('up starts a Temporal service killed with SIGKILL again, and only that one', async () => {
     const before = clusterTemporalPids();
     process.kill(before.worker!, 'SIGKILL');
     await waitFor(async () => ended(before.worker!), 10_000, "Temporal's worker service gone");
     clusterScript('up', '--temporal-only');
     const after = clusterTemporalPids();
-    expect(Object.keys(after)).toEqual(CLUSTER_TEMPORAL_SERVICES);
     expect(after.worker).not.toBe(before.worker);
-    for (const pid of Object.values(after)) expect(ended(pid)).toBe(false);
+    expect(ended(after.worker!)).toBe(false);
+    expect({ ...after, worker: 0 }).toEqual({ ...before, worker: 0 });
   });
 
   test('the full server (not the dev server) answers, with our search attributes on the default namespace', async () => {
@@ -67,30 +66,15 @@ describe('scripts/cluster.sh: the production topology on one machine', () => {
         })
       ).pollers ?? [];
     await waitFor(
-      // Temporal may be down a while (temporal-restart.test.ts runs beside this file): no answer is not ready yet.
-      async () => new Set((await pollers().catch(() => [])).map((p) => p.identity)).size >= 2,
-      60_000,
+      async () => new Set((await pollers()).map((p) => p.identity)).size >= 2,
+      30_000,
       'two workflow pollers',
     );
     const name = `cluster_${uniqueSuffix()}`;
-    const enhance = () =>
-      postJson(
-        `${env.POET_CLUSTER_API_URL}/api/v1/functions/enhance`,
-        { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` },
-        { authorization: '' },
-      );
-    // temporal-restart.test.ts runs beside this file and kills the cluster's Temporal for a while: the API answers 503
-    // with Retry-After meanwhile, and a client sends again.
-    let res = await enhance();
-    await waitFor(
-      async () => {
-        if (res.status !== 503) return true;
-        res = await enhance();
-        return false;
-      },
-      90_000,
-      'an answer other than 503',
-      1_000,
+    const res = await postJson(
+      `${env.POET_CLUSTER_API_URL}/api/v1/functions/enhance`,
+      { function_name: name, original_code: `def ${name}(x: int) -> int:\n    return x + 1\n` },
+      { authorization: '' },
     );
     const run =
       res.status === 200 ? res : await waitForCompleted(`${env.POET_CLUSTER_API_URL}${res.headers.get('location')}`);
