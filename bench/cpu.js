@@ -1,8 +1,9 @@
 'use strict';
 // CPU per request, per process: where a hit's and a miss's CPU goes (API, worker with its python3 sandboxes, Temporal
-// server), and apart the service's own PostgreSQL backends (Temporal's persistence is inside the dev server, in
-// PostgreSQL on a cluster). On a shared or small machine, latency under load is CPU queueing; CPU seconds per request
-// are the figure that does not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
+// server: on a cluster also each of its frontend, history, matching and worker services, each a process), and apart
+// the service's own PostgreSQL backends (Temporal's persistence is inside the dev server, in PostgreSQL on a cluster).
+// On a shared or small machine, latency under load is CPU queueing; CPU seconds per request are the figure that does
+// not depend on what else runs. Hits at concurrency 1 and 50; misses all in flight at once.
 const { startFakeLlm } = require('./lib/fake-llm');
 const { enhanceBody, fakeProviderEnv } = require('./lib/load');
 const { percentiles } = require('./lib/stats');
@@ -50,18 +51,25 @@ function backendsPerRequest(before, after, requests) {
 }
 
 /**
- * CPU ms per request of each process between two stack.cpu() readings, and `python`: what their python3 children
- * used (the API's parser, the workers' validation sandboxes), which the floor's workflows have no counterpart of.
+ * CPU ms per request of each process between two stack.cpu() readings; of each Temporal service when they run apart
+ * (a cluster); and `python`: what the processes' python3 children used (the API's parser, the workers' validation
+ * sandboxes), which the floor's workflows have no counterpart of.
  */
 function perRequest(before, after, requests) {
-  const round = (seconds) => Math.round(((seconds * 1000) / requests) * 10) / 10;
-  const ms = (a, b) => round(a.self + a.children - b.self - b.children);
-  const worker = after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0);
+  const round = (value) => Math.round(value * 10) / 10;
+  const ms = (a, b) => round(((a.self + a.children - b.self - b.children) * 1000) / requests);
+  // Rounded again: a sum of rounded figures shows float noise (5.699999999999999).
+  const worker = round(after.workers.reduce((sum, w, i) => sum + ms(w, before.workers[i]), 0));
+  const services =
+    after.services &&
+    Object.fromEntries(Object.entries(after.services).map(([name, cpu]) => [name, ms(cpu, before.services[name])]));
   const children = (a, b) => a.children - b.children;
   const python = round(
-    children(after.api, before.api) + after.workers.reduce((sum, w, i) => sum + children(w, before.workers[i]), 0),
+    ((children(after.api, before.api) + after.workers.reduce((sum, w, i) => sum + children(w, before.workers[i]), 0)) *
+      1000) /
+      requests,
   );
-  return { api: ms(after.api, before.api), worker, server: ms(after.server, before.server), python };
+  return { api: ms(after.api, before.api), worker, server: ms(after.server, before.server), services, python };
 }
 
 async function run({ stack, figures, quick, topology }) {
@@ -86,6 +94,9 @@ async function run({ stack, figures, quick, topology }) {
       'API CPU ms/req': cpu.api,
       'worker CPU ms/req (python3 included)': cpu.worker,
       'Temporal CPU ms/req': cpu.server,
+      ...Object.fromEntries(
+        Object.entries(cpu.services ?? {}).map(([service, value]) => [`of it ${service} ms/req`, value]),
+      ),
       'total CPU ms/req': Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10,
       'of which python3 (parse, validation)': cpu.python,
       'PostgreSQL CPU ms/req, service (not in the total)': database,
@@ -96,6 +107,8 @@ async function run({ stack, figures, quick, topology }) {
     figures[`cpu.${key}.postgres_ms_per_request`] = { value: database, better: 'lower' };
     if (topology === 'cluster')
       figures[`cpu.${key}.temporal_postgres_ms_per_request`] = { value: temporalDatabase, better: 'lower' };
+    for (const [service, value] of Object.entries(cpu.services ?? {}))
+      figures[`cpu.${key}.temporal_${service}_ms_per_request`] = { value, better: 'lower' };
     const total = Math.round((cpu.api + cpu.worker + cpu.server) * 10) / 10;
     figures[`cpu.${key}.total_ms_per_request`] = { value: total, better: 'lower' };
     figures[`cpu.${key}.python_ms_per_request`] = { value: cpu.python, better: 'lower' };

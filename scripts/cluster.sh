@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The production topology on one machine, without Docker (docker-compose.temporal.yml describes the same one):
 # a full Temporal server on the machine's PostgreSQL (persistence and visibility in their own databases, our search
-# attributes registered), and `poet start` on it with two worker processes and the API.
+# attributes registered), its frontend, history, matching and worker services each a process of its own as a
+# production deployment runs them, and `poet start` on it with two worker processes and the API.
 #
-#   scripts/cluster.sh up       bring up what is not running (idempotent; after a killed server it starts it again)
+#   scripts/cluster.sh up       bring up what is not running (idempotent; after a killed process, a Temporal
+#                               service's or `poet start`, it starts that one again)
 #   scripts/cluster.sh down     stop the service, then Temporal
 #   scripts/cluster.sh status   what runs, with pids
-#   scripts/cluster.sh env      exports of the cluster's addresses, for benchmarks and tests: eval "$(... env)"
+#   scripts/cluster.sh env      exports of the cluster's addresses and Temporal's pids by service, for benchmarks
+#                               and tests: eval "$(... env)"
 #
 # Ports stay clear of the dev servers that `npm start` and the tests run. PostgreSQL: POET_CLUSTER_PG_URL (a server
 # URL without database; default postgres://postgres@127.0.0.1:5432). Logs and the generated config: the run dir.
@@ -23,6 +26,9 @@ temporal_db=poet_temporal
 visibility_db=poet_temporal_visibility
 app_db=poet_cluster
 temporal_address="127.0.0.1:${temporal_port}"
+# Temporal's services and their gRPC ports' offsets from the frontend's; each runs as the process temporal-<service>.
+temporal_services=(frontend history matching worker)
+declare -A temporal_port_offset=([frontend]=0 [history]=1 [matching]=2 [worker]=6)
 api_url="http://127.0.0.1:${api_port}"
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
@@ -31,11 +37,17 @@ die() {
   exit 1
 }
 
+# A process that ended stays a zombie until init reaps it, which here can take a minute: that is not running.
+alive() {
+  local state
+  state="$(ps -o stat= -p "$1")" && [[ "$state" != Z* ]]
+}
+
 pid_of() {
   local file="$run_dir/$1.pid" pid
   [[ -f "$file" ]] || return 1
   pid="$(cat "$file")"
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   printf '%s\n' "$pid"
 }
 
@@ -148,11 +160,11 @@ global:
     broadcastAddress: 127.0.0.1
 services:
 EOF
-    service_ports frontend 0
-    printf '      httpPort: %s\n' "$((temporal_port + 10))"
-    service_ports history 1
-    service_ports matching 2
-    service_ports worker 6
+    local service
+    for service in "${temporal_services[@]}"; do
+      service_ports "$service" "${temporal_port_offset[$service]}"
+      [[ "$service" != frontend ]] || printf '      httpPort: %s\n' "$((temporal_port + 10))"
+    done
     cat <<EOF
 clusterMetadata:
   enableGlobalNamespace: false
@@ -178,22 +190,42 @@ start_detached() {
   local name="$1"
   shift
   log "starting $name (log: $run_dir/$name.log)"
-  setsid nohup "$@" >>"$run_dir/$name.log" 2>&1 </dev/null &
+  # Without the lock's descriptor (8), which would keep the lock held as long as the component runs.
+  setsid nohup "$@" >>"$run_dir/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$run_dir/$name.pid"
 }
 
 temporal_cli() { "$cli" "$@" --address "$temporal_address"; }
 
+# A service is up once its membership port accepts connections (every service has one; Temporal's worker service
+# serves no gRPC): the port of a killed process is free until its successor listens. The frontend must also answer
+# health checks before anything is registered through it.
+temporal_service_listens() {
+  (: <>"/dev/tcp/127.0.0.1/$((temporal_port - 300 + ${temporal_port_offset[$1]}))") 2>/dev/null
+}
+
 up_temporal() {
   server_dir="$(bash "$root/scripts/install-temporal-server.sh")"
   cli="$(bash "$root/scripts/install-temporal.sh")"
-  if ! pid_of temporal >/dev/null; then
+  # A run dir of the former layout, one process with every service, holds all their ports: stop it first.
+  stop_component temporal 30
+  local service missing=()
+  for service in "${temporal_services[@]}"; do
+    pid_of "temporal-$service" >/dev/null || missing+=("$service")
+  done
+  if ((${#missing[@]} > 0)); then
     ensure_temporal_schema "$temporal_db" temporal
     ensure_temporal_schema "$visibility_db" visibility
     write_config
-    start_detached temporal "$server_dir/server" --root "$run_dir" --config config --env poet --allow-no-auth start
+    for service in "${missing[@]}"; do
+      start_detached "temporal-$service" \
+        "$server_dir/server" --root "$run_dir" --config config --env poet --allow-no-auth start --service "$service"
+    done
   fi
-  wait_until "Temporal at $temporal_address (log: $run_dir/temporal.log)" 90 \
+  for service in "${temporal_services[@]}"; do
+    wait_until "Temporal's $service service (log: $run_dir/temporal-$service.log)" 90 temporal_service_listens "$service"
+  done
+  wait_until "Temporal at $temporal_address (log: $run_dir/temporal-frontend.log)" 90 \
     bash -c '"$0" operator cluster health --address "$1" | grep -q SERVING' "$cli" "$temporal_address"
   if ! temporal_cli operator namespace describe --namespace "$namespace" >/dev/null 2>&1; then
     log "registering namespace $namespace"
@@ -229,7 +261,7 @@ stop_component() {
   log "stopping $name (pid $pid)"
   kill -TERM "$pid"
   local deadline=$((SECONDS + grace))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if ((SECONDS >= deadline)); then
       kill -KILL "$pid"
       break
@@ -239,15 +271,33 @@ stop_component() {
   rm -f "$run_dir/$name.pid"
 }
 
+# Temporal's pids by service, for benchmarks that count each service's CPU: frontend:123,history:456,...
+temporal_pids() {
+  local service pid pids=()
+  for service in "${temporal_services[@]}"; do
+    pid="$(pid_of "temporal-$service")" && pids+=("$service:$pid")
+  done
+  local IFS=,
+  printf '%s\n' "${pids[*]}"
+}
+
 status() {
   local name pid
-  for name in temporal service; do
+  for name in "${temporal_services[@]/#/temporal-}" service; do
     if pid="$(pid_of "$name")"; then echo "$name running (pid $pid)"; else echo "$name stopped"; fi
   done
   api_ready 2>/dev/null && echo "api ready at $api_url" || echo "api not ready at $api_url"
 }
 
 mkdir -p "$run_dir"
+# One up or down at a time: two at once (a fault test restarting Temporal beside another test's up) would each
+# start the services they found missing.
+case "${1:-}" in
+up | down)
+  exec 8>"$run_dir/lock"
+  flock 8
+  ;;
+esac
 case "${1:-}" in
 up)
   [[ -f "$root/dist/cli/main.js" ]] || die "dist/ is missing: run npm run build first"
@@ -257,7 +307,9 @@ up)
   ;;
 down)
   stop_component service 90
-  stop_component temporal 30
+  # Frontend first, so no new request reaches the others while they stop; `temporal` is the former layout's one
+  # process with every service.
+  for name in "${temporal_services[@]/#/temporal-}" temporal; do stop_component "$name" 30; done
   ;;
 status) status ;;
 env)
@@ -266,6 +318,7 @@ export POET_CLUSTER_TEMPORAL_ADDRESS=$temporal_address
 export POET_CLUSTER_API_URL=$api_url
 export POET_CLUSTER_DATABASE_URL=$pg_url/$app_db
 export POET_CLUSTER_DIR=$run_dir
+export POET_CLUSTER_TEMPORAL_PIDS=$(temporal_pids)
 EOF
   ;;
 *)

@@ -49,9 +49,9 @@ async function startBenchDevServer(dataDir, searchAttributes) {
 }
 
 /**
- * API and worker processes on a Temporal: a dev server of their own, or `temporal` ({ env, serverPids }: a running
- * cluster's settings and server processes, bench/lib/topology.js). `apiLog`, when given, gets each line the API logs
- * at level `http` (one access line per request, with its duration), the workers staying at `error`.
+ * API and worker processes on a Temporal: a dev server of their own, or `temporal` ({ env, serverPids, services }: a
+ * running cluster's settings and server processes, bench/lib/topology.js). `apiLog`, when given, gets each line the API
+ * logs at level `http` (one access line per request, with its duration), the workers staying at `error`.
  */
 async function startBenchStack({ env: extra = {}, workers = 1, temporal, apiLog } = {}) {
   const id = randomBytes(4).toString('hex');
@@ -139,7 +139,10 @@ async function startBenchStack({ env: extra = {}, workers = 1, temporal, apiLog 
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     workerUrls,
     memory: () => ({ api: rssMiB(api.pid), workers: workerProcs.map((w) => rssMiB(w.pid)) }),
-    /** CPU seconds so far of the API, each worker and the Temporal server's processes. */
+    /**
+     * CPU seconds so far of the API, each worker and the Temporal server's processes, and, on a cluster whose
+     * services run apart, of each service (`services`, by name).
+     */
     cpu: () => ({
       api: cpuSeconds(api.pid),
       workers: workerProcs.map((w) => cpuSeconds(w.pid)),
@@ -149,6 +152,11 @@ async function startBenchStack({ env: extra = {}, workers = 1, temporal, apiLog 
           self: 0,
           children: 0,
         }),
+      ...(temporal?.services && {
+        services: Object.fromEntries(
+          Object.entries(temporal.services).map(([service, pid]) => [service, cpuSeconds(pid)]),
+        ),
+      }),
     }),
     /**
      * CPU seconds so far, by pid, of the PostgreSQL backends serving this stack's pools (`service`: named after its

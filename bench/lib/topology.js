@@ -52,20 +52,37 @@ function pidsListeningOn(port) {
 
 let cluster;
 
-/** The Temporal server's pid that `scripts/cluster.sh` recorded in its run dir, if it is alive. */
-function recordedServerPid(runDir) {
-  const file = runDir && path.join(runDir, 'temporal.pid');
-  if (!file || !existsSync(file)) return [];
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return existsSync(`/proc/${pid}`) ? [pid] : [];
+/** Temporal's services, each a process of its own on the cluster: their CPU is reported apart. */
+const TEMPORAL_SERVICES = ['frontend', 'history', 'matching', 'worker'];
+
+/** `frontend:123,history:456,...` (scripts/cluster.sh env's POET_CLUSTER_TEMPORAL_PIDS) as { frontend: 123, ... }. */
+function parseServicePids(text) {
+  const pids = {};
+  for (const entry of text.split(',').filter(Boolean)) {
+    const [service, pid] = entry.split(':');
+    if (!TEMPORAL_SERVICES.includes(service) || !/^\d+$/.test(pid ?? ''))
+      throw new Error(`--topology cluster: ${entry} is not <service>:<pid> of ${TEMPORAL_SERVICES.join(', ')}`);
+    pids[service] = Number(pid);
+  }
+  return pids;
+}
+
+/** The pids of the services scripts/cluster.sh recorded; every one must be running. */
+function recordedServicePids(text) {
+  const pids = parseServicePids(text);
+  const missing = TEMPORAL_SERVICES.filter((service) => !pids[service]);
+  if (missing.length)
+    throw new Error(`--topology cluster: Temporal's ${missing.join(', ')} not running; scripts/cluster.sh up`);
+  return pids;
 }
 
 /**
  * The cluster's Temporal settings and the pids of its server processes, whose CPU the benchmarks count. Settings:
  * TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) when set, else `scripts/cluster.sh env` (POET_CLUSTER_TEMPORAL_ADDRESS).
- * Pids: TEMPORAL_SERVER_PIDS (comma-separated) when the services run apart, else the one the script recorded, else
- * whatever listens on the frontend's port. Databases on the machine's PostgreSQL whose backends' CPU `cpu` reports:
- * TEMPORAL_DATABASES, by default the script's and Temporal's default names.
+ * Pids: TEMPORAL_SERVER_PIDS when set (comma-separated pids, or <service>:<pid> entries), else those of each
+ * service the script recorded (POET_CLUSTER_TEMPORAL_PIDS), else whatever listens on the frontend's port. `services`
+ * maps each service to its pid when the pids are known by service. Databases on the machine's PostgreSQL
+ * whose backends' CPU `cpu` reports: TEMPORAL_DATABASES, by default the script's and Temporal's default names.
  */
 function clusterTemporal() {
   if (cluster) return cluster;
@@ -79,16 +96,21 @@ function clusterTemporal() {
   const address = process.env.TEMPORAL_ADDRESS ?? exported.POET_CLUSTER_TEMPORAL_ADDRESS ?? exported.TEMPORAL_ADDRESS;
   if (!address) throw new Error('--topology cluster: scripts/cluster.sh env printed no Temporal address');
   const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default' };
-  const pids = process.env.TEMPORAL_SERVER_PIDS
-    ? process.env.TEMPORAL_SERVER_PIDS.split(',').map(Number)
-    : recordedServerPid(exported.POET_CLUSTER_DIR);
+  let services;
+  let pids = [];
+  const given = process.env.TEMPORAL_SERVER_PIDS;
+  if (given?.includes(':')) services = parseServicePids(given);
+  else if (given) pids = given.split(',').map(Number);
+  else if (exported.POET_CLUSTER_TEMPORAL_PIDS !== undefined)
+    services = recordedServicePids(exported.POET_CLUSTER_TEMPORAL_PIDS);
+  if (services) pids = Object.values(services);
   if (pids.length === 0) pids.push(...pidsListeningOn(Number(address.split(':').pop())));
   if (pids.length === 0) throw new Error(`--topology cluster: no process of this machine listens on ${address}`);
   const databases = (
     process.env.TEMPORAL_DATABASES ?? 'poet_temporal,poet_temporal_visibility,temporal,temporal_visibility'
   ).split(',');
-  cluster = { env, serverPids: pids, databases };
+  cluster = { env, serverPids: pids, services, databases };
   return cluster;
 }
 
-module.exports = { TOPOLOGIES, clusterTemporal, parseExports, pidsListeningOn };
+module.exports = { TOPOLOGIES, clusterTemporal, parseExports, parseServicePids, pidsListeningOn };

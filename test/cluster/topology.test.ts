@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/definitions/search-attributes';
 import { waitFor } from '../helpers/net';
 import { getJson, postJson, uniqueSuffix } from '../helpers/stack';
-import { clusterEnv, clusterScript } from '../helpers/topology';
+import { ended } from '../helpers/processes';
+import { CLUSTER_TEMPORAL_SERVICES, clusterEnv, clusterScript, clusterTemporalPids } from '../helpers/topology';
 
 // Runs only under `npm run test:cluster`, whose global setup brought scripts/cluster.sh's cluster up.
 describe('scripts/cluster.sh: the production topology on one machine', () => {
@@ -17,9 +19,34 @@ describe('scripts/cluster.sh: the production topology on one machine', () => {
     await connection.close();
   });
 
-  test('up is idempotent and status names every component', () => {
+  test('up is idempotent and status names every component, each Temporal service a process of its own', () => {
     clusterScript('up');
-    expect(clusterScript('status')).toMatch(/temporal running[\s\S]*service running[\s\S]*api ready/);
+    const pids = clusterTemporalPids();
+    expect(Object.keys(pids)).toEqual(CLUSTER_TEMPORAL_SERVICES);
+    expect(clusterScript('status')).toMatch(
+      new RegExp(
+        [
+          ...CLUSTER_TEMPORAL_SERVICES.map((s) => `temporal-${s} running \\(pid ${pids[s]}\\)`),
+          'service running \\(pid \\d+\\)',
+          'api ready',
+        ].join('\n'),
+      ),
+    );
+    for (const service of CLUSTER_TEMPORAL_SERVICES) {
+      const argv = readFileSync(`/proc/${pids[service]}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(-3, -1)).toEqual(['--service', service]);
+    }
+  });
+
+  test('up starts a Temporal service killed with SIGKILL again, and only that one', async () => {
+    const before = clusterTemporalPids();
+    process.kill(before.worker!, 'SIGKILL');
+    await waitFor(async () => ended(before.worker!), 10_000, "Temporal's worker service gone");
+    clusterScript('up', '--temporal-only');
+    const after = clusterTemporalPids();
+    expect(after.worker).not.toBe(before.worker);
+    expect(ended(after.worker!)).toBe(false);
+    expect({ ...after, worker: 0 }).toEqual({ ...before, worker: 0 });
   });
 
   test('the full server (not the dev server) answers, with our search attributes on the default namespace', async () => {

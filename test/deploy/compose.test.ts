@@ -80,7 +80,10 @@ function imageTag(image: string): string | undefined {
 describe('docker-compose.temporal.yml', () => {
   const expected = [
     'temporal-postgresql',
-    'temporal',
+    'temporal-frontend',
+    'temporal-history',
+    'temporal-matching',
+    'temporal-worker',
     'temporal-setup',
     'encryption-keys',
     'temporal-ui',
@@ -128,13 +131,26 @@ describe('docker-compose.temporal.yml', () => {
     }
   });
 
-  test('temporal runs auto-setup on its own PostgreSQL and checks its health with the CLI', () => {
-    const temporal = service('temporal');
-    expect(temporal.image).toMatch(/^temporalio\/auto-setup:/);
-    expect(temporal.environment?.DB).toBe('postgres12');
-    expect(temporal.environment?.POSTGRES_SEEDS).toBe('temporal-postgresql');
-    expect(Object.keys(temporal.depends_on ?? {})).toEqual(['temporal-postgresql']);
-    expect(healthTest(temporal)).toMatch(/temporal operator cluster health|tctl/);
+  const temporalServices = ['frontend', 'history', 'matching', 'worker'];
+
+  test("Temporal's four services run apart on its own PostgreSQL, history setting up the schema first", () => {
+    for (const name of temporalServices) {
+      const temporal = service(`temporal-${name}`);
+      expect(temporal.environment?.SERVICES).toBe(name);
+      expect(temporal.environment?.DB).toBe('postgres12');
+      expect(temporal.environment?.POSTGRES_SEEDS).toBe('temporal-postgresql');
+      expect(temporal.image).toMatch(name === 'history' ? /^temporalio\/auto-setup:/ : /^temporalio\/server:/);
+    }
+    expect(Object.keys(service('temporal-history').depends_on ?? {})).toEqual(['temporal-postgresql']);
+    // The schema is there once history listens (auto-setup sets it up before starting the server).
+    expect(healthTest(service('temporal-history'))).toContain('/dev/tcp/');
+    for (const name of ['matching', 'frontend'])
+      expect(Object.keys(service(`temporal-${name}`).depends_on ?? {})).toEqual(['temporal-history']);
+    expect(Object.keys(service('temporal-worker').depends_on ?? {})).toEqual(['temporal-frontend']);
+    expect(service('temporal-worker').environment?.PUBLIC_FRONTEND_ADDRESS).toBe('temporal-frontend:7233');
+    expect(service('temporal-history').environment?.TEMPORAL_ADDRESS).toBe('temporal-frontend:7233');
+    expect(service('temporal-frontend').ports).toEqual(['7233:7233']);
+    expect(healthTest(service('temporal-frontend'))).toMatch(/temporal operator cluster health/);
     expect(healthTest(service('temporal-postgresql'))).toContain('pg_isready');
     expect(healthTest(service('postgres'))).toContain('pg_isready');
     expect(healthTest(service('redis'))).toContain('ping');
@@ -166,7 +182,7 @@ describe('docker-compose.temporal.yml', () => {
     const s = service(name);
     expect(s.build).toEqual({ context: '.', dockerfile: 'deploy/Dockerfile', target });
     const env = s.environment ?? {};
-    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(env.TEMPORAL_ADDRESS).toBe('temporal-frontend:7233');
     expect(env.TEMPORAL_NAMESPACE).toBe('default');
     expect(env.TEMPORAL_TASK_QUEUE).toBe('poet-enhance');
     // Secrets come from files: compose secrets under /run/secrets, the key ring from the encryption-keys service.
@@ -183,7 +199,7 @@ describe('docker-compose.temporal.yml', () => {
       'encryption-keys',
       'postgres',
       'redis',
-      'temporal',
+      'temporal-frontend',
       'temporal-setup',
     ]);
   });
@@ -285,14 +301,24 @@ describe('docker-compose.temporal.yml', () => {
   test('describes the topology scripts/cluster.sh runs without Docker', () => {
     const cluster = read('scripts/cluster.sh');
     const server = read('scripts/install-temporal-server.sh');
-    // The same server release.
-    expect(service('temporal').image).toMatch(/:1\.29\.1$/);
+    // The same server release, its four services each run apart.
+    for (const name of temporalServices) expect(service(`temporal-${name}`).image).toMatch(/:1\.29\.1$/);
     expect(server).toContain('TEMPORAL_SERVER_VERSION="v1.29.1"');
-    // Persistence and visibility in their own databases.
-    const env = service('temporal').environment ?? {};
+    expect(cluster).toContain(`temporal_services=(${temporalServices.join(' ')})`);
+    expect(cluster).toContain('start --service "$service"');
+    // Persistence and visibility in their own databases, the same for every service.
+    const env = service('temporal-history').environment ?? {};
     expect(env.DBNAME).toBeDefined();
     expect(env.VISIBILITY_DBNAME).toBeDefined();
     expect(env.DBNAME).not.toBe(env.VISIBILITY_DBNAME);
+    for (const name of temporalServices) {
+      const { DBNAME, VISIBILITY_DBNAME } = service(`temporal-${name}`).environment ?? {};
+      expect({ name, DBNAME, VISIBILITY_DBNAME }).toEqual({
+        name,
+        DBNAME: env.DBNAME,
+        VISIBILITY_DBNAME: env.VISIBILITY_DBNAME,
+      });
+    }
     expect(cluster).toMatch(/^temporal_db=(\w+)\nvisibility_db=(?!\1\n)\w+$/m);
     // Two workers beside the API.
     expect(service('worker').deploy?.replicas).toBe('${WORKER_REPLICAS:-2}');

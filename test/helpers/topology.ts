@@ -1,5 +1,4 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTemporalCli, startDevServer, type DevServer, type DevServerOptions } from '../../src/cli/temporal-dev';
@@ -29,18 +28,26 @@ export function clusterScript(...args: string[]): string {
  * The same without blocking: a test's in-process API and worker keep serving while it runs (a blocked event loop
  * would have the API's keep-alive sockets time out under the test's own requests).
  */
-async function clusterScriptAsync(...args: string[]): Promise<void> {
-  await promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'cluster.sh'), ...args], { env: process.env });
+async function clusterScriptAsync(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'cluster.sh'), ...args], {
+    env: process.env,
+  });
+  return stdout;
 }
 
-/** The cluster's exports (`scripts/cluster.sh env`) as a map. */
-export function clusterEnv(): Record<string, string> {
+/** `scripts/cluster.sh env`'s exports as a map. */
+function parseClusterEnv(printed: string): Record<string, string> {
   return Object.fromEntries(
-    clusterScript('env')
+    printed
       .split('\n')
       .filter((line) => line.startsWith('export '))
       .map((line) => line.slice('export '.length).split('=') as [string, string]),
   );
+}
+
+/** The cluster's exports (`scripts/cluster.sh env`) as a map. */
+export function clusterEnv(): Record<string, string> {
+  return parseClusterEnv(clusterScript('env'));
 }
 
 /** A Temporal server a fault test may kill with SIGKILL and start again. */
@@ -59,16 +66,42 @@ async function killPid(pid: number): Promise<void> {
   await waitFor(async () => ended(pid), 10_000, `process ${pid} gone after SIGKILL`, 50);
 }
 
-/** The dev server on its own SQLite file under `dir`, or the cluster's server in cluster mode. */
+/** The cluster's Temporal services, each a process of its own. */
+export const CLUSTER_TEMPORAL_SERVICES = ['frontend', 'history', 'matching', 'worker'];
+
+/** Temporal's pids by service as `scripts/cluster.sh env` exports them (frontend:123,history:456,...). */
+export function clusterTemporalPids(env: Record<string, string> = clusterEnv()): Record<string, number> {
+  return Object.fromEntries(
+    (env.POET_CLUSTER_TEMPORAL_PIDS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((entry) => {
+        const [service, pid] = entry.split(':');
+        return [service!, Number(pid)];
+      }),
+  );
+}
+
+/**
+ * The dev server on its own SQLite file under `dir`, or in cluster mode the cluster's server: its frontend, history,
+ * matching and worker services, each a process, all killed at once.
+ */
 export async function killableTemporal(dir: string): Promise<KillableTemporal> {
   if (clusterTopology) {
     const env = clusterEnv();
-    const pidFile = path.join(env.POET_CLUSTER_DIR!, 'temporal.pid');
     return {
       address: env.POET_CLUSTER_TEMPORAL_ADDRESS!,
-      kill: () => killPid(Number(readFileSync(pidFile, 'utf8'))),
-      start: () => clusterScriptAsync('up', '--temporal-only'),
-      close: () => clusterScriptAsync('up', '--temporal-only'),
+      kill: async () => {
+        const pids = clusterTemporalPids(parseClusterEnv(await clusterScriptAsync('env')));
+        expect(Object.keys(pids).sort()).toEqual([...CLUSTER_TEMPORAL_SERVICES].sort());
+        await Promise.all(Object.values(pids).map(killPid));
+      },
+      start: async () => {
+        await clusterScriptAsync('up', '--temporal-only');
+      },
+      close: async () => {
+        await clusterScriptAsync('up', '--temporal-only');
+      },
     };
   }
   const options: DevServerOptions = {

@@ -22,7 +22,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
   process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
   if (clusterTopology) {
-    globalThis.__POET_CLUSTER_STARTED__ = !/temporal running/.test(clusterScript('status'));
+    globalThis.__POET_CLUSTER_STARTED__ = !/temporal-\w+ running/.test(clusterScript('status'));
     clusterScript('up');
     process.env.TEMPORAL_ADDRESS = clusterEnv().POET_CLUSTER_TEMPORAL_ADDRESS;
   } else if (!process.env.TEMPORAL_ADDRESS) {
