@@ -182,10 +182,27 @@ async function run({ stack, figures, quick }) {
     const oursStages = await stagesOf(oursRuns, true);
     const floorStages = await stagesOf(floorRuns, false);
     const rows = tableRows(oursStages, floorStages);
-    rows.push({
-      stage: 'reference: one API key lookup (the auth query) from this process',
-      ...(await keyLookup(stack)),
-    });
+    rows.push(
+      {
+        stage: 'reference: one API key lookup (the auth query) from this process',
+        ...(await referenceQuery(
+          stack,
+          'SELECT id FROM api_keys LIMIT 1',
+          'SELECT * FROM api_keys WHERE id = $1',
+          (r) => [r[0].id],
+        )),
+      },
+      {
+        // A hit's publish commits its events before the answer leaves: a committed insert is that part's floor.
+        stage: 'reference: one committed INSERT (a single-row transaction) from this process',
+        ...(await referenceQuery(
+          stack,
+          'CREATE TEMP TABLE bench_commit (id serial PRIMARY KEY, payload jsonb)',
+          `INSERT INTO bench_commit (payload) VALUES ('{"type": "cache.hit"}')`,
+          () => [],
+        )),
+      },
+    );
     for (const [key] of ROWS.filter(([key]) => !key.includes('*'))) {
       const o = oursStages.map((s) => s[key]).filter((v) => v !== undefined);
       const f = floorStages.map((s) => s[key]).filter((v) => v !== undefined);
@@ -202,16 +219,19 @@ async function run({ stack, figures, quick }) {
   }
 }
 
-/** p50 of the API's own key lookup (SELECT by id in the stack's schema) from this process: PostgreSQL's share of auth. */
-async function keyLookup(stack) {
+/**
+ * p50 of `query` run LOOKUPS times on one connection of the stack's schema from this process, after `setup` (whose
+ * rows give the query's parameters): the PostgreSQL part of a stage, measured beside it.
+ */
+async function referenceQuery(stack, setup, query, params) {
   const { createPool } = require(path.join(__dirname, '..', 'dist', 'infra', 'db', 'pool'));
   const pool = createPool({ url: stack.env.DATABASE_URL, schema: stack.env.DATABASE_SCHEMA, max: 1 });
   try {
-    const { rows } = await pool.query('SELECT id FROM api_keys LIMIT 1');
+    const { rows } = await pool.query(setup);
     const times = [];
     for (let i = 0; i < LOOKUPS; i++) {
       const started = performance.now();
-      await pool.query('SELECT * FROM api_keys WHERE id = $1', [rows[0].id]);
+      await pool.query(query, params(rows));
       times.push(performance.now() - started);
     }
     const p = percentiles(times).p50;
