@@ -24,6 +24,8 @@ export interface RolloutsDeps {
 }
 
 const noRollout = (name: string) => new NotFoundError('rollout_not_found', `function ${name} has no rollout`);
+const rolloutEnded = (name: string) =>
+  new ConflictError('rollout_ended', `the rollout of ${name} has ended; start a new one`);
 
 /** Progressive rollouts of a candidate version, one rolloutVersion run per function at a time. */
 export class Rollouts {
@@ -87,16 +89,18 @@ export class Rollouts {
   /** Pause, resume, abort or promote the running rollout; answers its state once the run has acted on it. */
   async control(tenantId: string, name: string, control: RolloutControl): Promise<RolloutState> {
     const handle = this.handle(tenantId, name);
+    let found = false;
     try {
       const { status } = await handle.describe();
-      if (status.name !== 'RUNNING')
-        throw new ConflictError('rollout_ended', `the rollout of ${name} has ended; start a new one`);
+      found = true;
+      if (status.name !== 'RUNNING') throw rolloutEnded(name);
       return await handle.executeUpdate(rolloutUpdates[control]);
     } catch (err) {
+      // The server answers an update to a run that completed since the describe with "not found".
+      if (err instanceof WorkflowNotFoundError && found) throw rolloutEnded(name);
       if (err instanceof WorkflowNotFoundError) throw noRollout(name);
       // Refused by the run's validator: it ended while this was on its way.
-      if (err instanceof WorkflowUpdateFailedError)
-        throw new ConflictError('rollout_ended', `the rollout of ${name} has ended; start a new one`);
+      if (err instanceof WorkflowUpdateFailedError) throw rolloutEnded(name);
       throw err;
     }
   }
