@@ -1,11 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { heapOptions, WORKER_MALLOC_ARENA_MAX } from '../../src/cli/dev-stack';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { freePort, isListening, waitFor } from '../helpers/net';
+import { childrenOf } from '../helpers/processes';
 import { postJson, requestJson } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..');
@@ -160,15 +161,9 @@ describe('poet start (npm start)', () => {
 
   test("the worker runs with glibc's malloc arenas capped, the API with glibc's default", () => {
     const environOf = (service: 'api' | 'worker') => {
-      const pid = readdirSync('/proc').find((entry) => {
-        if (!/^\d+$/.test(entry)) return false;
-        try {
-          const ppid = Number(/\) \S+ (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1]);
-          return ppid === child.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${service}/main.js`);
-        } catch {
-          return false;
-        }
-      });
+      const pid = childrenOf(child.pid!).find((kid) =>
+        readFileSync(`/proc/${kid}/cmdline`, 'utf8').includes(`${service}/main.js`),
+      );
       expect(pid).toBeDefined();
       return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     };

@@ -82,7 +82,6 @@ function expectStopped(outcome: { evidence?: string; result: SandboxResult }): v
 }
 
 /** Processes on this machine whose command line holds `needle`. */
-/** The processes whose command line holds `needle`. */
 function processesWith(needle: string): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
