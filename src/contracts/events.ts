@@ -37,6 +37,12 @@ export const PublishInput = z.object({
       dedupe_suffix: z.string().optional(),
     }),
   ),
+  /**
+   * `inline` (the default): the events are on the stream when the publish returns, so an answer given after it means
+   * they are all visible. `deferred`: the rows are committed and the stream follows from the process's background
+   * relay, for a run that answered before publishing and should not wait for the stream.
+   */
+  relay: z.enum(['inline', 'deferred']).optional(),
 });
 export type PublishInput = z.infer<typeof PublishInput>;
 export type PublishedEvent = PublishInput['events'][number];

@@ -120,6 +120,14 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
       )
     : undefined;
   sweepTimer?.unref();
+  const events = new EventPublisher({
+    pool,
+    redis,
+    stream: eventStreamKey(config.REDIS_PREFIX),
+    maxLen: config.EVENTS_STREAM_MAXLEN,
+    logger,
+    webhooks,
+  });
   return {
     pool,
     redis,
@@ -158,14 +166,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
     versions: new VersionsRepo(pool, artifacts.store, fields),
     feedback: new FeedbackRepo(pool, fields),
     tenantSettings: new TenantSettingsRepo(pool),
-    events: new EventPublisher({
-      pool,
-      redis,
-      stream: eventStreamKey(config.REDIS_PREFIX),
-      maxLen: config.EVENTS_STREAM_MAXLEN,
-      logger,
-      webhooks,
-    }),
+    events,
     webhooks: {
       repo: new WebhooksRepo(pool),
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
@@ -182,6 +183,7 @@ export function createWorkerDeps(config: Config, logger: Logger, metrics: Metric
         .catch((err: Error) => logger.warn('circuit states not withdrawn; they age out', { error: err.message }));
       clearInterval(sweepTimer);
       await flushStats();
+      await events.drain();
       await invalidations.close();
       artifacts.close();
       await analyzer.close();

@@ -17,7 +17,7 @@ import type {
   EnhanceResult,
   EnhanceWorkflowInput,
 } from '../contracts/enhance';
-import type { PublishedEvent } from '../contracts/events';
+import type { PublishedEvent, PublishInput } from '../contracts/events';
 import type { GenerationUsage } from '../contracts/generation';
 import { enhanceResultUpdate, progressQuery } from '../definitions/messages';
 import { classifyRunFailure } from '../definitions/run-failures';
@@ -43,8 +43,8 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
   const { request, input_hash, normalized_input_hash, tenant_id } = input;
   const { workflowId, runId } = workflowInfo();
   const run = { workflow_id: workflowId, run_id: runId };
-  const publishEvents = (events: PublishedEvent[]) =>
-    publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events] });
+  const publishEvents = (events: PublishedEvent[], relay: PublishInput['relay'] = 'inline') =>
+    publish({ tenant_id, function_name: request.function_name, ...run, events: [startedEvent(), ...events], relay });
   const stages = new StageHistory();
   setHandler(progressQuery, () => ({ kind: 'single', stage: stages.stage, history: stages.history }));
 
@@ -142,7 +142,9 @@ export async function enhanceFunction(input: EnhanceWorkflowInput): Promise<Enha
       payload: { version: stored.version, cache, safety_level: validation.safety_level },
     });
     stages.enter('publish');
-    await CancellationScope.nonCancellable(() => publishEvents(events));
+    // A hit's callers have their answer once this task completes, which waits for this local activity: the rows are
+    // committed here, the stream follows from the worker's background relay.
+    await CancellationScope.nonCancellable(() => publishEvents(events, cache === 'hit' ? 'deferred' : 'inline'));
 
     upsertSearchAttributes([{ key: OutcomeKey, value: 'completed' }]);
     stages.enter('completed');

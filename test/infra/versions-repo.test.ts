@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { runner } from 'node-pg-migrate';
+import Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { FilesystemArtifactStore } from '../../src/infra/storage/artifact-store';
 import { createPool, migrate } from '../../src/infra/db/pool';
@@ -238,5 +239,56 @@ describe('EventPublisher without Redis', () => {
       ['events_fn'],
     );
     expect(res.rows.map((r) => r.event_type)).toEqual(['version.created', 'enhancement.completed']);
+  });
+});
+
+/** A stream entry's field list as an object. */
+function fieldsOf(list: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i] as string] = list[i + 1] as string;
+  return fields;
+}
+
+describe('EventPublisher with a deferred relay', () => {
+  test('publishes return once their rows are committed; the background relay streams each row once', async () => {
+    const redis = new Redis(process.env.REDIS_URL!, { lazyConnect: true });
+    await redis.connect();
+    const stream = `test:deferred:${uniqueSuffix()}`;
+    const publisher = new EventPublisher({ pool, redis, stream, maxLen: 10_000, logger });
+    const functionName = `deferred_${uniqueSuffix()}`;
+    try {
+      const runs = Array.from({ length: 20 }, (_, i) => `run-${i}`);
+      const published = await Promise.all(
+        runs.map((run) =>
+          publisher.publish({
+            tenant_id: 'default',
+            function_name: functionName,
+            workflow_id: `wf-${functionName}`,
+            run_id: run,
+            relay: 'deferred',
+            events: [
+              { type: 'enhancement.started', payload: {} },
+              { type: 'enhancement.completed', payload: { version: 1 } },
+            ],
+          }),
+        ),
+      );
+      expect(published).toEqual(runs.map(() => ({ inserted: 2, streamed: 0 })));
+      await publisher.drain();
+      const entries = await redis.xrange(stream, '-', '+');
+      const ours = entries
+        .map(([, fields]) => fieldsOf(fields))
+        .filter((fields) => fields.function_name === functionName);
+      expect(ours).toHaveLength(40);
+      expect(new Set(ours.map((fields) => fields.event_id)).size).toBe(40);
+      const left = await pool.query(
+        'SELECT count(*)::int AS n FROM events WHERE function_name = $1 AND streamed_at IS NULL',
+        [functionName],
+      );
+      expect(left.rows[0].n).toBe(0);
+    } finally {
+      await redis.del(stream);
+      redis.disconnect();
+    }
   });
 });

@@ -29,8 +29,18 @@ export class EventPublisher {
     },
   ) {}
 
+  /** The relay running in the background, and whether rows came in since it selected its batch. */
+  private background: Promise<void> | undefined;
+  private again = false;
+
+  /** Rows first, then the stream: before returning, or (`relay: 'deferred'`) in this process's background relay. */
   async publish(input: PublishInput): Promise<{ inserted: number; streamed: number }> {
-    if (input.events.length === 0) return { inserted: 0, streamed: await this.relay() };
+    const streamed = async () => {
+      if (input.relay !== 'deferred') return this.relay();
+      this.relaySoon();
+      return 0;
+    };
+    if (input.events.length === 0) return { inserted: 0, streamed: await streamed() };
     const keys = input.events.map(
       (event) =>
         `${input.workflow_id}/${input.run_id}/${event.type}${event.dedupe_suffix ? `/${event.dedupe_suffix}` : ''}`,
@@ -60,7 +70,29 @@ export class EventPublisher {
     const forWebhooks = res.rows.some((row) => row.webhooks_pending);
     // A tenant without webhooks costs nothing more; a retried publish (rows already there) checks for pending ones.
     if (this.opts.webhooks && (forWebhooks || inserted < input.events.length)) await this.opts.webhooks.dispatch(keys);
-    return { inserted, streamed: await this.relay() };
+    return { inserted, streamed: await streamed() };
+  }
+
+  /**
+   * One background relay at a time per process: publishes that arrive while it runs are picked up by one more pass,
+   * so under load a batch of rows goes out in one transaction instead of one per publish.
+   */
+  private relaySoon(): void {
+    this.again = true;
+    if (this.background) return;
+    this.background = (async () => {
+      while (this.again) {
+        this.again = false;
+        while ((await this.relay()) === RELAY_BATCH);
+      }
+    })().finally(() => {
+      this.background = undefined;
+    });
+  }
+
+  /** Waits for the background relay, so a process that stops leaves no relay half-way on a closing pool. */
+  async drain(): Promise<void> {
+    await this.background;
   }
 
   private async relay(): Promise<number> {
