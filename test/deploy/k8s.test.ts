@@ -420,6 +420,100 @@ describe('deploy/k8s/rollout.sh and the metrics adapter values', () => {
   });
 });
 
+describe('the autoscaling bounds follow docs/scaling.md', () => {
+  const doc = readFileSync(path.join(root, 'docs/scaling.md'), 'utf8');
+  /** The cells of the first table row of the doc whose first cell is `first`. */
+  const row = (first: string): string[] => {
+    const line = doc.split('\n').find((l) => l.startsWith(`| ${first} |`));
+    if (!line) throw new Error(`docs/scaling.md has no table row "${first}"`);
+    return line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+  };
+  const msPerEnhancement = (part: string) => Number(row(part).at(-1)!.replace(/\*/g, ''));
+  const environments = { dev: '10/s', base: '300/s', prod: '1,000/s' } as const;
+  const manifests = (environment: keyof typeof environments): Resource[] =>
+    environment === 'base'
+      ? ['api.yaml', 'worker.yaml'].flatMap((file) =>
+          parseAllDocuments(readFileSync(path.join(root, 'deploy/k8s/base', file), 'utf8')).map(
+            (d) => d.toJS() as Resource,
+          ),
+        )
+      : kustomizeBuild(environment).resources;
+  const bounds = (resources: Resource[]) => {
+    const get = (kind: string, name: string) => resources.find((r) => r.kind === kind && r.metadata.name === name)!;
+    const hpa = get('HorizontalPodAutoscaler', 'poet-api').spec;
+    const scaled = get('ScaledObject', 'poet-worker').spec;
+    const cores = (deployment: string) => {
+      const cpu: string = get('Deployment', deployment).spec.template.spec.containers[0].resources.requests.cpu;
+      return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+    };
+    const apiTarget = hpa.metrics.find((m: { type: string }) => m.type === 'Resource').resource.target;
+    const workerTarget = scaled.triggers.find((t: { type: string }) => t.type === 'cpu').metadata.value;
+    return {
+      api: {
+        min: hpa.minReplicas,
+        max: hpa.maxReplicas,
+        busyPerPod: (cores('poet-api') * apiTarget.averageUtilization) / 100,
+      },
+      worker: {
+        min: scaled.minReplicaCount,
+        max: scaled.maxReplicaCount,
+        busyPerPod: (cores('poet-worker') * Number(workerTarget)) / 100,
+      },
+    };
+  };
+  const built = Object.fromEntries(
+    (Object.keys(environments) as (keyof typeof environments)[]).map((e) => [e, bounds(manifests(e))]),
+  ) as Record<keyof typeof environments, ReturnType<typeof bounds>>;
+
+  test("the pods table follows from the CPU per enhancement and the base's requests and targets", () => {
+    const ms = { api: msPerEnhancement('API'), worker: msPerEnhancement('workers (python3 included)') };
+    expect(ms.api).toBeGreaterThan(0);
+    expect(ms.worker).toBeGreaterThan(0);
+    for (const rate of ['10/s', '100/s', '300/s', '1,000/s']) {
+      const perSecond = Number(rate.replace(/[,/s]/g, ''));
+      const [, apiCell, workerCell] = row(rate);
+      const inDoc = [apiCell, workerCell].map((cell) => Number(/→ (\d+)/.exec(cell!)![1]));
+      const computed = (['api', 'worker'] as const).map((part) =>
+        Math.ceil((perSecond * ms[part]) / 1000 / built.base[part].busyPerPod - 1e-9),
+      );
+      expect({ rate, pods: inDoc }).toEqual({ rate, pods: computed });
+    }
+  });
+
+  test.each(Object.keys(environments) as (keyof typeof environments)[])(
+    '%s: the bounds are those the doc gives, about 20% above the pods needed at the rate it is sized for',
+    (environment) => {
+      const rate = environments[environment];
+      const [, apiCell, workerCell] = row(rate);
+      const needed = [apiCell, workerCell].map((cell) => Number(/→ (\d+)/.exec(cell!)![1]));
+      const { api, worker } = built[environment];
+      expect(api.max).toBeGreaterThanOrEqual(Math.ceil(needed[0]! * 1.2));
+      expect(worker.max).toBeGreaterThanOrEqual(Math.ceil(needed[1]! * 1.2));
+      const label = environment === 'base' ? 'base' : `${environment} overlay`;
+      const [, sizedFor, apiBounds, workerBounds] = row(label);
+      expect(sizedFor).toBe(rate);
+      expect(apiBounds).toBe(`${needed[0]} → ${api.min}–${api.max}`);
+      expect(workerBounds).toBe(`${needed[1]} → ${worker.min}–${worker.max}`);
+    },
+  );
+
+  test("prod's connections at its maximums are the doc's: (API + worker pods) × (pool + the claim check's 4) + 2 Jobs × pool", () => {
+    const { api, worker } = built.prod;
+    const pool = Number(kustomizeBuild('prod').resources.find((r) => r.kind === 'ConfigMap')!.data!.DATABASE_POOL_MAX);
+    const total = (api.max + worker.max) * (pool + 4) + 2 * pool;
+    const [, apiPods, workerPods, inDoc] =
+      /prod at its maximums \((\d+) API \+ (\d+) worker pods\).*= \*\*([\d,]+) connections\*\*/.exec(doc) ?? [];
+    expect([Number(apiPods), Number(workerPods), Number(inDoc?.replace(',', ''))]).toEqual([
+      api.max,
+      worker.max,
+      total,
+    ]);
+  });
+});
+
 describe('the schema check rejects what a cluster would', () => {
   const deployment = {
     apiVersion: 'apps/v1',
