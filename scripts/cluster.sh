@@ -217,9 +217,16 @@ up_temporal() {
     ensure_temporal_schema "$temporal_db" temporal
     ensure_temporal_schema "$visibility_db" visibility
     write_config
+    # The first to start writes the cluster's metadata into fresh databases; services started beside it race to
+    # insert the same row, and the losers exit (duplicate key). So one first, the others once it listens.
+    local first=1
     for service in "${missing[@]}"; do
       start_detached "temporal-$service" \
         "$server_dir/server" --root "$run_dir" --config config --env poet --allow-no-auth start --service "$service"
+      if ((first)); then
+        first=0
+        wait_until "Temporal's $service service (log: $run_dir/temporal-$service.log)" 90 temporal_service_listens "$service"
+      fi
     done
   fi
   for service in "${temporal_services[@]}"; do
@@ -232,8 +239,10 @@ up_temporal() {
     temporal_cli operator namespace create --namespace "$namespace" --retention 72h >/dev/null
     wait_until "namespace $namespace" 30 temporal_cli operator namespace describe --namespace "$namespace"
   fi
-  # `poet setup search-attributes`, as a production rollout runs it: registers only the missing ones.
-  TEMPORAL_ADDRESS="$temporal_address" TEMPORAL_NAMESPACE="$namespace" LOG_LEVEL=warn \
+  # `poet setup search-attributes`, as a production rollout runs it: registers only the missing ones. A namespace
+  # just created reaches the other services' namespace caches some seconds later: until then they answer NOT_FOUND.
+  wait_until "search attributes registered in $namespace" 60 env TEMPORAL_ADDRESS="$temporal_address" \
+    TEMPORAL_NAMESPACE="$namespace" LOG_LEVEL=warn \
     bash "$root/scripts/node.sh" node "$root/dist/cli/main.js" setup search-attributes
 }
 
