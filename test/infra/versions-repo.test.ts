@@ -189,6 +189,9 @@ describe('the lineage migration', () => {
       schema: old,
       createSchema: true,
       log: () => undefined,
+      // node-pg-migrate's lock is one per database, tried once: another file migrating its own schema at this moment
+      // would fail this run. This schema is the test's own, so nothing else migrates it.
+      noLock: true,
     });
     const db = createPool({ url: process.env.DATABASE_URL!, schema: old, max: 1 });
     try {
