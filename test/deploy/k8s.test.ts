@@ -464,9 +464,18 @@ describe('the autoscaling bounds follow docs/scaling.md', () => {
       },
     };
   };
-  const built = Object.fromEntries(
-    (Object.keys(environments) as (keyof typeof environments)[]).map((e) => [e, bounds(manifests(e))]),
-  ) as Record<keyof typeof environments, ReturnType<typeof bounds>>;
+  const resources = Object.fromEntries(
+    (Object.keys(environments) as (keyof typeof environments)[]).map((e) => [e, manifests(e)]),
+  ) as Record<keyof typeof environments, Resource[]>;
+  const built = Object.fromEntries(Object.entries(resources).map(([e, r]) => [e, bounds(r)])) as Record<
+    keyof typeof environments,
+    ReturnType<typeof bounds>
+  >;
+  /** API and worker pods the doc's pods table gives as needed at `rate`. */
+  const podsNeeded = (rate: string): number[] =>
+    row(rate)
+      .slice(1, 3)
+      .map((cell) => Number(/→ (\d+)/.exec(cell)![1]));
 
   test("the pods table follows from the CPU per enhancement and the base's requests and targets", () => {
     const ms = { api: msPerEnhancement('API'), worker: msPerEnhancement('workers (python3 included)') };
@@ -474,8 +483,7 @@ describe('the autoscaling bounds follow docs/scaling.md', () => {
     expect(ms.worker).toBeGreaterThan(0);
     for (const rate of ['10/s', '100/s', '300/s', '1,000/s']) {
       const perSecond = Number(rate.replace(/[,/s]/g, ''));
-      const [, apiCell, workerCell] = row(rate);
-      const inDoc = [apiCell, workerCell].map((cell) => Number(/→ (\d+)/.exec(cell!)![1]));
+      const inDoc = podsNeeded(rate);
       const computed = (['api', 'worker'] as const).map((part) =>
         Math.ceil((perSecond * ms[part]) / 1000 / built.base[part].busyPerPod - 1e-9),
       );
@@ -487,8 +495,7 @@ describe('the autoscaling bounds follow docs/scaling.md', () => {
     '%s: the bounds are those the doc gives, about 20% above the pods needed at the rate it is sized for',
     (environment) => {
       const rate = environments[environment];
-      const [, apiCell, workerCell] = row(rate);
-      const needed = [apiCell, workerCell].map((cell) => Number(/→ (\d+)/.exec(cell!)![1]));
+      const needed = podsNeeded(rate);
       const { api, worker } = built[environment];
       expect(api.max).toBeGreaterThanOrEqual(Math.ceil(needed[0]! * 1.2));
       expect(worker.max).toBeGreaterThanOrEqual(Math.ceil(needed[1]! * 1.2));
@@ -502,7 +509,7 @@ describe('the autoscaling bounds follow docs/scaling.md', () => {
 
   test("prod's connections at its maximums are the doc's: (API + worker pods) × (pool + the claim check's 4) + 2 Jobs × pool", () => {
     const { api, worker } = built.prod;
-    const pool = Number(kustomizeBuild('prod').resources.find((r) => r.kind === 'ConfigMap')!.data!.DATABASE_POOL_MAX);
+    const pool = Number(resources.prod.find((r) => r.kind === 'ConfigMap')!.data!.DATABASE_POOL_MAX);
     const total = (api.max + worker.max) * (pool + 4) + 2 * pool;
     const [, apiPods, workerPods, inDoc] =
       /prod at its maximums \((\d+) API \+ (\d+) worker pods\).*= \*\*([\d,]+) connections\*\*/.exec(doc) ?? [];
